@@ -1,0 +1,136 @@
+"""A commit graph in memory: generation numbers, reachability and ranges, without calling git.
+
+Computing ``git rev-list A..B`` in a subprocess for thousands of PRs is too slow; the graph
+is small enough (tens of thousands of commits) to answer the same questions in Python.
+"""
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from connectors.records import IdentityRecord
+
+
+class CommitGraph:
+    """Commits as dense integer ids; ``parents[i]`` are ids of i's parents."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.shas: list[str] = []
+        self.parents: list[tuple[int, ...]] = []
+        self.generation: list[int] = []
+
+    def add(self, sha: str, parent_shas: Iterable[str]) -> int:
+        """Add a commit; its parents must already be present (topological order), unknown ones are ignored."""
+        ids = tuple(self.index[p] for p in parent_shas if p in self.index)
+        i = len(self.shas)
+        self.index[sha] = i
+        self.shas.append(sha)
+        self.parents.append(ids)
+        self.generation.append(1 + max((self.generation[p] for p in ids), default=0))
+        return i
+
+    def __len__(self) -> int:
+        return len(self.shas)
+
+    def ancestors(self, tip: int) -> bytearray:
+        """A membership mask of ``tip`` and everything reachable from it."""
+        mask = bytearray(len(self.shas))
+        stack = [tip]
+        mask[tip] = 1
+        while stack:
+            for p in self.parents[stack.pop()]:
+                if not mask[p]:
+                    mask[p] = 1
+                    stack.append(p)
+        return mask
+
+    def first_parent_line(self, tip: int) -> list[int]:
+        line = [tip]
+        while self.parents[line[-1]]:
+            line.append(self.parents[line[-1]][0])
+        return line
+
+    def outside(self, tip: int, excluded: bytearray) -> tuple[list[int], list[int]]:
+        """Commits reachable from ``tip`` that are not in ``excluded``, and the excluded commits where the walk stopped."""
+        if excluded[tip]:
+            return [], []
+        seen = {tip}
+        found, boundary = [], []
+        stack = [tip]
+        while stack:
+            node = stack.pop()
+            found.append(node)
+            for p in self.parents[node]:
+                if p in seen:
+                    continue
+                seen.add(p)
+                if excluded[p]:
+                    boundary.append(p)
+                else:
+                    stack.append(p)
+        return found, boundary
+
+    def range(self, exclude: Iterable[int], include: Iterable[int]) -> list[int]:
+        """``git rev-list ^exclude... include...``: ancestors of ``include`` not reachable from ``exclude``.
+
+        Walks both sides newest-generation first and stops once every open path is reachable
+        from ``exclude`` (git's paint-down), so the cost is the size of the branch, not the history.
+        """
+        flags: dict[int, int] = {}
+        heap: list[tuple[int, int]] = []
+        ones = 0
+
+        def mark(node: int, flag: int) -> None:
+            nonlocal ones
+            old = flags.get(node, 0)
+            new = old | flag
+            if new == old:
+                return
+            if old == 0:
+                heapq.heappush(heap, (-self.generation[node], node))
+            if new == 1:
+                ones += 1
+            elif old == 1:
+                ones -= 1
+            flags[node] = new
+
+        for node in include:
+            mark(node, 1)
+        for node in exclude:
+            mark(node, 2)
+        result: list[int] = []
+        done: set[int] = set()
+        while heap and ones > 0:
+            _, node = heapq.heappop(heap)
+            if node in done:
+                continue
+            done.add(node)
+            flag = flags[node]
+            if flag == 1:
+                ones -= 1
+                result.append(node)
+            for p in self.parents[node]:
+                if p not in done:
+                    mark(p, flag)
+        return result
+
+
+@dataclass
+class GitCommit:
+    sha: str
+    parents: tuple[str, ...]
+    author: IdentityRecord
+    committer: IdentityRecord
+    authored_at: datetime | None
+    committed_at: datetime | None
+    message: str
+    additions: int
+    deletions: int
+    changed_files: int
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0].strip()

@@ -1,0 +1,208 @@
+"""The local_git connector: pull requests recovered from any git repository, no API needed.
+
+Works on a working clone or a bare mirror from any host.  See ``git_prs`` for how merge commits,
+squash merges, GitLab merges and pull refs become PRs.  Two git processes do all the reading:
+one ``git log`` over the default branch and the pull refs, and one ``git diff-tree --stdin`` for
+the diffs of merged and open PRs.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from connectors.base import Connector, ConnectorError
+from connectors.git_dag import CommitGraph, GitCommit
+from connectors.git_prs import PullRequestFinder
+from connectors.records import CommitRecord, IdentityRecord, Record, RepositoryRecord
+
+LOG_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B%x1f"
+PULL_REF = re.compile(r"^refs/(?:pull|merge-requests)/(\d+)/head$")
+STAT_RE = re.compile(rb"(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?")
+REMOTE_RE = re.compile(r"[:/]([^/:]+/[^/]+?)(?:\.git)?/?$")
+
+
+def decode(raw: bytes) -> str:
+    """Commit text is usually UTF-8; legacy messages without an encoding header are read as Latin-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def parse_date(value: str) -> datetime | None:
+    """git's strict ISO date; git shows a missing or broken date as the epoch, which means unknown."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None or parsed.timestamp() <= 0:
+        return None
+    return parsed
+
+
+def parse_stat(raw: bytes) -> tuple[int, int, int]:
+    match = STAT_RE.search(raw)
+    if not match:
+        return 0, 0, 0
+    files, plus, minus = match.groups()
+    return int(plus or 0), int(minus or 0), int(files)
+
+
+def parse_log_record(raw: bytes) -> GitCommit:
+    fields = raw.split(b"\x1f")
+    sha, parents, an, ae, ad, cn, ce, cd = (decode(f) for f in fields[:8])
+    additions, deletions, files = parse_stat(fields[9] if len(fields) > 9 else b"")
+    return GitCommit(
+        sha=sha.strip(), parents=tuple(parents.split()), author=IdentityRecord(name=an, email=ae),
+        committer=IdentityRecord(name=cn, email=ce), authored_at=parse_date(ad), committed_at=parse_date(cd),
+        message=decode(fields[8]).rstrip("\n"), additions=additions, deletions=deletions, changed_files=files,
+    )
+
+
+class Git:
+    """A thin runner around the git CLI for one repository."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def run(self, *args: str, input: bytes | None = None) -> bytes:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(self.path), "-c", "core.quotepath=off", *args],
+                input=input, capture_output=True, check=False,
+            )
+        except FileNotFoundError as exc:
+            raise ConnectorError("the git command is not installed") from exc
+        if done.returncode != 0:
+            detail = decode(done.stderr).strip().splitlines()
+            raise ConnectorError(f"git {args[0]} failed in {self.path}: {detail[-1] if detail else 'no message'}")
+        return done.stdout
+
+    def try_run(self, *args: str) -> str | None:
+        try:
+            return decode(self.run(*args)).strip()
+        except ConnectorError:
+            return None
+
+
+def open_repository(path: Path) -> Git:
+    if not path.exists():
+        raise ConnectorError(f"{path}: no such file or directory")
+    if not path.is_dir():
+        raise ConnectorError(f"{path}: not a directory, so not a git repository")
+    git = Git(path)
+    top = git.try_run("rev-parse", "--git-dir")
+    if top is None:
+        raise ConnectorError(f"{path}: not a git repository (no .git directory, and not a bare mirror)")
+    return git
+
+
+def refs_of(git: Git) -> dict[str, str]:
+    out = decode(git.run("for-each-ref", "--format=%(refname) %(objectname) %(objecttype)"))
+    refs = {}
+    for line in out.splitlines():
+        name, sha, kind = line.split(" ")
+        if kind == "commit":
+            refs[name] = sha
+    return refs
+
+
+def default_branch_ref(git: Git, refs: dict[str, str], wanted: str = "") -> str | None:
+    candidates = []
+    if wanted:
+        candidates += [f"refs/heads/{wanted}", f"refs/remotes/origin/{wanted}", wanted]
+    for symbolic in ("refs/remotes/origin/HEAD", "HEAD"):
+        target = git.try_run("symbolic-ref", "-q", symbolic)
+        if target:
+            candidates.append(target)
+    candidates += ["refs/heads/main", "refs/heads/master", "refs/remotes/origin/main", "refs/remotes/origin/master"]
+    if wanted and not any(c in refs for c in candidates[:3]):
+        raise ConnectorError(f"branch {wanted!r} not found in {git.path}")
+    return next((c for c in candidates if c in refs), None)
+
+
+def repository_name(git: Git, path: Path) -> str:
+    url = git.try_run("config", "--get", "remote.origin.url") or ""
+    match = REMOTE_RE.search(url)
+    if match:
+        return match.group(1)
+    name = path.resolve().name
+    return name[:-4] if name.endswith(".git") else name
+
+
+def read_log(git: Git, refs: list[str]) -> Iterator[GitCommit]:
+    """Every commit reachable from ``refs``, parents before children."""
+    out = git.run("log", "--topo-order", "--reverse", "--no-renames", "--shortstat", f"--format={LOG_FORMAT}", *refs,
+                  "--")
+    for chunk in out.split(b"\x1e")[1:]:
+        yield parse_log_record(chunk)
+
+
+def diff_stats(git: Git, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """Diff (additions, deletions, files) from ``base`` to ``head`` for each pair, in one git process."""
+    if not pairs:
+        return {}
+    lines = "".join(f"{head} {base}\n" for base, head in pairs).encode()
+    out = git.run("diff-tree", "--stdin", "--no-renames", "-r", "--shortstat", input=lines)
+    stats: dict[str, tuple[int, int, int]] = {}
+    current = ""
+    for line in out.splitlines():
+        if line.startswith(b" "):
+            stats[current] = parse_stat(line)
+        elif line.strip():
+            current = decode(line).split()[0]
+            stats.setdefault(current, (0, 0, 0))
+    # diff-tree echoes the head; a head diffed against two bases never happens for one PR.
+    return {(base, head): stats.get(head, (0, 0, 0)) for base, head in pairs}
+
+
+class LocalGitConnector(Connector):
+    """Options: ``name`` (owner/repo), ``branch`` (default branch), ``open_pr_max_age_days``."""
+
+    kind = "git"
+
+    def check(self) -> None:
+        open_repository(Path(self.config.location))
+
+    def records(self) -> Iterator[Record]:
+        path = Path(self.config.location)
+        git = open_repository(path)
+        name = self.config.options.get("name") or repository_name(git, path)
+        refs = refs_of(git)
+        main_ref = default_branch_ref(git, refs, self.config.options.get("branch", ""))
+        branch = (main_ref or "refs/heads/main").split("/")[-1]
+        yield RepositoryRecord(full_name=name, host="git", default_branch=branch, url="")
+        if main_ref is None:
+            return  # an empty repository: nothing to import
+        pull_refs = {int(m.group(1)): sha for ref, sha in refs.items() if (m := PULL_REF.match(ref))}
+        self.progress("reading history", 0, None)
+        graph = CommitGraph()
+        commits: list[GitCommit] = []
+        for commit in read_log(git, [main_ref, *(ref for ref in refs if PULL_REF.match(ref))]):
+            graph.add(commit.sha, commit.parents)
+            commits.append(commit)
+            if len(commits) % 5000 == 0:
+                self.progress("reading history", len(commits), None)
+        self.progress("reading history", len(commits), len(commits))
+        finder = PullRequestFinder(
+            repository=name, branch=branch, graph=graph, commits=commits, main_tip=refs[main_ref],
+            pull_refs=pull_refs, open_max_age_days=int(self.config.options.get("open_pr_max_age_days", 30)),
+        )
+        landed = finder.landed
+        for i, commit in enumerate(commits):
+            yield CommitRecord(
+                repository=name, sha=commit.sha, parents=commit.parents, author=commit.author,
+                committer=commit.committer, authored_at=commit.authored_at, committed_at=commit.committed_at,
+                message=commit.message, additions=commit.additions, deletions=commit.deletions,
+                changed_files=commit.changed_files, on_default_branch=bool(landed[i]),
+            )
+        self.progress("finding pull requests", 0, None)
+        prs = finder.find()
+        stats = diff_stats(git, [(base, head) for base, head in finder.diff_pairs.values()])
+        for pr in prs:
+            yield finder.with_size(pr, stats)
+        self.progress("finding pull requests", len(prs), len(prs))
+

@@ -1,0 +1,120 @@
+"""Framework-free, frozen records that connectors yield and ingestion services upsert.
+
+Every datetime is timezone-aware.  Connectors keep the original UTC offset (author local
+time means something); the ingestion layer stores UTC plus the offset in minutes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRecord:
+    """How a person appears in one source: any of e-mail, host login, display name."""
+
+    name: str = ""
+    email: str = ""
+    login: str = ""
+
+    @property
+    def key(self) -> str:
+        """The natural key used to find the same identity again (e-mail, else login, else name)."""
+        if self.email:
+            return "email:" + self.email.strip().lower()
+        if self.login:
+            return "login:" + self.login.strip().lower()
+        return "name:" + self.name.strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryRecord:
+    full_name: str
+    host: str = "git"
+    default_branch: str = "main"
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRecord:
+    repository: str
+    sha: str
+    parents: tuple[str, ...]
+    author: IdentityRecord
+    committer: IdentityRecord
+    authored_at: datetime | None
+    committed_at: datetime | None
+    message: str
+    additions: int = 0
+    deletions: int = 0
+    changed_files: int = 0
+    on_default_branch: bool = False
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestRecord:
+    repository: str
+    number: int
+    title: str
+    author: IdentityRecord | None
+    state: str  # open | closed | merged
+    created_at: datetime | None = None
+    ready_at: datetime | None = None
+    first_commit_at: datetime | None = None
+    first_review_at: datetime | None = None
+    approved_at: datetime | None = None
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
+    updated_at: datetime | None = None
+    is_draft: bool = False
+    additions: int | None = None
+    deletions: int | None = None
+    changed_files: int | None = None
+    commits_count: int | None = None
+    head_branch: str = ""
+    base_branch: str = ""
+    merge_sha: str = ""
+    body: str = ""
+    labels: tuple[str, ...] = ()
+    commit_shas: tuple[str, ...] = ()
+    merge_style: str = ""  # merge | squash | gitlab | api | file
+    reverts_number: int | None = None  # explicit link from a file or API
+    ai_tool: str = ""  # explicit tool from a file or API
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    repository: str
+    pr_number: int
+    reviewer: IdentityRecord
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED
+    submitted_at: datetime
+    external_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMembershipRecord:
+    """One person in one team for a span of time (end None = still a member)."""
+
+    team: str
+    identities: tuple[IdentityRecord, ...]
+    person_name: str = ""
+    parent_team: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSummary:
+    """What a connector run found, for the closing line of a command."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+Record = (
+    RepositoryRecord | CommitRecord | PullRequestRecord | ReviewRecord | TeamMembershipRecord
+)

@@ -1,0 +1,1 @@
+"""Pure metric functions: pandas in, pandas out.  No Django imports here, ever."""

@@ -1,0 +1,88 @@
+"""Who and what is measured: the organization, its team tree, people and their identities."""
+from __future__ import annotations
+
+from django.db import models
+
+
+class Organization(models.Model):
+    """One installation measures one organization; ``settings`` holds its knobs and demo truths."""
+
+    name = models.CharField(max_length=200)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(models.Model):
+    display_name = models.CharField(max_length=300)
+    is_bot = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Identity(models.Model):
+    """An e-mail, host login or bare name that belongs to a person.  ``key`` is the natural key."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email"
+        LOGIN = "login"
+        NAME = "name"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.CharField(max_length=320)
+    key = models.CharField(max_length=340, unique=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TeamMembership(models.Model):
+    """Dated membership: a PR counts for the team its author was in when it merged."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "team", "start"], name="uniq_membership_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} in {self.team}"
+
+
+class Repository(models.Model):
+    full_name = models.CharField(max_length=300, unique=True)
+    host = models.CharField(max_length=20, default="git")
+    default_branch = models.CharField(max_length=200, default="main")
+    url = models.URLField(max_length=500, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="repositories")
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.full_name

@@ -1,0 +1,169 @@
+"""Ingested records.  Natural keys make every upsert idempotent."""
+from __future__ import annotations
+
+from django.db import models
+
+from metrics.core.models import Person, Repository, Team
+
+
+class Commit(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="commits")
+    sha = models.CharField(max_length=64)
+    author = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="commits")
+    authored_at = models.DateTimeField(null=True)
+    author_tz_offset = models.SmallIntegerField(null=True, help_text="author's UTC offset in minutes")
+    committed_at = models.DateTimeField(null=True)
+    message = models.TextField(blank=True)
+    is_merge = models.BooleanField(default=False)
+    additions = models.IntegerField(default=0)
+    deletions = models.IntegerField(default=0)
+    changed_files = models.IntegerField(default=0)
+    on_default_branch = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "sha"], name="uniq_commit_sha")]
+
+    def __str__(self) -> str:
+        return self.sha[:12]
+
+
+class PullRequest(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+        MERGED = "merged"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="pull_requests")
+    number = models.IntegerField()
+    title = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    author = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="pull_requests")
+    state = models.CharField(max_length=10, choices=State.choices)
+    is_draft = models.BooleanField(default=False)
+    created_at = models.DateTimeField(null=True)
+    ready_at = models.DateTimeField(null=True)
+    first_commit_at = models.DateTimeField(null=True)
+    first_review_at = models.DateTimeField(null=True)
+    approved_at = models.DateTimeField(null=True)
+    merged_at = models.DateTimeField(null=True, db_index=True)
+    closed_at = models.DateTimeField(null=True)
+    additions = models.IntegerField(null=True)
+    deletions = models.IntegerField(null=True)
+    changed_files = models.IntegerField(null=True)
+    commits_count = models.IntegerField(null=True)
+    head_branch = models.CharField(max_length=300, blank=True)
+    base_branch = models.CharField(max_length=300, blank=True)
+    merge_sha = models.CharField(max_length=64, blank=True)
+    merge_style = models.CharField(max_length=10, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    is_bot = models.BooleanField(default=False)
+    ai_assisted = models.BooleanField(default=False)
+    ai_tools = models.JSONField(default=list, blank=True)
+    reverts_number = models.IntegerField(null=True, help_text="explicit number of the PR this one reverts")
+    revert_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reverted_at = models.DateTimeField(null=True, help_text="when a still-standing revert of this PR landed")
+    updated_at = models.DateTimeField(null=True)
+    commits = models.ManyToManyField(Commit, related_name="pull_requests", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "number"], name="uniq_pr_number")]
+        indexes = [models.Index(fields=["repository", "merged_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.repository.full_name}#{self.number}"
+
+
+class Review(models.Model):
+    pull_request = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="reviews")
+    state = models.CharField(max_length=30)
+    submitted_at = models.DateTimeField()
+    external_id = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pull_request", "external_id"], name="uniq_review_external_id")
+        ]
+
+
+class Revert(models.Model):
+    """A landed revert of a merged PR.  ``restored_by`` is set when the revert was itself reverted."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="reverts")
+    revert_sha = models.CharField(max_length=64, blank=True)
+    reverting_pr = models.ForeignKey(PullRequest, null=True, on_delete=models.SET_NULL, related_name="+")
+    reverted_pr = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="reverts")
+    reverted_at = models.DateTimeField(null=True)
+    evidence = models.CharField(max_length=20)  # sha | title | reverts_ref | branch | explicit
+    matched_text = models.TextField(blank=True)
+    restored_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "revert_sha", "reverted_pr"], name="uniq_revert"),
+        ]
+
+
+class AIEvidence(models.Model):
+    class Kind(models.TextChoices):
+        TRAILER = "trailer"
+        AUTHOR = "author"
+        BRANCH = "branch"
+        LABEL = "label"
+        TELEMETRY = "telemetry"
+        EXPLICIT = "explicit"
+
+    pull_request = models.ForeignKey(
+        PullRequest, null=True, on_delete=models.CASCADE, related_name="ai_evidence"
+    )
+    commit = models.ForeignKey(Commit, null=True, on_delete=models.CASCADE, related_name="ai_evidence")
+    tool = models.CharField(max_length=50)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    matched_text = models.CharField(max_length=500)
+
+
+class SyncRun(models.Model):
+    """One run of one import or sync, with live progress for the UI."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=20)
+    source = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    stage = models.CharField(max_length=100, blank=True)
+    progress_done = models.IntegerField(default=0)
+    progress_total = models.IntegerField(null=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class MetricSnapshot(models.Model):
+    """Materialized metric values in long format, recomputed from ingested records.
+
+    ``scope`` is ``team``, ``repository`` or ``organization``; exactly the matching foreign key is set.
+    """
+
+    scope = models.CharField(max_length=15)
+    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
+    repository = models.ForeignKey(Repository, null=True, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=5)  # week | month
+    period_start = models.DateField()
+    metric = models.CharField(max_length=50)
+    value = models.FloatField(null=True)
+    n = models.IntegerField()
+    definition_version = models.CharField(max_length=10)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scope", "period", "metric", "period_start"]),
+            models.Index(fields=["team", "period", "period_start"]),
+        ]

@@ -1,0 +1,69 @@
+"""Resolving connector identities to people: one person, many e-mails and logins."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from connectors.records import IdentityRecord
+from metrics.analytics.ai_detection import is_bot_identity
+from metrics.core.models import Identity, Person
+
+CHUNK = 500
+
+
+def _keys_of(record: IdentityRecord) -> list[tuple[str, str, str]]:
+    """All (key, kind, value) under which this identity may already be known."""
+    keys = []
+    if record.email:
+        keys.append(("email:" + record.email.strip().lower(), "email", record.email.strip()))
+    if record.login:
+        keys.append(("login:" + record.login.strip().lower(), "login", record.login.strip()))
+    if not keys and record.name.strip():
+        keys.append(("name:" + record.name.strip().lower(), "name", record.name.strip()))
+    return keys
+
+
+def identities_existing(keys: Iterable[str]) -> dict[str, int]:
+    """Map identity key -> person id for the keys already stored."""
+    keys = list(keys)
+    found: dict[str, int] = {}
+    for i in range(0, len(keys), CHUNK):
+        rows = Identity.objects.filter(key__in=keys[i : i + CHUNK]).values_list("key", "person_id")
+        found.update(rows)
+    return found
+
+
+def people_resolve(*, identities: Iterable[IdentityRecord | None]) -> dict[str, int]:
+    """Person id for every identity's ``key``, creating people and identities that are new.
+
+    An identity known by e-mail that now also shows a login (or the reverse) gains the other key,
+    so the same person is found whichever one a later source uses.
+    """
+    records = {r.key: r for r in identities if r is not None and _keys_of(r)}
+    all_keys = {k for r in records.values() for k, _, _ in _keys_of(r)}
+    known = identities_existing(all_keys)
+    result: dict[str, int] = {}
+    new_identities: list[Identity] = []
+    pending: list[tuple[IdentityRecord, Person]] = []
+    for key, record in records.items():
+        person_id = next((known[k] for k, _, _ in _keys_of(record) if k in known), None)
+        if person_id is None:
+            person = Person(
+                display_name=(record.name or record.login or record.email)[:300],
+                is_bot=is_bot_identity(record.name, record.email, record.login),
+            )
+            pending.append((record, person))
+            continue
+        result[key] = person_id
+        for k, kind, value in _keys_of(record):
+            if k not in known:
+                known[k] = person_id
+                new_identities.append(Identity(person_id=person_id, key=k, kind=kind, value=value[:320]))
+    Person.objects.bulk_create([p for _, p in pending], batch_size=CHUNK)
+    for record, person in pending:
+        result[record.key] = person.pk
+        for k, kind, value in _keys_of(record):
+            if k not in known:
+                known[k] = person.pk
+                new_identities.append(Identity(person_id=person.pk, key=k, kind=kind, value=value[:320]))
+    Identity.objects.bulk_create(new_identities, batch_size=CHUNK, ignore_conflicts=True)
+    return result

@@ -1,0 +1,101 @@
+"""Shared fixtures.  Tests run on SQLite by default and on PostgreSQL when DATABASE_URL says so (CI)."""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+class GitRepo:
+    """A real git repository built with the git CLI, with full control over dates and identities."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._n = 0
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None) -> str:
+        full_env = {
+            **os.environ,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "HOME": str(self.path),
+            "GIT_AUTHOR_NAME": "Alice",
+            "GIT_AUTHOR_EMAIL": "alice@example.com",
+            "GIT_COMMITTER_NAME": "Alice",
+            "GIT_COMMITTER_EMAIL": "alice@example.com",
+            **(env or {}),
+        }
+        out = subprocess.run(
+            ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
+            cwd=self.path, env=full_env, check=True, capture_output=True, input=input,
+        )
+        return out.stdout.decode("utf-8", "replace").strip()
+
+    def commit(
+        self,
+        message: str,
+        *,
+        date: str,
+        author: tuple[str, str] = ("Alice", "alice@example.com"),
+        committer: tuple[str, str] | None = None,
+        commit_date: str | None = None,
+        files: dict[str, int] | None = None,
+    ) -> str:
+        """Commit ``files`` (path -> number of lines to append; default: one new file of 1 line)."""
+        self._n += 1
+        for name, lines in (files or {f"file{self._n}.txt": 1}).items():
+            p = self.path / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            with p.open("a", encoding="utf-8") as fh:
+                fh.writelines(f"line {self._n}.{i}\n" for i in range(lines))
+            self.git("add", name)
+        committer = committer or author
+        self.git(
+            "commit", "-q", "--allow-empty", "-F", "-",
+            input=message.encode("utf-8"),
+            env=self._ident_env(author, committer, date, commit_date or date),
+        )
+        return self.git("rev-parse", "HEAD")
+
+    def merge(self, branch: str, message: str, *, date: str, author: tuple[str, str] = ("Merger", "merger@example.com"),
+              extra: tuple[str, ...] = ()) -> str:
+        self.git(
+            "merge", "-q", "--no-ff", "-m", message, *extra, branch,
+            env=self._ident_env(author, author, date, date),
+        )
+        return self.git("rev-parse", "HEAD")
+
+    @staticmethod
+    def _ident_env(author: tuple[str, str], committer: tuple[str, str], adate: str, cdate: str) -> dict[str, str]:
+        return {
+            "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1], "GIT_AUTHOR_DATE": adate,
+            "GIT_COMMITTER_NAME": committer[0], "GIT_COMMITTER_EMAIL": committer[1], "GIT_COMMITTER_DATE": cdate,
+        }
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> GitRepo:
+    return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture
+def make_git_repo(tmp_path: Path) -> Callable[[str], GitRepo]:
+    def make(name: str) -> GitRepo:
+        return GitRepo(tmp_path / name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED} is missing: CI must have ../shared beside the project")
+        pytest.skip(f"real data not available: {SHARED} is absent")
+    return SHARED
