@@ -127,9 +127,9 @@ def default_branch_ref(git: Git, refs: dict[str, str], wanted: str = "") -> str 
 def repository_name(git: Git, path: Path) -> str:
     url = git.try_run("config", "--get", "remote.origin.url") or ""
     match = REMOTE_RE.search(url)
-    if match:
+    if match and not url.startswith(("/", ".", "file:")):
         return match.group(1)
-    name = path.resolve().name
+    name = Path(url.rstrip("/")).name if url else path.resolve().name
     return name[:-4] if name.endswith(".git") else name
 
 

@@ -18,6 +18,7 @@ class GitRepo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._n = 0
+        path.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", "main")
 
     def git(self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None) -> str:

@@ -19,6 +19,7 @@ REVERTS_REF_RE = re.compile(r"^Reverts [\w.-]+/[\w./-]+#(\d+)\s*$", re.MULTILINE
 GH_BRANCH_RE = re.compile(r"^revert-(\d+)-")
 GL_BRANCH_RE = re.compile(r"^revert-([0-9a-f]{8})$")
 SQUASH_SUFFIX_RE = re.compile(r"\s*\(#(\d+)\)\s*$")
+MERGE_TITLE_RE = re.compile(r"^Merge pull request #(\d+) from ")
 
 REVERT_COLUMNS = [
     "revert_sha", "reverting_number", "reverted_number", "reverted_at", "evidence", "matched_text", "restored_at",
@@ -47,7 +48,7 @@ def _commit_events(commits: pd.DataFrame, pr_of_sha: dict[str, int], merged_at: 
     landed = commits[commits["on_default_branch"]]
     for sha, message, committed_at in zip(landed["sha"], landed["message"], landed["committed_at"], strict=True):
         shas = SHA_RE.findall(message)
-        title = TITLE_RE.match(_subject(message))
+        title = TITLE_RE.match(SQUASH_SUFFIX_RE.sub("", _subject(message)))
         if not shas and not title:
             continue
         number = pr_of_sha.get(sha)
@@ -97,6 +98,12 @@ class _Resolver:
             if sha:
                 self.by_sha[sha] = int(number)  # the merge/squash commit names the PR best
         self.sorted_shas = sorted(self.by_sha)
+        # Subjects of the PRs' own commits: ``Revert "<commit subject>"`` names the PR holding it.
+        self.by_subject: dict[str, int] = {}
+        if "subject" in pr_commits:
+            for subject, number in zip(pr_commits["subject"], pr_commits["number"], strict=True):
+                if int(number) in self.merged_at:
+                    self.by_subject.setdefault(subject, int(number))
         self.by_title: dict[str, list[int]] = {}
         for title, number in zip(merged["title"], merged["number"], strict=True):
             for variant in {title or "", SQUASH_SUFFIX_RE.sub("", title or "")}:
@@ -117,11 +124,14 @@ class _Resolver:
             return self.sha(event.target_sha)
         if event.target_number is not None:
             return event.target_number if event.target_number in self.merged_at else None
-        squash = SQUASH_SUFFIX_RE.search(event.target_title)
-        if squash and int(squash.group(1)) in self.merged_at:
-            return int(squash.group(1))
-        candidates = [n for n in self.by_title.get(event.target_title.strip(), []) if self.merged_at[n] <= event.landed_at]
-        return max(candidates, key=lambda n: self.merged_at[n]) if candidates else None
+        named = SQUASH_SUFFIX_RE.search(event.target_title) or MERGE_TITLE_RE.match(event.target_title)
+        if named and int(named.group(1)) in self.merged_at:
+            return int(named.group(1))
+        title = event.target_title.strip()
+        candidates = [n for n in self.by_title.get(title, []) if self.merged_at[n] <= event.landed_at]
+        if candidates:
+            return max(candidates, key=lambda n: self.merged_at[n])
+        return self.by_subject.get(title)
 
 
 def _restores(event: _Event, found: list[dict], resolver: _Resolver) -> list[dict]:
@@ -145,7 +155,7 @@ def find_reverts(*, prs: pd.DataFrame, commits: pd.DataFrame, pr_commits: pd.Dat
 
     Input columns — prs: number, title, state, merged_at (UTC), head_branch, merge_sha, body,
     reverts_number (nullable); commits: sha, message, committed_at (UTC), on_default_branch;
-    pr_commits: number, sha.  Output: one row per (reverting change, reverted PR) with
+    pr_commits: number, sha, optional subject (first line of the commit message).  Output: one row per (reverting change, reverted PR) with
     ``REVERT_COLUMNS``; ``reverted_at`` is when the revert landed on the default branch (the
     reverting PR's merge time, or the commit time of a direct commit), ``restored_at`` when a
     later revert of the revert landed (NaT while the revert stands).  A change that reverts a

@@ -29,16 +29,27 @@ def repository_derive(*, repository: Repository) -> dict[str, int]:
     return {"reverts": reverts, "ai_assisted_prs": ai_count}
 
 
+def _grouped_update(ids_by_values: dict[tuple, list[int]]) -> None:
+    """One UPDATE per distinct combination of field values (few combinations, many rows)."""
+    for (is_bot, ai_tools), ids in ids_by_values.items():
+        for i in range(0, len(ids), CHUNK):
+            PullRequest.objects.filter(id__in=ids[i : i + CHUNK]).update(
+                is_bot=is_bot, ai_assisted=bool(ai_tools), ai_tools=list(ai_tools)
+            )
+
+
 def _flags_update(repository: Repository, prs: pd.DataFrame) -> None:
     people = selectors.person_frame().set_index("person_id")["is_bot"]
     is_bot = prs["author_id"].map(people).fillna(False).astype(bool)
     evidence = selectors.ai_evidence_frame(repository_id=repository.pk)
-    tools = evidence.groupby("pr_id")["tool"].agg(lambda s: sorted(set(s))) if not evidence.empty else pd.Series()
-    updates = []
-    for pr_id, bot in zip(prs["id"], is_bot, strict=True):
-        pr_tools = list(tools.get(pr_id, []))
-        updates.append(PullRequest(id=pr_id, is_bot=bool(bot), ai_assisted=bool(pr_tools), ai_tools=pr_tools))
-    PullRequest.objects.bulk_update(updates, ["is_bot", "ai_assisted", "ai_tools"], batch_size=CHUNK)
+    tools = evidence.groupby("pr_id")["tool"].agg(lambda s: tuple(sorted(set(s)))) if not evidence.empty else {}
+    current = dict(PullRequest.objects.filter(repository=repository).values_list("id", "ai_tools"))
+    changes: dict[tuple, list[int]] = {}
+    for pr_id, bot, old_bot in zip(prs["id"], is_bot, prs["is_bot"], strict=True):
+        pr_tools = tuple(tools.get(pr_id, ()))
+        if bool(bot) != bool(old_bot) or list(pr_tools) != current.get(pr_id):
+            changes.setdefault((bool(bot), pr_tools), []).append(pr_id)
+    _grouped_update(changes)
 
 
 def _reverts_update(repository: Repository, prs: pd.DataFrame) -> int:
@@ -63,16 +74,13 @@ def _reverts_update(repository: Repository, prs: pd.DataFrame) -> int:
     )
     standing = found[found["restored_at"].isna()].groupby("reverted_number")["reverted_at"].min()
     revert_of = found.dropna(subset=["reverting_number"]).drop_duplicates("reverting_number")
-    revert_of_map = dict(zip(revert_of["reverting_number"].astype(int), revert_of["reverted_number"], strict=True))
-    updates = [
-        PullRequest(
-            id=pr_id,
-            reverted_at=_ts(standing.get(number)),
-            revert_of_id=id_by_number.get(revert_of_map[number]) if number in revert_of_map else None,
-        )
-        for pr_id, number in zip(prs["id"], prs["number"], strict=True)
-    ]
-    PullRequest.objects.bulk_update(updates, ["reverted_at", "revert_of"], batch_size=CHUNK)
+    PullRequest.objects.filter(repository=repository).exclude(reverted_at=None, revert_of=None).update(
+        reverted_at=None, revert_of=None
+    )
+    for number, when in standing.items():
+        PullRequest.objects.filter(id=id_by_number[number]).update(reverted_at=_ts(when))
+    for reverting, reverted in zip(revert_of["reverting_number"], revert_of["reverted_number"], strict=True):
+        PullRequest.objects.filter(id=id_by_number[int(reverting)]).update(revert_of_id=id_by_number[reverted])
     return int(found["restored_at"].isna().sum())
 
 

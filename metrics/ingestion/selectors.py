@@ -43,12 +43,14 @@ def commit_frame(*, repository_id: int, columns: list[str]) -> pd.DataFrame:
 
 
 def pr_commit_frame(*, repository_id: int) -> pd.DataFrame:
-    """(pr_id, number, sha) for every commit linked to a PR of the repository."""
+    """(pr_id, number, sha, subject) for every commit linked to a PR of the repository."""
     through = PullRequest.commits.through
     rows = through.objects.filter(pullrequest__repository_id=repository_id).values_list(
-        "pullrequest_id", "pullrequest__number", "commit__sha"
+        "pullrequest_id", "pullrequest__number", "commit__sha", "commit__message"
     )
-    return pd.DataFrame.from_records(list(rows), columns=["pr_id", "number", "sha"])
+    frame = pd.DataFrame.from_records(list(rows), columns=["pr_id", "number", "sha", "subject"])
+    frame["subject"] = frame["subject"].str.split("\n", n=1).str[0].str.strip()
+    return frame
 
 
 def ai_evidence_frame(*, repository_id: int) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from connectors.records import (
 )
 from metrics.analytics import ai_detection
 from metrics.core.models import Repository
+from metrics.ingestion.bulk import upsert
 from metrics.ingestion.derive import repository_derive
 from metrics.ingestion.models import AIEvidence, Commit, PullRequest, Review
 from metrics.ingestion.people import people_resolve
@@ -89,7 +90,7 @@ def commits_upsert(*, repository: Repository, records: list[CommitRecord]) -> in
         )
         for r in fresh
     ]
-    Commit.objects.bulk_create(rows, batch_size=CHUNK)
+    upsert(Commit, rows, unique=["repository", "sha"])
     # Reachability from the default branch can change (a PR branch merged since the last import).
     landed = [r.sha for r in records if r.on_default_branch and r.sha in existing]
     for chunk in _chunks(landed):
@@ -102,7 +103,7 @@ def commits_upsert(*, repository: Repository, records: list[CommitRecord]) -> in
         for r in fresh
         for e in ai_detection.commit_evidence(r.message, r.author.name, r.author.email)
     ]
-    AIEvidence.objects.bulk_create(evidence, batch_size=CHUNK)
+    upsert(AIEvidence, evidence)
     return len(fresh)
 
 
@@ -128,10 +129,7 @@ def pull_requests_upsert(*, repository: Repository, records: list[PullRequestRec
     )
     people = people_resolve(identities=[r.author for r in records])
     rows = [_pr_row(repository, r, people.get(r.author.key) if r.author else None) for r in records]
-    PullRequest.objects.bulk_create(
-        rows, batch_size=CHUNK, update_conflicts=True,
-        unique_fields=["repository", "number"], update_fields=list(PR_FIELDS),
-    )
+    upsert(PullRequest, rows, unique=["repository", "number"], update=[f.removesuffix("_id") for f in PR_FIELDS])
     ids = dict(PullRequest.objects.filter(repository=repository).values_list("number", "id"))
     _pr_commits_replace(repository, {ids[r.number]: r.commit_shas for r in records if r.commit_shas})
     _pr_evidence_replace(repository, [(ids[r.number], r) for r in records])
@@ -150,7 +148,7 @@ def _pr_commits_replace(repository: Repository, links: dict[int, tuple[str, ...]
         for sha in dict.fromkeys(shas)
         if sha in sha_ids
     ]
-    through.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
+    upsert(through, rows, unique=["pullrequest", "commit"])
 
 
 def _pr_evidence_replace(repository: Repository, items: list[tuple[int, PullRequestRecord]]) -> None:
@@ -168,7 +166,7 @@ def _pr_evidence_replace(repository: Repository, items: list[tuple[int, PullRequ
         rows += [
             AIEvidence(pull_request_id=pr_id, tool=e.tool, kind=e.kind, matched_text=e.matched_text) for e in found
         ]
-    AIEvidence.objects.bulk_create(rows, batch_size=CHUNK)
+    upsert(AIEvidence, rows)
 
 
 def reviews_upsert(*, repository: Repository, records: list[ReviewRecord]) -> int:

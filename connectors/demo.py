@@ -1,0 +1,617 @@
+"""A deterministic demo organization with planted, documented truths.
+
+Teams in a small tree, engineers (a few change team), bots, repositories and about 18 months of
+pull requests, commits and reviews.  Everything derives from one seed, so the same seed always
+gives the same records and the numbers in ``truth`` can be checked against what Sextant recovers.
+
+The cycle-time model (first commit -> merge, hours) is log-linear::
+
+    log T = log(BASE) + SIZE_ELASTICITY * (log1p(lines) - log1p(150)) + team + author
+            + TREND * (share of the period elapsed) + log(AI_CYCLE_TIME_FACTOR) * ai + N(0, NOISE)
+
+with confounding on purpose: AI users open smaller PRs (``AI_SIZE_FACTOR``) and the teams that
+adopt AI early are already faster (their ``team`` effect is lower).  AI use is staggered by team,
+and ``UNMARKED_SHARE`` of AI-assisted PRs leave no trace, so detection is a lower bound.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from connectors.records import (
+    CommitRecord,
+    IdentityRecord,
+    PullRequestRecord,
+    Record,
+    RepositoryRecord,
+    ReviewRecord,
+    TeamMembershipRecord,
+)
+
+DEFAULT_SEED = 20261128
+DEFAULT_END = datetime(2026, 11, 23, tzinfo=UTC)
+DOMAIN = "demo.sextant.example"
+AI_CYCLE_TIME_FACTOR = 0.8
+REVERT_P = {"base": 0.03, "ai": 0.024, "bot": 0.02}
+UNMARKED_SHARE = 0.3
+SIZE_ELASTICITY = 0.35
+AI_SIZE_FACTOR = 0.65
+BASE_CYCLE_HOURS = 40.0
+TREND = -0.08
+WEEKLY_PR_RATE = 1.1
+ABANDON_P = 0.07
+NOISE = 0.7  # sd of the residual of log cycle time
+
+TEAM_POOL = (
+    ("Platform", "Infrastructure", "infra"), ("Product", "Checkout", "web"),
+    ("Platform", "Data", "data-pipeline"), ("Product", "Search", "api"),
+    ("Platform", "Developer Experience", "infra"), ("Product", "Mobile", "mobile"),
+    ("Platform", "Security", "api"), ("Product", "Growth", "web"),
+    ("Platform", "Observability", "infra"), ("Product", "Payments", "api"),
+    ("Platform", "Storage", "data-pipeline"), ("Product", "Onboarding", "web"),
+)
+REPOS = ("web", "api", "mobile", "infra", "data-pipeline")
+# Names only; none may look like an AI tool (no Claude, Devin, Jules, ...) or detection would misfire.
+FIRST = (
+    "Maria", "James", "Priya", "Wei", "Fatima", "Lucas", "Aisha", "Noah", "Elena", "Kenji", "Sofia", "Omar",
+    "Hannah", "Mateo", "Chloe", "Ravi", "Ingrid", "Diego", "Amara", "Tomasz", "Yuki", "Samuel", "Leila",
+    "Viktor", "Grace", "Arjun", "Nadia", "Felix", "Zara", "Emeka", "Olivia", "Pedro", "Mei", "Jonas", "Ana",
+)
+LAST = (
+    "Garcia", "Smith", "Patel", "Zhang", "Khan", "Silva", "Okafor", "Muller", "Rossi", "Tanaka", "Novak",
+    "Haddad", "Johansson", "Fernandez", "Dubois", "Iyer", "Larsen", "Moreno", "Mensah", "Kowalski", "Sato",
+    "Brown", "Nasser", "Petrov", "Kim", "Sharma", "Ali", "Weber", "Ahmed", "Eze", "Walker", "Costa", "Lin",
+)
+VERBS = ("Add", "Fix", "Refactor", "Improve", "Remove", "Speed up", "Harden", "Document", "Migrate",
+         "Simplify", "Support", "Clean up")
+OBJECTS = (
+    "checkout form", "login flow", "search index", "rate limiter", "billing webhook", "user settings page",
+    "feature flags", "audit log", "CSV export", "email templates", "session cache", "retry policy",
+    "notification service", "image uploads", "pagination", "API client", "health checks", "query planner",
+    "onboarding wizard", "permissions model", "metrics dashboard", "build pipeline", "error reporting",
+    "order history", "cart totals", "deploy scripts", "schema migrations", "background jobs",
+    "password reset", "push notifications",
+)
+QUALIFIERS = ("", "", "", " for guest users", " on slow networks", " in the admin", " for large accounts",
+              " behind a flag", " in dark mode", " for EU customers", " on Android", " under load")
+LABELS = {"Fix": "bug", "Add": "enhancement", "Support": "enhancement", "Refactor": "refactor",
+          "Simplify": "refactor", "Clean up": "tech-debt", "Remove": "tech-debt", "Speed up": "performance",
+          "Document": "documentation"}
+FOLLOW_UPS = ("Address review comments", "Fix failing test", "Tidy up", "Add tests", "Handle empty input",
+              "Rename for clarity", "Update docs", "Fix lint", "Apply suggestions from code review")
+TRAILERS = {
+    "Claude Code": "Co-authored-by: Claude <noreply@anthropic.com>",
+    "GitHub Copilot": "Co-authored-by: Copilot <175728472+Copilot@users.noreply.github.com>",
+    "Cursor": "Co-authored-by: Cursor Agent <cursoragent@cursor.com>",
+}
+BRANCH_PREFIXES = {"GitHub Copilot": "copilot/", "Cursor": "cursor/"}
+BOTS = (
+    IdentityRecord("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com", "dependabot[bot]"),
+    IdentityRecord("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com", "renovate[bot]"),
+)
+PACKAGES = {
+    "web": ("react", "webpack", "eslint", "typescript", "axios"),
+    "api": ("django", "celery", "requests", "boto3"),
+    "mobile": ("okhttp", "retrofit", "lottie", "kotlinx-coroutines"),
+    "infra": ("hashicorp/aws", "actions/checkout", "helm/chart-testing"),
+    "data-pipeline": ("pandas", "pyarrow", "apache-airflow", "dbt-core"),
+}
+TZ_OFFSETS = ((-8, 0), (-5, 0), (0, 0), (1, 0), (2, 0), (5, 30))
+
+
+@dataclass(frozen=True)
+class DemoOrganization:
+    records: list[Record]
+    truth: dict[str, Any]
+
+
+@dataclass
+class _Team:
+    name: str
+    parent: str
+    repo: str
+    tz: timezone
+    adoption: datetime | None
+    tool: str
+    effect: float
+
+
+@dataclass
+class _Engineer:
+    ident: IdentityRecord
+    tz: timezone
+    rate: float
+    effect: float
+    ai_lag: float | None  # days after the team adopts; None = never uses AI
+    ai_p: float
+    spans: list[tuple[int, datetime, datetime | None]] = field(default_factory=list)
+
+    def team_at(self, t: datetime) -> int | None:
+        for team, start, end in self.spans:
+            if start <= t and (end is None or t < end):
+                return team
+        return None
+
+
+@dataclass
+class _PR:
+    uid: int
+    repo: str
+    author: IdentityRecord
+    tz: timezone
+    team: int | None
+    created: datetime
+    title: str
+    branch: str
+    additions: int
+    deletions: int
+    files: int
+    labels: tuple[str, ...] = ()
+    body: str = ""
+    ai: bool = False
+    tool: str = ""
+    mark: str = ""  # "" | trailer | branch
+    is_bot: bool = False
+    state: str = "open"
+    reverts: _PR | None = None
+    number: int = 0
+    t: dict[str, datetime | None] = field(default_factory=dict)  # timeline as seen at ``end``
+    commits: list[CommitRecord] = field(default_factory=list)
+    reviews: list[tuple[IdentityRecord, str, datetime]] = field(default_factory=list)
+
+
+def _sha(*parts: object) -> str:
+    return hashlib.sha1(":".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].rstrip("-")
+
+
+def _hours(h: float) -> timedelta:
+    return timedelta(hours=h)
+
+
+def _tz(offset: tuple[int, int]) -> timezone:
+    return timezone(timedelta(hours=offset[0], minutes=offset[1]))
+
+
+def _split(total: int, k: int, rng: random.Random) -> list[int]:
+    """``total`` split into ``k`` non-negative integer parts that sum to it."""
+    weights = [rng.random() + 0.1 for _ in range(k)]
+    parts = [int(total * w / sum(weights)) for w in weights]
+    parts[0] += total - sum(parts)
+    return parts
+
+
+class _Generator:
+    def __init__(self, seed: int, end: datetime, months: int) -> None:
+        self.seed, self.rng, self.end = seed, random.Random(seed), end.astimezone(UTC)
+        self.start = self.end - timedelta(days=round(months * 30.44))
+        self.teams: list[_Team] = []
+        self.engineers: list[_Engineer] = []
+        self.prs: list[_PR] = []
+        self.titles: set[str] = set()
+        self.moves: list[dict[str, Any]] = []
+        self.members: dict[int, list[_Engineer]] = {}  # everyone who was ever in the team
+
+    def at(self, share: float) -> datetime:
+        """The day (midnight UTC) at ``share`` of the period."""
+        t = self.start + (self.end - self.start) * share
+        return t.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def new_uid(self) -> int:
+        return len(self.prs) + 1
+
+    def unique_title(self, title: str) -> str:
+        candidate, part = title, 1
+        while candidate in self.titles:
+            part += 1
+            candidate = f"{title} (part {part})"
+        self.titles.add(candidate)
+        return candidate
+
+    def build_teams(self, n: int) -> None:
+        rng = self.rng
+        pool = [TEAM_POOL[i % len(TEAM_POOL)] for i in range(n)]
+        order = rng.sample(range(n), n)  # adoption order; the last ones never adopt
+        never = 2 if n >= 6 else min(1, n - 1)
+        adopting = n - never
+        for i, (parent, name, repo) in enumerate(pool):
+            rank = order.index(i)
+            adoption = None
+            if rank < adopting:
+                share = 0.1 + 0.55 * rank / max(1, adopting - 1)
+                adoption = self.at(share) + timedelta(days=rng.randint(-7, 7))
+            self.teams.append(_Team(
+                name=name if i < len(TEAM_POOL) else f"{name} {i // len(TEAM_POOL) + 1}",
+                parent=parent, repo=repo, tz=_tz(rng.choice(TZ_OFFSETS)), adoption=adoption,
+                tool=rng.choice(list(TRAILERS)),
+                effect=-0.3 + 0.6 * rank / max(1, n - 1) + rng.gauss(0, 0.04),  # early adopters are faster
+            ))
+
+    def build_engineers(self, n: int) -> None:
+        rng, teams = self.rng, len(self.teams)
+        combos = rng.sample(range(len(FIRST) * len(LAST)), n)
+        sizes = [rng.uniform(0.6, 1.6) for _ in range(teams)]
+        seeded = min(n, 3 * teams)
+        home = [i % teams for i in range(seeded)] + rng.choices(range(teams), sizes, k=n - seeded)
+        for combo, team in zip(combos, home, strict=True):
+            first, last = FIRST[combo // len(LAST)], LAST[combo % len(LAST)]
+            ident = IdentityRecord(
+                f"{first} {last}", f"{first}.{last}@{DOMAIN}".lower(), f"{first}-{last}".lower()
+            )
+            tz = self.teams[team].tz if rng.random() < 0.8 else _tz(rng.choice(TZ_OFFSETS))
+            joined = self.start - timedelta(days=rng.randint(30, 1500))
+            self.engineers.append(_Engineer(
+                ident=ident, tz=tz, rate=WEEKLY_PR_RATE * rng.lognormvariate(-0.125, 0.5),
+                effect=rng.gauss(0, 0.25), ai_lag=None if rng.random() < 0.2 else rng.expovariate(1 / 30),
+                ai_p=rng.uniform(0.4, 0.95), spans=[(team, joined, None)],
+            ))
+        self.change_teams(n)
+        for eng in self.engineers:
+            for team, _, _ in eng.spans:
+                self.members.setdefault(team, []).append(eng)
+
+    def change_teams(self, n: int) -> None:
+        """About 10% join late, 5% leave and 7% move team partway through the period."""
+        rng = self.rng
+        picked = rng.sample(range(n), n)
+        hires, leavers = picked[: n // 10], picked[n // 10 : n // 10 + n // 20]
+        movers = picked[n // 10 + n // 20 : n // 10 + n // 20 + max(1, round(n * 0.07))]
+        for i in hires:
+            team = self.engineers[i].spans[0][0]
+            self.engineers[i].spans = [(team, self.at(rng.uniform(0.1, 0.7)), None)]
+        for i in leavers:
+            team, joined, _ = self.engineers[i].spans[0]
+            self.engineers[i].spans = [(team, joined, self.at(rng.uniform(0.4, 0.9)))]
+        for i in movers if len(self.teams) > 1 else []:
+            team, joined, _ = self.engineers[i].spans[0]
+            new = rng.choice([t for t in range(len(self.teams)) if t != team])
+            moved = self.at(rng.uniform(0.25, 0.75))
+            self.engineers[i].spans = [(team, joined, moved), (new, moved, None)]
+            self.moves.append({"person": self.engineers[i].ident.name, "from": self.teams[team].name,
+                               "to": self.teams[new].name, "at": moved.isoformat()})
+
+    def working_time(self, t: datetime, tz: timezone) -> datetime:
+        """``t`` moved into working hours of its local day, weekends mostly pushed to Monday."""
+        day = t.astimezone(tz).date()
+        if day.weekday() >= 5 and self.rng.random() < 0.9:
+            day += timedelta(days=7 - day.weekday())
+        hour = min(19.5, max(8.0, self.rng.gauss(13.5, 2.5)))
+        return (datetime(day.year, day.month, day.day, tzinfo=tz) + _hours(hour)).astimezone(UTC)
+
+    def uses_ai(self, eng: _Engineer, team: int, t: datetime) -> bool:
+        adoption = self.teams[team].adoption
+        if adoption is None or eng.ai_lag is None:
+            return False
+        days = (t - adoption).total_seconds() / 86400 - eng.ai_lag
+        # Use ramps up over the first three months after an engineer starts.
+        return days >= 0 and self.rng.random() < eng.ai_p * min(1.0, 0.35 + 0.65 * days / 90)
+
+    def human_prs(self) -> None:
+        for idx, eng in enumerate(self.engineers):
+            last_end = eng.spans[-1][2]
+            stop = min(self.end, last_end) if last_end is not None else self.end
+            t = max(self.start, eng.spans[0][1]) + timedelta(days=self.rng.expovariate(eng.rate / 7))
+            while t < stop:
+                created = self.working_time(t, eng.tz)
+                team = eng.team_at(created)
+                if self.start <= created <= self.end and team is not None:
+                    self.human_pr(idx, team, created)
+                t += timedelta(days=self.rng.expovariate(eng.rate / 7))
+
+    def human_pr(self, idx: int, team: int, created: datetime) -> None:
+        rng, eng, tm = self.rng, self.engineers[idx], self.teams[team]
+        ai = self.uses_ai(eng, team, created)
+        size = rng.lognormvariate(math.log(70), 1.1) * (AI_SIZE_FACTOR if ai else 1.0)
+        additions = min(20000, max(1, int(size)))
+        deletions = int(additions * rng.lognormvariate(math.log(0.4), 0.9))
+        lines = additions + deletions
+        share = (created - self.start) / (self.end - self.start)
+        log_hours = (
+            math.log(BASE_CYCLE_HOURS) + SIZE_ELASTICITY * (math.log1p(lines) - math.log1p(150))
+            + self.teams[eng.spans[0][0]].effect + eng.effect + TREND * share  # speed moves with people
+            + (math.log(AI_CYCLE_TIME_FACTOR) if ai else 0.0) + rng.gauss(0, NOISE)
+        )
+        verb = rng.choice(VERBS)
+        title = self.unique_title(f"{verb} {rng.choice(OBJECTS)}{rng.choice(QUALIFIERS)}")
+        tool = (tm.tool if rng.random() < 0.7 else rng.choice(list(TRAILERS))) if ai else ""
+        mark = "" if not ai or rng.random() < UNMARKED_SHARE else "trailer"
+        if mark and tool in BRANCH_PREFIXES and rng.random() < 0.4:
+            mark = "branch"
+        prefix = rng.choice((f"{eng.ident.login}/", "feature/", "fix/"))
+        prefix = BRANCH_PREFIXES[tool] if mark == "branch" else prefix
+        pr = _PR(
+            uid=self.new_uid(), repo=tm.repo if rng.random() < 0.75 else rng.choice(REPOS), author=eng.ident,
+            tz=eng.tz, team=team, created=created, title=title, branch=prefix + _slug(title),
+            additions=additions, deletions=deletions,
+            files=max(1, round(math.exp(0.55 * math.log1p(lines) - 0.9 + rng.gauss(0, 0.45)))),
+            labels=(LABELS[verb],) if verb in LABELS and rng.random() < 0.6 else (),
+            body=f"## Summary\n{title}.\n\nTracked in ACME-{rng.randint(1000, 9999)}.",
+            ai=ai, tool=tool, mark=mark,
+        )
+        draft, rework = rng.random() < 0.15, rng.random() < 0.65
+        times = self.timeline(created, math.exp(log_hours), draft=draft, rework=rework)
+        self.finish(pr, times, abandon=rng.random() < ABANDON_P)
+
+    def timeline(self, created: datetime, hours: float, *, draft: bool, rework: bool) -> dict[str, datetime]:
+        """Split ``hours`` of cycle time into coding, pickup, rework and merge wait (ends at the merge)."""
+        w = [self.rng.gammavariate(4 * a, 1.0) for a in (0.35, 0.3, 0.2, 0.15)]
+        if not rework:
+            w[2] = 0.0
+        coding, pickup, rework_h, wait = (hours * x / sum(w) for x in w)
+        first_review = created + _hours(pickup)
+        approved = first_review + _hours(rework_h)
+        return {
+            "first_commit": created - _hours(coding), "created": created,
+            "ready": created + _hours(pickup * self.rng.uniform(0.3, 0.8)) if draft else created,
+            "first_review": first_review, "approved": approved, "merged": approved + _hours(wait),
+        }
+
+    def finish(self, pr: _PR, times: dict[str, datetime], *, abandon: bool) -> None:
+        """Commits and reviews from the full timeline; then whatever happens after ``end`` is cut off."""
+        full: dict[str, datetime | None] = {**times, "closed": None}
+        review = times["first_review"]
+        if abandon:
+            closed = pr.created + timedelta(days=self.rng.expovariate(1 / 21))  # stale PRs linger
+            full.update(closed=closed, approved=None, merged=None)
+            full["first_review"] = review if review <= closed else None
+        pr.t = {k: v if v is not None and v <= self.end else None for k, v in full.items()}
+        pr.state = "merged" if pr.t["merged"] else "closed" if pr.t["closed"] else "open"
+        rework_end = full["approved"] or full["closed"] or review
+        self.make_commits(pr, times["first_commit"], full["first_review"] or rework_end, rework_end)
+        if full["first_review"] is not None:
+            self.make_reviews(pr, review, full["approved"])
+        pr.reviews = [r for r in pr.reviews if r[2] <= self.end]
+        pr.commits = [c for c in pr.commits if c.authored_at is not None and c.authored_at <= self.end]
+        self.prs.append(pr)
+
+    def make_commits(self, pr: _PR, first: datetime, review: datetime, rework_end: datetime) -> None:
+        """1..15 commits: most before the PR opens, some after the first review (rework)."""
+        rng = self.rng
+        lines = pr.additions + pr.deletions
+        extra = int(rng.expovariate(1.0) * (0.8 + 0.6 * math.log1p(lines / 20)))
+        k = 1 if pr.is_bot or pr.reverts else 1 + min(14, extra)
+        after = min(k - 1, rng.randint(1, 2)) if rework_end > review else 0
+        times = [first, *sorted(first + (pr.created - first) * rng.random() for _ in range(k - 1 - after))]
+        times += sorted(review + (rework_end - review) * rng.random() for _ in range(after))
+        adds, dels = _split(pr.additions, k, rng), _split(pr.deletions, k, rng)
+        parent = _sha(self.seed, pr.repo, "base", pr.uid)
+        for i, when in enumerate(times):
+            sha = _sha(self.seed, pr.repo, pr.uid, i)
+            local = when.astimezone(pr.tz)
+            pr.commits.append(CommitRecord(
+                repository=f"acme/{pr.repo}", sha=sha, parents=(parent,),
+                author=pr.author, committer=pr.author,
+                authored_at=local, committed_at=local + timedelta(seconds=rng.randint(0, 900)),
+                message=self.message(pr, i), additions=adds[i], deletions=dels[i],
+                changed_files=max(1, min(pr.files, round(pr.files * (adds[i] + dels[i] + 1) / (lines + 1)))),
+                on_default_branch=pr.state == "merged",
+            ))
+            parent = sha
+
+    def message(self, pr: _PR, i: int) -> str:
+        rng = self.rng
+        if pr.reverts is not None:
+            return f'Revert "{pr.reverts.title}"\n\nThis reverts commit {self.merge_sha(pr.reverts)}.'
+        if pr.is_bot:
+            return f"{pr.title}\n\n{pr.body}\n\nSigned-off-by: {pr.author.name} <support@github.com>"
+        text = pr.title if i == 0 else rng.choice(FOLLOW_UPS)
+        if pr.mark == "trailer" and (i == 0 or rng.random() < 0.5):
+            generated = "Generated with [Claude Code](https://claude.com/claude-code)\n\n"
+            extra = generated if pr.tool == "Claude Code" and rng.random() < 0.5 else ""
+            return f"{text}\n\n{extra}{TRAILERS[pr.tool]}"
+        if rng.random() < 0.03:  # pair programming: a human co-author is no AI evidence
+            other = rng.choice(self.engineers).ident
+            if other is not pr.author:
+                return f"{text}\n\nCo-authored-by: {other.name} <{other.email}>"
+        return text
+
+    def make_reviews(self, pr: _PR, review: datetime, approved: datetime | None) -> None:
+        rng = self.rng
+        first, second = self.reviewers(pr, review)
+        if approved is None:
+            pr.reviews.append((first, "COMMENTED", review))
+        elif approved == review:
+            pr.reviews.append((first, "APPROVED", review))
+        else:
+            pr.reviews.append((first, "CHANGES_REQUESTED" if rng.random() < 0.35 else "COMMENTED", review))
+            pr.reviews += [
+                (rng.choice((first, second)), "COMMENTED", review + (approved - review) * rng.random())
+                for _ in range(rng.randint(0, 2))
+            ]
+            pr.reviews.append((first if rng.random() < 0.7 else second, "APPROVED", approved))
+        pr.reviews.sort(key=lambda r: r[2])
+
+    def reviewers(self, pr: _PR, when: datetime) -> tuple[IdentityRecord, IdentityRecord]:
+        """Two reviewers, teammates of the author when there are any."""
+        members = self.members.get(pr.team, []) if pr.team is not None else []
+        pool = [e.ident for e in members if e.ident is not pr.author and e.team_at(when) == pr.team]
+        if not pool:
+            others = [e for e in self.engineers if e.ident is not pr.author]
+            pool = [e.ident for e in others if e.team_at(when) is not None] or [e.ident for e in others]
+        first = self.rng.choice(pool)
+        rest = [i for i in pool if i is not first]
+        return first, self.rng.choice(rest) if rest else first
+
+    def merge_sha(self, pr: _PR) -> str:
+        return _sha(self.seed, pr.repo, "merge", pr.uid)
+
+    def bot_prs(self) -> None:
+        """Weekly dependency bumps (Monday morning UTC); about a quarter are superseded and closed."""
+        versions: dict[tuple[str, str], list[int]] = {}
+        week = self.start + timedelta(days=(7 - self.start.weekday()) % 7)
+        while week < self.end:
+            for r, repo in enumerate(REPOS):
+                for _ in range(self.rng.choices((0, 1, 2, 3), (0.45, 0.3, 0.15, 0.1))[0]):
+                    self.bot_pr(repo, BOTS[r % 2], week + _hours(self.rng.uniform(5, 6)), versions)
+            week += timedelta(days=7)
+
+    def bot_pr(
+        self, repo: str, bot: IdentityRecord, created: datetime, versions: dict[tuple[str, str], list[int]]
+    ) -> None:
+        rng = self.rng
+        pkg = rng.choice(PACKAGES[repo])
+        v = versions.setdefault((repo, pkg), [rng.randint(1, 9), rng.randint(0, 20), rng.randint(0, 9)])
+        old, roll = ".".join(map(str, v)), rng.random()
+        v[:] = [v[0] + 1, 0, 0] if roll < 0.05 else [v[0], v[1] + 1, 0] if roll < 0.3 else [*v[:2], v[2] + 1]
+        new = ".".join(map(str, v))
+        if bot is BOTS[0]:
+            title, branch = f"Bump {pkg} from {old} to {new}", f"dependabot/{repo}/{pkg}-{new}"
+        else:
+            title, branch = f"Update dependency {pkg} to v{new}", f"renovate/{pkg}-{v[0]}.x"
+        home = [i for i, t in enumerate(self.teams) if t.repo == repo]
+        review = created + _hours(rng.lognormvariate(math.log(20), 1.0))
+        approved = review
+        times = {"first_commit": created - timedelta(minutes=2), "created": created, "ready": created,
+                 "first_review": review, "approved": approved,
+                 "merged": approved + _hours(rng.lognormvariate(math.log(0.5), 0.8))}
+        additions = max(1, int(rng.lognormvariate(math.log(8), 1.0)))
+        pr = _PR(
+            uid=self.new_uid(), repo=repo, author=bot, tz=UTC, team=home[0] if home else None,
+            created=created, title=self.unique_title(title), branch=branch, additions=additions,
+            deletions=additions, files=rng.randint(1, 2), labels=("dependencies",),
+            body=f"Bumps {pkg} from {old} to {new}.", is_bot=True,
+        )
+        self.finish(pr, times, abandon=rng.random() < 0.25)
+
+    def reverts(self) -> None:
+        """Some merged PRs are reverted hours to days later by a quick revert PR."""
+        rng = self.rng
+        for pr in list(self.prs):
+            p = REVERT_P["bot"] if pr.is_bot else REVERT_P["ai"] if pr.ai else REVERT_P["base"]
+            merged = pr.t["merged"]
+            if merged is None or rng.random() >= p:
+                continue
+            created = merged + _hours(rng.lognormvariate(math.log(16), 1.0))
+            review = created + _hours(rng.lognormvariate(math.log(0.7), 0.8))
+            done = review + _hours(rng.lognormvariate(math.log(0.3), 0.8))
+            if done > self.end:
+                continue  # an unmerged revert is not a revert
+            author = pr.author
+            if pr.is_bot or rng.random() < 0.35 or pr.author not in self.active(created):
+                author = self.reviewers(pr, created)[0]
+            eng = next(e for e in self.engineers if e.ident is author)
+            revert = _PR(
+                uid=self.new_uid(), repo=pr.repo, author=author, tz=eng.tz, team=eng.team_at(created),
+                created=created, title=self.unique_title(f'Revert "{pr.title}"'), branch="",
+                additions=pr.deletions, deletions=pr.additions, files=pr.files, reverts=pr,
+            )
+            times = {"first_commit": created - timedelta(minutes=rng.uniform(2, 20)), "created": created,
+                     "ready": created, "first_review": review, "approved": review, "merged": done}
+            self.finish(revert, times, abandon=False)
+
+    def active(self, when: datetime) -> list[IdentityRecord]:
+        return [e.ident for e in self.engineers if e.team_at(when) is not None]
+
+    def number(self) -> None:
+        """PR numbers per repository in creation order (repositories had PRs before the period)."""
+        for repo in REPOS:
+            first = self.rng.randint(40, 900)
+            ordered = sorted((p for p in self.prs if p.repo == repo), key=lambda p: (p.created, p.uid))
+            for i, pr in enumerate(ordered):
+                pr.number = first + i
+        for pr in self.prs:
+            if pr.reverts is not None:
+                orig = pr.reverts
+                pr.branch = f"revert-{orig.number}-{_slug(orig.branch, 60)}"
+                pr.body = f"Reverts acme/{pr.repo}#{orig.number}\n\nThis broke {self.rng.choice(OBJECTS)}."
+
+    def pr_record(self, pr: _PR) -> PullRequestRecord:
+        t, merged = pr.t, pr.state == "merged"
+        seen = [v for v in t.values() if v is not None] + [r[2] for r in pr.reviews]
+        return PullRequestRecord(
+            repository=f"acme/{pr.repo}", number=pr.number, title=pr.title, author=pr.author, state=pr.state,
+            created_at=t["created"], ready_at=t["ready"], first_commit_at=t["first_commit"],
+            first_review_at=t["first_review"], approved_at=t["approved"], merged_at=t["merged"],
+            closed_at=t["merged"] or t["closed"], updated_at=max(seen),
+            is_draft=pr.state == "open" and not t["ready"], additions=pr.additions, deletions=pr.deletions,
+            changed_files=pr.files, commits_count=len(pr.commits), head_branch=pr.branch, base_branch="main",
+            merge_sha=self.merge_sha(pr) if merged else "", body=pr.body, labels=pr.labels,
+            commit_shas=tuple(c.sha for c in pr.commits), merge_style="squash" if merged else "",
+            reverts_number=pr.reverts.number if pr.reverts is not None else None,
+        )
+
+    def records(self) -> list[Record]:
+        out: list[Record] = [
+            RepositoryRecord(f"acme/{r}", host="github", default_branch="main", url=f"https://github.example/acme/{r}")
+            for r in REPOS
+        ]
+        out += [
+            TeamMembershipRecord(team=self.teams[team].name, identities=(e.ident,), person_name=e.ident.name,
+                                 parent_team=self.teams[team].parent, start=start, end=end)
+            for e in self.engineers for team, start, end in e.spans
+        ]
+        prs = sorted(self.prs, key=lambda p: (p.repo, p.number))
+        out += [c for p in prs for c in p.commits]
+        out += [self.pr_record(p) for p in prs]
+        out += [
+            ReviewRecord(repository=f"acme/{p.repo}", pr_number=p.number, reviewer=who, state=state,
+                         submitted_at=when, external_id=f"demo-{_sha(self.seed, p.repo, p.number, i)[:16]}")
+            for p in prs for i, (who, state, when) in enumerate(p.reviews)
+        ]
+        return out
+
+    def truth(self) -> dict[str, Any]:
+        prs = self.prs
+        merged = [p for p in prs if p.state == "merged"]
+        ai = [p for p in prs if p.ai]
+        reverted = [p.reverts for p in prs if p.reverts is not None]
+        counts = {
+            "prs": len(prs), "merged_prs": len(merged), "merged_prs_bot": sum(p.is_bot for p in merged),
+            "open_prs": sum(p.state == "open" for p in prs),
+            "closed_prs": sum(p.state == "closed" for p in prs),
+            "commits": sum(len(p.commits) for p in prs), "reviews": sum(len(p.reviews) for p in prs),
+            "ai_assisted_prs": len(ai), "ai_assisted_merged_prs": sum(p.state == "merged" for p in ai),
+            "ai_assisted_marked_prs": sum(bool(p.mark) for p in prs),
+            "ai_assisted_marked_merged_prs": sum(bool(p.mark) for p in merged),
+            "ai_assisted_unmarked_prs": sum(not p.mark for p in ai),
+            "reverts": len(reverted), "reverted_ai_prs": sum(p.ai for p in reverted),
+            "repositories": len(REPOS), "engineers": len(self.engineers), "bots": len(BOTS),
+            "memberships": sum(len(e.spans) for e in self.engineers), "team_changes": len(self.moves),
+        }
+        teams = [
+            {"name": t.name, "parent": t.parent, "home_repository": f"acme/{t.repo}",
+             "ai_adoption": t.adoption.isoformat() if t.adoption else None, "primary_ai_tool": t.tool,
+             "cycle_time_effect": round(t.effect, 4)}
+            for t in self.teams
+        ]
+        return {
+            "seed": self.seed, "start": self.start.isoformat(), "end": self.end.isoformat(), "teams": teams,
+            "team_changes": self.moves, "ai_cycle_time_factor": AI_CYCLE_TIME_FACTOR,
+            "ai_size_factor": AI_SIZE_FACTOR, "size_elasticity": SIZE_ELASTICITY,
+            "base_cycle_hours": BASE_CYCLE_HOURS, "trend": TREND, "revert_probability": dict(REVERT_P),
+            "unmarked_share": UNMARKED_SHARE,
+            "unmarked_share_actual": round(counts["ai_assisted_unmarked_prs"] / len(ai), 4) if ai else None,
+            # AI-assisted PRs that carry no mark: detection cannot see them (coverage is a lower bound).
+            "unmarked_ai_prs": sorted(f"acme/{p.repo}#{p.number}" for p in ai if not p.mark),
+            "notes": "ai_cycle_time_factor applies to every AI-assisted PR, marked or not; an estimate "
+                     "from detected (marked) PRs only is attenuated toward 1.",
+            "counts": counts,
+        }
+
+
+def generate_demo(
+    seed: int = DEFAULT_SEED, *, end: datetime | None = None, teams: int = 8, engineers: int = 60,
+    months: int = 18,
+) -> DemoOrganization:
+    """The demo organization for ``seed``: the same arguments always give the same records and truth."""
+    end = end or DEFAULT_END
+    if end.tzinfo is None:
+        raise ValueError("end must be timezone-aware")
+    if teams < 1 or engineers < 2 or months < 1:
+        raise ValueError("the demo needs teams >= 1, engineers >= 2 and months >= 1")
+    gen = _Generator(seed, end, months)
+    gen.build_teams(teams)
+    gen.build_engineers(engineers)
+    gen.human_prs()
+    gen.bot_prs()
+    gen.reverts()
+    gen.number()
+    return DemoOrganization(records=gen.records(), truth=gen.truth())

@@ -1,0 +1,36 @@
+"""Recomputing the metric snapshot tables from ingested records (selector -> analytics -> table)."""
+from __future__ import annotations
+
+import pandas as pd
+from django.db import transaction
+
+from metrics.analytics.snapshots import DEFINITION_VERSION, metric_snapshots
+from metrics.ingestion import selectors
+from metrics.ingestion.models import MetricSnapshot
+
+SNAPSHOT_PR_COLUMNS = [
+    "id", "repository_id", "author_id", "state", "is_bot", "ai_assisted", "first_commit_at", "created_at",
+    "merged_at", "reverted_at",
+]
+
+
+def _nullable(value: object) -> object:
+    return None if value is None or pd.isna(value) else value
+
+
+def snapshots_recompute() -> int:
+    """Replace every snapshot with freshly computed values; returns the number of rows written."""
+    prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
+    frame = metric_snapshots(prs, selectors.membership_frame(), selectors.team_frame())
+    rows = [
+        MetricSnapshot(
+            scope=r.scope, team_id=_nullable(r.team_id), repository_id=_nullable(r.repository_id),
+            period=r.period, period_start=r.period_start, metric=r.metric,
+            value=None if pd.isna(r.value) else float(r.value), n=int(r.n), definition_version=DEFINITION_VERSION,
+        )
+        for r in frame.itertuples(index=False)
+    ]
+    with transaction.atomic():
+        MetricSnapshot.objects.all().delete()
+        MetricSnapshot.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

@@ -1,0 +1,185 @@
+"""The local_git connector on small real repositories built with the git CLI, with exact expectations."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from connectors.base import ConnectorError, SourceConfig
+from connectors.local_git import LocalGitConnector
+from connectors.records import CommitRecord, PullRequestRecord, RepositoryRecord
+from tests.conftest import GitRepo
+
+BOB = ("Bob", "bob@example.com")
+CAROL = ("Carol", "carol@example.com")
+
+
+def at(day: int, hour: int = 0) -> str:
+    return f"2024-03-{day:02d}T{hour:02d}:00:00+00:00"
+
+
+def ts(day: int, hour: int = 0) -> datetime:
+    return datetime(2024, 3, day, hour, tzinfo=UTC)
+
+
+def read(path: Path, **options: object) -> tuple[list[CommitRecord], dict[int, PullRequestRecord]]:
+    records = list(LocalGitConnector(SourceConfig(kind="git", name="t", location=str(path), options=options)).records())
+    commits = [r for r in records if isinstance(r, CommitRecord)]
+    prs = {r.number: r for r in records if isinstance(r, PullRequestRecord)}
+    return commits, prs
+
+
+def feature_branch(repo: GitRepo, name: str, commits: list[tuple[int, tuple[str, str], int]]) -> list[str]:
+    repo.git("checkout", "-q", "-b", name)
+    shas = [repo.commit(f"{name} work {i}", date=at(day), author=who, files={f"{name}.txt": lines})
+            for i, (day, who, lines) in enumerate(commits)]
+    repo.git("checkout", "-q", "main")
+    return shas
+
+
+def test_merge_commit_pr(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    feature_branch(git_repo, "feature", [(3, BOB, 5), (4, BOB, 2), (5, CAROL, 1)])
+    git_repo.commit("unrelated on main", date=at(6))
+    merge = git_repo.merge("feature", "Merge pull request #12 from bob/feature\n\nAdd the feature", date=at(7, 12))
+    commits, prs = read(git_repo.path)
+    pr = prs[12]
+    assert pr.state == "merged" and pr.merge_style == "merge"
+    assert pr.title == "Add the feature"
+    assert pr.head_branch == "feature" and pr.base_branch == "main"
+    assert pr.first_commit_at == ts(3) and pr.merged_at == ts(7, 12)
+    assert pr.commits_count == 3 and pr.merge_sha == merge
+    assert (pr.additions, pr.deletions, pr.changed_files) == (8, 0, 1)  # the PR's diff, not the main commit
+    assert pr.author is not None and pr.author.email == "bob@example.com"  # wrote most of its commits
+    assert len(commits) == 6 and all(c.on_default_branch for c in commits)
+
+
+def test_squash_merge_with_pull_ref_uses_the_pr_commits(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    shas = feature_branch(git_repo, "topic", [(2, BOB, 3), (3, BOB, 1)])
+    git_repo.git("update-ref", "refs/pull/7/head", shas[-1])
+    squash = git_repo.commit("Add topic (#7)", date=at(4), author=BOB, commit_date=at(5, 6), files={"topic.txt": 4})
+    commits, prs = read(git_repo.path)
+    pr = prs[7]
+    assert (pr.state, pr.merge_style, pr.title) == ("merged", "squash", "Add topic")
+    assert pr.first_commit_at == ts(2) and pr.merged_at == ts(5, 6)
+    assert pr.commits_count == 2 and pr.merge_sha == squash
+    assert (pr.additions, pr.deletions, pr.changed_files) == (4, 0, 1)
+    landed = {c.sha: c.on_default_branch for c in commits}
+    assert landed[squash] and not landed[shas[0]]
+
+
+def test_squash_merge_without_pull_ref_has_unknown_first_commit(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    git_repo.commit("Fix bug (#8)", date=at(2), commit_date=at(2, 3))
+    _, prs = read(git_repo.path)
+    assert prs[8].first_commit_at is None and prs[8].commits_count is None
+    assert prs[8].merged_at == ts(2, 3) and prs[8].state == "merged"
+
+
+def test_gitlab_merge_request(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    feature_branch(git_repo, "feat-x", [(2, BOB, 1)])
+    git_repo.merge("feat-x", "Merge branch 'feat-x' into 'main'\n\nAdd X\n\nSee merge request group/proj!31", date=at(3))
+    _, prs = read(git_repo.path)
+    assert (prs[31].merge_style, prs[31].title, prs[31].head_branch) == ("gitlab", "Add X", "feat-x")
+    assert prs[31].first_commit_at == ts(2) and prs[31].merged_at == ts(3)
+
+
+def test_octopus_merge_counts_every_branch(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    feature_branch(git_repo, "a", [(3, BOB, 1)])
+    feature_branch(git_repo, "b", [(2, CAROL, 1), (4, CAROL, 1)])
+    git_repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #40 from org/a\n\nOctopus", "a", "b",
+                 env=GitRepo._ident_env(BOB, BOB, at(5), at(5)))
+    _, prs = read(git_repo.path)
+    assert prs[40].commits_count == 3 and prs[40].first_commit_at == ts(2)
+    assert prs[40].changed_files == 2
+
+
+def test_merging_main_into_the_branch_does_not_add_main_commits(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    git_repo.git("checkout", "-q", "-b", "feature")
+    git_repo.commit("feature 1", date=at(5), author=BOB)
+    git_repo.git("checkout", "-q", "main")
+    git_repo.commit("main moved on", date=at(2), author=CAROL, commit_date=at(6), files={"main.txt": 9})
+    git_repo.git("checkout", "-q", "feature")
+    git_repo.merge("main", "Merge branch 'main' into feature", date=at(7), author=BOB)
+    git_repo.commit("feature 2", date=at(8), author=BOB)
+    git_repo.git("checkout", "-q", "main")
+    git_repo.merge("feature", "Merge pull request #3 from bob/feature\n\nFeature", date=at(9))
+    _, prs = read(git_repo.path)
+    # main's commit (authored on day 2) is not the PR's first commit, and its lines are not the PR's size.
+    assert prs[3].first_commit_at == ts(5)
+    assert prs[3].commits_count == 3  # two feature commits and the merge of main into the branch
+    assert prs[3].additions == 2
+
+
+def test_unmerged_pull_refs_are_open_or_closed_by_age(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    old = feature_branch(git_repo, "old", [(2, BOB, 1)])
+    fresh = feature_branch(git_repo, "fresh", [(20, CAROL, 2)])
+    git_repo.git("update-ref", "refs/pull/1/head", old[-1])
+    git_repo.git("update-ref", "refs/pull/2/head", fresh[-1])
+    git_repo.commit("later", date=at(25))
+    _, prs = read(git_repo.path, open_pr_max_age_days=10)
+    assert prs[1].state == "closed" and prs[2].state == "open"
+    assert prs[2].merged_at is None and prs[2].first_commit_at == ts(20) and prs[2].additions == 2
+    assert prs[2].title == "fresh work 0"
+
+
+def test_odd_and_missing_dates(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    git_repo.git("checkout", "-q", "-b", "odd")
+    git_repo.commit("far east", date="2024-03-02T23:30:00+14:00", author=BOB)
+    git_repo.commit("epoch", date="@0 +0000", author=BOB)  # git's rendering of a missing date
+    git_repo.git("checkout", "-q", "main")
+    git_repo.merge("odd", "Merge pull request #5 from bob/odd\n\nOdd dates", date=at(3))
+    commits, prs = read(git_repo.path)
+    far_east = next(c for c in commits if c.message == "far east")
+    assert far_east.authored_at == datetime(2024, 3, 2, 23, 30, tzinfo=timezone(timedelta(hours=14)))
+    assert next(c for c in commits if c.message == "epoch").authored_at is None
+    assert prs[5].first_commit_at == datetime(2024, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def test_non_utf8_message_is_read(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    (git_repo.path / "msg").write_bytes("Caf\xe9 au lait (#9)\n".encode("latin-1"))
+    (git_repo.path / "x.txt").write_text("x\n")
+    git_repo.git("add", "x.txt")
+    git_repo.git("-c", "i18n.commitEncoding=utf-8", "commit", "-q", "-F", "msg",
+                 env=GitRepo._ident_env(BOB, BOB, at(2), at(2)))
+    _, prs = read(git_repo.path)
+    assert prs[9].title == "Café au lait"
+
+
+def test_empty_repository_yields_only_the_repository(git_repo: GitRepo) -> None:
+    records = list(LocalGitConnector(SourceConfig(kind="git", name="e", location=str(git_repo.path))).records())
+    assert len(records) == 1 and isinstance(records[0], RepositoryRecord)
+
+
+def test_bare_mirror_and_name_from_remote(git_repo: GitRepo, tmp_path: Path) -> None:
+    git_repo.commit("initial", date=at(1))
+    feature_branch(git_repo, "f", [(2, BOB, 1)])
+    git_repo.merge("f", "Merge pull request #1 from bob/f\n\nF", date=at(3))
+    git_repo.git("remote", "add", "origin", "git@git.example.com:acme/widgets.git")
+    mirror = tmp_path / "mirror.git"
+    git_repo.git("clone", "-q", "--mirror", str(git_repo.path), str(mirror))
+    records = list(LocalGitConnector(SourceConfig(kind="git", name="m", location=str(mirror))).records())
+    repo = next(r for r in records if isinstance(r, RepositoryRecord))
+    assert repo.full_name == "repo"  # a mirror's origin is the local path: its folder name is used
+    assert [r.number for r in records if isinstance(r, PullRequestRecord)] == [1]
+    named = list(LocalGitConnector(SourceConfig(kind="git", name="w", location=str(git_repo.path))).records())
+    assert next(r for r in named if isinstance(r, RepositoryRecord)).full_name == "acme/widgets"
+
+
+@pytest.mark.parametrize("make", ["missing", "file", "plain_dir"])
+def test_not_a_repository(tmp_path: Path, make: str) -> None:
+    target = tmp_path / "thing"
+    if make == "file":
+        target.write_text("x")
+    elif make == "plain_dir":
+        target.mkdir()
+    with pytest.raises(ConnectorError, match="thing"):
+        list(LocalGitConnector(SourceConfig(kind="git", name="x", location=str(target))).records())
