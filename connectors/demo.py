@@ -15,93 +15,51 @@ and ``UNMARKED_SHARE`` of AI-assisted PRs leave no trace, so detection is a lowe
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import random
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from connectors.records import (
-    CommitRecord,
-    IdentityRecord,
-    PullRequestRecord,
-    Record,
-    RepositoryRecord,
-    ReviewRecord,
-    TeamMembershipRecord,
+from connectors.demo_events import bot_prs, reverts
+from connectors.demo_model import (
+    _PR,
+    ABANDON_P,
+    AI_CYCLE_TIME_FACTOR,
+    AI_SIZE_FACTOR,
+    BASE_CYCLE_HOURS,
+    DEFAULT_END,
+    DEFAULT_SEED,
+    DOMAIN,
+    NOISE,
+    SIZE_ELASTICITY,
+    TREND,
+    UNMARKED_SHARE,
+    WEEKLY_PR_RATE,
+    _Engineer,
+    _hours,
+    _sha,
+    _slug,
+    _split,
+    _Team,
+    _tz,
 )
-
-DEFAULT_SEED = 20261128
-DEFAULT_END = datetime(2026, 11, 23, tzinfo=UTC)
-DOMAIN = "demo.sextant.example"
-AI_CYCLE_TIME_FACTOR = 0.8
-REVERT_P = {"base": 0.03, "ai": 0.024, "bot": 0.02}
-UNMARKED_SHARE = 0.3
-SIZE_ELASTICITY = 0.35
-AI_SIZE_FACTOR = 0.65
-BASE_CYCLE_HOURS = 40.0
-TREND = -0.08
-WEEKLY_PR_RATE = 1.1
-ABANDON_P = 0.07
-NOISE = 0.7  # sd of the residual of log cycle time
-
-TEAM_POOL = (
-    ("Platform", "Infrastructure", "infra"), ("Product", "Checkout", "web"),
-    ("Platform", "Data", "data-pipeline"), ("Product", "Search", "api"),
-    ("Platform", "Developer Experience", "infra"), ("Product", "Mobile", "mobile"),
-    ("Platform", "Security", "api"), ("Product", "Growth", "web"),
-    ("Platform", "Observability", "infra"), ("Product", "Payments", "api"),
-    ("Platform", "Storage", "data-pipeline"), ("Product", "Onboarding", "web"),
+from connectors.demo_records import build_records, build_truth, merge_sha
+from connectors.demo_vocab import (
+    BRANCH_PREFIXES,
+    FIRST,
+    FOLLOW_UPS,
+    LABELS,
+    LAST,
+    OBJECTS,
+    QUALIFIERS,
+    REPOS,
+    TEAM_POOL,
+    TRAILERS,
+    TZ_OFFSETS,
+    VERBS,
 )
-REPOS = ("web", "api", "mobile", "infra", "data-pipeline")
-# Names only; none may look like an AI tool (no Claude, Devin, Jules, ...) or detection would misfire.
-FIRST = (
-    "Maria", "James", "Priya", "Wei", "Fatima", "Lucas", "Aisha", "Noah", "Elena", "Kenji", "Sofia", "Omar",
-    "Hannah", "Mateo", "Chloe", "Ravi", "Ingrid", "Diego", "Amara", "Tomasz", "Yuki", "Samuel", "Leila",
-    "Viktor", "Grace", "Arjun", "Nadia", "Felix", "Zara", "Emeka", "Olivia", "Pedro", "Mei", "Jonas", "Ana",
-)
-LAST = (
-    "Garcia", "Smith", "Patel", "Zhang", "Khan", "Silva", "Okafor", "Muller", "Rossi", "Tanaka", "Novak",
-    "Haddad", "Johansson", "Fernandez", "Dubois", "Iyer", "Larsen", "Moreno", "Mensah", "Kowalski", "Sato",
-    "Brown", "Nasser", "Petrov", "Kim", "Sharma", "Ali", "Weber", "Ahmed", "Eze", "Walker", "Costa", "Lin",
-)
-VERBS = ("Add", "Fix", "Refactor", "Improve", "Remove", "Speed up", "Harden", "Document", "Migrate",
-         "Simplify", "Support", "Clean up")
-OBJECTS = (
-    "checkout form", "login flow", "search index", "rate limiter", "billing webhook", "user settings page",
-    "feature flags", "audit log", "CSV export", "email templates", "session cache", "retry policy",
-    "notification service", "image uploads", "pagination", "API client", "health checks", "query planner",
-    "onboarding wizard", "permissions model", "metrics dashboard", "build pipeline", "error reporting",
-    "order history", "cart totals", "deploy scripts", "schema migrations", "background jobs",
-    "password reset", "push notifications",
-)
-QUALIFIERS = ("", "", "", " for guest users", " on slow networks", " in the admin", " for large accounts",
-              " behind a flag", " in dark mode", " for EU customers", " on Android", " under load")
-LABELS = {"Fix": "bug", "Add": "enhancement", "Support": "enhancement", "Refactor": "refactor",
-          "Simplify": "refactor", "Clean up": "tech-debt", "Remove": "tech-debt", "Speed up": "performance",
-          "Document": "documentation"}
-FOLLOW_UPS = ("Address review comments", "Fix failing test", "Tidy up", "Add tests", "Handle empty input",
-              "Rename for clarity", "Update docs", "Fix lint", "Apply suggestions from code review")
-TRAILERS = {
-    "Claude Code": "Co-authored-by: Claude <noreply@anthropic.com>",
-    "GitHub Copilot": "Co-authored-by: Copilot <175728472+Copilot@users.noreply.github.com>",
-    "Cursor": "Co-authored-by: Cursor Agent <cursoragent@cursor.com>",
-}
-BRANCH_PREFIXES = {"GitHub Copilot": "copilot/", "Cursor": "cursor/"}
-BOTS = (
-    IdentityRecord("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com", "dependabot[bot]"),
-    IdentityRecord("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com", "renovate[bot]"),
-)
-PACKAGES = {
-    "web": ("react", "webpack", "eslint", "typescript", "axios"),
-    "api": ("django", "celery", "requests", "boto3"),
-    "mobile": ("okhttp", "retrofit", "lottie", "kotlinx-coroutines"),
-    "infra": ("hashicorp/aws", "actions/checkout", "helm/chart-testing"),
-    "data-pipeline": ("pandas", "pyarrow", "apache-airflow", "dbt-core"),
-}
-TZ_OFFSETS = ((-8, 0), (-5, 0), (0, 0), (1, 0), (2, 0), (5, 30))
+from connectors.records import CommitRecord, IdentityRecord, Record
 
 
 @dataclass(frozen=True)
@@ -109,84 +67,6 @@ class DemoOrganization:
     records: list[Record]
     truth: dict[str, Any]
 
-
-@dataclass
-class _Team:
-    name: str
-    parent: str
-    repo: str
-    tz: timezone
-    adoption: datetime | None
-    tool: str
-    effect: float
-
-
-@dataclass
-class _Engineer:
-    ident: IdentityRecord
-    tz: timezone
-    rate: float
-    effect: float
-    ai_lag: float | None  # days after the team adopts; None = never uses AI
-    ai_p: float
-    spans: list[tuple[int, datetime, datetime | None]] = field(default_factory=list)
-
-    def team_at(self, t: datetime) -> int | None:
-        for team, start, end in self.spans:
-            if start <= t and (end is None or t < end):
-                return team
-        return None
-
-
-@dataclass
-class _PR:
-    uid: int
-    repo: str
-    author: IdentityRecord
-    tz: timezone
-    team: int | None
-    created: datetime
-    title: str
-    branch: str
-    additions: int
-    deletions: int
-    files: int
-    labels: tuple[str, ...] = ()
-    body: str = ""
-    ai: bool = False
-    tool: str = ""
-    mark: str = ""  # "" | trailer | branch
-    is_bot: bool = False
-    state: str = "open"
-    reverts: _PR | None = None
-    number: int = 0
-    t: dict[str, datetime | None] = field(default_factory=dict)  # timeline as seen at ``end``
-    commits: list[CommitRecord] = field(default_factory=list)
-    reviews: list[tuple[IdentityRecord, str, datetime]] = field(default_factory=list)
-
-
-def _sha(*parts: object) -> str:
-    return hashlib.sha1(":".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
-
-
-def _slug(text: str, limit: int = 40) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].rstrip("-")
-
-
-def _hours(h: float) -> timedelta:
-    return timedelta(hours=h)
-
-
-def _tz(offset: tuple[int, int]) -> timezone:
-    return timezone(timedelta(hours=offset[0], minutes=offset[1]))
-
-
-def _split(total: int, k: int, rng: random.Random) -> list[int]:
-    """``total`` split into ``k`` non-negative integer parts that sum to it."""
-    weights = [rng.random() + 0.1 for _ in range(k)]
-    parts = [int(total * w / sum(weights)) for w in weights]
-    parts[0] += total - sum(parts)
-    return parts
 
 
 class _Generator:
@@ -291,7 +171,7 @@ class _Generator:
         if adoption is None or eng.ai_lag is None:
             return False
         days = (t - adoption).total_seconds() / 86400 - eng.ai_lag
-        # Use ramps up over the first three months after an engineer starts.
+        # An engineer's use ramps up over their first three months with the tool.
         return days >= 0 and self.rng.random() < eng.ai_p * min(1.0, 0.35 + 0.65 * days / 90)
 
     def human_prs(self) -> None:
@@ -362,6 +242,7 @@ class _Generator:
             closed = pr.created + timedelta(days=self.rng.expovariate(1 / 21))  # stale PRs linger
             full.update(closed=closed, approved=None, merged=None)
             full["first_review"] = review if review <= closed else None
+            full["ready"] = times["ready"] if times["ready"] <= closed else None  # closed while still a draft
         pr.t = {k: v if v is not None and v <= self.end else None for k, v in full.items()}
         pr.state = "merged" if pr.t["merged"] else "closed" if pr.t["closed"] else "open"
         rework_end = full["approved"] or full["closed"] or review
@@ -441,71 +322,7 @@ class _Generator:
         return first, self.rng.choice(rest) if rest else first
 
     def merge_sha(self, pr: _PR) -> str:
-        return _sha(self.seed, pr.repo, "merge", pr.uid)
-
-    def bot_prs(self) -> None:
-        """Weekly dependency bumps (Monday morning UTC); about a quarter are superseded and closed."""
-        versions: dict[tuple[str, str], list[int]] = {}
-        week = self.start + timedelta(days=(7 - self.start.weekday()) % 7)
-        while week < self.end:
-            for r, repo in enumerate(REPOS):
-                for _ in range(self.rng.choices((0, 1, 2, 3), (0.45, 0.3, 0.15, 0.1))[0]):
-                    self.bot_pr(repo, BOTS[r % 2], week + _hours(self.rng.uniform(5, 6)), versions)
-            week += timedelta(days=7)
-
-    def bot_pr(
-        self, repo: str, bot: IdentityRecord, created: datetime, versions: dict[tuple[str, str], list[int]]
-    ) -> None:
-        rng = self.rng
-        pkg = rng.choice(PACKAGES[repo])
-        v = versions.setdefault((repo, pkg), [rng.randint(1, 9), rng.randint(0, 20), rng.randint(0, 9)])
-        old, roll = ".".join(map(str, v)), rng.random()
-        v[:] = [v[0] + 1, 0, 0] if roll < 0.05 else [v[0], v[1] + 1, 0] if roll < 0.3 else [*v[:2], v[2] + 1]
-        new = ".".join(map(str, v))
-        if bot is BOTS[0]:
-            title, branch = f"Bump {pkg} from {old} to {new}", f"dependabot/{repo}/{pkg}-{new}"
-        else:
-            title, branch = f"Update dependency {pkg} to v{new}", f"renovate/{pkg}-{v[0]}.x"
-        home = [i for i, t in enumerate(self.teams) if t.repo == repo]
-        review = created + _hours(rng.lognormvariate(math.log(20), 1.0))
-        approved = review
-        times = {"first_commit": created - timedelta(minutes=2), "created": created, "ready": created,
-                 "first_review": review, "approved": approved,
-                 "merged": approved + _hours(rng.lognormvariate(math.log(0.5), 0.8))}
-        additions = max(1, int(rng.lognormvariate(math.log(8), 1.0)))
-        pr = _PR(
-            uid=self.new_uid(), repo=repo, author=bot, tz=UTC, team=home[0] if home else None,
-            created=created, title=self.unique_title(title), branch=branch, additions=additions,
-            deletions=additions, files=rng.randint(1, 2), labels=("dependencies",),
-            body=f"Bumps {pkg} from {old} to {new}.", is_bot=True,
-        )
-        self.finish(pr, times, abandon=rng.random() < 0.25)
-
-    def reverts(self) -> None:
-        """Some merged PRs are reverted hours to days later by a quick revert PR."""
-        rng = self.rng
-        for pr in list(self.prs):
-            p = REVERT_P["bot"] if pr.is_bot else REVERT_P["ai"] if pr.ai else REVERT_P["base"]
-            merged = pr.t["merged"]
-            if merged is None or rng.random() >= p:
-                continue
-            created = merged + _hours(rng.lognormvariate(math.log(16), 1.0))
-            review = created + _hours(rng.lognormvariate(math.log(0.7), 0.8))
-            done = review + _hours(rng.lognormvariate(math.log(0.3), 0.8))
-            if done > self.end:
-                continue  # an unmerged revert is not a revert
-            author = pr.author
-            if pr.is_bot or rng.random() < 0.35 or pr.author not in self.active(created):
-                author = self.reviewers(pr, created)[0]
-            eng = next(e for e in self.engineers if e.ident is author)
-            revert = _PR(
-                uid=self.new_uid(), repo=pr.repo, author=author, tz=eng.tz, team=eng.team_at(created),
-                created=created, title=self.unique_title(f'Revert "{pr.title}"'), branch="",
-                additions=pr.deletions, deletions=pr.additions, files=pr.files, reverts=pr,
-            )
-            times = {"first_commit": created - timedelta(minutes=rng.uniform(2, 20)), "created": created,
-                     "ready": created, "first_review": review, "approved": review, "merged": done}
-            self.finish(revert, times, abandon=False)
+        return merge_sha(self.seed, pr)
 
     def active(self, when: datetime) -> list[IdentityRecord]:
         return [e.ident for e in self.engineers if e.team_at(when) is not None]
@@ -522,79 +339,11 @@ class _Generator:
                 orig = pr.reverts
                 pr.branch = f"revert-{orig.number}-{_slug(orig.branch, 60)}"
                 pr.body = f"Reverts acme/{pr.repo}#{orig.number}\n\nThis broke {self.rng.choice(OBJECTS)}."
-
-    def pr_record(self, pr: _PR) -> PullRequestRecord:
-        t, merged = pr.t, pr.state == "merged"
-        seen = [v for v in t.values() if v is not None] + [r[2] for r in pr.reviews]
-        return PullRequestRecord(
-            repository=f"acme/{pr.repo}", number=pr.number, title=pr.title, author=pr.author, state=pr.state,
-            created_at=t["created"], ready_at=t["ready"], first_commit_at=t["first_commit"],
-            first_review_at=t["first_review"], approved_at=t["approved"], merged_at=t["merged"],
-            closed_at=t["merged"] or t["closed"], updated_at=max(seen),
-            is_draft=pr.state == "open" and not t["ready"], additions=pr.additions, deletions=pr.deletions,
-            changed_files=pr.files, commits_count=len(pr.commits), head_branch=pr.branch, base_branch="main",
-            merge_sha=self.merge_sha(pr) if merged else "", body=pr.body, labels=pr.labels,
-            commit_shas=tuple(c.sha for c in pr.commits), merge_style="squash" if merged else "",
-            reverts_number=pr.reverts.number if pr.reverts is not None else None,
-        )
-
     def records(self) -> list[Record]:
-        out: list[Record] = [
-            RepositoryRecord(f"acme/{r}", host="github", default_branch="main", url=f"https://github.example/acme/{r}")
-            for r in REPOS
-        ]
-        out += [
-            TeamMembershipRecord(team=self.teams[team].name, identities=(e.ident,), person_name=e.ident.name,
-                                 parent_team=self.teams[team].parent, start=start, end=end)
-            for e in self.engineers for team, start, end in e.spans
-        ]
-        prs = sorted(self.prs, key=lambda p: (p.repo, p.number))
-        out += [c for p in prs for c in p.commits]
-        out += [self.pr_record(p) for p in prs]
-        out += [
-            ReviewRecord(repository=f"acme/{p.repo}", pr_number=p.number, reviewer=who, state=state,
-                         submitted_at=when, external_id=f"demo-{_sha(self.seed, p.repo, p.number, i)[:16]}")
-            for p in prs for i, (who, state, when) in enumerate(p.reviews)
-        ]
-        return out
+        return build_records(self.seed, self.teams, self.engineers, self.prs)
 
     def truth(self) -> dict[str, Any]:
-        prs = self.prs
-        merged = [p for p in prs if p.state == "merged"]
-        ai = [p for p in prs if p.ai]
-        reverted = [p.reverts for p in prs if p.reverts is not None]
-        counts = {
-            "prs": len(prs), "merged_prs": len(merged), "merged_prs_bot": sum(p.is_bot for p in merged),
-            "open_prs": sum(p.state == "open" for p in prs),
-            "closed_prs": sum(p.state == "closed" for p in prs),
-            "commits": sum(len(p.commits) for p in prs), "reviews": sum(len(p.reviews) for p in prs),
-            "ai_assisted_prs": len(ai), "ai_assisted_merged_prs": sum(p.state == "merged" for p in ai),
-            "ai_assisted_marked_prs": sum(bool(p.mark) for p in prs),
-            "ai_assisted_marked_merged_prs": sum(bool(p.mark) for p in merged),
-            "ai_assisted_unmarked_prs": sum(not p.mark for p in ai),
-            "reverts": len(reverted), "reverted_ai_prs": sum(p.ai for p in reverted),
-            "repositories": len(REPOS), "engineers": len(self.engineers), "bots": len(BOTS),
-            "memberships": sum(len(e.spans) for e in self.engineers), "team_changes": len(self.moves),
-        }
-        teams = [
-            {"name": t.name, "parent": t.parent, "home_repository": f"acme/{t.repo}",
-             "ai_adoption": t.adoption.isoformat() if t.adoption else None, "primary_ai_tool": t.tool,
-             "cycle_time_effect": round(t.effect, 4)}
-            for t in self.teams
-        ]
-        return {
-            "seed": self.seed, "start": self.start.isoformat(), "end": self.end.isoformat(), "teams": teams,
-            "team_changes": self.moves, "ai_cycle_time_factor": AI_CYCLE_TIME_FACTOR,
-            "ai_size_factor": AI_SIZE_FACTOR, "size_elasticity": SIZE_ELASTICITY,
-            "base_cycle_hours": BASE_CYCLE_HOURS, "trend": TREND, "revert_probability": dict(REVERT_P),
-            "unmarked_share": UNMARKED_SHARE,
-            "unmarked_share_actual": round(counts["ai_assisted_unmarked_prs"] / len(ai), 4) if ai else None,
-            # AI-assisted PRs that carry no mark: detection cannot see them (coverage is a lower bound).
-            "unmarked_ai_prs": sorted(f"acme/{p.repo}#{p.number}" for p in ai if not p.mark),
-            "notes": "ai_cycle_time_factor applies to every AI-assisted PR, marked or not; an estimate "
-                     "from detected (marked) PRs only is attenuated toward 1.",
-            "counts": counts,
-        }
+        return build_truth(self.seed, self.start, self.end, self.teams, self.engineers, self.prs, self.moves)
 
 
 def generate_demo(
@@ -611,7 +360,7 @@ def generate_demo(
     gen.build_teams(teams)
     gen.build_engineers(engineers)
     gen.human_prs()
-    gen.bot_prs()
-    gen.reverts()
+    bot_prs(gen)
+    reverts(gen)
     gen.number()
     return DemoOrganization(records=gen.records(), truth=gen.truth())

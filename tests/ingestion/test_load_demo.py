@@ -1,0 +1,97 @@
+"""``load_demo``: the demo organization stored through records_ingest; Sextant recovers the planted counts."""
+from __future__ import annotations
+
+import sys
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from metrics.core.models import Identity, Organization, Person, Repository, Team, TeamMembership
+from metrics.ingestion.models import AIEvidence, Commit, PullRequest, Revert, Review
+
+pytestmark = pytest.mark.django_db
+
+MODELS = (
+    Organization, Team, Person, Identity, TeamMembership, Repository,
+    Commit, PullRequest, Review, Revert, AIEvidence,
+)
+
+
+def load(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("load_demo", "--seed", "7", "--small", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def truth() -> dict:
+    return Organization.objects.get().settings["demo_truth"]
+
+
+def table_sizes() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+@pytest.fixture
+def no_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behave as if metrics.ingestion.snapshots did not exist (yet)."""
+    monkeypatch.setitem(sys.modules, "metrics.ingestion.snapshots", None)
+
+
+def test_sextant_recovers_the_planted_counts() -> None:
+    out, _ = load()
+    counts = truth()["counts"]
+    assert truth()["seed"] == 7 and Organization.objects.get().name == "Acme (demo)"
+    assert PullRequest.objects.count() == counts["prs"]
+    assert PullRequest.objects.filter(state="merged").count() == counts["merged_prs"]
+    assert PullRequest.objects.filter(ai_assisted=True).count() == counts["ai_assisted_marked_prs"]
+    assert PullRequest.objects.filter(reverted_at__isnull=False).count() == counts["reverts"]
+    assert PullRequest.objects.filter(revert_of__isnull=False).count() == counts["reverts"]
+    assert PullRequest.objects.filter(state="merged", is_bot=True).count() == counts["merged_prs_bot"]
+    assert Commit.objects.count() == counts["commits"] and Review.objects.count() == counts["reviews"]
+    assert TeamMembership.objects.count() == counts["memberships"]
+    assert Person.objects.filter(is_bot=False).count() == counts["engineers"]
+    assert Person.objects.filter(is_bot=True).count() == counts["bots"]
+    assert Repository.objects.count() == counts["repositories"]
+    roots = Team.objects.filter(parent__isnull=True).values_list("name", flat=True)
+    assert set(roots) == {"Platform", "Product"}
+    assert f"{counts['merged_prs']} merged" in out and f"{counts['reverts']} reverted PRs" in out
+    assert f"{counts['ai_assisted_marked_prs']} AI-assisted PRs detected" in out
+
+
+def test_unmarked_ai_prs_are_not_detected() -> None:
+    load()
+    unmarked = truth()["unmarked_ai_prs"]
+    assert unmarked
+    for ref in unmarked:
+        repo, number = ref.split("#")
+        assert not PullRequest.objects.get(repository__full_name=repo, number=int(number)).ai_assisted
+
+
+@pytest.mark.usefixtures("no_snapshots")
+def test_loading_twice_stores_nothing_twice() -> None:
+    load()
+    first = table_sizes()
+    first_truth = truth()
+    _, err = load()
+    assert table_sizes() == first
+    assert truth() == first_truth
+    assert "Snapshots not recomputed" in err
+
+
+@pytest.mark.usefixtures("no_snapshots")
+def test_if_empty_skips_when_pull_requests_exist() -> None:
+    load()
+    before = table_sizes()
+    out, _ = load("--if-empty")
+    assert "already stored" in out and "not loaded" in out
+    assert table_sizes() == before
+
+
+@pytest.mark.usefixtures("no_snapshots")
+def test_an_existing_organization_keeps_its_settings() -> None:
+    Organization.objects.create(name="Initech", settings={"min_group_size": 7})
+    load("--if-empty")  # nothing stored yet, so it loads
+    org = Organization.objects.get()
+    assert org.name == "Initech"
+    assert org.settings["min_group_size"] == 7 and org.settings["demo_truth"]["seed"] == 7
