@@ -1,0 +1,112 @@
+"""Selectors over materialized metric snapshots, for the web pages and the REST API.
+
+Pages get long-format DataFrames (``snapshot_frame``); the API gets a lazily paginated queryset
+(``metric_snapshot_list``).  Nothing here computes a metric: values are read as materialized.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import pandas as pd
+from django.db.models import F, Max, QuerySet
+
+from metrics.core.models import Team
+from metrics.ingestion.models import MetricSnapshot
+
+PERIODS = ("week", "month")
+SCOPES = ("team", "repository", "organization")
+SNAPSHOT_COLUMNS = [
+    "scope", "team_slug", "repository_full_name", "period", "period_start", "metric", "value", "n",
+    "definition_version",
+]
+
+
+def snapshot_frame(
+    *,
+    period: str,
+    scope: str | None = None,
+    team_id: int | None = None,
+    metrics: Iterable[str] | None = None,
+    since: dt.date | None = None,
+) -> pd.DataFrame:
+    """One row per snapshot, columns ``SNAPSHOT_COLUMNS``, sorted by period_start.
+
+    ``period_start`` is a pandas datetime (midnight, naive: it is a calendar date); ``value`` is float
+    with NaN where no value could be computed.
+    """
+    qs = MetricSnapshot.objects.filter(period=period)
+    if scope is not None:
+        qs = qs.filter(scope=scope)
+    if team_id is not None:
+        qs = qs.filter(team_id=team_id)
+    if metrics is not None:
+        qs = qs.filter(metric__in=list(metrics))
+    if since is not None:
+        qs = qs.filter(period_start__gte=since)
+    rows = (
+        qs.annotate(team_slug=F("team__slug"), repository_full_name=F("repository__full_name"))
+        .order_by("period_start", "metric", "id")
+        .values_list(*SNAPSHOT_COLUMNS)
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=SNAPSHOT_COLUMNS)
+    return frame.assign(
+        period_start=pd.to_datetime(frame["period_start"]),
+        value=pd.to_numeric(frame["value"], errors="coerce").astype(float),
+    )
+
+
+def snapshots_exist() -> bool:
+    return MetricSnapshot.objects.exists()
+
+
+def latest_computed_at(*, team_id: int | None = None) -> dt.datetime | None:
+    """When the newest snapshot (of the team, if given) was computed: the page's "data as of"."""
+    qs = MetricSnapshot.objects.all()
+    if team_id is not None:
+        qs = qs.filter(team_id=team_id)
+    return qs.aggregate(latest=Max("computed_at"))["latest"]
+
+
+def team_list() -> list[Team]:
+    return list(Team.objects.order_by("name"))
+
+
+def metric_snapshot_list(
+    *,
+    team_slug: str | None = None,
+    repository: str | None = None,
+    metric: str | None = None,
+    period: str | None = None,
+    scope: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> QuerySet[MetricSnapshot]:
+    """Snapshots matching every given filter, in a stable order for offset pagination.
+
+    ``team_slug`` selects team-scope rows of that team; ``repository`` (``owner/name``) selects
+    repository-scope rows; ``since``/``until`` bound ``period_start`` inclusively.
+    """
+    qs = MetricSnapshot.objects.all()
+    if team_slug is not None:
+        qs = qs.filter(team__slug=team_slug)
+    if repository is not None:
+        qs = qs.filter(repository__full_name=repository)
+    if metric is not None:
+        qs = qs.filter(metric=metric)
+    if period is not None:
+        qs = qs.filter(period=period)
+    if scope is not None:
+        qs = qs.filter(scope=scope)
+    if since is not None:
+        qs = qs.filter(period_start__gte=since)
+    if until is not None:
+        qs = qs.filter(period_start__lte=until)
+    return qs.annotate(team_slug=F("team__slug"), repository_full_name=F("repository__full_name")).order_by(
+        "period", "period_start", "scope", "team_id", "repository_id", "metric", "id"
+    )
+
+
+def metric_is_known(metric: str) -> bool:
+    """True if any snapshot carries this metric name."""
+    return MetricSnapshot.objects.filter(metric=metric).exists()
