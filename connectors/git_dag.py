@@ -13,6 +13,33 @@ from datetime import datetime
 from connectors.records import IdentityRecord
 
 
+class _Paint:
+    """Walk state for :meth:`CommitGraph.range`: flag 1 = reachable from include, 2 = from exclude.
+
+    ``heap`` holds flagged nodes newest generation first; ``ones`` counts queued nodes flagged
+    only 1 (the open paths still to resolve).
+    """
+
+    def __init__(self, generation: list[int]) -> None:
+        self.generation = generation
+        self.flags: dict[int, int] = {}
+        self.heap: list[tuple[int, int]] = []
+        self.ones = 0
+
+    def mark(self, node: int, flag: int) -> None:
+        old = self.flags.get(node, 0)
+        new = old | flag
+        if new == old:
+            return
+        if old == 0:
+            heapq.heappush(self.heap, (-self.generation[node], node))
+        if new == 1:
+            self.ones += 1
+        elif old == 1:
+            self.ones -= 1
+        self.flags[node] = new
+
+
 class CommitGraph:
     """Commits as dense integer ids; ``parents[i]`` are ids of i's parents."""
 
@@ -54,7 +81,10 @@ class CommitGraph:
         return line
 
     def outside(self, tip: int, excluded: bytearray) -> tuple[list[int], list[int]]:
-        """Commits reachable from ``tip`` that are not in ``excluded``, and the excluded commits where the walk stopped."""
+        """Commits reachable from ``tip`` that are not in ``excluded``.
+
+        Also returns the excluded commits where the walk stopped.
+        """
         if excluded[tip]:
             return [], []
         seen = {tip}
@@ -79,42 +109,25 @@ class CommitGraph:
         Walks both sides newest-generation first and stops once every open path is reachable
         from ``exclude`` (git's paint-down), so the cost is the size of the branch, not the history.
         """
-        flags: dict[int, int] = {}
-        heap: list[tuple[int, int]] = []
-        ones = 0
-
-        def mark(node: int, flag: int) -> None:
-            nonlocal ones
-            old = flags.get(node, 0)
-            new = old | flag
-            if new == old:
-                return
-            if old == 0:
-                heapq.heappush(heap, (-self.generation[node], node))
-            if new == 1:
-                ones += 1
-            elif old == 1:
-                ones -= 1
-            flags[node] = new
-
+        paint = _Paint(self.generation)
         for node in include:
-            mark(node, 1)
+            paint.mark(node, 1)
         for node in exclude:
-            mark(node, 2)
+            paint.mark(node, 2)
         result: list[int] = []
         done: set[int] = set()
-        while heap and ones > 0:
-            _, node = heapq.heappop(heap)
+        while paint.heap and paint.ones > 0:
+            _, node = heapq.heappop(paint.heap)
             if node in done:
                 continue
             done.add(node)
-            flag = flags[node]
+            flag = paint.flags[node]
             if flag == 1:
-                ones -= 1
+                paint.ones -= 1
                 result.append(node)
             for p in self.parents[node]:
                 if p not in done:
-                    mark(p, flag)
+                    paint.mark(p, flag)
         return result
 
 

@@ -140,12 +140,16 @@ class PullRequestFinder:
             if boundary:
                 base = max(boundary, key=lambda b: self.graph.generation[b])
                 self.diff_pairs[number] = (self.graph.shas[base], sha)
-            first = min(ordered, key=lambda i: (self.commits[i].authored_at is None, self.commits[i].authored_at or EPOCH))
+            first = min(
+                ordered,
+                key=lambda i: (self.commits[i].authored_at is None, self.commits[i].authored_at or EPOCH),
+            )
             prs[number] = PullRequestRecord(
                 repository=self.repository, number=number, title=self.commits[first].subject,
                 author=self._author(ids, self.commits[head]), state="open" if is_open else "closed",
                 first_commit_at=self._first_commit_at(ids), updated_at=last, commits_count=len(ids),
-                base_branch=self.branch, commit_shas=tuple(self.graph.shas[j] for j in ordered), merge_style="",
+                base_branch=self.branch, commit_shas=tuple(self.graph.shas[j] for j in ordered),
+                merge_style="",
             )
 
     def find(self) -> list[PullRequestRecord]:
@@ -155,7 +159,9 @@ class PullRequestFinder:
         self._unmerged(prs)
         return [prs[n] for n in sorted(prs)]
 
-    def with_size(self, pr: PullRequestRecord, stats: dict[tuple[str, str], tuple[int, int, int]]) -> PullRequestRecord:
+    def with_size(
+        self, pr: PullRequestRecord, stats: dict[tuple[str, str], tuple[int, int, int]]
+    ) -> PullRequestRecord:
         pair = self.diff_pairs.get(pr.number)
         if pair is None or pair not in stats:
             return pr

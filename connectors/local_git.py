@@ -78,7 +78,8 @@ class Git:
             raise ConnectorError("the git command is not installed") from exc
         if done.returncode != 0:
             detail = decode(done.stderr).strip().splitlines()
-            raise ConnectorError(f"git {args[0]} failed in {self.path}: {detail[-1] if detail else 'no message'}")
+            reason = detail[-1] if detail else "no message"
+            raise ConnectorError(f"git {args[0]} failed in {self.path}: {reason}")
         return done.stdout
 
     def try_run(self, *args: str) -> str | None:
@@ -118,7 +119,9 @@ def default_branch_ref(git: Git, refs: dict[str, str], wanted: str = "") -> str 
         target = git.try_run("symbolic-ref", "-q", symbolic)
         if target:
             candidates.append(target)
-    candidates += ["refs/heads/main", "refs/heads/master", "refs/remotes/origin/main", "refs/remotes/origin/master"]
+    candidates += [
+        "refs/heads/main", "refs/heads/master", "refs/remotes/origin/main", "refs/remotes/origin/master",
+    ]
     if wanted and not any(c in refs for c in candidates[:3]):
         raise ConnectorError(f"branch {wanted!r} not found in {git.path}")
     return next((c for c in candidates if c in refs), None)
@@ -135,8 +138,10 @@ def repository_name(git: Git, path: Path) -> str:
 
 def read_log(git: Git, refs: list[str]) -> Iterator[GitCommit]:
     """Every commit reachable from ``refs``, parents before children."""
-    out = git.run("log", "--topo-order", "--reverse", "--no-renames", "--shortstat", f"--format={LOG_FORMAT}", *refs,
-                  "--")
+    out = git.run(
+        "log", "--topo-order", "--reverse", "--no-renames", "--shortstat", f"--format={LOG_FORMAT}",
+        *refs, "--",
+    )
     for chunk in out.split(b"\x1e")[1:]:
         yield parse_log_record(chunk)
 

@@ -64,8 +64,10 @@ class GitRepo:
         )
         return self.git("rev-parse", "HEAD")
 
-    def merge(self, branch: str, message: str, *, date: str, author: tuple[str, str] = ("Merger", "merger@example.com"),
-              extra: tuple[str, ...] = ()) -> str:
+    def merge(
+        self, branch: str, message: str, *, date: str,
+        author: tuple[str, str] = ("Merger", "merger@example.com"), extra: tuple[str, ...] = (),
+    ) -> str:
         self.git(
             "merge", "-q", "--no-ff", "-m", message, *extra, branch,
             env=self._ident_env(author, author, date, date),
@@ -73,10 +75,13 @@ class GitRepo:
         return self.git("rev-parse", "HEAD")
 
     @staticmethod
-    def _ident_env(author: tuple[str, str], committer: tuple[str, str], adate: str, cdate: str) -> dict[str, str]:
+    def _ident_env(
+        author: tuple[str, str], committer: tuple[str, str], adate: str, cdate: str
+    ) -> dict[str, str]:
         return {
             "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1], "GIT_AUTHOR_DATE": adate,
-            "GIT_COMMITTER_NAME": committer[0], "GIT_COMMITTER_EMAIL": committer[1], "GIT_COMMITTER_DATE": cdate,
+            "GIT_COMMITTER_NAME": committer[0], "GIT_COMMITTER_EMAIL": committer[1],
+            "GIT_COMMITTER_DATE": cdate,
         }
 
 

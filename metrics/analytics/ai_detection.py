@@ -14,7 +14,10 @@ _IDENTITY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (tool, re.compile(pattern, re.IGNORECASE))
     for tool, pattern in (
         ("Claude Code", r"noreply@anthropic\.com|^claude\b|claude\[bot\]"),
-        ("GitHub Copilot", r"copilot-swe-agent|\d+\+copilot@users\.noreply\.github\.com|^(github )?copilot\b"),
+        (
+            "GitHub Copilot",
+            r"copilot-swe-agent|\d+\+copilot@users\.noreply\.github\.com|^(github )?copilot\b",
+        ),
         ("Cursor", r"cursoragent@cursor\.com|@cursor\.com>|^cursor( agent)?\b|cursor\[bot\]"),
         ("aider", r"aider@aider\.chat|\(aider\)\s*<|^aider\b"),
         ("Devin", r"devin-ai-integration|^devin ai\b"),
@@ -27,7 +30,9 @@ _IDENTITY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
-_TRAILER = re.compile(r"^[ \t>*-]*co-authored-by:[ \t]*(?P<who>[^\r\n]+?)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+_TRAILER = re.compile(
+    r"^[ \t>*-]*co-authored-by:[ \t]*(?P<who>[^\r\n]+?)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE
+)
 _GENERATED = re.compile(
     r"generated (?:with|by) \[?(?P<tool>claude code|cursor|aider|codex|github copilot|devin|gemini)\]?",
     re.IGNORECASE,
@@ -40,7 +45,9 @@ _BRANCH_PREFIXES = {
     "copilot/": "GitHub Copilot", "codex/": "Codex", "cursor/": "Cursor",
     "claude/": "Claude Code", "devin/": "Devin", "jules/": "Jules",
 }
-_LABEL = re.compile(r"\b(ai[-_ ]?(assisted|generated)|claude|copilot|cursor|aider|devin|codex)\b", re.IGNORECASE)
+_LABEL = re.compile(
+    r"\b(ai[-_ ]?(assisted|generated)|claude|copilot|cursor|aider|devin|codex)\b", re.IGNORECASE
+)
 _LABEL_TOOLS = {
     "claude": "Claude Code", "copilot": "GitHub Copilot", "cursor": "Cursor", "aider": "aider",
     "devin": "Devin", "codex": "Codex",
@@ -105,9 +112,9 @@ def pull_request_evidence(
         if match:
             word = match.group(1).lower()
             found.append(Evidence(_LABEL_TOOLS.get(word, "unspecified"), "label", label[:500]))
-    tool = ai_tool_for_identity(author_name or author_login, author_email)
-    if tool:
-        found.append(Evidence(tool, "author", f"{author_name or author_login} <{author_email}>"[:500]))
+    author_tool = ai_tool_for_identity(author_name or author_login, author_email)
+    if author_tool:
+        found.append(Evidence(author_tool, "author", f"{author_name or author_login} <{author_email}>"[:500]))
     return found
 
 

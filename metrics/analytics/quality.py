@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import pandas as pd
 
@@ -22,7 +23,8 @@ SQUASH_SUFFIX_RE = re.compile(r"\s*\(#(\d+)\)\s*$")
 MERGE_TITLE_RE = re.compile(r"^Merge pull request #(\d+) from ")
 
 REVERT_COLUMNS = [
-    "revert_sha", "reverting_number", "reverted_number", "reverted_at", "evidence", "matched_text", "restored_at",
+    "revert_sha", "reverting_number", "reverted_number", "reverted_at", "evidence", "matched_text",
+    "restored_at",
 ]
 
 
@@ -43,10 +45,13 @@ def _subject(message: str) -> str:
     return message.split("\n", 1)[0].strip()
 
 
-def _commit_events(commits: pd.DataFrame, pr_of_sha: dict[str, int], merged_at: dict[int, pd.Timestamp]) -> list[_Event]:
+def _commit_events(
+    commits: pd.DataFrame, pr_of_sha: dict[str, int], merged_at: dict[int, pd.Timestamp]
+) -> list[_Event]:
     events: list[_Event] = []
-    landed = commits[commits["on_default_branch"]]
-    for sha, message, committed_at in zip(landed["sha"], landed["message"], landed["committed_at"], strict=True):
+    landed = commits[commits["on_default_branch"].astype(bool)]
+    columns = (landed["sha"], landed["message"], landed["committed_at"])
+    for sha, message, committed_at in zip(*columns, strict=True):
         shas = SHA_RE.findall(message)
         title = TITLE_RE.match(SQUASH_SUFFIX_RE.sub("", _subject(message)))
         if not shas and not title:
@@ -57,8 +62,8 @@ def _commit_events(commits: pd.DataFrame, pr_of_sha: dict[str, int], merged_at: 
             events.append(_Event(sha, number, when, "sha", f"This reverts commit {target}",
                                  target_sha=target.lower(), subject=_subject(message)))
         if title and not shas:
-            events.append(_Event(sha, number, when, "title", _subject(message), target_title=title.group("title"),
-                                 subject=_subject(message)))
+            events.append(_Event(sha, number, when, "title", _subject(message),
+                                 target_title=title.group("title"), subject=_subject(message)))
     return events
 
 
@@ -66,21 +71,26 @@ def _pr_events(prs: pd.DataFrame) -> list[_Event]:
     events: list[_Event] = []
     merged = prs[prs["state"] == "merged"]
     for row in merged.itertuples():
-        sha, number, when = row.merge_sha or "", int(row.number), row.merged_at
-        title = TITLE_RE.match(SQUASH_SUFFIX_RE.sub("", row.title or ""))
+        # itertuples() yields loosely typed scalars; these columns hold str / int / Timestamp.
+        sha = cast(str, row.merge_sha or "")
+        number = int(cast(int, row.number))
+        when = cast(pd.Timestamp, row.merged_at)
+        pr_title = cast(str, row.title or "")
+        title = TITLE_RE.match(SQUASH_SUFFIX_RE.sub("", pr_title))
         if title:
-            events.append(_Event(sha, number, when, "title", row.title, target_title=title.group("title"),
-                                 subject=row.title))
-        for ref in REVERTS_REF_RE.findall(row.body or ""):
+            events.append(_Event(sha, number, when, "title", pr_title, target_title=title.group("title"),
+                                 subject=pr_title))
+        for ref in REVERTS_REF_RE.findall(cast(str, row.body or "")):
             events.append(_Event(sha, number, when, "reverts_ref", f"Reverts #{ref}", target_number=int(ref)))
-        branch = row.head_branch or ""
+        branch = cast(str, row.head_branch or "")
         if m := GH_BRANCH_RE.match(branch):
             events.append(_Event(sha, number, when, "branch", branch, target_number=int(m.group(1))))
         elif m := GL_BRANCH_RE.match(branch):
             events.append(_Event(sha, number, when, "branch", branch, target_sha=m.group(1)))
         explicit = getattr(row, "reverts_number", None)
         if explicit is not None and pd.notna(explicit):
-            events.append(_Event(sha, number, when, "explicit", f"reverts #{int(explicit)}", target_number=int(explicit)))
+            events.append(_Event(sha, number, when, "explicit", f"reverts #{int(explicit)}",
+                                 target_number=int(explicit)))
     return events
 
 
@@ -140,7 +150,8 @@ def _restores(event: _Event, found: list[dict], resolver: _Resolver) -> list[dic
         number = resolver.sha(event.target_sha)
         return [
             r for r in found
-            if r["revert_sha"].startswith(event.target_sha) or (number is not None and r["reverting_number"] == number)
+            if r["revert_sha"].startswith(event.target_sha)
+            or (number is not None and r["reverting_number"] == number)
         ]
     if event.target_number is not None:
         return [r for r in found if r["reverting_number"] == event.target_number]
@@ -155,11 +166,12 @@ def find_reverts(*, prs: pd.DataFrame, commits: pd.DataFrame, pr_commits: pd.Dat
 
     Input columns — prs: number, title, state, merged_at (UTC), head_branch, merge_sha, body,
     reverts_number (nullable); commits: sha, message, committed_at (UTC), on_default_branch;
-    pr_commits: number, sha, optional subject (first line of the commit message).  Output: one row per (reverting change, reverted PR) with
-    ``REVERT_COLUMNS``; ``reverted_at`` is when the revert landed on the default branch (the
-    reverting PR's merge time, or the commit time of a direct commit), ``restored_at`` when a
-    later revert of the revert landed (NaT while the revert stands).  A change that reverts a
-    commit of its own PR is not a revert of merged work and is left out.
+    pr_commits: number, sha, optional subject (first line of the commit message).  Output: one row
+    per (reverting change, reverted PR) with ``REVERT_COLUMNS``; ``reverted_at`` is when the revert
+    landed on the default branch (the reverting PR's merge time, or the commit time of a direct
+    commit), ``restored_at`` when a later revert of the revert landed (NaT while the revert
+    stands).  A change that reverts a commit of its own PR is not a revert of merged work and is
+    left out.
     """
     resolver = _Resolver(prs, pr_commits)
     events = _commit_events(commits, resolver.by_sha, resolver.merged_at) + _pr_events(prs)
@@ -181,8 +193,9 @@ def find_reverts(*, prs: pd.DataFrame, commits: pd.DataFrame, pr_commits: pd.Dat
             continue
         seen.add((unit, target))
         found.append({
-            "revert_sha": event.revert_sha, "reverting_number": event.reverting_number, "reverted_number": target,
-            "reverted_at": event.landed_at, "evidence": event.evidence, "matched_text": event.matched_text,
+            "revert_sha": event.revert_sha, "reverting_number": event.reverting_number,
+            "reverted_number": target, "reverted_at": event.landed_at, "evidence": event.evidence,
+            "matched_text": event.matched_text,
             "restored_at": pd.NaT, "subject": event.subject,
         })
     frame = pd.DataFrame(found, columns=[*REVERT_COLUMNS, "subject"]).drop(columns="subject")

@@ -19,7 +19,7 @@ def period_start(merged_at: pd.Series, period: str) -> pd.Series:
     """The Monday (week) or the first day (month) of the UTC date, as a date."""
     day = merged_at.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     if period == "week":
-        start = day - pd.to_timedelta(day.dt.weekday, unit="D")
+        start = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     else:
         start = day - pd.to_timedelta(day.dt.day - 1, unit="D")
     return start.dt.date
@@ -41,7 +41,9 @@ def team_ancestors(teams: pd.DataFrame) -> pd.DataFrame:
 
 def assign_teams(prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFrame:
     """(pr id, team_id) for the team(s) the author belonged to at merge time, rolled up the tree."""
-    joined = prs[["id", "author_id", "merged_at"]].merge(memberships, left_on="author_id", right_on="person_id")
+    joined = prs[["id", "author_id", "merged_at"]].merge(
+        memberships, left_on="author_id", right_on="person_id"
+    )
     active = joined[
         (joined["start"].isna() | (joined["start"] <= joined["merged_at"]))
         & (joined["end"].isna() | (joined["merged_at"] < joined["end"]))
@@ -90,7 +92,9 @@ def metric_snapshots(prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.Dat
             _metrics_for(keyed, ["repository_id", "period_start"]).assign(scope="repository", period=period),
         ]
         if not team_keyed.empty:
-            parts.append(_metrics_for(team_keyed, ["team_id", "period_start"]).assign(scope="team", period=period))
+            parts.append(
+                _metrics_for(team_keyed, ["team_id", "period_start"]).assign(scope="team", period=period)
+            )
     out = pd.concat(parts, ignore_index=True)
     for column in ("team_id", "repository_id"):
         if column not in out:

@@ -18,7 +18,9 @@ class Organization(models.Model):
 class Team(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -78,7 +80,9 @@ class Repository(models.Model):
     host = models.CharField(max_length=20, default="git")
     default_branch = models.CharField(max_length=200, default="main")
     url = models.URLField(max_length=500, blank=True)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="repositories")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="repositories"
+    )
 
     class Meta:
         ordering = ["full_name"]

@@ -23,7 +23,9 @@ def upsert(
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {qn(opts.db_table)} ({columns}) VALUES ({placeholders})"
+    # Table and column names come from Django model metadata (quoted), never from user input;
+    # values are passed as %s parameters.
+    sql = f"INSERT INTO {qn(opts.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
     if unique:
         conflict = ", ".join(qn(opts.get_field(name).column) for name in unique)
         if update:

@@ -18,8 +18,8 @@ CHUNK = 500
 def repository_derive(*, repository: Repository) -> dict[str, int]:
     prs = selectors.pull_request_frame(
         repository_ids=[repository.pk],
-        columns=["id", "number", "title", "author_id", "state", "merged_at", "head_branch", "merge_sha", "body", "reverts_number",
-                 "is_bot", "ai_assisted"],
+        columns=["id", "number", "title", "author_id", "state", "merged_at", "head_branch", "merge_sha",
+                 "body", "reverts_number", "is_bot", "ai_assisted"],
     )
     if prs.empty:
         return {"reverts": 0, "ai_assisted_prs": 0}
@@ -42,7 +42,9 @@ def _flags_update(repository: Repository, prs: pd.DataFrame) -> None:
     people = selectors.person_frame().set_index("person_id")["is_bot"]
     is_bot = prs["author_id"].map(people).fillna(False).astype(bool)
     evidence = selectors.ai_evidence_frame(repository_id=repository.pk)
-    tools = evidence.groupby("pr_id")["tool"].agg(lambda s: tuple(sorted(set(s)))) if not evidence.empty else {}
+    tools = (
+        evidence.groupby("pr_id")["tool"].agg(lambda s: tuple(sorted(set(s)))) if not evidence.empty else {}
+    )
     current = dict(PullRequest.objects.filter(repository=repository).values_list("id", "ai_tools"))
     changes: dict[tuple, list[int]] = {}
     for pr_id, bot, old_bot in zip(prs["id"], is_bot, prs["is_bot"], strict=True):
@@ -64,7 +66,9 @@ def _reverts_update(repository: Repository, prs: pd.DataFrame) -> int:
         [
             Revert(
                 repository=repository, revert_sha=row.revert_sha,
-                reverting_pr_id=id_by_number.get(row.reverting_number) if pd.notna(row.reverting_number) else None,
+                reverting_pr_id=(
+                    id_by_number.get(row.reverting_number) if pd.notna(row.reverting_number) else None
+                ),
                 reverted_pr_id=id_by_number[row.reverted_number], reverted_at=_ts(row.reverted_at),
                 evidence=row.evidence, matched_text=row.matched_text[:2000], restored_at=_ts(row.restored_at),
             )

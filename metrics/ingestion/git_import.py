@@ -32,7 +32,9 @@ def git_import(
     if team:
         team_obj = team_find(name=team)
         if team_obj is None:
-            raise UnknownTeamError(f"unknown team {team!r}: create it first with `manage.py import_teams FILE.csv`")
+            raise UnknownTeamError(
+                f"unknown team {team!r}: create it first with `manage.py import_teams FILE.csv`"
+            )
     connector = LocalGitConnector(
         SourceConfig(kind="git", name=name or str(path), location=str(path),
                      options={"name": name, "branch": branch}),

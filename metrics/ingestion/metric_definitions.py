@@ -5,7 +5,9 @@ from metrics.analytics.snapshots import DEFINITION_VERSION
 
 __all__ = ["DEFINITIONS", "DEFINITION_VERSION"]
 
-_CYCLE = "First commit authored -> PR merged, in hours ({q}); negative spans dropped; non-bot PRs by merge date."
+_CYCLE = (
+    "First commit authored -> PR merged, in hours ({q}); negative spans dropped; non-bot PRs by merge date."
+)
 _CODING = "First commit authored -> PR opened, in hours ({q}); only where the opening time is known."
 
 DEFINITIONS: dict[str, str] = {
@@ -19,6 +21,7 @@ DEFINITIONS: dict[str, str] = {
         f"time_to_revert_{q}": f"Hours from merge to the revert landing ({q}), for reverted PRs."
         for q in ("p50", "p75", "p90")
     },
-    "ai_assisted_share": "Share of merged PRs with AI evidence (trailers, AI authors, agent branches, labels); "
-    "a lower bound.",
+    "ai_assisted_share": (
+        "Share of merged PRs with AI evidence (trailers, AI authors, agent branches, labels); a lower bound."
+    ),
 }

@@ -85,6 +85,9 @@ class Review(models.Model):
             models.UniqueConstraint(fields=["pull_request", "external_id"], name="uniq_review_external_id")
         ]
 
+    def __str__(self) -> str:
+        return f"review {self.external_id} ({self.state}) of PR id {self.pull_request_id}"
+
 
 class Revert(models.Model):
     """A landed revert of a merged PR.  ``restored_by`` is set when the revert was itself reverted."""
@@ -103,6 +106,9 @@ class Revert(models.Model):
             models.UniqueConstraint(fields=["repository", "revert_sha", "reverted_pr"], name="uniq_revert"),
         ]
 
+    def __str__(self) -> str:
+        return f"revert {self.revert_sha or '(no sha)'} of PR id {self.reverted_pr_id} ({self.evidence})"
+
 
 class AIEvidence(models.Model):
     class Kind(models.TextChoices):
@@ -120,6 +126,9 @@ class AIEvidence(models.Model):
     tool = models.CharField(max_length=50)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     matched_text = models.CharField(max_length=500)
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.kind}: {self.matched_text}"
 
 
 class SyncRun(models.Model):
@@ -144,6 +153,9 @@ class SyncRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source} ({self.status})"
+
 
 class MetricSnapshot(models.Model):
     """Materialized metric values in long format, recomputed from ingested records.
@@ -167,3 +179,6 @@ class MetricSnapshot(models.Model):
             models.Index(fields=["scope", "period", "metric", "period_start"]),
             models.Index(fields=["team", "period", "period_start"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.scope} {self.period} {self.period_start}: {self.value}"

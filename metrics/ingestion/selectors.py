@@ -28,7 +28,9 @@ def _frame(rows: Iterable[tuple], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def pull_request_frame(*, repository_ids: list[int] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+def pull_request_frame(
+    *, repository_ids: list[int] | None = None, columns: list[str] | None = None
+) -> pd.DataFrame:
     """One row per PR; datetimes are tz-aware UTC."""
     columns = columns or PR_COLUMNS
     qs = PullRequest.objects.all()
@@ -59,7 +61,9 @@ def ai_evidence_frame(*, repository_id: int) -> pd.DataFrame:
         "pull_request_id", "tool", "kind"
     )
     through = PullRequest.commits.through
-    via_commits = AIEvidence.objects.filter(commit__repository_id=repository_id).values_list("commit_id", "tool", "kind")
+    via_commits = AIEvidence.objects.filter(commit__repository_id=repository_id).values_list(
+        "commit_id", "tool", "kind"
+    )
     rows = list(own)
     # A commit can belong to several PRs (stacked branches); each gets the evidence.
     pr_by_commit: dict[int, list[int]] = {}
@@ -67,13 +71,18 @@ def ai_evidence_frame(*, repository_id: int) -> pd.DataFrame:
         "commit_id", "pullrequest_id"
     ):
         pr_by_commit.setdefault(commit_id, []).append(pr_id)
-    rows += [(pr_id, tool, kind) for commit_id, tool, kind in via_commits for pr_id in pr_by_commit.get(commit_id, [])]
+    rows += [
+        (pr_id, tool, kind)
+        for commit_id, tool, kind in via_commits
+        for pr_id in pr_by_commit.get(commit_id, [])
+    ]
     return pd.DataFrame.from_records(rows, columns=["pr_id", "tool", "kind"])
 
 
 def person_frame() -> pd.DataFrame:
     return pd.DataFrame.from_records(
-        list(Person.objects.values_list("id", "display_name", "is_bot")), columns=["person_id", "name", "is_bot"]
+        list(Person.objects.values_list("id", "display_name", "is_bot")),
+        columns=["person_id", "name", "is_bot"],
     )
 
 

@@ -32,9 +32,10 @@ from metrics.ingestion.teams import memberships_upsert
 CHUNK = 500
 
 PR_FIELDS = (
-    "title", "body", "reverts_number", "state", "is_draft", "created_at", "ready_at", "first_commit_at", "first_review_at",
-    "approved_at", "merged_at", "closed_at", "additions", "deletions", "changed_files", "commits_count",
-    "head_branch", "base_branch", "merge_sha", "merge_style", "labels", "updated_at", "author_id",
+    "title", "body", "reverts_number", "state", "is_draft", "created_at", "ready_at", "first_commit_at",
+    "first_review_at", "approved_at", "merged_at", "closed_at", "additions", "deletions", "changed_files",
+    "commits_count", "head_branch", "base_branch", "merge_sha", "merge_style", "labels", "updated_at",
+    "author_id",
 )
 
 
@@ -116,7 +117,8 @@ def _pr_row(repository: Repository, r: PullRequestRecord, author_id: int | None)
         approved_at=_utc(r.approved_at), merged_at=_utc(r.merged_at), closed_at=_utc(r.closed_at),
         additions=r.additions, deletions=r.deletions, changed_files=r.changed_files,
         commits_count=r.commits_count, head_branch=r.head_branch[:300], base_branch=r.base_branch[:300],
-        merge_sha=r.merge_sha, merge_style=r.merge_style, labels=list(r.labels), updated_at=_utc(r.updated_at),
+        merge_sha=r.merge_sha, merge_style=r.merge_style, labels=list(r.labels),
+        updated_at=_utc(r.updated_at),
     )
 
 
@@ -129,7 +131,9 @@ def pull_requests_upsert(*, repository: Repository, records: list[PullRequestRec
     )
     people = people_resolve(identities=[r.author for r in records])
     rows = [_pr_row(repository, r, people.get(r.author.key) if r.author else None) for r in records]
-    upsert(PullRequest, rows, unique=["repository", "number"], update=[f.removesuffix("_id") for f in PR_FIELDS])
+    upsert(
+        PullRequest, rows, unique=["repository", "number"], update=[f.removesuffix("_id") for f in PR_FIELDS]
+    )
     ids = dict(PullRequest.objects.filter(repository=repository).values_list("number", "id"))
     _pr_commits_replace(repository, {ids[r.number]: r.commit_shas for r in records if r.commit_shas})
     _pr_evidence_replace(repository, [(ids[r.number], r) for r in records])
@@ -164,7 +168,8 @@ def _pr_evidence_replace(repository: Repository, items: list[tuple[int, PullRequ
         if r.ai_tool:
             found.append(ai_detection.Evidence(r.ai_tool, "explicit", r.ai_tool))
         rows += [
-            AIEvidence(pull_request_id=pr_id, tool=e.tool, kind=e.kind, matched_text=e.matched_text) for e in found
+            AIEvidence(pull_request_id=pr_id, tool=e.tool, kind=e.kind, matched_text=e.matched_text)
+            for e in found
         ]
     upsert(AIEvidence, rows)
 

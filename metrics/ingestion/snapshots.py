@@ -26,7 +26,8 @@ def snapshots_recompute() -> int:
         MetricSnapshot(
             scope=r.scope, team_id=_nullable(r.team_id), repository_id=_nullable(r.repository_id),
             period=r.period, period_start=r.period_start, metric=r.metric,
-            value=None if pd.isna(r.value) else float(r.value), n=int(r.n), definition_version=DEFINITION_VERSION,
+            value=None if pd.isna(r.value) else float(r.value), n=int(r.n),
+            definition_version=DEFINITION_VERSION,
         )
         for r in frame.itertuples(index=False)
     ]

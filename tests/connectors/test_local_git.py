@@ -24,7 +24,8 @@ def ts(day: int, hour: int = 0) -> datetime:
 
 
 def read(path: Path, **options: object) -> tuple[list[CommitRecord], dict[int, PullRequestRecord]]:
-    records = list(LocalGitConnector(SourceConfig(kind="git", name="t", location=str(path), options=options)).records())
+    config = SourceConfig(kind="git", name="t", location=str(path), options=options)
+    records = list(LocalGitConnector(config).records())
     commits = [r for r in records if isinstance(r, CommitRecord)]
     prs = {r.number: r for r in records if isinstance(r, PullRequestRecord)}
     return commits, prs
@@ -42,7 +43,9 @@ def test_merge_commit_pr(git_repo: GitRepo) -> None:
     git_repo.commit("initial", date=at(1))
     feature_branch(git_repo, "feature", [(3, BOB, 5), (4, BOB, 2), (5, CAROL, 1)])
     git_repo.commit("unrelated on main", date=at(6))
-    merge = git_repo.merge("feature", "Merge pull request #12 from bob/feature\n\nAdd the feature", date=at(7, 12))
+    merge = git_repo.merge(
+        "feature", "Merge pull request #12 from bob/feature\n\nAdd the feature", date=at(7, 12)
+    )
     commits, prs = read(git_repo.path)
     pr = prs[12]
     assert pr.state == "merged" and pr.merge_style == "merge"
@@ -59,7 +62,9 @@ def test_squash_merge_with_pull_ref_uses_the_pr_commits(git_repo: GitRepo) -> No
     git_repo.commit("initial", date=at(1))
     shas = feature_branch(git_repo, "topic", [(2, BOB, 3), (3, BOB, 1)])
     git_repo.git("update-ref", "refs/pull/7/head", shas[-1])
-    squash = git_repo.commit("Add topic (#7)", date=at(4), author=BOB, commit_date=at(5, 6), files={"topic.txt": 4})
+    squash = git_repo.commit(
+        "Add topic (#7)", date=at(4), author=BOB, commit_date=at(5, 6), files={"topic.txt": 4}
+    )
     commits, prs = read(git_repo.path)
     pr = prs[7]
     assert (pr.state, pr.merge_style, pr.title) == ("merged", "squash", "Add topic")
@@ -81,7 +86,9 @@ def test_squash_merge_without_pull_ref_has_unknown_first_commit(git_repo: GitRep
 def test_gitlab_merge_request(git_repo: GitRepo) -> None:
     git_repo.commit("initial", date=at(1))
     feature_branch(git_repo, "feat-x", [(2, BOB, 1)])
-    git_repo.merge("feat-x", "Merge branch 'feat-x' into 'main'\n\nAdd X\n\nSee merge request group/proj!31", date=at(3))
+    git_repo.merge(
+        "feat-x", "Merge branch 'feat-x' into 'main'\n\nAdd X\n\nSee merge request group/proj!31", date=at(3)
+    )
     _, prs = read(git_repo.path)
     assert (prs[31].merge_style, prs[31].title, prs[31].head_branch) == ("gitlab", "Add X", "feat-x")
     assert prs[31].first_commit_at == ts(2) and prs[31].merged_at == ts(3)
@@ -155,7 +162,8 @@ def test_non_utf8_message_is_read(git_repo: GitRepo) -> None:
 
 
 def test_empty_repository_yields_only_the_repository(git_repo: GitRepo) -> None:
-    records = list(LocalGitConnector(SourceConfig(kind="git", name="e", location=str(git_repo.path))).records())
+    config = SourceConfig(kind="git", name="e", location=str(git_repo.path))
+    records = list(LocalGitConnector(config).records())
     assert len(records) == 1 and isinstance(records[0], RepositoryRecord)
 
 

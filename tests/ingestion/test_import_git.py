@@ -25,7 +25,9 @@ def pr(repo: GitRepo, number: int, branch: str, day: int, *, message: str = "", 
     repo.git("checkout", "-q", "-b", branch)
     repo.commit(message or f"{branch} change", date=at(day), author=author)
     repo.git("checkout", "-q", "main")
-    return repo.merge(branch, f"Merge pull request #{number} from bob/{branch}\n\n{title or branch}", date=at(day, 5))
+    return repo.merge(
+        branch, f"Merge pull request #{number} from bob/{branch}\n\n{title or branch}", date=at(day, 5)
+    )
 
 
 def run(path: Path, *args: str) -> str:
@@ -44,8 +46,11 @@ def test_reverts_revert_of_revert_ai_and_bots(git_repo: GitRepo) -> None:
     git_repo.git("checkout", "-q", "-b", "revert-1-feature")
     git_repo.commit(f'Revert "Add feature"\n\nThis reverts commit {merge1}.', date=at(6))
     git_repo.git("checkout", "-q", "main")
-    git_repo.merge("revert-1-feature", "Merge pull request #5 from bob/revert-1-feature\n\nRevert \"Add feature\"\n\n"
-                   "Reverts acme/app#1", date=at(6, 12))
+    git_repo.merge(
+        "revert-1-feature",
+        "Merge pull request #5 from bob/revert-1-feature\n\nRevert \"Add feature\"\n\nReverts acme/app#1",
+        date=at(6, 12),
+    )
     revert2 = git_repo.commit('Revert "ai-work"', date=at(7), commit_date=at(7, 2))
     # ...and that direct revert is itself reverted: PR 2 stands again.
     git_repo.commit(f'Revert "Revert "ai-work""\n\nThis reverts commit {revert2}.', date=at(8))
@@ -101,4 +106,5 @@ def test_cli_exit_code_and_single_line(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(root / "manage.py"), "import_git", str(tmp_path / "nowhere")],
                           capture_output=True, text=True, cwd=root)
     assert done.returncode != 0
-    assert done.stderr.strip().splitlines() == [f"CommandError: {tmp_path / 'nowhere'}: no such file or directory"]
+    expected = f"CommandError: {tmp_path / 'nowhere'}: no such file or directory"
+    assert done.stderr.strip().splitlines() == [expected]
