@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
@@ -13,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from metrics.core.models import Identity, Person, Repository, Team, TeamMembership
-from metrics.ingestion.models import PullRequest
+from metrics.ingestion.models import MetricSnapshot, PullRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -31,24 +29,17 @@ def run(command: str, path: Path) -> tuple[str, str]:
 
 
 @pytest.fixture
-def no_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Behave as if metrics.ingestion.snapshots did not exist (yet)."""
-    monkeypatch.setitem(sys.modules, "metrics.ingestion.snapshots", None)
-
-
-@pytest.fixture
 def prs_csv(tmp_path: Path) -> Path:
     path = tmp_path / "prs.csv"
     path.write_text(PR_CSV, encoding="utf-8")
     return path
 
 
-@pytest.mark.usefixtures("no_snapshots")
 class TestImportPrs:
     def test_csv_is_stored(self, prs_csv: Path) -> None:
         out, err = run("import_prs", prs_csv)
         assert "Imported 3 pull requests" in out and "3 new, 0 updated" in out
-        assert "Snapshots not recomputed" in err
+        assert err == ""
         assert sorted(Repository.objects.values_list("full_name", flat=True)) == ["acme/api", "acme/web"]
         first = PullRequest.objects.get(repository__full_name="acme/api", number=1)
         assert (first.title, first.state, first.additions, first.labels) == ("Add retries", "merged", 120,
@@ -118,7 +109,6 @@ Search,,Bob,bob@example.com,,,
 """
 
 
-@pytest.mark.usefixtures("no_snapshots")
 class TestImportTeams:
     def test_one_person_many_identities_dated_memberships(self, tmp_path: Path) -> None:
         path = tmp_path / "teams.csv"
@@ -162,12 +152,12 @@ class TestImportTeams:
         assert Team.objects.count() == 0 and Person.objects.count() == 0
 
 
-def test_snapshots_are_recomputed_when_available(monkeypatch: pytest.MonkeyPatch, prs_csv: Path) -> None:
-    calls: list[int] = []
-    module = types.ModuleType("metrics.ingestion.snapshots")
-    module.snapshots_recompute = lambda: calls.append(1) or 12  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "metrics.ingestion.snapshots", module)
+def test_snapshots_are_recomputed(prs_csv: Path) -> None:
     out, err = run("import_prs", prs_csv)
-    assert calls == [1]
-    assert out.rstrip().endswith("; 12 snapshots recomputed.")
+    stored = MetricSnapshot.objects.count()
+    assert stored > 0
+    assert out.rstrip().endswith(f"; {stored} snapshots recomputed.")
+    merged = MetricSnapshot.objects.get(scope="repository", repository__full_name="acme/api", period="month",
+                                        metric="merged_prs")
+    assert (merged.value, merged.n) == (2.0, 2)  # PRs 1 and 2 merged in May 2024
     assert err == ""

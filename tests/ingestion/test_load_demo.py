@@ -1,14 +1,13 @@
 """``load_demo``: the demo organization stored through records_ingest; Sextant recovers the planted counts."""
 from __future__ import annotations
 
-import sys
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
 from metrics.core.models import Identity, Organization, Person, Repository, Team, TeamMembership
-from metrics.ingestion.models import AIEvidence, Commit, PullRequest, Revert, Review
+from metrics.ingestion.models import AIEvidence, Commit, MetricSnapshot, PullRequest, Revert, Review
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +29,6 @@ def truth() -> dict:
 
 def table_sizes() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in MODELS}
-
-
-@pytest.fixture
-def no_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Behave as if metrics.ingestion.snapshots did not exist (yet)."""
-    monkeypatch.setitem(sys.modules, "metrics.ingestion.snapshots", None)
 
 
 def test_sextant_recovers_the_planted_counts() -> None:
@@ -68,18 +61,18 @@ def test_unmarked_ai_prs_are_not_detected() -> None:
         assert not PullRequest.objects.get(repository__full_name=repo, number=int(number)).ai_assisted
 
 
-@pytest.mark.usefixtures("no_snapshots")
 def test_loading_twice_stores_nothing_twice() -> None:
     load()
     first = table_sizes()
     first_truth = truth()
-    _, err = load()
+    snapshots = MetricSnapshot.objects.count()
+    out, _ = load()
     assert table_sizes() == first
     assert truth() == first_truth
-    assert "Snapshots not recomputed" in err
+    assert MetricSnapshot.objects.count() == snapshots > 0
+    assert out.rstrip().endswith(f"; {snapshots} snapshots recomputed.")
 
 
-@pytest.mark.usefixtures("no_snapshots")
 def test_if_empty_skips_when_pull_requests_exist() -> None:
     load()
     before = table_sizes()
@@ -88,7 +81,6 @@ def test_if_empty_skips_when_pull_requests_exist() -> None:
     assert table_sizes() == before
 
 
-@pytest.mark.usefixtures("no_snapshots")
 def test_an_existing_organization_keeps_its_settings() -> None:
     Organization.objects.create(name="Initech", settings={"min_group_size": 7})
     load("--if-empty")  # nothing stored yet, so it loads

@@ -20,9 +20,9 @@ from connectors.records import Record, RepositoryRecord, TeamMembershipRecord
 from metrics.core.models import Organization
 from metrics.ingestion.models import Commit, PullRequest, Review
 from metrics.ingestion.services import records_ingest
+from metrics.ingestion.snapshots import snapshots_recompute
 
 DEMO_ORGANIZATION = "Acme (demo)"
-SNAPSHOTS_MODULE = "metrics.ingestion.snapshots"
 SMALL = {"teams": 4, "engineers": 16, "months": 6}  # for tests: a few hundred PRs instead of thousands
 
 
@@ -74,22 +74,10 @@ class Command(BaseCommand):
             org = Organization.objects.order_by("pk").first() or Organization(name=DEMO_ORGANIZATION)
             org.settings = {**(org.settings or {}), "demo_truth": demo.truth}
             org.save()
-        snapshots = self._snapshots()
+        snapshots = snapshots_recompute()
         self._summary(seed, demo.truth, snapshots)
 
-    def _snapshots(self) -> int | None:
-        try:
-            from metrics.ingestion.snapshots import snapshots_recompute
-        except ImportError as exc:
-            if exc.name != SNAPSHOTS_MODULE:  # a broken import inside the module is a bug: let it raise
-                raise
-            self.stderr.write(self.style.WARNING(
-                "Snapshots not recomputed: metrics.ingestion.snapshots is not available."
-            ))
-            return None
-        return snapshots_recompute()
-
-    def _summary(self, seed: int, truth: dict[str, Any], snapshots: int | None) -> None:
+    def _summary(self, seed: int, truth: dict[str, Any], snapshots: int) -> None:
         counts = truth["counts"]
         prs = PullRequest.objects.count()
         merged = PullRequest.objects.filter(state=PullRequest.State.MERGED).count()
@@ -100,5 +88,5 @@ class Command(BaseCommand):
             f"{Commit.objects.count()} commits, {Review.objects.count()} reviews, {reverted} reverted PRs, "
             f"{ai} AI-assisted PRs detected "
             f"(planted: {counts['ai_assisted_marked_prs']} marked of {counts['ai_assisted_prs']} AI-assisted)"
-            + (f"; {snapshots} snapshots recomputed." if snapshots is not None else ".")
+            + f"; {snapshots} snapshots recomputed."
         ))

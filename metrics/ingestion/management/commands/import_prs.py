@@ -9,21 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from connectors.base import ConnectorError
 from connectors.pr_file import read_pull_requests
 from metrics.ingestion.services import records_ingest
-
-SNAPSHOTS_MODULE = "metrics.ingestion.snapshots"
-
-
-def snapshots_refresh(command: BaseCommand) -> int | None:
-    """Recompute metric snapshots after an import; None (with a warning) while that module is not there."""
-    try:
-        from metrics.ingestion.snapshots import snapshots_recompute
-    except ImportError as exc:
-        if exc.name != SNAPSHOTS_MODULE:  # a broken import inside the module is a bug, not "not there yet"
-            raise
-        command.stderr.write(command.style.WARNING("Snapshots not recomputed: metrics.ingestion.snapshots "
-                                                   "is not available."))
-        return None
-    return snapshots_recompute()
+from metrics.ingestion.snapshots import snapshots_recompute
 
 
 class Command(BaseCommand):
@@ -42,10 +28,9 @@ class Command(BaseCommand):
         except ConnectorError as exc:
             raise CommandError(str(exc)) from exc
         counts = records_ingest(records=records).counts
-        snapshots = snapshots_refresh(self)
+        snapshots = snapshots_recompute()
         self.stdout.write(self.style.SUCCESS(
             f"Imported {len(records)} pull requests from {path}: {counts.get('prs_new', 0)} new, "
             f"{counts.get('prs_updated', 0)} updated, {counts.get('reverts', 0)} reverts, "
-            f"{counts.get('ai_assisted_prs', 0)} AI-assisted"
-            + (f"; {snapshots} snapshots recomputed." if snapshots is not None else ".")
+            f"{counts.get('ai_assisted_prs', 0)} AI-assisted; {snapshots} snapshots recomputed."
         ))
