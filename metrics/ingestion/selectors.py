@@ -56,27 +56,17 @@ def pr_commit_frame(*, repository_id: int) -> pd.DataFrame:
 
 
 def ai_evidence_frame(*, repository_id: int) -> pd.DataFrame:
-    """(pr_id, tool, kind) for the PRs' own evidence and the evidence of their commits."""
+    """(pr_id, tool, kind) for the PRs' own evidence and the evidence of their commits.
+
+    A commit can belong to several PRs (stacked branches); each of them gets its evidence.
+    """
     own = AIEvidence.objects.filter(pull_request__repository_id=repository_id).values_list(
         "pull_request_id", "tool", "kind"
     )
-    through = PullRequest.commits.through
-    via_commits = AIEvidence.objects.filter(commit__repository_id=repository_id).values_list(
-        "commit_id", "tool", "kind"
-    )
-    rows = list(own)
-    # A commit can belong to several PRs (stacked branches); each gets the evidence.
-    pr_by_commit: dict[int, list[int]] = {}
-    for commit_id, pr_id in through.objects.filter(pullrequest__repository_id=repository_id).values_list(
-        "commit_id", "pullrequest_id"
-    ):
-        pr_by_commit.setdefault(commit_id, []).append(pr_id)
-    rows += [
-        (pr_id, tool, kind)
-        for commit_id, tool, kind in via_commits
-        for pr_id in pr_by_commit.get(commit_id, [])
-    ]
-    return pd.DataFrame.from_records(rows, columns=["pr_id", "tool", "kind"])
+    via_commits = PullRequest.commits.through.objects.filter(
+        pullrequest__repository_id=repository_id, commit__ai_evidence__isnull=False
+    ).values_list("pullrequest_id", "commit__ai_evidence__tool", "commit__ai_evidence__kind")
+    return pd.DataFrame.from_records([*own, *via_commits], columns=["pr_id", "tool", "kind"])
 
 
 def person_frame() -> pd.DataFrame:
