@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
-
-from connectors.records import IdentityRecord
 
 
 class _Paint:
@@ -129,21 +125,3 @@ class CommitGraph:
                 if p not in done:
                     paint.mark(p, flag)
         return result
-
-
-@dataclass
-class GitCommit:
-    sha: str
-    parents: tuple[str, ...]
-    author: IdentityRecord
-    committer: IdentityRecord
-    authored_at: datetime | None
-    committed_at: datetime | None
-    message: str
-    additions: int
-    deletions: int
-    changed_files: int
-
-    @property
-    def subject(self) -> str:
-        return self.message.split("\n", 1)[0].strip()

@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from connectors.git_dag import CommitGraph, GitCommit
-from connectors.records import IdentityRecord, PullRequestRecord
+from connectors.git_dag import CommitGraph
+from connectors.records import CommitRecord, IdentityRecord, PullRequestRecord
 
 MERGE_PR_RE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
 GITLAB_MR_RE = re.compile(r"^See merge request (\S+?)!(\d+)\s*$", re.MULTILINE)
@@ -42,7 +42,7 @@ def _body_title(message: str) -> str:
 
 class PullRequestFinder:
     def __init__(
-        self, *, repository: str, branch: str, graph: CommitGraph, commits: list[GitCommit], main_tip: str,
+        self, *, repository: str, branch: str, graph: CommitGraph, commits: list[CommitRecord], main_tip: str,
         pull_refs: dict[int, str], open_max_age_days: int = 30,
     ) -> None:
         self.repository = repository
@@ -60,7 +60,7 @@ class PullRequestFinder:
         self.newest = max(dates) if dates else None
 
     # -- helpers ---------------------------------------------------------------------------
-    def _author(self, ids: list[int], fallback: GitCommit) -> IdentityRecord:
+    def _author(self, ids: list[int], fallback: CommitRecord) -> IdentityRecord:
         """The PR author: whoever wrote most of its non-merge commits (ties: the earliest)."""
         authors = [self.commits[i].author for i in sorted(ids) if len(self.commits[i].parents) < 2]
         if not authors:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from connectors.base import Connector, ConnectorError
-from connectors.git_dag import CommitGraph, GitCommit
+from connectors.git_dag import CommitGraph
 from connectors.git_prs import PullRequestFinder
 from connectors.records import CommitRecord, IdentityRecord, Record, RepositoryRecord
 
@@ -51,12 +52,13 @@ def parse_stat(raw: bytes) -> tuple[int, int, int]:
     return int(plus or 0), int(minus or 0), int(files)
 
 
-def parse_log_record(raw: bytes) -> GitCommit:
+def parse_log_record(raw: bytes, repository: str) -> CommitRecord:
     fields = raw.split(b"\x1f")
     sha, parents, an, ae, ad, cn, ce, cd = (decode(f) for f in fields[:8])
     additions, deletions, files = parse_stat(fields[9] if len(fields) > 9 else b"")
-    return GitCommit(
-        sha=sha.strip(), parents=tuple(parents.split()), author=IdentityRecord(name=an, email=ae),
+    return CommitRecord(
+        repository=repository, sha=sha.strip(), parents=tuple(parents.split()),
+        author=IdentityRecord(name=an, email=ae),
         committer=IdentityRecord(name=cn, email=ce), authored_at=parse_date(ad), committed_at=parse_date(cd),
         message=decode(fields[8]).rstrip("\n"), additions=additions, deletions=deletions, changed_files=files,
     )
@@ -136,14 +138,14 @@ def repository_name(git: Git, path: Path) -> str:
     return name[:-4] if name.endswith(".git") else name
 
 
-def read_log(git: Git, refs: list[str]) -> Iterator[GitCommit]:
+def read_log(git: Git, refs: list[str], repository: str) -> Iterator[CommitRecord]:
     """Every commit reachable from ``refs``, parents before children."""
     out = git.run(
         "log", "--topo-order", "--reverse", "--no-renames", "--shortstat", f"--format={LOG_FORMAT}",
         *refs, "--",
     )
     for chunk in out.split(b"\x1e")[1:]:
-        yield parse_log_record(chunk)
+        yield parse_log_record(chunk, repository)
 
 
 def diff_stats(git: Git, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, int]]:
@@ -185,8 +187,8 @@ class LocalGitConnector(Connector):
         pull_refs = {int(m.group(1)): sha for ref, sha in refs.items() if (m := PULL_REF.match(ref))}
         self.progress("reading history", 0, None)
         graph = CommitGraph()
-        commits: list[GitCommit] = []
-        for commit in read_log(git, [main_ref, *(ref for ref in refs if PULL_REF.match(ref))]):
+        commits: list[CommitRecord] = []
+        for commit in read_log(git, [main_ref, *(ref for ref in refs if PULL_REF.match(ref))], name):
             graph.add(commit.sha, commit.parents)
             commits.append(commit)
             if len(commits) % 5000 == 0:
@@ -198,12 +200,7 @@ class LocalGitConnector(Connector):
         )
         landed = finder.landed
         for i, commit in enumerate(commits):
-            yield CommitRecord(
-                repository=name, sha=commit.sha, parents=commit.parents, author=commit.author,
-                committer=commit.committer, authored_at=commit.authored_at, committed_at=commit.committed_at,
-                message=commit.message, additions=commit.additions, deletions=commit.deletions,
-                changed_files=commit.changed_files, on_default_branch=bool(landed[i]),
-            )
+            yield replace(commit, on_default_branch=bool(landed[i])) if landed[i] else commit
         self.progress("finding pull requests", 0, None)
         prs = finder.find()
         stats = diff_stats(git, [(base, head) for base, head in finder.diff_pairs.values()])

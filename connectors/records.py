@@ -54,6 +54,10 @@ class CommitRecord:
     def is_merge(self) -> bool:
         return len(self.parents) > 1
 
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0].strip()
+
 
 @dataclass(frozen=True, slots=True)
 class PullRequestRecord:
