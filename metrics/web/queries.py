@@ -87,21 +87,11 @@ def metric_snapshot_list(
     ``team_slug`` selects team-scope rows of that team; ``repository`` (``owner/name``) selects
     repository-scope rows; ``since``/``until`` bound ``period_start`` inclusively.
     """
-    qs = MetricSnapshot.objects.all()
-    if team_slug is not None:
-        qs = qs.filter(team__slug=team_slug)
-    if repository is not None:
-        qs = qs.filter(repository__full_name=repository)
-    if metric is not None:
-        qs = qs.filter(metric=metric)
-    if period is not None:
-        qs = qs.filter(period=period)
-    if scope is not None:
-        qs = qs.filter(scope=scope)
-    if since is not None:
-        qs = qs.filter(period_start__gte=since)
-    if until is not None:
-        qs = qs.filter(period_start__lte=until)
+    lookups = {
+        "team__slug": team_slug, "repository__full_name": repository, "metric": metric, "period": period,
+        "scope": scope, "period_start__gte": since, "period_start__lte": until,
+    }
+    qs = MetricSnapshot.objects.filter(**{k: v for k, v in lookups.items() if v is not None})
     return qs.annotate(team_slug=F("team__slug"), repository_full_name=F("repository__full_name")).order_by(
         "period", "period_start", "scope", "team_id", "repository_id", "metric", "id"
     )
