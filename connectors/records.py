@@ -6,7 +6,7 @@ time means something); the ingestion layer stores UTC plus the offset in minutes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +113,62 @@ class TeamMembershipRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DeploymentRecord:
+    repository: str
+    external_id: str
+    environment: str
+    sha: str
+    status: str  # success | failure | error | in_progress | ...
+    created_at: datetime
+    finished_at: datetime | None = None
+    is_production: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AIUsageRecord:
+    """One user's use of one AI tool on one day; ``user`` None means an organization-wide total."""
+
+    tool: str
+    day: date
+    user: IdentityRecord | None = None
+    active: bool = True
+    active_users: int | None = None
+    suggestions: int | None = None
+    acceptances: int | None = None
+    lines_suggested: int | None = None
+    lines_accepted: int | None = None
+    chat_turns: int | None = None
+    cost: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AISeatRecord:
+    tool: str
+    user: IdentityRecord
+    assigned_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    plan: str = ""
+    cancelled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyResponseRecord:
+    """Answers to the built-in question set, from a survey tool's export."""
+
+    external_id: str
+    respondent: IdentityRecord | None
+    submitted_at: datetime
+    team: str = ""
+    overall_satisfaction: int | None = None
+    ease_of_shipping: int | None = None
+    ai_hours_saved_per_week: float | None = None
+    ai_tool: str = ""
+    ai_frequency: str = ""
+    free_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SyncSummary:
     """What a connector run found, for the closing line of a command."""
 
@@ -121,4 +177,5 @@ class SyncSummary:
 
 Record = (
     RepositoryRecord | CommitRecord | PullRequestRecord | ReviewRecord | TeamMembershipRecord
+    | DeploymentRecord | AIUsageRecord | AISeatRecord | SurveyResponseRecord
 )

@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("metrics.api.urls")),
+    path("webhooks/", include("metrics.ingestion.urls")),
     path("", include("metrics.web.urls")),
 ]

@@ -90,3 +90,48 @@ class Repository(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+
+class DataSource(models.Model):
+    """A configured source (GitHub, GitLab, a git path, Copilot usage).  The secret is encrypted at rest.
+
+    ``checkpoint`` lets an interrupted sync resume; ``options`` holds non-secret settings such as the
+    organization, repository list or API base URL.
+    """
+
+    class Kind(models.TextChoices):
+        GITHUB = "github"
+        GITLAB = "gitlab"
+        GIT = "git"
+        COPILOT = "copilot"
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    options = models.JSONField(default=dict, blank=True)
+    secret_encrypted = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    sync_interval_minutes = models.PositiveIntegerField(default=60)
+    checkpoint = models.JSONField(default=dict, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class AITool(models.Model):
+    """An AI coding tool the organization pays for; ``monthly_seat_cost`` feeds the ROI."""
+
+    name = models.CharField(max_length=100, unique=True)
+    monthly_seat_cost = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

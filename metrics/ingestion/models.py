@@ -141,6 +141,9 @@ class SyncRun(models.Model):
 
     kind = models.CharField(max_length=20)
     source = models.CharField(max_length=300)
+    data_source = models.ForeignKey(
+        "core.DataSource", null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_runs"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     stage = models.CharField(max_length=100, blank=True)
     progress_done = models.IntegerField(default=0)
@@ -182,3 +185,134 @@ class MetricSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} {self.scope} {self.period} {self.period_start}: {self.value}"
+
+
+class Deployment(models.Model):
+    """A deployment of a commit to an environment (from GitHub/GitLab deployments)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="deployments")
+    external_id = models.CharField(max_length=100)
+    environment = models.CharField(max_length=100)
+    is_production = models.BooleanField(default=False)
+    sha = models.CharField(max_length=64)
+    status = models.CharField(max_length=20)  # success | failure | error | in_progress | ...
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "external_id"], name="uniq_deployment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository_id}:{self.environment}@{self.sha[:8]}"
+
+
+class AIUsageDay(models.Model):
+    """One user's (or, with an empty ``user_key``, the organization's) use of one AI tool on one day."""
+
+    tool = models.CharField(max_length=50)
+    user_key = models.CharField(
+        max_length=340, blank=True, help_text="login:<x> / email:<x>; empty = organization total"
+    )
+    person = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="ai_usage")
+    day = models.DateField()
+    active = models.BooleanField(default=True)
+    active_users = models.IntegerField(null=True, help_text="organization rows: active users that day")
+    suggestions = models.IntegerField(null=True)
+    acceptances = models.IntegerField(null=True)
+    lines_suggested = models.IntegerField(null=True)
+    lines_accepted = models.IntegerField(null=True)
+    chat_turns = models.IntegerField(null=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    source = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tool", "user_key", "day"], name="uniq_ai_usage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.user_key or 'org'} {self.day}"
+
+
+class AISeat(models.Model):
+    """A seat assignment of an AI tool (e.g. Copilot billing seats)."""
+
+    tool = models.CharField(max_length=50)
+    user_key = models.CharField(max_length=340)
+    person = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="ai_seats")
+    assigned_at = models.DateTimeField(null=True)
+    last_activity_at = models.DateTimeField(null=True)
+    plan = models.CharField(max_length=50, blank=True)
+    cancelled_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tool", "user_key"], name="uniq_ai_seat")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} seat {self.user_key}"
+
+
+class SurveyRound(models.Model):
+    """A round of the built-in survey, opened by a manager for some teams."""
+
+    name = models.CharField(max_length=200)
+    teams = models.ManyToManyField(Team, related_name="survey_rounds")
+    opened_at = models.DateTimeField()
+    closes_at = models.DateTimeField(null=True)
+    created_by = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SurveyResponse(models.Model):
+    """One developer's answers.  Results are only ever shown aggregated, above MIN_GROUP_SIZE."""
+
+    class Frequency(models.TextChoices):
+        NEVER = "never"
+        MONTHLY = "monthly"
+        WEEKLY = "weekly"
+        DAILY = "daily"
+
+    survey_round = models.ForeignKey(
+        SurveyRound, null=True, on_delete=models.CASCADE, related_name="responses"
+    )
+    person = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="survey_responses")
+    team = models.ForeignKey(Team, null=True, on_delete=models.SET_NULL, related_name="survey_responses")
+    submitted_at = models.DateTimeField()
+    overall_satisfaction = models.PositiveSmallIntegerField(null=True)  # 1..5
+    ease_of_shipping = models.PositiveSmallIntegerField(null=True)  # 1..5
+    ai_hours_saved_per_week = models.FloatField(null=True)
+    ai_tool = models.CharField(max_length=50, blank=True)
+    ai_frequency = models.CharField(max_length=10, choices=Frequency.choices, blank=True)
+    free_text = models.TextField(blank=True)
+    source = models.CharField(max_length=20, default="builtin")  # builtin | csv
+    external_id = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="uniq_survey_response"),
+        ]
+
+    def __str__(self) -> str:
+        return f"response {self.external_id}"
+
+
+class WebhookDelivery(models.Model):
+    """Delivery ids already accepted, so a replayed webhook is ignored."""
+
+    provider = models.CharField(max_length=20)
+    delivery_id = models.CharField(max_length=200)
+    event = models.CharField(max_length=50)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "delivery_id"], name="uniq_webhook_delivery"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.delivery_id}"

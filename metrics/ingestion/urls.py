@@ -1,0 +1,4 @@
+from __future__ import annotations
+
+# Webhook endpoints (issue 8) are added here.
+urlpatterns: list = []
