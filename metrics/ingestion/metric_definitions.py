@@ -5,22 +5,31 @@ from metrics.analytics.snapshots import DEFINITION_VERSION
 
 __all__ = ["DEFINITIONS", "DEFINITION_VERSION"]
 
-_CYCLE = (
-    "First commit authored -> PR merged, in hours ({q}); negative spans dropped; non-bot PRs by merge date."
-)
-_CODING = "First commit authored -> PR opened, in hours ({q}); only where the opening time is known."
+QS = ("p50", "p75", "p90")
+_SPANS = {
+    "cycle_time": "First commit authored -> PR merged, in hours",
+    "coding_time": "First commit authored -> PR opened, in hours (only where the opening time is known)",
+    "pickup_time": "Ready for review (else opened; draft time excluded) -> first review or comment by a "
+    "non-author non-bot (else first approval, else merge), in hours",
+    "rework_time": "First review -> last approval, in hours",
+    "merge_wait_time": "Last approval -> merge, in hours",
+    "review_time": "First review -> merge (rework + merge wait), in hours",
+    "deploy_time": "Merge -> first successful production deployment of the repository, in hours",
+    "time_to_revert": "Merge -> the revert landing, in hours, for reverted PRs",
+    "pr_size": "Lines changed (additions + deletions) per merged PR",
+}
 
 DEFINITIONS: dict[str, str] = {
-    **{f"cycle_time_{q}": _CYCLE.format(q=q) for q in ("p50", "p75", "p90")},
-    **{f"coding_time_{q}": _CODING.format(q=q) for q in ("p50", "p75", "p90")},
+    **{
+        f"{metric}_{q}": f"{text} ({q}); negative spans dropped; non-bot PRs by merge date."
+        for metric, text in _SPANS.items()
+        for q in QS
+    },
     "merged_prs": "Pull requests merged in the period, bots excluded.",
     "bot_merged_prs": "Pull requests by bots (dependabot, renovate, [bot] accounts) merged in the period.",
     "throughput_per_engineer": "Merged PRs per active engineer (distinct non-bot authors who merged a PR).",
     "revert_rate": "Share of the period's merged PRs that were later reverted (a revert still standing).",
-    **{
-        f"time_to_revert_{q}": f"Hours from merge to the revert landing ({q}), for reverted PRs."
-        for q in ("p50", "p75", "p90")
-    },
+    "change_failure_rate": "Share of production deployments that failed or shipped a PR later reverted.",
     "ai_assisted_share": (
         "Share of merged PRs with AI evidence (trailers, AI authors, agent branches, labels); a lower bound."
     ),

@@ -163,12 +163,14 @@ class SyncRun(models.Model):
 class MetricSnapshot(models.Model):
     """Materialized metric values in long format, recomputed from ingested records.
 
-    ``scope`` is ``team``, ``repository`` or ``organization``; exactly the matching foreign key is set.
+    ``scope`` is ``team``, ``repository``, ``person`` or ``organization``; exactly the matching foreign
+    key is set.  Person rows are per-person data: only roles allowed to see individuals may read them.
     """
 
     scope = models.CharField(max_length=15)
     team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
     repository = models.ForeignKey(Repository, null=True, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, null=True, on_delete=models.CASCADE, related_name="+")
     period = models.CharField(max_length=5)  # week | month
     period_start = models.DateField()
     metric = models.CharField(max_length=50)
@@ -316,3 +318,56 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.delivery_id}"
+
+
+class AIImpactEstimate(models.Model):
+    """One effect estimate of AI assistance (metrics/analytics/ai_impact.py), recomputed with the snapshots.
+
+    ``rule`` is the detection rule behind the AI flag (``any`` or one evidence kind: the sensitivity
+    table).  ``estimate``/``ci_*`` are null when ``status`` is ``not enough data``.
+    """
+
+    scope = models.CharField(max_length=15)  # organization | team
+    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=20)  # cycle_time | revert_rate
+    method = models.CharField(max_length=10)  # adjusted | naive | did
+    rule = models.CharField(max_length=20, default="any")
+    unit = models.CharField(max_length=20)
+    estimate = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    n = models.IntegerField()
+    n_treated = models.IntegerField()
+    n_clusters = models.IntegerField()
+    status = models.CharField(max_length=20)
+    definition_version = models.CharField(max_length=10)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.team_id}:{self.outcome}:{self.method}:{self.rule}"
+
+
+class AIRoiMonth(models.Model):
+    """AI ROI per month and tool (and team, when ``team`` is set), both hour estimates side by side."""
+
+    month = models.DateField()
+    tool = models.CharField(max_length=50)
+    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
+    ai_prs = models.IntegerField(default=0)
+    spend = models.FloatField(default=0)
+    measured_hours = models.FloatField(null=True)
+    measured_hours_low = models.FloatField(null=True)
+    measured_hours_high = models.FloatField(null=True)
+    reported_hours = models.FloatField(null=True)
+    reported_hours_low = models.FloatField(null=True)
+    reported_hours_high = models.FloatField(null=True)
+    measured_net = models.FloatField(null=True)
+    measured_net_low = models.FloatField(null=True)
+    measured_net_high = models.FloatField(null=True)
+    reported_net = models.FloatField(null=True)
+    reported_net_low = models.FloatField(null=True)
+    reported_net_high = models.FloatField(null=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.tool} {self.team_id}"

@@ -1,21 +1,60 @@
 """Selectors: the only place ORM rows become pandas DataFrames."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 import pandas as pd
 
+from metrics.analytics.surveys import canonical_tool
 from metrics.core.models import Person, Team, TeamMembership
-from metrics.ingestion.models import AIEvidence, Commit, PullRequest
+from metrics.ingestion.models import (
+    AIEvidence,
+    AISeat,
+    AIUsageDay,
+    Commit,
+    Deployment,
+    PullRequest,
+    SurveyResponse,
+)
 
 PR_COLUMNS = [
-    "id", "repository_id", "number", "title", "author_id", "state", "is_draft", "created_at", "ready_at",
-    "first_commit_at", "first_review_at", "approved_at", "merged_at", "closed_at", "additions", "deletions",
-    "changed_files", "commits_count", "head_branch", "base_branch", "merge_sha", "merge_style", "is_bot",
-    "ai_assisted", "revert_of_id", "reverted_at", "labels",
+    "id",
+    "repository_id",
+    "number",
+    "title",
+    "author_id",
+    "state",
+    "is_draft",
+    "created_at",
+    "ready_at",
+    "first_commit_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "closed_at",
+    "additions",
+    "deletions",
+    "changed_files",
+    "commits_count",
+    "head_branch",
+    "base_branch",
+    "merge_sha",
+    "merge_style",
+    "is_bot",
+    "ai_assisted",
+    "revert_of_id",
+    "reverted_at",
+    "labels",
 ]
 DATE_COLUMNS = [
-    "created_at", "ready_at", "first_commit_at", "first_review_at", "approved_at", "merged_at", "closed_at",
+    "created_at",
+    "ready_at",
+    "first_commit_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "closed_at",
     "reverted_at",
 ]
 
@@ -36,7 +75,15 @@ def pull_request_frame(
     qs = PullRequest.objects.all()
     if repository_ids is not None:
         qs = qs.filter(repository_id__in=repository_ids)
-    return _frame(qs.order_by("id").values_list(*columns), columns)
+    frame = _frame(qs.order_by("id").values_list(*columns), columns)
+    # ``repository__team_id`` (the repository's owning team) reads better without the ORM path.
+    return frame.rename(columns={"repository__team_id": "repository_team_id"})
+
+
+def deployment_frame() -> pd.DataFrame:
+    """(repository_id, created_at, status, is_production) for every deployment."""
+    columns = ["repository_id", "created_at", "status", "is_production"]
+    return _frame(Deployment.objects.order_by("id").values_list(*columns), columns)
 
 
 def commit_frame(*, repository_id: int, columns: list[str]) -> pd.DataFrame:
@@ -88,4 +135,68 @@ def team_frame() -> pd.DataFrame:
     return pd.DataFrame.from_records(
         list(Team.objects.values_list("id", "name", "slug", "parent_id")),
         columns=["team_id", "name", "slug", "parent_id"],
+    )
+
+
+def evidence_kind_frame() -> pd.DataFrame:
+    """(id, kind): each PR with each kind of AI evidence it has, its own or its commits'."""
+    own = AIEvidence.objects.filter(pull_request__isnull=False).values_list("pull_request_id", "kind")
+    via_commits = PullRequest.commits.through.objects.filter(commit__ai_evidence__isnull=False).values_list(
+        "pullrequest_id", "commit__ai_evidence__kind"
+    )
+    return pd.DataFrame.from_records([*own, *via_commits], columns=["id", "kind"]).drop_duplicates()
+
+
+def person_team_map() -> dict[int, int]:
+    """person id -> the team of their most recent open membership (for monthly usage and surveys)."""
+    rows = (
+        TeamMembership.objects.filter(end__isnull=True).order_by("start").values_list("person_id", "team_id")
+    )
+    return dict(rows)
+
+
+def _month(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.to_period("M").dt.start_time.dt.date
+
+
+def survey_hours_frame() -> pd.DataFrame:
+    """(month, tool, team_id, person_id, hours): self-reported AI hours saved per week."""
+    rows = (
+        SurveyResponse.objects.filter(ai_hours_saved_per_week__isnull=False)
+        .exclude(ai_tool="")
+        .values_list("submitted_at", "ai_tool", "team_id", "person_id", "ai_hours_saved_per_week")
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["month", "tool", "team_id", "person_id", "hours"])
+    frame["month"] = _month(pd.to_datetime(frame["month"], utc=True).dt.tz_localize(None))
+    frame["tool"] = frame["tool"].map(canonical_tool)
+    return frame
+
+
+def tool_users_frame() -> pd.DataFrame:
+    """(month, tool, team_id, person_id): people active with a tool in a month, from telemetry."""
+    rows = AIUsageDay.objects.filter(active=True, person__isnull=False).values_list(
+        "day", "tool", "person_id"
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["month", "tool", "person_id"])
+    frame["month"] = _month(frame["month"])
+    frame["tool"] = frame["tool"].map(canonical_tool)
+    return frame.drop_duplicates().assign(team_id=lambda f: f["person_id"].map(person_team_map()))
+
+
+def seat_months_frame() -> pd.DataFrame:
+    """(month, tool, team_id, person_id): a seat held during the month, for every month it was held."""
+    rows = AISeat.objects.values_list("tool", "person_id", "assigned_at", "cancelled_at")
+    frame = pd.DataFrame.from_records(list(rows), columns=["tool", "person_id", "start", "end"])
+    if frame.empty:
+        return pd.DataFrame(columns=["month", "tool", "team_id", "person_id"])
+    now = pd.Timestamp.now(tz="UTC")
+    start = pd.to_datetime(frame["start"], utc=True).fillna(now).dt.tz_localize(None).dt.to_period("M")
+    end = pd.to_datetime(frame["end"], utc=True).fillna(now).dt.tz_localize(None).dt.to_period("M")
+    frame["month"] = [
+        list(pd.period_range(s, e, freq="M").start_time.date) for s, e in zip(start, end, strict=True)
+    ]
+    frame = frame.explode("month").dropna(subset=["month"])
+    frame["tool"] = frame["tool"].map(canonical_tool)
+    return frame[["month", "tool", "person_id"]].assign(
+        team_id=lambda f: f["person_id"].map(person_team_map())
     )

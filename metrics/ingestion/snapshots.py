@@ -10,7 +10,8 @@ from metrics.ingestion.models import MetricSnapshot
 
 SNAPSHOT_PR_COLUMNS = [
     "id", "repository_id", "author_id", "state", "is_bot", "ai_assisted", "first_commit_at", "created_at",
-    "merged_at", "reverted_at",
+    "ready_at", "first_review_at", "approved_at", "merged_at", "reverted_at", "additions", "deletions",
+    "repository__team_id",
 ]
 
 
@@ -21,10 +22,13 @@ def _nullable(value: object) -> object:
 def snapshots_recompute() -> int:
     """Replace every snapshot with freshly computed values; returns the number of rows written."""
     prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
-    frame = metric_snapshots(prs, selectors.membership_frame(), selectors.team_frame())
+    frame = metric_snapshots(
+        prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame()
+    )
     rows = [
         MetricSnapshot(
             scope=r.scope, team_id=_nullable(r.team_id), repository_id=_nullable(r.repository_id),
+            person_id=_nullable(r.person_id),
             period=r.period, period_start=r.period_start, metric=r.metric,
             value=None if pd.isna(r.value) else float(r.value), n=int(r.n),
             definition_version=DEFINITION_VERSION,
@@ -34,4 +38,8 @@ def snapshots_recompute() -> int:
     with transaction.atomic():
         MetricSnapshot.objects.all().delete()
         MetricSnapshot.objects.bulk_create(rows, batch_size=2000)
+    # AI impact and ROI are derived from the same records, so they are refreshed together.
+    from metrics.ingestion.impact import ai_impact_recompute
+
+    ai_impact_recompute()
     return len(rows)

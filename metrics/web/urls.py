@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from metrics.web import views
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("teams/<slug:slug>/", views.team_detail, name="team"),
     path("assets/<str:name>", views.asset, name="asset"),
+    path("surveys/", include("metrics.web.survey_urls")),
 ]

@@ -1,0 +1,237 @@
+"""AI impact: adjusted effect of AI assistance on cycle time and revert rate, with honest intervals.
+
+Method (documented for users on the AI-impact page):
+
+- **Adjusted estimate**: OLS of log(cycle hours) (or reverted 0/1, a linear probability model) on
+  the AI flag, log PR size and log files changed, with fixed effects for repository, author and
+  calendar week, absorbed by alternating projections (so it scales to millions of PRs).  Standard
+  errors are clustered by author; 95% intervals.  Cycle time is reported as % change
+  (exp(b) - 1), revert rate as a difference in percentage points.
+- **Naive difference** of means (log scale for cycle time), only ever shown beside the adjusted one.
+- **Difference-in-differences** on staggered team adoption: log cycle time on "team has adopted"
+  with team and week fixed effects, clustered by team (two-way FE; with strongly heterogeneous
+  effects across adoption cohorts this is a weighted average, said so in the UI).
+- Too little data gives ``status="not enough data"`` and no number.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+MIN_TREATED = 30
+MIN_CONTROL = 30
+MIN_CLUSTERS = 10
+MIN_DID_CLUSTERS = 6
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One effect estimate.  ``estimate``/``ci_*`` are None when ``status`` is not ``ok``."""
+
+    outcome: str  # cycle_time | revert_rate
+    method: str  # adjusted | naive | did
+    unit: str  # percent_change | percentage_points
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    n_treated: int
+    n_clusters: int
+    status: str = "ok"
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def absorb(frame: pd.DataFrame, columns: list[str], fixed_effects: list[str],
+           max_iter: int = 100, tol: float = 1e-9) -> pd.DataFrame:
+    """``columns`` with the group means of every fixed effect removed (alternating projections)."""
+    out = frame[columns].astype(float).copy()
+    groups = [frame[fe].to_numpy() for fe in fixed_effects]
+    for _ in range(max_iter):
+        change = 0.0
+        for keys in groups:
+            means = out.groupby(keys).transform("mean")
+            change = max(change, float(np.abs(means.to_numpy()).max(initial=0.0)))
+            out -= means
+        if change < tol:
+            break
+    return out
+
+
+def _not_enough(outcome: str, method: str, unit: str, n: int, treated: int, clusters: int) -> Estimate:
+    return Estimate(outcome, method, unit, None, None, None, n, treated, clusters, "not enough data")
+
+
+def _transform(outcome: str, b: float, se: float) -> tuple[float, float, float]:
+    low, high = b - Z95 * se, b + Z95 * se
+    if outcome == "cycle_time":
+        return float(np.expm1(b) * 100), float(np.expm1(low) * 100), float(np.expm1(high) * 100)
+    return b * 100, low * 100, high * 100
+
+
+def fe_effect(frame: pd.DataFrame, *, outcome: str, y: str, treat: str, controls: list[str],
+              fixed_effects: list[str], cluster: str, method: str = "adjusted",
+              min_clusters: int = MIN_CLUSTERS) -> Estimate:
+    """The coefficient of ``treat`` with absorbed fixed effects and cluster-robust errors."""
+    unit = "percent_change" if outcome == "cycle_time" else "percentage_points"
+    data = frame.dropna(subset=[y, treat, *controls, *fixed_effects, cluster])
+    treated = int(data[treat].astype(bool).sum())
+    clusters = int(data[cluster].nunique())
+    if treated < MIN_TREATED or len(data) - treated < MIN_CONTROL or clusters < min_clusters:
+        return _not_enough(outcome, method, unit, len(data), treated, clusters)
+    demeaned = absorb(data, [y, treat, *controls], fixed_effects)
+    if demeaned[treat].abs().max() < 1e-12:  # the flag is fully explained by the fixed effects
+        return _not_enough(outcome, method, unit, len(data), treated, clusters)
+    # A control the fixed effects already explain (constant within them) carries no information.
+    regressors = [treat, *(c for c in controls if demeaned[c].abs().max() > 1e-12)]
+    x = demeaned[regressors].to_numpy()
+    groups = pd.factorize(data[cluster])[0]
+    fit = sm.OLS(demeaned[y].to_numpy(), x).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    estimate, low, high = _transform(outcome, float(fit.params[0]), float(fit.bse[0]))
+    return Estimate(outcome, method, unit, estimate, low, high, len(data), treated, clusters)
+
+
+def prepare(prs: pd.DataFrame) -> pd.DataFrame:
+    """Model columns from merged non-bot PRs.
+
+    Input columns: cycle_hours, ai_assisted, reverted (bool) or reverted_at, size_lines,
+    changed_files, repository_id, author_id, merged_at, and where known first_commit_at and
+    created_at.  Adds log_cycle (cycle at least one minute), log_size, log_files, week (the week
+    work started: first commit, else opened, else merged), ai (0/1), reverted (0/1).
+    """
+    out = prs.copy()
+    if "reverted" not in out:
+        out["reverted"] = out["reverted_at"].notna()
+    out["ai"] = out["ai_assisted"].astype(float)
+    out["reverted"] = out["reverted"].astype(float)
+    out["log_cycle"] = np.log(out["cycle_hours"].clip(lower=1 / 60))
+    out["log_size"] = np.log1p(out["size_lines"].astype(float).fillna(0))
+    out["log_files"] = np.log1p(out["changed_files"].astype(float).fillna(0))
+    # The calendar control is the week the work started, not the merge week: the merge week depends
+    # on the cycle time itself, and fixing it would compare slow old PRs with fast new ones.
+    started = out["merged_at"].copy()
+    for column in ("created_at", "first_commit_at"):
+        if column in out:
+            started = out[column].fillna(started)
+    out["week"] = started.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W").astype(str)
+    return out
+
+
+CONTROLS = ["log_size", "log_files"]
+FIXED_EFFECTS = ["repository_id", "author_id", "week"]
+
+
+def adjusted_effects(model: pd.DataFrame, treat: str = "ai") -> list[Estimate]:
+    """Adjusted effect on cycle time and on the revert rate (input: :func:`prepare` output)."""
+    common = {"treat": treat, "controls": CONTROLS, "fixed_effects": FIXED_EFFECTS, "cluster": "author_id"}
+    return [
+        fe_effect(model, outcome="cycle_time", y="log_cycle", **common),  # type: ignore[arg-type]
+        fe_effect(model, outcome="revert_rate", y="reverted", **common),  # type: ignore[arg-type]
+    ]
+
+
+def naive_effects(model: pd.DataFrame, treat: str = "ai") -> list[Estimate]:
+    """Differences of means (Welch intervals), to be shown only beside the adjusted estimate."""
+    results = []
+    for outcome, y in (("cycle_time", "log_cycle"), ("revert_rate", "reverted")):
+        unit = "percent_change" if outcome == "cycle_time" else "percentage_points"
+        data = model.dropna(subset=[y, treat])
+        a, b = data.loc[data[treat] == 1, y], data.loc[data[treat] == 0, y]
+        clusters = int(data["author_id"].nunique())
+        if len(a) < MIN_TREATED or len(b) < MIN_CONTROL:
+            results.append(_not_enough(outcome, "naive", unit, len(data), len(a), clusters))
+            continue
+        diff = float(a.mean() - b.mean())
+        se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+        estimate, low, high = _transform(outcome, diff, se)
+        results.append(Estimate(outcome, "naive", unit, estimate, low, high, len(data), len(a), clusters))
+    return results
+
+
+def adoption_weeks(
+    model: pd.DataFrame, team: str = "team_id", share: float = 0.1, min_prs: int = 5
+) -> pd.Series:
+    """The first week in which each team's AI-assisted share reached ``share`` (with >= ``min_prs`` PRs)."""
+    weekly = model.groupby([team, "week"], observed=True)["ai"].agg(["mean", "size"]).reset_index()
+    adopted = weekly[(weekly["mean"] >= share) & (weekly["size"] >= min_prs)]
+    return adopted.groupby(team, observed=True)["week"].min()
+
+
+def did_effect(model: pd.DataFrame, adoption: pd.Series, team: str = "team_id") -> Estimate:
+    """Two-way fixed-effects difference-in-differences on staggered team adoption (cycle time)."""
+    data = model.dropna(subset=[team]).copy()
+    first = data[team].map(adoption)
+    data["post"] = (first.notna() & (data["week"] >= first.fillna("9999"))).astype(float)
+    return fe_effect(data, outcome="cycle_time", y="log_cycle", treat="post", controls=CONTROLS,
+                     fixed_effects=[team, "week"], cluster=team, method="did", min_clusters=MIN_DID_CLUSTERS)
+
+
+def sensitivity(model: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """The adjusted cycle-time estimate under each detection rule.
+
+    ``evidence``: (id, kind) rows (trailer, author, branch, label, telemetry, explicit).  Rows
+    ``any`` (the union) and each kind alone: the AI flag is "has evidence of that kind".
+    """
+    rows = []
+    kinds = ["any", *sorted(evidence["kind"].unique())] if not evidence.empty else ["any"]
+    for kind in kinds:
+        ids = evidence["id"] if kind == "any" else evidence.loc[evidence["kind"] == kind, "id"]
+        flagged = model.assign(rule=model["id"].isin(set(ids)).astype(float))
+        estimate = fe_effect(flagged, outcome="cycle_time", y="log_cycle", treat="rule", controls=CONTROLS,
+                             fixed_effects=FIXED_EFFECTS, cluster="author_id")
+        rows.append({"rule": kind, **estimate.as_dict()})
+    return pd.DataFrame(rows)
+
+
+def detection_coverage(prs: pd.DataFrame, usage: pd.DataFrame) -> dict[str, float | int | None]:
+    """Among PRs whose author had AI telemetry on a day the PR was worked on, the share with no evidence.
+
+    Input — prs: id, author_id, first_commit_at (else created_at), merged_at, ai_assisted;
+    usage: person_id, day (date), active.  A high share means evidence (trailers, authors...)
+    misses much of the AI use, so the PR-level flag is a lower bound.
+    """
+    active = usage[usage["active"].astype(bool)].dropna(subset=["person_id"])
+    start = prs["first_commit_at"].fillna(prs["created_at"]).fillna(prs["merged_at"])
+    spans = prs.assign(
+        start=start.dt.tz_convert("UTC").dt.date, end=prs["merged_at"].dt.tz_convert("UTC").dt.date
+    )
+    joined = spans[["id", "author_id", "start", "end", "ai_assisted"]].merge(
+        active[["person_id", "day"]], left_on="author_id", right_on="person_id"
+    )
+    joined = joined[(joined["day"] >= joined["start"]) & (joined["day"] <= joined["end"])]
+    with_telemetry = joined.drop_duplicates("id")
+    n = len(with_telemetry)
+    unmarked = int((~with_telemetry["ai_assisted"].astype(bool)).sum())
+    return {"prs_with_telemetry": n, "without_evidence": unmarked,
+            "share_without_evidence": unmarked / n if n else None}
+
+
+def adoption_levels(prs: pd.DataFrame, usage: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per person and month: ``none``, ``occasional`` or ``regular`` AI use.
+
+    Regular: at least half of the person's merged PRs that month carry evidence, or AI telemetry
+    on at least 8 days; occasional: any evidence or telemetry; none otherwise.
+    Input — prs: author_id, merged_at, ai_assisted; usage: person_id, day, active.
+    Output: person_id, month (period start date), ai_share, active_days, level.
+    """
+    month = prs["merged_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M")
+    by_pr = prs.assign(month=month).groupby(["author_id", "month"], observed=True)["ai_assisted"].mean()
+    frame = by_pr.rename("ai_share").reset_index().rename(columns={"author_id": "person_id"})
+    frame["active_days"] = 0
+    if usage is not None and not usage.empty:
+        active = usage[usage["active"].astype(bool)].dropna(subset=["person_id"])
+        days = active.assign(month=pd.to_datetime(active["day"]).dt.to_period("M"))
+        counts = days.groupby(["person_id", "month"]).size().rename("days").reset_index()
+        frame = frame.merge(counts, on=["person_id", "month"], how="outer")
+        frame["active_days"] = frame.pop("days").fillna(0).astype(int)
+        frame["ai_share"] = frame["ai_share"].fillna(0.0)
+    regular = (frame["ai_share"] >= 0.5) | (frame["active_days"] >= 8)
+    occasional = (frame["ai_share"] > 0) | (frame["active_days"] > 0)
+    frame["level"] = np.where(regular, "regular", np.where(occasional, "occasional", "none"))
+    frame["month"] = frame["month"].dt.start_time.dt.date
+    return frame

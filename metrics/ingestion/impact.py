@@ -1,0 +1,142 @@
+"""Recomputing AI-impact estimates and the ROI table (selectors -> analytics -> tables)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+
+from metrics.analytics import ai_impact, flow, roi
+from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
+from metrics.core.models import AITool, Organization
+from metrics.ingestion import selectors
+from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth
+
+DEFAULT_HOURLY_COST = 100.0
+DEFAULT_HOURS_PER_PR = 8.0
+IMPACT_COLUMNS = [
+    "id", "repository_id", "author_id", "state", "is_bot", "ai_assisted", "ai_tools", "first_commit_at",
+    "created_at", "merged_at", "reverted_at", "additions", "deletions", "changed_files", "revert_of_id",
+]
+
+
+def org_settings() -> dict[str, float]:
+    org = Organization.objects.order_by("pk").first()
+    values = (org.settings if org else {}) or {}
+    return {
+        "hourly_cost": float(values.get("loaded_hourly_cost", DEFAULT_HOURLY_COST)),
+        "hours_per_pr": float(values.get("engineering_hours_per_pr", DEFAULT_HOURS_PER_PR)),
+    }
+
+
+def impact_frame() -> pd.DataFrame:
+    """Merged non-bot PRs with their model columns and primary team.
+
+    Revert PRs are left out: undoing a change is not new work, and their timing is set by the PR
+    they revert (they would pull every effect towards "fast, not AI-assisted").
+    """
+    prs = selectors.pull_request_frame(columns=IMPACT_COLUMNS)
+    keep = (prs["state"] == "merged") & prs["merged_at"].notna() & ~prs["is_bot"].astype(bool)
+    merged = prs[keep & prs["revert_of_id"].isna()]
+    merged = flow.phase_spans(merged).assign(size_lines=lambda f: flow.pr_size(f))
+    teams = primary_teams(merged, selectors.membership_frame())
+    return ai_impact.prepare(merged.merge(teams, on="id", how="left"))
+
+
+def _estimate_rows(model: pd.DataFrame) -> list[AIImpactEstimate]:
+    estimates = [*ai_impact.adjusted_effects(model), *ai_impact.naive_effects(model)]
+    estimates.append(ai_impact.did_effect(model, ai_impact.adoption_weeks(model)))
+    rows = [AIImpactEstimate(scope="organization", rule="any", **_fields(e)) for e in estimates]
+    evidence = selectors.evidence_kind_frame()
+    for record in ai_impact.sensitivity(model, evidence).to_dict("records"):
+        if record["rule"] != "any":
+            rule = record.pop("rule")
+            rows.append(
+                AIImpactEstimate(scope="organization", rule=rule, **_fields(ai_impact.Estimate(**record)))
+            )
+    for team_id, team_model in model.dropna(subset=["team_id"]).groupby("team_id"):
+        for e in ai_impact.adjusted_effects(team_model):
+            rows.append(AIImpactEstimate(scope="team", team_id=int(team_id), rule="any", **_fields(e)))
+    return rows
+
+
+def _fields(e: ai_impact.Estimate) -> dict[str, object]:
+    return {**e.as_dict(), "definition_version": DEFINITION_VERSION}
+
+
+def _roi_rows(model: pd.DataFrame, cycle: ai_impact.Estimate, knobs: dict[str, float]) -> list[AIRoiMonth]:
+    month = (
+        model["merged_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.date
+    )
+    ai_prs = model.assign(month=month, tool=model["ai_tools"]).explode("tool").dropna(subset=["tool"])
+    inputs = {
+        "ai_prs": ai_prs,
+        "responses": selectors.survey_hours_frame(),
+        "users": selectors.tool_users_frame(),
+        "seats": selectors.seat_months_frame(),
+        "prices": {t.name: float(t.monthly_seat_cost) for t in AITool.objects.all()},
+    }
+    effect = (cycle.estimate, cycle.ci_low, cycle.ci_high) if cycle.status == "ok" else None
+    org, teams = (
+        roi.roi_by(
+            keys,
+            **inputs,  # type: ignore[arg-type]
+            effect=effect,
+            hours_per_pr=knobs["hours_per_pr"],
+            hourly_cost=knobs["hourly_cost"],
+            min_group_size=settings.MIN_GROUP_SIZE,
+        )
+        for keys in (["month", "tool"], ["month", "tool", "team_id"])
+    )
+    # Team rows beside the organization row could reveal a small group by subtraction.
+    org, teams = roi.floor_reported(org, teams, min_size=settings.MIN_GROUP_SIZE)
+    return [_roi_row(record) for table in (org, teams) for record in table.to_dict("records")]
+
+
+def _roi_row(record: dict) -> AIRoiMonth:
+    fields = {f.name for f in AIRoiMonth._meta.concrete_fields} - {"id", "team", "computed_at"}
+    values = {
+        k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in record.items() if k in fields
+    }
+    team = record.get("team_id")
+    return AIRoiMonth(team_id=None if team is None or pd.isna(team) else int(team), **values)
+
+
+def ai_impact_recompute() -> dict[str, int]:
+    """Replace every AI-impact estimate and ROI row; returns how many of each were written."""
+    model = impact_frame()
+    if model.empty:
+        estimates: list[AIImpactEstimate] = []
+        roi_rows: list[AIRoiMonth] = []
+    else:
+        estimates = _estimate_rows(model)
+        cycle = next(
+            e
+            for e in estimates
+            if e.scope == "organization"
+            and e.method == "adjusted"
+            and e.outcome == "cycle_time"
+            and e.rule == "any"
+        )
+        roi_rows = _roi_rows(model, _as_estimate(cycle), org_settings())
+    with transaction.atomic():
+        AIImpactEstimate.objects.all().delete()
+        AIImpactEstimate.objects.bulk_create(estimates)
+        AIRoiMonth.objects.all().delete()
+        AIRoiMonth.objects.bulk_create(roi_rows, batch_size=1000)
+    return {"estimates": len(estimates), "roi_rows": len(roi_rows)}
+
+
+def _as_estimate(row: AIImpactEstimate) -> ai_impact.Estimate:
+    return ai_impact.Estimate(
+        row.outcome,
+        row.method,
+        row.unit,
+        row.estimate,
+        row.ci_low,
+        row.ci_high,
+        row.n,
+        row.n_treated,
+        row.n_clusters,
+        row.status,
+    )
