@@ -124,7 +124,8 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"data: {args.prs:,} PRs, {args.teams} teams (+{args.teams // 10} parents), {args.weeks} weeks; "
-        f"team-week groups: duckdb {rows_duck:,}, sextant {rows_ours:,}; largest p50 difference {max_diff:.2e} h"
+        f"team-week groups: duckdb {rows_duck:,}, sextant {rows_ours:,}; "
+        f"largest p50 difference {max_diff:.2e} h"
     )
     print(f"duckdb team-week quantiles:         {d:.2f} s")
     print(f"sextant team-week quantiles:        {s:.2f} s  ratio {s / d:.2f}x (target <= 2x)")
