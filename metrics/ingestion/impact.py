@@ -10,13 +10,26 @@ from metrics.analytics import ai_impact, flow, roi
 from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.core.models import AITool, Organization
 from metrics.ingestion import selectors
-from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth
+from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
 
 DEFAULT_HOURLY_COST = 100.0
 DEFAULT_HOURS_PER_PR = 8.0
 IMPACT_COLUMNS = [
-    "id", "repository_id", "author_id", "state", "is_bot", "ai_assisted", "ai_tools", "first_commit_at",
-    "created_at", "merged_at", "reverted_at", "additions", "deletions", "changed_files", "revert_of_id",
+    "id",
+    "repository_id",
+    "author_id",
+    "state",
+    "is_bot",
+    "ai_assisted",
+    "ai_tools",
+    "first_commit_at",
+    "created_at",
+    "merged_at",
+    "reverted_at",
+    "additions",
+    "deletions",
+    "changed_files",
+    "revert_of_id",
 ]
 
 
@@ -119,12 +132,80 @@ def ai_impact_recompute() -> dict[str, int]:
             and e.rule == "any"
         )
         roi_rows = _roi_rows(model, _as_estimate(cycle), org_settings())
+        estimates.append(_coverage_row(model))
+    adoption = _adoption_snapshots(model)
     with transaction.atomic():
+        MetricSnapshot.objects.filter(metric__startswith="ai_adoption_").delete()
+        MetricSnapshot.objects.bulk_create(adoption, batch_size=2000)
         AIImpactEstimate.objects.all().delete()
         AIImpactEstimate.objects.bulk_create(estimates)
         AIRoiMonth.objects.all().delete()
         AIRoiMonth.objects.bulk_create(roi_rows, batch_size=1000)
-    return {"estimates": len(estimates), "roi_rows": len(roi_rows)}
+    return {"estimates": len(estimates), "roi_rows": len(roi_rows), "adoption_rows": len(adoption)}
+
+
+def _coverage_row(model: pd.DataFrame) -> AIImpactEstimate:
+    """Detection coverage, stored beside the estimates (estimate = % of telemetry PRs without evidence)."""
+    coverage = ai_impact.detection_coverage(model, selectors.usage_day_frame())
+    share = coverage["share_without_evidence"]
+    return AIImpactEstimate(
+        scope="organization",
+        outcome="detection_coverage",
+        method="coverage",
+        rule="any",
+        unit="percent",
+        estimate=None if share is None else float(share) * 100,
+        ci_low=None,
+        ci_high=None,
+        n=int(coverage["prs_with_telemetry"] or 0),
+        n_treated=int(coverage["without_evidence"] or 0),
+        n_clusters=0,
+        status="ok" if share is not None else "not enough data",
+        definition_version=DEFINITION_VERSION,
+    )
+
+
+ADOPTION_CODES = {"none": 0.0, "occasional": 1.0, "regular": 2.0}
+
+
+def _adoption_snapshots(model: pd.DataFrame) -> list[MetricSnapshot]:
+    """Monthly adoption: per person (0 none, 1 occasional, 2 regular) and per team (share of its
+    engineers who are regular / at least occasional users)."""
+    if model.empty:
+        return []
+    levels = ai_impact.adoption_levels(model, selectors.usage_day_frame())
+    levels["team_id"] = levels["person_id"].map(selectors.person_team_map())
+    rows = [
+        MetricSnapshot(
+            scope="person",
+            person_id=int(r.person_id),
+            period="month",
+            period_start=r.month,
+            metric="ai_adoption_level",
+            value=ADOPTION_CODES[r.level],
+            n=1,
+            definition_version=DEFINITION_VERSION,
+        )
+        for r in levels.itertuples(index=False)
+    ]
+    teams = levels.dropna(subset=["team_id"]).assign(
+        regular=lambda f: f["level"] == "regular", any=lambda f: f["level"] != "none"
+    )
+    for (team_id, month), group in teams.groupby(["team_id", "month"]):
+        for metric, column in (("ai_adoption_regular_share", "regular"), ("ai_adoption_any_share", "any")):
+            rows.append(
+                MetricSnapshot(
+                    scope="team",
+                    team_id=int(team_id),
+                    period="month",
+                    period_start=month,
+                    metric=metric,
+                    value=float(group[column].mean()),
+                    n=len(group),
+                    definition_version=DEFINITION_VERSION,
+                )
+            )
+    return rows
 
 
 def _as_estimate(row: AIImpactEstimate) -> ai_impact.Estimate:

@@ -30,6 +30,12 @@ DEFINITIONS: dict[str, str] = {
     "throughput_per_engineer": "Merged PRs per active engineer (distinct non-bot authors who merged a PR).",
     "revert_rate": "Share of the period's merged PRs that were later reverted (a revert still standing).",
     "change_failure_rate": "Share of production deployments that failed or shipped a PR later reverted.",
+    "ai_adoption_level": "A person's AI use in the month: 0 none, 1 occasional, 2 regular (half of their "
+    "merged PRs with evidence, or telemetry on 8+ days).",
+    "ai_adoption_regular_share": "Share of the team's engineers (with a merged PR) who are regular AI users.",
+    "ai_adoption_any_share": (
+        "Share of the team's engineers (with a merged PR) who use AI at least occasionally."
+    ),
     "ai_assisted_share": (
         "Share of merged PRs with AI evidence (trailers, AI authors, agent branches, labels); a lower bound."
     ),

@@ -200,3 +200,9 @@ def seat_months_frame() -> pd.DataFrame:
     return frame[["month", "tool", "person_id"]].assign(
         team_id=lambda f: f["person_id"].map(person_team_map())
     )
+
+
+def usage_day_frame() -> pd.DataFrame:
+    """(person_id, day, active): per-person AI telemetry days of any tool."""
+    rows = AIUsageDay.objects.filter(person__isnull=False).values_list("person_id", "day", "active")
+    return pd.DataFrame.from_records(list(rows), columns=["person_id", "day", "active"])

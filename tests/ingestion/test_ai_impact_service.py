@@ -53,3 +53,34 @@ def test_roi_uses_seat_prices_and_the_adjusted_effect() -> None:
     else:
         assert row.measured_hours is None
     assert row.reported_hours is None  # the demo has no survey answers
+
+
+def test_detection_coverage_and_adoption_levels_are_stored() -> None:
+    from metrics.ingestion.models import AIUsageDay, MetricSnapshot, PullRequest
+
+    call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
+    unmarked = (
+        PullRequest.objects.filter(state="merged", ai_assisted=False, is_bot=False)
+        .exclude(author=None)
+        .order_by("id")[:3]
+    )
+    for pr in unmarked:  # telemetry says these authors used AI on the day their unmarked PR merged
+        AIUsageDay.objects.create(
+            tool="Cursor",
+            user_key=f"person:{pr.author_id}",
+            person=pr.author,
+            day=pr.merged_at.date(),
+            active=True,
+            source="test",
+        )
+    ai_impact_recompute()
+    coverage = AIImpactEstimate.objects.get(outcome="detection_coverage")
+    assert coverage.n >= 3 and coverage.n_treated >= 3 and coverage.status == "ok"
+    assert coverage.estimate == pytest.approx(coverage.n_treated / coverage.n * 100)
+    levels = MetricSnapshot.objects.filter(metric="ai_adoption_level", scope="person")
+    assert levels.exists() and set(levels.values_list("value", flat=True)) <= {0.0, 1.0, 2.0}
+    assert levels.filter(
+        person=unmarked[0].author, period_start=unmarked[0].merged_at.date().replace(day=1), value__gte=1.0
+    ).exists()
+    shares = MetricSnapshot.objects.filter(metric="ai_adoption_any_share", scope="team")
+    assert shares.exists() and all(0.0 <= v <= 1.0 for v in shares.values_list("value", flat=True))
