@@ -20,7 +20,7 @@ def _nullable(value: object) -> object:
 
 
 def snapshots_recompute() -> int:
-    """Replace every snapshot with freshly computed values; returns the number of rows written."""
+    """Replace every snapshot (and the AI-impact tables) with fresh values; returns the snapshot rows written."""
     prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
     frame = metric_snapshots(
         prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame()
@@ -41,5 +41,5 @@ def snapshots_recompute() -> int:
     # AI impact and ROI are derived from the same records, so they are refreshed together.
     from metrics.ingestion.impact import ai_impact_recompute
 
-    ai_impact_recompute()
-    return len(rows)
+    impact = ai_impact_recompute()
+    return len(rows) + impact["adoption_rows"]  # adoption levels are snapshot rows too
