@@ -20,7 +20,7 @@ def _nullable(value: object) -> object:
 
 
 def snapshots_recompute() -> int:
-    """Replace every snapshot (and the AI-impact tables) with fresh values; returns the snapshot rows written."""
+    """Replace every snapshot and the AI-impact tables; returns the number of snapshot rows written."""
     prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
     frame = metric_snapshots(
         prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame()
