@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("metrics.api.urls")),
     path("webhooks/", include("metrics.ingestion.urls")),
+    path("reports/", include("metrics.reports.urls")),
     path("", include("metrics.web.urls")),
 ]
