@@ -7,3 +7,8 @@ class CoreConfig(AppConfig):
     name = "metrics.core"
     label = "core"
     verbose_name = "Organization"
+
+    def ready(self) -> None:
+        from metrics.core import audit
+
+        audit.connect()

@@ -135,3 +135,21 @@ class AITool(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditLog(models.Model):
+    """Who changed what: sources, tokens, roles, report recipients, users (never the values of secrets)."""
+
+    actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=10)  # create | update | delete
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=100)
+    object_repr = models.CharField(max_length=300)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
