@@ -1,51 +1,147 @@
-"""Thin DRF views: validate the query, call a selector, paginate, serialize."""
+"""Thin read-only DRF views: check access, validate filters, call a selector, then page JSON or stream CSV."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404, HttpResponseBase
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.exceptions import ParseError
-from rest_framework.generics import ListAPIView
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.serializers import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from metrics.api.serializers import MetricFilterSerializer, MetricSnapshotOutputSerializer
-from metrics.ingestion.models import MetricSnapshot
-from metrics.web.queries import metric_snapshot_list
+from metrics.api import columns as cols
+from metrics.api import filters as flt
+from metrics.api import selectors
+from metrics.api.access import Access, ReadOnlyApiAccess, TokenRateThrottle, request_access
+from metrics.api.authentication import ApiTokenAuthentication
+from metrics.api.csv_export import CSVRenderer, csv_response
+from metrics.api.pagination import ExportCursorPagination, MetricPagination, request_ordering
+
+ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+FORMAT = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="csv: the whole filtered list as one streamed CSV file "
+    "(or send Accept: text/csv); pagination parameters are then ignored",
+)
+Selector = Callable[[Access, dict[str, Any]], QuerySet]
 
 
-def _first_error(errors: dict[str, Any]) -> str:
-    """``{"since": ["Date has wrong format..."]}`` -> ``"since: Date has wrong format..."``."""
-    field, messages = next(iter(errors.items()))
-    message = messages[0] if isinstance(messages, list) and messages else messages
-    return f"{field}: {message}" if field != "non_field_errors" else str(message)
-
-
-class MetricSnapshotListApi(ListAPIView):
-    """Materialized metric values in long format.
-
-    Filters: ``team`` (slug), ``repository`` (owner/name), ``metric``, ``period`` (week|month),
-    ``scope`` (team|repository|organization), ``since``/``until`` (YYYY-MM-DD, inclusive, on
-    period_start).  Paginated with ``limit``/``offset``.
-    """
-
-    permission_classes = [IsAuthenticated]
-    serializer_class = MetricSnapshotOutputSerializer
-
-    def get_queryset(self) -> QuerySet[MetricSnapshot]:
-        filters = MetricFilterSerializer(data=self.request.query_params)
+class StrictNegotiation(DefaultContentNegotiation):
+    def select_renderer(self, request: Request, renderers: list, format_suffix: str | None = None) -> Any:
         try:
-            filters.is_valid(raise_exception=True)
-        except ValidationError as exc:
-            raise ParseError(_first_error(exc.detail)) from exc
-        data = filters.validated_data
-        return metric_snapshot_list(
-            team_slug=data.get("team"),
-            repository=data.get("repository"),
-            metric=data.get("metric"),
-            period=data.get("period"),
-            scope=data.get("scope"),
-            since=data.get("since"),
-            until=data.get("until"),
-        )
+            return super().select_renderer(request, renderers, format_suffix)
+        except Http404 as exc:
+            raise ParseError("format: must be one of json, csv, api") from exc
 
+
+class ExportListView(ListModelMixin, GenericAPIView):
+    """One list: ``columns`` (what), ``filter_class`` (query parameters), ``selector`` (which rows)."""
+
+    authentication_classes = [SessionAuthentication, ApiTokenAuthentication, BasicAuthentication]
+    permission_classes = [ReadOnlyApiAccess]
+    throttle_classes = [TokenRateThrottle]
+    renderer_classes = [JSONRenderer, CSVRenderer, BrowsableAPIRenderer]
+    content_negotiation_class = StrictNegotiation
+    pagination_class = ExportCursorPagination
+    columns: tuple[cols.Column, ...] = ()
+    filter_class: type[serializers.Serializer] = flt.ExportFilter
+    selector: Selector
+    export_name = ""
+
+    def get_queryset(self) -> QuerySet:
+        access = request_access(self.request)
+        return self.selector(access, flt.parse_filters(self.filter_class, self.request, access))
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        access = request_access(request)
+        rows = self.get_queryset()
+        if request.accepted_renderer.format == "csv":
+            ordered = rows.order_by(request_ordering(request))
+            values = ordered.values_list(*cols.csv_values(self.columns, access))
+            header = [c.name for c in self.columns]
+            return csv_response(header, values, self.export_name, head=request.method == "HEAD")
+        page = self.paginate_queryset(rows.values("id", **cols.json_values(self.columns, access)))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Errors are JSON even when CSV was asked for: a client reads them, a CSV parser would not.
+        if isinstance(response, Response) and response.status_code >= 400:
+            renderer = getattr(request, "accepted_renderer", None)
+            if renderer is not None and renderer.format == "csv":
+                request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _export(
+    name: str, row: str, columns: tuple[cols.Column, ...], filter_class: type[serializers.Serializer],
+    selector: Selector, description: str, pagination: type = ExportCursorPagination,
+) -> type[ExportListView]:
+    """The list view class of endpoint ``name`` whose rows are ``row`` (the OpenAPI component)."""
+    serializer = cols.make_serializer(row, columns)
+    view = type(f"{row}ListApi", (ExportListView,), {
+        "columns": columns, "filter_class": filter_class, "selector": staticmethod(selector),
+        "serializer_class": serializer, "pagination_class": pagination,
+        "export_name": name, "__doc__": description,
+    })
+    schema = extend_schema(
+        operation_id=f"{name.replace('-', '_')}_list", description=description,
+        parameters=[filter_class, FORMAT],
+        responses={
+            (200, "application/json"): serializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
+            **{(code, "application/json"): ERROR for code in (400, 403, 429)},
+        },
+    )
+    # extend_schema_view copies the inherited get() before annotating it: one schema per view.
+    return extend_schema_view(get=schema)(view)
+
+
+TeamListApi = _export(
+    "teams", "Team", cols.TEAMS, flt.TeamFilter, selectors.team_rows,
+    "Teams; `team` returns the team and its sub-teams.",
+)
+PersonListApi = _export(
+    "people", "Person", cols.PEOPLE, flt.PeopleFilter, selectors.person_rows,
+    "People, keyed by a stable pseudonym; names only for admin and manager tokens. `team`: people who were "
+    "ever members of the team or its sub-teams.",
+)
+RepositoryListApi = _export(
+    "repositories", "Repository", cols.REPOSITORIES, flt.RepositoryFilter, selectors.repository_rows,
+    "Repositories; `team`: owned by the team (or a sub-team), or holding PRs of its members.",
+)
+PullRequestListApi = _export(
+    "pull-requests", "PullRequest", cols.PULL_REQUESTS, flt.PullRequestFilter, selectors.pull_request_rows,
+    "Pull requests with phase spans (hours) and AI flags. `since`/`until` bound merged_at; `updated_since` "
+    "matches updated_at or reverted_at; `team`: repository owned by the team, or author a member at merge.",
+)
+ReviewListApi = _export(
+    "reviews", "Review", cols.REVIEWS, flt.ExportFilter, selectors.review_rows,
+    "Reviews. `since`/`until` bound submitted_at; `updated_since` the PR's updated_at; `team` as for PRs.",
+)
+RevertListApi = _export(
+    "reverts", "Revert", cols.REVERTS, flt.ExportFilter, selectors.revert_rows,
+    "Reverts of merged PRs. `since`/`until` bound reverted_at; `updated_since` matches reverted_at or "
+    "restored_at; `team` as for the reverted PR.",
+)
+DeploymentListApi = _export(
+    "deployments", "Deployment", cols.DEPLOYMENTS, flt.DeploymentFilter, selectors.deployment_rows,
+    "Deployments. `since`/`until` bound created_at; `team`: repositories the team owns.",
+)
+MetricSnapshotListApi = _export(
+    "metrics", "Metric", cols.METRICS, flt.MetricFilter, selectors.metric_rows,
+    "Materialized metric values in long format. `team`: team-scope rows of that team; `repository`: "
+    "repository-scope rows; `since`/`until` (dates) bound period_start; `updated_since` the computation "
+    "time. Cursor pages by default, `limit`/`offset` pages when either is given; both report `count`.",
+    pagination=MetricPagination,
+)
+SyncRunListApi = _export(
+    "sync-runs", "SyncRun", cols.SYNC_RUNS, flt.SyncRunFilter, selectors.sync_run_rows,
+    "Import and sync runs (data freshness). `since`/`until` bound started_at.",
+)

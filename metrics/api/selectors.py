@@ -1,0 +1,150 @@
+"""Querysets behind each endpoint: the token's team scope first, then the validated filters.
+
+Team rule (scope and the ``team`` filter alike): a PR belongs to a team when its repository is owned
+by the team, or its author was a member of the team when it merged (when it was opened, if it is not
+merged), counting sub-teams.  Reviews and reverts follow their PR; deployments their repository.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
+
+from metrics.api.access import Access, team_subtree
+from metrics.core.models import Person, Repository, Team, TeamMembership
+from metrics.ingestion.models import Deployment, MetricSnapshot, PullRequest, Revert, Review, SyncRun
+
+# Person-scope snapshots are per-person data with no column in the long format: never exported here.
+EXPORTED_SCOPES = ("team", "repository", "organization")
+
+
+def _teams(access: Access, filters: dict[str, Any]) -> frozenset[int] | None:
+    """Team ids the rows must belong to: the filter's subtree within the scope (None = no limit)."""
+    team = filters.get("team")
+    wanted = team_subtree({team.id}) if team is not None else None
+    if access.team_ids is None:
+        return wanted
+    return access.team_ids if wanted is None else wanted & access.team_ids
+
+
+def pr_in_teams(team_ids: Iterable[int], prefix: str = "") -> Q:
+    """PRs (``prefix`` reaches a PR from another model) of the teams: see the module docstring."""
+    ids = list(team_ids)
+    at = Coalesce(
+        OuterRef(f"{prefix}merged_at"), OuterRef(f"{prefix}created_at"), output_field=DateTimeField()
+    )
+    member = (
+        TeamMembership.objects.filter(person_id=OuterRef(f"{prefix}author_id"), team_id__in=ids)
+        .filter(Q(start__isnull=True) | Q(start__lte=at))
+        .filter(Q(end__isnull=True) | Q(end__gt=at))
+    )
+    return Q(**{f"{prefix}repository__team_id__in": ids}) | Q(Exists(member))
+
+
+def _window(qs: QuerySet, field: str, filters: dict[str, Any]) -> QuerySet:
+    if filters.get("since") is not None:
+        qs = qs.filter(filters["since"].lower(field))
+    if filters.get("until") is not None:
+        qs = qs.filter(filters["until"].upper(field))
+    return qs
+
+
+def _updated(qs: QuerySet, filters: dict[str, Any], *fields: str) -> QuerySet:
+    since = filters.get("updated_since")
+    if since is None:
+        return qs
+    changed = Q()
+    for field in fields:
+        changed |= since.lower(field)
+    return qs.filter(changed)
+
+
+def team_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Team]:
+    teams = _teams(access, filters)
+    qs = Team.objects.all()
+    return qs if teams is None else qs.filter(id__in=teams)
+
+
+def person_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Person]:
+    teams = _teams(access, filters)
+    qs = Person.objects.all()
+    if teams is not None:
+        qs = qs.filter(Exists(TeamMembership.objects.filter(person_id=OuterRef("id"), team_id__in=teams)))
+    if filters.get("is_bot") is not None:
+        qs = qs.filter(is_bot=filters["is_bot"])
+    return qs
+
+
+def repository_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Repository]:
+    teams = _teams(access, filters)
+    qs = Repository.objects.all()
+    if teams is not None:
+        has_prs = PullRequest.objects.filter(repository_id=OuterRef("id")).filter(pr_in_teams(teams))
+        qs = qs.filter(Q(team_id__in=teams) | Q(Exists(has_prs)))
+    if filters.get("repository") is not None:
+        qs = qs.filter(id=filters["repository"].id)
+    return qs
+
+
+def _scoped(qs: QuerySet, access: Access, filters: dict[str, Any], prefix: str, repository: str) -> QuerySet:
+    teams = _teams(access, filters)
+    if teams is not None:
+        qs = qs.filter(pr_in_teams(teams, prefix))
+    if filters.get("repository") is not None:
+        qs = qs.filter(**{repository: filters["repository"].id})
+    return qs
+
+
+def pull_request_rows(access: Access, filters: dict[str, Any]) -> QuerySet[PullRequest]:
+    qs = _scoped(PullRequest.objects.all(), access, filters, "", "repository_id")
+    qs = _updated(_window(qs, "merged_at", filters), filters, "updated_at", "reverted_at")
+    exact = {name: filters[name] for name in ("state", "ai_assisted", "is_bot") if name in filters}
+    return qs.filter(**exact)
+
+
+def review_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Review]:
+    qs = _scoped(Review.objects.all(), access, filters, "pull_request__", "pull_request__repository_id")
+    return _updated(_window(qs, "submitted_at", filters), filters, "pull_request__updated_at")
+
+
+def revert_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Revert]:
+    qs = _scoped(Revert.objects.all(), access, filters, "reverted_pr__", "repository_id")
+    return _updated(_window(qs, "reverted_at", filters), filters, "reverted_at", "restored_at")
+
+
+def deployment_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Deployment]:
+    teams = _teams(access, filters)
+    qs = Deployment.objects.all()
+    if teams is not None:
+        qs = qs.filter(repository__team_id__in=teams)
+    if filters.get("repository") is not None:
+        qs = qs.filter(repository_id=filters["repository"].id)
+    exact = {name: filters[name] for name in ("environment", "is_production") if name in filters}
+    qs = _window(qs.filter(**exact), "created_at", filters)
+    return _updated(qs, filters, "created_at", "finished_at")
+
+
+def metric_rows(access: Access, filters: dict[str, Any]) -> QuerySet[MetricSnapshot]:
+    """Long-format snapshots.  A scoped token sees team rows of its teams and repository rows of
+    repositories its teams own; never organization rows (they include other teams' work)."""
+    qs = MetricSnapshot.objects.filter(scope__in=EXPORTED_SCOPES)
+    if access.team_ids is not None:
+        ids = list(access.team_ids)
+        qs = qs.filter(Q(scope="team", team_id__in=ids) | Q(scope="repository", repository__team_id__in=ids))
+    lookups = {
+        "team_id": getattr(filters.get("team"), "id", None),
+        "repository_id": getattr(filters.get("repository"), "id", None),
+        "metric": filters.get("metric"), "period": filters.get("period"), "scope": filters.get("scope"),
+        "period_start__gte": filters.get("since"), "period_start__lte": filters.get("until"),
+    }
+    qs = qs.filter(**{k: v for k, v in lookups.items() if v is not None})
+    return _updated(qs, filters, "computed_at")
+
+
+def sync_run_rows(access: Access, filters: dict[str, Any]) -> QuerySet[SyncRun]:
+    qs = SyncRun.objects.all()
+    exact = {name: filters[name] for name in ("status", "kind") if name in filters}
+    qs = _window(qs.filter(**exact), "started_at", filters)
+    return _updated(qs, filters, "started_at", "finished_at")

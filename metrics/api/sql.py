@@ -1,0 +1,151 @@
+"""SQL expressions that format export values in the database, identically on PostgreSQL and SQLite.
+
+CSV exports select text already formatted by these expressions, so a PostgreSQL export can be a
+plain ``COPY (SELECT ...) TO STDOUT`` and the SQLite export needs no per-value Python work.  JSON
+responses use the typed values (``HoursBetween``, ``Pseudonym``) and DRF's own formatting.
+
+Pseudonyms are ``person-`` + the first 12 hex digits of HMAC-SHA256(key, str(person id)), the key
+derived from SECRET_KEY.  PostgreSQL computes the HMAC with its built-in ``sha256()``; SQLite calls a
+Python function registered on each connection (``register_sqlite_functions``).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+from typing import Any
+
+from django.conf import settings
+from django.db.models import CharField, Expression, FloatField, Func
+
+PSEUDONYM_PREFIX = "person-"
+PSEUDONYM_HEX = 12  # 48 bits: no collision in practice even with 100k people (8 hex would risk one)
+_BLOCK = 64  # SHA-256 block size, for HMAC's inner and outer pads
+
+
+@functools.lru_cache(maxsize=4)
+def _pseudonym_key(secret: str) -> bytes:
+    return hashlib.sha256(b"sextant.api.pseudonym:" + secret.encode("utf-8")).digest()
+
+
+def person_pseudonym(person_id: int | None) -> str | None:
+    """The stable pseudonym of a person id (None stays None)."""
+    if person_id is None:
+        return None
+    digest = hmac.new(_pseudonym_key(settings.SECRET_KEY), str(person_id).encode(), hashlib.sha256)
+    return PSEUDONYM_PREFIX + digest.hexdigest()[:PSEUDONYM_HEX]
+
+
+def _pads() -> tuple[str, str]:
+    key = _pseudonym_key(settings.SECRET_KEY).ljust(_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key).hex(), bytes(b ^ 0x5C for b in key).hex()
+
+
+class Pseudonym(Func):
+    """``person-<hmac12>`` of a person id column; NULL stays NULL."""
+
+    output_field = CharField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"sextant_person({sql})", list(params)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        ipad, opad = _pads()  # hex of constants derived from the key: no user input reaches this SQL
+        inner = f"sha256(decode('{ipad}', 'hex') || convert_to(({sql})::text, 'UTF8'))"
+        outer = f"encode(sha256(decode('{opad}', 'hex') || {inner}), 'hex')"
+        return f"('{PSEUDONYM_PREFIX}' || left({outer}, {PSEUDONYM_HEX}))", list(params)
+
+
+def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created`` receiver: SQLite has no sha256(), so the HMAC comes from Python."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("sextant_person", 1, person_pseudonym, deterministic=True)
+
+
+class HoursBetween(Func):
+    """``end - start`` in hours rounded to 4 places; NULL when either is unknown or the span is negative."""
+
+    output_field = FloatField()
+
+    def __init__(self, start: Any, end: Any) -> None:
+        super().__init__(start, end)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        (start, start_params), (end, end_params) = (compiler.compile(e) for e in self.source_expressions)
+        if connection.vendor == "postgresql":
+            hours = f"round((extract(epoch from ({end}) - ({start})) / 3600)::numeric, 4)::double precision"
+        else:
+            hours = f"round((julianday({end}) - julianday({start})) * 24, 4)"
+        params = [*end_params, *start_params]  # in the order the placeholders appear, twice
+        return f"(CASE WHEN ({end}) >= ({start}) THEN {hours} END)", params + params
+
+
+class _TextFunc(Func):
+    """A text rendering of one value; ``template`` is for SQLite, ``pg_template`` for PostgreSQL."""
+
+    output_field = CharField()
+    template = "%(expressions)s"
+    pg_template = "%(expressions)s"
+
+    def as_sql(
+        self, compiler: Any, connection: Any, template: str | None = None, **extra: Any
+    ) -> tuple[str, list]:
+        template = template or self.template
+        sql, params = compiler.compile(self.source_expressions[0])
+        # A template may name the value twice (CASE): its parameters repeat as often.
+        return template % {"expressions": sql}, list(params) * template.count("%(expressions)s")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        return self.as_sql(compiler, connection, template=self.pg_template)
+
+
+class IsoUtc(_TextFunc):
+    """A timestamp as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC, whole seconds), as in the JSON responses."""
+
+    # Django keeps SQLite datetimes as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+    template = "(replace(substr(%(expressions)s, 1, 19), ' ', 'T') || 'Z')"
+    pg_template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+
+class DateText(_TextFunc):
+    pg_template = "to_char(%(expressions)s, 'YYYY-MM-DD')"
+
+
+class BoolText(_TextFunc):
+    template = "(CASE WHEN %(expressions)s THEN 'true' WHEN NOT %(expressions)s THEN 'false' END)"
+    pg_template = template
+
+
+class ListText(_TextFunc):
+    """A JSON list of strings joined with ``;`` (empty list -> empty text)."""
+
+    template = "coalesce((SELECT group_concat(value, ';') FROM json_each(%(expressions)s)), '')"
+    # Most lists are empty: skip the per-row sub-select for them (a third of this column's cost).
+    pg_template = (
+        "(CASE WHEN %(expressions)s = '[]'::jsonb THEN '' "
+        "ELSE array_to_string(ARRAY(SELECT jsonb_array_elements_text(%(expressions)s)), ';') END)"
+    )
+
+
+class FloatText(_TextFunc):
+    """PostgreSQL prints a whole float as ``12``: cast in SQL, so COPY and the cursor path agree."""
+
+    pg_template = "(%(expressions)s)::text"
+
+
+class JsonText(_TextFunc):
+    pg_template = "(%(expressions)s)::text"
+
+
+CSV_TEXT: dict[str, type[_TextFunc]] = {
+    "datetime": IsoUtc, "date": DateText, "bool": BoolText, "list": ListText, "json": JsonText,
+    "float": FloatText,
+}
+
+
+def csv_expression(kind: str, expression: Expression) -> Expression:
+    """The CSV rendering of a typed column; integers and text are left to the database/csv module."""
+    wrapper = CSV_TEXT.get(kind)
+    return wrapper(expression) if wrapper else expression
