@@ -180,3 +180,34 @@ SYNC_RUNS = (
     Column("started_at", "datetime", nullable=False),
     Column("finished_at", "datetime"),
 )
+AI_IMPACT = (
+    _id("estimate id"),
+    Column("scope", "text", help="organization | team", nullable=False),
+    Column("team", "text", "team__slug", "team slug (team scope)"),
+    Column("outcome", "text", help="cycle_time | revert_rate | detection_coverage", nullable=False),
+    Column("method", "text", help="adjusted | naive | did | coverage (naive: only beside adjusted)",
+           nullable=False),
+    Column("rule", "text", help="detection rule behind the AI flag: any, or one evidence kind",
+           nullable=False),
+    Column("unit", "text", help="percent_change | percentage_points | percent", nullable=False),
+    Column("estimate", "float", help="null when status is 'not enough data'"),
+    Column("ci_low", "float", help="95% interval, lower bound"),
+    Column("ci_high", "float", help="95% interval, upper bound"),
+    Column("n", "int", help="PRs in the model", nullable=False),
+    Column("n_treated", "int", help="AI-assisted PRs (or adopted, for did)", nullable=False),
+    Column("n_clusters", "int", help="clusters (authors; teams for did)", nullable=False),
+    Column("status", "text", help="ok | not enough data", nullable=False),
+    Column("definition_version", "text", nullable=False),
+    Column("computed_at", "datetime", nullable=False),
+)
+AI_ROI = (
+    _id("row id"),
+    Column("month", "date", help="first day of the month", nullable=False),
+    Column("tool", "text", nullable=False),
+    Column("team", "text", "team__slug", "team slug; null = whole organization"),
+    Column("ai_prs", "int", help="AI-assisted PRs merged in the month with this tool", nullable=False),
+    Column("spend", "float", help="seats x monthly seat price", nullable=False),
+    *(Column(f"{kind}_{what}{bound}", "float")
+      for kind in ("measured", "reported") for what in ("hours", "net") for bound in ("", "_low", "_high")),
+    Column("computed_at", "datetime", nullable=False),
+)

@@ -198,3 +198,17 @@ def parse_filters(
     if team is not None and not access.allows_team(team.id):
         raise exceptions.PermissionDenied(f"team: {team.slug!r} is outside this token's team scope")
     return data
+
+
+class AIImpactFilter(TeamFilter):
+    outcome = _choice(("cycle_time", "revert_rate", "detection_coverage"))
+    method = _choice(("adjusted", "naive", "did", "coverage"))
+    rule = serializers.CharField(required=False, max_length=20)
+    scope = _choice(("organization", "team"))
+
+
+class AIRoiFilter(TeamFilter):
+    tool = serializers.CharField(required=False, max_length=50)
+    since = DateOnlyField(required=False, help_text="month >= (YYYY-MM-DD)")
+    until = DateOnlyField(required=False, help_text="month <= (YYYY-MM-DD)")
+    validate = _validate_order

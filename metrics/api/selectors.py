@@ -14,7 +14,16 @@ from django.db.models.functions import Coalesce
 
 from metrics.api.access import Access, team_subtree
 from metrics.core.models import Person, Repository, Team, TeamMembership
-from metrics.ingestion.models import Deployment, MetricSnapshot, PullRequest, Revert, Review, SyncRun
+from metrics.ingestion.models import (
+    AIImpactEstimate,
+    AIRoiMonth,
+    Deployment,
+    MetricSnapshot,
+    PullRequest,
+    Revert,
+    Review,
+    SyncRun,
+)
 
 # Person-scope snapshots are per-person data with no column in the long format: never exported here.
 EXPORTED_SCOPES = ("team", "repository", "organization")
@@ -148,3 +157,28 @@ def sync_run_rows(access: Access, filters: dict[str, Any]) -> QuerySet[SyncRun]:
     exact = {name: filters[name] for name in ("status", "kind") if name in filters}
     qs = _window(qs.filter(**exact), "started_at", filters)
     return _updated(qs, filters, "started_at", "finished_at")
+
+
+def ai_impact_rows(access: Access, filters: dict[str, Any]) -> QuerySet[AIImpactEstimate]:
+    """AI-impact estimates.  A team-scoped token sees only its teams' estimates (organization
+    estimates pool every team's PRs)."""
+    qs = AIImpactEstimate.objects.all()
+    if access.team_ids is not None:
+        qs = qs.filter(scope="team", team_id__in=list(access.team_ids))
+    lookups = {
+        "team_id": getattr(filters.get("team"), "id", None), "outcome": filters.get("outcome"),
+        "method": filters.get("method"), "rule": filters.get("rule"), "scope": filters.get("scope"),
+    }
+    return qs.filter(**{k: v for k, v in lookups.items() if v is not None})
+
+
+def ai_roi_rows(access: Access, filters: dict[str, Any]) -> QuerySet[AIRoiMonth]:
+    """ROI per month and tool (team null = organization); team-scoped tokens see their teams' rows."""
+    qs = AIRoiMonth.objects.all()
+    if access.team_ids is not None:
+        qs = qs.filter(team_id__in=list(access.team_ids))
+    lookups = {
+        "team_id": getattr(filters.get("team"), "id", None), "tool": filters.get("tool"),
+        "month__gte": filters.get("since"), "month__lte": filters.get("until"),
+    }
+    return qs.filter(**{k: v for k, v in lookups.items() if v is not None})

@@ -19,6 +19,8 @@ export_urlpatterns = [
     path("deployments/", views.DeploymentListApi.as_view(), name="deployments"),
     path("metrics/", views.MetricSnapshotListApi.as_view(), name="metrics"),
     path("sync-runs/", views.SyncRunListApi.as_view(), name="sync-runs"),
+    path("ai-impact/", views.AIImpactListApi.as_view(), name="ai-impact"),
+    path("ai-roi/", views.AIRoiListApi.as_view(), name="ai-roi"),
 ]
 
 urlpatterns = [

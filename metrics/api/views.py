@@ -145,3 +145,16 @@ SyncRunListApi = _export(
     "sync-runs", "SyncRun", cols.SYNC_RUNS, flt.SyncRunFilter, selectors.sync_run_rows,
     "Import and sync runs (data freshness). `since`/`until` bound started_at.",
 )
+AIImpactListApi = _export(
+    "ai-impact", "AIImpactEstimate", cols.AI_IMPACT, flt.AIImpactFilter, selectors.ai_impact_rows,
+    "Effect of AI assistance with 95% intervals (metrics/analytics/ai_impact.py): adjusted (fixed "
+    "effects, author-clustered), naive (only to be shown beside adjusted), did (staggered team adoption), "
+    "a sensitivity row per detection rule, and detection coverage. Estimates are null when status is "
+    "'not enough data'.",
+)
+AIRoiListApi = _export(
+    "ai-roi", "AIRoiMonth", cols.AI_ROI, flt.AIRoiFilter, selectors.ai_roi_rows,
+    "AI ROI per month and tool (team null = organization): measured and self-reported hours saved side by "
+    "side with intervals, seat spend, net value. Self-reported figures below the survey privacy floor "
+    "are null.",
+)
