@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from metrics.api import views
 from metrics.api.docs import RedocView, SwaggerView, docs_asset
+from metrics.api.surveys import SurveyResultsApi
 
 app_name = "api"
 
@@ -21,6 +22,7 @@ export_urlpatterns = [
     path("sync-runs/", views.SyncRunListApi.as_view(), name="sync-runs"),
     path("ai-impact/", views.AIImpactListApi.as_view(), name="ai-impact"),
     path("ai-roi/", views.AIRoiListApi.as_view(), name="ai-roi"),
+    path("survey-results/", SurveyResultsApi.as_view(), name="survey-results"),
 ]
 
 urlpatterns = [

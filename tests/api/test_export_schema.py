@@ -19,7 +19,7 @@ from metrics.wsgi import application
 from tests.api.conftest import Org, TokenClient
 
 PATHS = {"teams", "people", "repositories", "pull-requests", "reviews", "reverts", "deployments", "metrics",
-         "sync-runs", "ai-impact", "ai-roi"}
+         "sync-runs", "ai-impact", "ai-roi", "survey-results"}
 CHECKS = [
     checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
     checks.response_schema_conformance, checks.response_headers_conformance,
