@@ -44,8 +44,10 @@ class ContextFilter(logging.Filter):
         record.task_id = task_id.get()
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
-        if record.args:
+        if isinstance(record.args, tuple):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):  # "%(name)s"-style messages (Celery logs this way)
+            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
         return True
 
 

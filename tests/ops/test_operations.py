@@ -106,3 +106,17 @@ def test_audit_log_records_changes_without_secret_values(admin_client: Client) -
         "sync_interval_minutes": {"from": 60, "to": 30},
     }
     assert "ciphertext" not in json.dumps([e.changes for e in entries])
+
+
+def test_mapping_style_log_arguments_are_formatted_and_redacted() -> None:
+    record = logging.LogRecord(
+        "celery",
+        logging.INFO,
+        __file__,
+        1,
+        "Task %(name)s[%(id)s] received",
+        ({"name": "sextant.sync", "id": "ghp_abcdefghijklmnopqrstuvwxyz0123456789"},),
+        None,
+    )
+    ContextFilter().filter(record)
+    assert json.loads(JsonFormatter().format(record))["message"] == "Task sextant.sync[[redacted]] received"

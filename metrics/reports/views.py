@@ -1,0 +1,101 @@
+"""The report archive (every run with its status, the PDF to download) and the schedule pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from metrics.reports.forms import ReportScheduleForm
+from metrics.reports.models import ReportRun, ReportSchedule
+from metrics.reports.services import reports_dir
+
+MANAGER_GROUP = "manager"
+ARCHIVE_LIMIT = 200
+
+
+def can_read_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(
+        user.is_authenticated
+        and (
+            user.is_superuser
+            or user.has_perm("reports.view_reportrun")  # type: ignore[union-attr]
+            or user.groups.filter(name=MANAGER_GROUP).exists()  # type: ignore[union-attr]
+        )
+    )
+
+
+def can_edit_schedules(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and user.has_perm("reports.change_reportschedule"))  # type: ignore[union-attr]
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied("Reports are for managers and administrators.")
+
+
+@login_required
+@require_safe
+def archive(request: HttpRequest) -> HttpResponse:
+    _require(can_read_reports(request.user))
+    runs = ReportRun.objects.select_related("schedule").defer("html").order_by("-created_at", "-id")
+    return render(
+        request,
+        "reports/archive.html",
+        {
+            "runs": runs[:ARCHIVE_LIMIT],
+            "schedules": ReportSchedule.objects.prefetch_related("teams"),
+            "can_edit": can_edit_schedules(request.user),
+            "limit": ARCHIVE_LIMIT,
+        },
+    )
+
+
+@login_required
+@require_safe
+def run_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    _require(can_read_reports(request.user))
+    run = get_object_or_404(ReportRun.objects.select_related("schedule").defer("html"), pk=pk)
+    root = reports_dir().resolve()
+    path = (root / run.pdf_path).resolve() if run.pdf_path else None
+    if path is None or root not in path.parents or not path.is_file():
+        raise Http404("This run has no PDF (it failed before rendering, or the file was removed).")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=Path(run.pdf_path).name, content_type="application/pdf"
+    )
+
+
+@login_required
+@require_safe
+def run_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """The archived report as it was rendered (self-contained: charts are embedded)."""
+    _require(can_read_reports(request.user))
+    run = get_object_or_404(ReportRun, pk=pk)
+    if not run.html:
+        raise Http404("This run has no rendered report.")
+    response = HttpResponse(run.html, content_type="text/html; charset=utf-8")
+    # The archived page needs nothing from anywhere: forbid scripts and remote loads outright.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require(can_edit_schedules(request.user))
+    schedule = get_object_or_404(ReportSchedule, pk=pk) if pk is not None else None
+    form = ReportScheduleForm(request.POST or None, instance=schedule)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return redirect("reports:archive")
+    return render(
+        request,
+        "reports/schedule_form.html",
+        {"form": form, "schedule": schedule},
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,119 @@
+"""Fixtures of the report tests: the demo organization (loaded once per module), a schedule, survey
+rounds, a real SMTP server (aiosmtpd) on 127.0.0.1, and pdftotext."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import subprocess
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.management import call_command
+
+from metrics.core.models import Team
+from metrics.ingestion.models import SurveyResponse, SurveyRound
+from metrics.reports.models import ReportSchedule
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The demo organization (``load_demo --small``: the same generator with 4 teams and 6 months, to keep
+    the suite fast; bench/report.py renders the full one), committed once per module, then flushed."""
+    with django_db_blocker.unblock():
+        call_command("load_demo", "--small", "--seed", "7", verbosity=0, stdout=StringIO(), stderr=StringIO())
+        try:
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def var_dir(settings: Any, tmp_path: Path) -> Path:
+    settings.VAR_DIR = tmp_path / "var"
+    return settings.VAR_DIR
+
+
+def make_schedule(
+    *,
+    name: str = "Monthly brief",
+    period: str = "monthly",
+    teams: list[Team] | None = None,
+    audience: str = "cfo@example.com, cto@example.com",
+    **fields: Any,
+) -> ReportSchedule:
+    schedule = ReportSchedule.objects.create(name=name, period=period, audience=audience, **fields)
+    schedule.teams.set(teams or [])
+    return schedule
+
+
+def make_round(name: str, opened: dt.datetime, answers: dict[Team, list[int]]) -> SurveyRound:
+    """A closed round with ``answers``: team -> overall satisfaction of each respondent."""
+    survey_round = SurveyRound.objects.create(
+        name=name, opened_at=opened, closes_at=opened + dt.timedelta(days=7)
+    )
+    survey_round.teams.set(list(answers))
+    rows = [
+        SurveyResponse(
+            survey_round=survey_round,
+            team=team,
+            submitted_at=opened + dt.timedelta(days=1),
+            overall_satisfaction=value,
+            ease_of_shipping=3,
+            source="csv",
+            external_id=f"{name}:{team.pk}:{i}",
+        )
+        for team, values in answers.items()
+        for i, value in enumerate(values)
+    ]
+    SurveyResponse.objects.bulk_create(rows)
+    return survey_round
+
+
+def pdf_text(pdf: bytes | Path, tmp_path: Path) -> str:
+    path = pdf if isinstance(pdf, Path) else tmp_path / "report.pdf"
+    if not isinstance(pdf, Path):
+        path.write_bytes(pdf)
+    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+class Mailbox:
+    """aiosmtpd handler: keeps what it accepts; ``fail_next`` answers the next DATA commands with
+    ``fail_reply`` (a temporary 451 by default)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.fail_next = 0
+        self.fail_reply = "451 4.3.0 Mailbox temporarily unavailable"
+        self.refused = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            self.refused += 1
+            return self.fail_reply
+        self.messages.append(envelope.content)
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
