@@ -169,7 +169,7 @@ def test_a_worker_sends_a_doubly_delivered_run_once_and_retries_a_refused_one(
         )
     try:
         wait_for(lambda: b"ready." in log.read_bytes(), 60, lambda: f"no worker: {log.read_text()[-2000:]}")
-        client = Celery(broker=BROKER)
+        client = Celery(broker=BROKER, set_as_current=False)
         mailbox.fail_next = 2  # the first delivery to reach the server is refused twice (451)
         client.send_task("sextant.reports.deliver", args=[flaky_run], queue="reports")
         status = f"SELECT status, attempts, error FROM reports_reportrun WHERE id = {flaky_run}"  # noqa: S608
