@@ -198,10 +198,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Separate queues so a long sync never delays a report: run workers per queue (README, "Scaling out").
 CELERY_TASK_ROUTES = {
-    "sextant.sync.*": {"queue": "sync"},
-    "sextant.analytics.*": {"queue": "analytics"},
+    "sextant.ingestion.*": {"queue": "sync"},
     "sextant.reports.*": {"queue": "reports"},
 }
+# A task of a killed worker is delivered again after this many seconds (Redis visibility timeout).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sextant API",

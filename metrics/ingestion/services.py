@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from connectors.records import (
+    AISeatRecord,
+    AIUsageRecord,
     CommitRecord,
+    DeploymentRecord,
     PullRequestRecord,
     Record,
     RepositoryRecord,
@@ -25,9 +28,10 @@ from metrics.analytics import ai_detection
 from metrics.core.models import Repository
 from metrics.ingestion.bulk import upsert
 from metrics.ingestion.derive import repository_derive
-from metrics.ingestion.models import AIEvidence, Commit, PullRequest, Review
+from metrics.ingestion.models import AIEvidence, Commit, Deployment, PullRequest, Review
 from metrics.ingestion.people import people_resolve
 from metrics.ingestion.teams import memberships_upsert
+from metrics.ingestion.usage import ai_seats_upsert, ai_usage_upsert
 
 CHUNK = 500
 
@@ -193,6 +197,24 @@ def reviews_upsert(*, repository: Repository, records: list[ReviewRecord]) -> in
     return len(rows)
 
 
+DEPLOYMENT_FIELDS = ("environment", "is_production", "sha", "status", "created_at", "finished_at")
+
+
+def deployments_upsert(*, repository: Repository, records: list[DeploymentRecord]) -> int:
+    """Upsert deployments on (repository, external_id); a later status of the same deployment wins."""
+    by_id = {r.external_id: r for r in records}
+    rows = [
+        Deployment(
+            repository=repository, external_id=r.external_id[:100], environment=r.environment[:100],
+            is_production=r.is_production, sha=r.sha[:64], status=r.status[:20],
+            created_at=_utc(r.created_at), finished_at=_utc(r.finished_at),
+        )
+        for r in by_id.values()
+    ]
+    upsert(Deployment, rows, unique=["repository", "external_id"], update=DEPLOYMENT_FIELDS)
+    return len(rows)
+
+
 def records_ingest(*, records: Iterable[Record], default_repository: str = "") -> IngestSummary:
     """Store a batch of records atomically and re-derive evidence and reverts of touched repositories."""
     summary = IngestSummary()
@@ -216,8 +238,13 @@ def records_ingest(*, records: Iterable[Record], default_repository: str = "") -
             summary.add("prs_updated", updated)
         for name, items in _by_repo(grouped[ReviewRecord]).items():
             summary.add("reviews", reviews_upsert(repository=repo(name), records=items))
+        for name, items in _by_repo(grouped[DeploymentRecord]).items():
+            summary.add("deployments", deployments_upsert(repository=repo(name), records=items))
         if grouped[TeamMembershipRecord]:
             summary.add("memberships", memberships_upsert(records=grouped[TeamMembershipRecord]))
+        if grouped[AIUsageRecord] or grouped[AISeatRecord]:
+            summary.add("ai_usage_days", ai_usage_upsert(records=grouped[AIUsageRecord]))
+            summary.add("ai_seats", ai_seats_upsert(records=grouped[AISeatRecord]))
         for repository in repos.values():
             for key, value in repository_derive(repository=repository).items():
                 summary.add(key, value)

@@ -1,4 +1,11 @@
+"""Webhook endpoints, mounted at /webhooks/: one view per host, each verifying its own signature scheme."""
 from __future__ import annotations
 
-# Webhook endpoints (issue 8) are added here.
-urlpatterns: list = []
+from django.urls import path
+
+from metrics.ingestion import gitlab_webhooks, webhooks
+
+urlpatterns = [
+    path("github", webhooks.github_webhook, name="webhook-github"),  # X-Hub-Signature-256
+    path("gitlab", gitlab_webhooks.gitlab_webhook, name="webhook-gitlab"),  # X-Gitlab-Token
+]

@@ -1,0 +1,314 @@
+"""GitHub (github.com or GitHub Enterprise Server) through PyGithub's requester, GraphQL first.
+
+Options (``SourceConfig.options``); the token (or, with ``app_id``, the GitHub App's private key) is
+``SourceConfig.secret``:
+
+| option | meaning |
+|---|---|
+| ``org`` / ``repos`` | an organization (its repositories, teams and members) or a list of ``owner/name`` |
+| ``api_url`` | default ``$GITHUB_API_URL``, else ``https://api.github.com``; GHES: ``https://HOST/api/v3`` |
+| ``app_id``, ``installation_id`` | authenticate as a GitHub App installation instead of with a token |
+| ``production_environments`` | deployment environments that are production (default production, prod, live) |
+| ``page_size`` | pull requests per GraphQL request (default 100; halved while GitHub answers 5xx) |
+| ``teams_interval_minutes`` | how often teams and members are re-read (default 360; conditional requests) |
+| ``max_retries``, ``backoff_seconds``, ``max_wait_seconds`` | see ``connectors.github_client`` |
+| ``checkpoint``, ``only_repositories`` | set by the sync service (``metrics.ingestion.sync``) |
+
+Cost: one ``Freshness`` request per 100 repositories says which repositories changed since their
+bookmarks; each changed repository costs one request per 100 updated pull requests (ordered by
+``UPDATED_AT`` descending, stopping at the bookmark) plus one for new production deployments.  Teams use
+REST with ETags, so unchanged lists come back as 304 (free against the rate limit).
+
+Checkpoint (``self.checkpoint``, replaced after each page, before the page's records are yielded)::
+
+    {"repos": {"owner/name": {
+        "prs": {"bookmark": ts, "cursor": c, "top": ts},
+        "deployments": {"bookmark": ts, "seen": ts, "cursor": c, "top": ts, "top_seen": ts}}},
+     "teams": {"synced_at": ts, "lists": {key: {"pages": [{"etag", "items", "next"}]}}}}
+
+``bookmark`` is the newest ``updatedAt`` a finished pass started from; ``cursor``/``top`` describe the pass
+in progress, so a killed run resumes after the last stored page.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors import github_queries as q
+from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig
+from connectors.github_client import DEFAULT_API_URL, GitHubApi
+from connectors.github_records import (
+    deployment_record,
+    has_review_or_comment_by_others,
+    pull_request_records,
+    ts,
+)
+from connectors.github_teams import TeamReader
+from connectors.records import Record, RepositoryRecord
+
+PRODUCTION_ENVIRONMENTS = ["production", "Production", "prod", "live"]
+DEPLOYMENT_REREAD = timedelta(days=1)  # deployments this recent are read again: their status may change
+NAMED_BATCH = 50
+
+
+class RepositoryGoneError(Exception):
+    """The repository was deleted, renamed or made inaccessible."""
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    full_name: str
+    url: str
+    default_branch: str
+    pr_fresh: str | None  # updatedAt of the most recently updated pull request
+    deploy_fresh: str | None  # latest creation or status change of the newest production deployment
+
+    @property
+    def record(self) -> RepositoryRecord:
+        return RepositoryRecord(full_name=self.full_name, host="github", default_branch=self.default_branch,
+                                url=self.url)
+
+
+def _repo_info(node: dict[str, Any]) -> RepoInfo:
+    prs = (node.get("pullRequests") or {}).get("nodes") or []
+    deployments = (node.get("deployments") or {}).get("nodes") or []
+    deploy_fresh = None
+    if deployments:
+        newest = deployments[0]
+        moments = [newest.get("createdAt"), (newest.get("latestStatus") or {}).get("createdAt")]
+        deploy_fresh = max((m for m in moments if m), key=_moment)
+    return RepoInfo(
+        full_name=str(node["nameWithOwner"]), url=str(node.get("url") or ""),
+        default_branch=str((node.get("defaultBranchRef") or {}).get("name") or "main"),
+        pr_fresh=prs[0]["updatedAt"] if prs else None, deploy_fresh=deploy_fresh,
+    )
+
+
+def _moment(value: str | None) -> datetime:
+    return ts(value) or datetime.min.replace(tzinfo=UTC)
+
+
+def _newer(fresh: str | None, bookmark: str | None) -> bool:
+    """True when something changed after the bookmark (always, when there is no bookmark yet)."""
+    if fresh is None:
+        return False
+    return bookmark is None or _moment(fresh) > _moment(bookmark)
+
+
+class GitHubConnector(Connector):
+    kind = "github"
+
+    def __init__(self, config: SourceConfig, progress: ProgressCallback | None = None) -> None:
+        super().__init__(config, progress)
+        options = config.options
+        self.org = str(options.get("org") or "")
+        self.repos = [str(r) for r in options.get("repos") or []]
+        if bool(self.org) == bool(self.repos):
+            raise ConnectorError(f"GitHub source {config.name!r}: set either 'org' or 'repos' (owner/name)")
+        self.only = [str(r) for r in options.get("only_repositories") or []]
+        self.environments = list(options.get("production_environments") or PRODUCTION_ENVIRONMENTS)
+        self.page_size = int(options.get("page_size") or 100)
+        self.teams_interval = timedelta(minutes=float(options.get("teams_interval_minutes", 360)))
+        self.checkpoint: dict[str, Any] = copy.deepcopy(dict(options.get("checkpoint") or {}))
+        self.problems: list[str] = []
+        self.api = GitHubApi(
+            api_url=str(options.get("api_url") or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL),
+            token=config.secret, app_id=str(options.get("app_id") or ""),
+            installation_id=str(options.get("installation_id") or ""),
+            max_retries=int(options.get("max_retries", 5)),
+            backoff=float(options.get("backoff_seconds", 1.0)),
+            max_wait=float(options.get("max_wait_seconds", 900)), progress=self.progress,
+        )
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.api.counts)
+
+    def check(self) -> None:
+        answer = self.api.get("/rate_limit", what="rate limit")
+        if answer.status != 200:
+            raise ConnectorError(f"GitHub answered {answer.status} for /rate_limit; is api_url right?")
+
+    def records(self) -> Iterator[Record]:
+        for page in self.pages():
+            yield from page
+
+    def pages(self) -> Iterator[list[Record]]:
+        """Lists of records, ``self.checkpoint`` already covering each list when it is yielded."""
+        for repo in self._repositories():
+            try:
+                yield from self._pull_request_pass(repo)
+                yield from self._deployment_pass(repo)
+            except RepositoryGoneError as exc:
+                self.problems.append(f"{repo.full_name}: skipped, {exc}")
+        if self.org and not self.only:
+            yield from self._teams()
+
+    # --- which repositories, and which changed --------------------------------------------------------
+    def _repositories(self) -> Iterator[RepoInfo]:
+        names = self.only or self.repos
+        if self.org and not self.only:
+            yield from self._organization_repositories()
+            return
+        for start in range(0, len(names), NAMED_BATCH):
+            batch = names[start : start + NAMED_BATCH]
+            variables: dict[str, Any] = {"environments": self.environments}
+            for i, full_name in enumerate(batch):
+                variables[f"o{i}"], _, variables[f"n{i}"] = full_name.partition("/")
+            data = self.api.graphql(q.named_repositories_query(len(batch)), variables, what="repositories")
+            for i, full_name in enumerate(batch):
+                node = data.get(f"r{i}")
+                if node is None:
+                    self.problems.append(f"{full_name}: skipped, not found or not accessible with this token")
+                else:
+                    yield _repo_info(node)
+
+    def _organization_repositories(self) -> Iterator[RepoInfo]:
+        after = None
+        while True:
+            variables = {"org": self.org, "after": after, "environments": self.environments}
+            what = f"repositories of {self.org}"
+            data = self.api.graphql(q.ORGANIZATION_REPOSITORIES, variables, what=what)
+            organization = data.get("organization")
+            if organization is None:
+                raise ConnectorError(
+                    f"GitHub organization {self.org!r} does not exist or the token cannot see it"
+                )
+            connection = organization["repositories"]
+            for node in connection["nodes"]:
+                yield _repo_info(node)
+            if not connection["pageInfo"]["hasNextPage"]:
+                return
+            after = connection["pageInfo"]["endCursor"]
+
+    # --- checkpoint helpers ------------------------------------------------------------------------------
+    def _state(self, full_name: str, part: str) -> dict[str, Any]:
+        return dict(self.checkpoint.get("repos", {}).get(full_name, {}).get(part, {}))
+
+    def _save(self, full_name: str, part: str, state: dict[str, Any]) -> None:
+        checkpoint = copy.deepcopy(self.checkpoint)
+        checkpoint.setdefault("repos", {}).setdefault(full_name, {})[part] = state
+        self.checkpoint = checkpoint
+
+    # --- pull requests ----------------------------------------------------------------------------------
+    def _pull_request_pass(self, repo: RepoInfo) -> Iterator[list[Record]]:
+        state = self._state(repo.full_name, "prs")
+        if not state.get("cursor") and not _newer(repo.pr_fresh, state.get("bookmark")):
+            return
+        bookmark = ts(state.get("bookmark"))
+        owner, _, name = repo.full_name.partition("/")
+        variables: dict[str, Any] = {"owner": owner, "name": name, "first": self.page_size}
+        done_count = 0
+        while True:
+            variables["after"] = state.get("cursor")
+            data = self.api.graphql(q.PULL_REQUESTS, variables, what=f"pull requests of {repo.full_name}",
+                                    on_server_error=_halve_first)
+            if data.get("repository") is None:
+                raise RepositoryGoneError("deleted or no longer accessible with this token")
+            connection = data["repository"]["pullRequests"]
+            nodes = connection["nodes"]
+            if state.get("top") is None:
+                state["top"] = nodes[0]["updatedAt"] if nodes else state.get("bookmark")
+            fresh = [n for n in nodes if bookmark is None or (ts(n["updatedAt"]) or bookmark) >= bookmark]
+            records: list[Record] = [repo.record]
+            for node in fresh:
+                self._complete(node, repo.full_name)
+                records.extend(pull_request_records(repo.full_name, node, default_branch=repo.default_branch))
+            finished = len(fresh) < len(nodes) or not connection["pageInfo"]["hasNextPage"]
+            if finished:
+                state = {"bookmark": state["top"]}
+            else:
+                state["cursor"] = connection["pageInfo"]["endCursor"]
+            self._save(repo.full_name, "prs", state)
+            done_count += len(fresh)
+            self.progress(f"{repo.full_name}: pull requests", done_count, connection.get("totalCount"))
+            yield records
+            if finished:
+                return
+
+    def _complete(self, node: dict[str, Any], full_name: str) -> None:
+        """Fetch the commits, reviews and comments beyond the first page of a large pull request."""
+        while True:
+            wanted = {
+                "commits": _has_more(node, "commits"),
+                "reviews": _has_more(node, "reviews"),
+                "comments": _has_more(node, "comments") and not has_review_or_comment_by_others(node),
+            }
+            if not any(wanted.values()):
+                return
+            variables: dict[str, Any] = {"id": node["id"], **wanted}
+            for part in wanted:
+                variables[f"{part}After"] = node[part]["pageInfo"]["endCursor"]
+            data = self.api.graphql(q.PULL_REQUEST_REST, variables,
+                                    what=f"pull request {full_name}#{node['number']}")
+            rest = data.get("node")
+            if rest is None:
+                raise RepositoryGoneError(f"pull request #{node['number']} disappeared")
+            for part, asked in wanted.items():
+                if asked:
+                    node[part]["nodes"].extend(rest[part]["nodes"])
+                    node[part]["pageInfo"] = rest[part]["pageInfo"]
+                else:
+                    node[part]["pageInfo"] = {"hasNextPage": False, "endCursor": None}
+
+    # --- deployments ------------------------------------------------------------------------------------
+    def _deployment_pass(self, repo: RepoInfo) -> Iterator[list[Record]]:
+        state = self._state(repo.full_name, "deployments")
+        if not state.get("cursor") and not _newer(repo.deploy_fresh, state.get("seen")):
+            return
+        oldest = ts(state.get("bookmark"))
+        owner, _, name = repo.full_name.partition("/")
+        state.setdefault("top_seen", repo.deploy_fresh)
+        while True:
+            variables = {"owner": owner, "name": name, "after": state.get("cursor"),
+                         "environments": self.environments}
+            data = self.api.graphql(q.DEPLOYMENTS, variables, what=f"deployments of {repo.full_name}")
+            if data.get("repository") is None:
+                raise RepositoryGoneError("deleted or no longer accessible with this token")
+            connection = data["repository"]["deployments"]
+            nodes = connection["nodes"]
+            if state.get("top") is None:
+                state["top"] = nodes[0]["createdAt"] if nodes else state.get("bookmark")
+            limit = oldest - DEPLOYMENT_REREAD if oldest else None
+            keep = [n for n in nodes if limit is None or (ts(n["createdAt"]) or limit) >= limit]
+            records: list[Record] = [repo.record]
+            records += [r for r in (deployment_record(repo.full_name, n) for n in keep) if r is not None]
+            finished = len(keep) < len(nodes) or not connection["pageInfo"]["hasNextPage"]
+            if finished:
+                state = {"bookmark": state["top"], "seen": state["top_seen"]}
+            else:
+                state["cursor"] = connection["pageInfo"]["endCursor"]
+            self._save(repo.full_name, "deployments", state)
+            yield records
+            if finished:
+                return
+
+    # --- teams ----------------------------------------------------------------------------------------------
+    def _teams(self) -> Iterator[list[Record]]:
+        state = copy.deepcopy(self.checkpoint.get("teams", {}))
+        synced = ts(state.get("synced_at"))
+        now = datetime.now(UTC)
+        if synced is not None and now - synced < self.teams_interval:
+            return
+        reader = TeamReader(self.api, self.org, state.get("lists", {}))
+        records, problem = reader.memberships(now=now)
+        if problem:
+            self.problems.append(problem)
+            return
+        checkpoint = copy.deepcopy(self.checkpoint)
+        checkpoint["teams"] = {"synced_at": now.isoformat(), "lists": reader.lists}
+        self.checkpoint = checkpoint
+        self.progress(f"{self.org}: teams", len(records), len(records))
+        yield list(records)
+
+
+def _has_more(node: dict[str, Any], part: str) -> bool:
+    return bool(((node.get(part) or {}).get("pageInfo") or {}).get("hasNextPage"))
+
+
+def _halve_first(variables: dict[str, Any]) -> None:
+    variables["first"] = max(10, int(variables["first"]) // 2)

@@ -1,0 +1,93 @@
+"""manage.py add_source KIND NAME ... : configure a GitHub, GitLab, Copilot or local git source.
+
+The token is read from the environment variable named by ``--token-env`` or prompted for (no echo); it
+is never taken as a plain argument, which would leave it in the shell history and the process list.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from metrics.ingestion.sync_sources import TOKEN_KINDS, SourceConfigError, source_create, source_target
+
+
+def _from_env(variable: str, what: str) -> str:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        raise CommandError(f"environment variable {variable} (named by --{what}-env) is unset or empty")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Add a data source: github NAME --org ORG | --repo OWNER/REPO [--api-url URL] [--token-env VAR]; "
+        "gitlab NAME --group G | --project P [--api-url URL]; copilot NAME --org ORG; git NAME --path PATH."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("kind", choices=["github", "gitlab", "copilot", "git"])
+        parser.add_argument("name", help="short unique name (a slug), e.g. acme-github")
+        parser.add_argument("--org", default="", help="GitHub organization (github, copilot)")
+        parser.add_argument("--repo", action="append", default=[], help="OWNER/REPO (github; repeatable)")
+        parser.add_argument("--group", default="", help="GitLab group path (gitlab)")
+        parser.add_argument("--project", default="", help="GitLab project path (gitlab)")
+        parser.add_argument("--path", default="", help="local git repository (git)")
+        parser.add_argument("--api-url", default="", help="API base URL (GitHub Enterprise, self-managed)")
+        parser.add_argument("--token-env", default="", help="environment variable holding the token")
+        parser.add_argument("--webhook-secret-env", default="", help="environment variable holding it")
+        parser.add_argument("--app-id", default="", help="GitHub App id (authenticate as its installation)")
+        parser.add_argument("--installation-id", default="", help="GitHub App installation id")
+        parser.add_argument("--private-key-file", type=Path, help="GitHub App private key (PEM file)")
+        parser.add_argument("--interval", type=int, default=60, help="minutes between scheduled syncs")
+
+    def _options(self, kind: str, o: dict[str, Any]) -> dict[str, Any]:
+        if kind == "github":
+            options = {"org": o["org"], "repos": o["repo"], "api_url": o["api_url"]}
+            if o["app_id"]:
+                options.update({"app_id": o["app_id"], "installation_id": o["installation_id"]})
+            return options
+        if kind == "gitlab":
+            return {"group": o["group"], "project": o["project"], "api_url": o["api_url"]}
+        if kind == "copilot":
+            return {"org": o["org"], "api_url": o["api_url"]}
+        return {"path": o["path"]}
+
+    def _secret(self, kind: str, name: str, o: dict[str, Any]) -> str:
+        if kind not in TOKEN_KINDS:
+            return ""
+        if o["app_id"]:
+            if not o["installation_id"] or not o["private_key_file"]:
+                raise CommandError("--app-id needs --installation-id and --private-key-file")
+            try:
+                return Path(o["private_key_file"]).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise CommandError(f"cannot read --private-key-file: {exc.strerror}") from None
+        if o["token_env"]:
+            return _from_env(o["token_env"], "token")
+        if not sys.stdin.isatty():
+            raise CommandError("no token given: pass --token-env VAR (a token is never taken as an argument)")
+        token = getpass.getpass(f"{kind} token for {name} (not echoed): ").strip()
+        if not token:
+            raise CommandError("no token entered")
+        return token
+
+    def handle(self, *args: Any, **o: Any) -> None:
+        kind, name = o["kind"], o["name"]
+        secret = self._secret(kind, name, o)
+        webhook_env = o["webhook_secret_env"]
+        webhook_secret = _from_env(webhook_env, "webhook-secret") if webhook_env else ""
+        try:
+            source = source_create(
+                kind=kind, name=name, options=self._options(kind, o), secret=secret,
+                webhook_secret=webhook_secret, sync_interval_minutes=o["interval"],
+            )
+        except SourceConfigError as exc:
+            raise CommandError(str(exc)) from None
+        stored = ", token stored encrypted" if secret else ""
+        webhook = ", webhook secret stored encrypted" if webhook_secret else ""
+        self.stdout.write(f"added {kind} source {source.name} ({source_target(source)}){stored}{webhook}")

@@ -1,0 +1,256 @@
+"""Syncing one configured DataSource: connector -> records_ingest in checkpointed batches -> SyncRun.
+
+``source_sync`` is the one service behind ``manage.py sync``, the Celery tasks and webhook updates.
+
+Connector contract (beyond ``connectors.base.Connector``), read with ``getattr`` so every connector
+works, resumable or not:
+
+* ``config.options["checkpoint"]`` is what the last run left (``DataSource.checkpoint``) and
+  ``config.options["only_repositories"]`` (optional) restricts a run to some repositories/projects;
+* ``connector.checkpoint`` (dict) is the resume point *after everything yielded so far that is complete*;
+  it is stored in the same transaction as the records it covers, so a killed run resumes from it with
+  nothing lost and, thanks to upserts on natural keys, nothing duplicated;
+* ``connector.pages()`` (optional) yields lists of records, ``connector.checkpoint`` already describing
+  the state after that list: one transaction per page.  Without it ``records()`` is stored in batches of
+  ``BATCH_RECORDS``;
+* ``connector.problems`` (list of str): non-fatal trouble (a repository deleted mid-sync), recorded in
+  the SyncRun and on the source while the sync goes on; ``connector.counts`` (dict of int): extra counts
+  such as ``api_requests``.
+
+A temporary ``ConnectorError`` (rate limit, 5xx, network) leaves the checkpoint for the next attempt; a
+permanent one (revoked token) also halts scheduled syncs of the source until its secret is replaced.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.base import Connector, ConnectorError, ProgressCallback
+from connectors.records import Record
+from metrics.core.crypto import SecretDecryptionError
+from metrics.core.models import DataSource
+from metrics.ingestion.models import SyncRun
+from metrics.ingestion.services import records_ingest
+from metrics.ingestion.snapshots import snapshots_recompute
+from metrics.ingestion.sync_sources import HALTED, source_config
+
+# kind -> "module:Class"; modules are imported on first use, so a connector that is missing or broken
+# only fails the sources of its own kind.
+CONNECTOR_PATHS: dict[str, str] = {
+    "github": "connectors.github:GitHubConnector",
+    "gitlab": "connectors.gitlab:GitLabConnector",
+    "copilot": "connectors.copilot:CopilotConnector",
+    "git": "connectors.local_git:LocalGitConnector",
+}
+BATCH_RECORDS = 2000
+LEASE = timedelta(minutes=10)  # a RUNNING run without a heartbeat for this long is taken to be dead
+HEARTBEAT_EVERY = 1.0  # seconds between progress writes to the SyncRun
+ADDITIVE = ("commits_new", "prs_new", "prs_updated", "reviews", "memberships", "deployments")
+
+
+class _ConnectorClasses(dict[str, type[Connector]]):
+    """``CONNECTOR_CLASSES[kind]`` imports the connector module lazily (see CONNECTOR_PATHS)."""
+
+    def __missing__(self, kind: str) -> type[Connector]:
+        if kind not in CONNECTOR_PATHS:
+            raise KeyError(kind)
+        module_name, _, class_name = CONNECTOR_PATHS[kind].partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        self[kind] = cls
+        return cls
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in CONNECTOR_PATHS or dict.__contains__(self, kind)
+
+
+CONNECTOR_CLASSES: dict[str, type[Connector]] = _ConnectorClasses()
+
+
+def connector_class(kind: str) -> type[Connector]:
+    try:
+        return CONNECTOR_CLASSES[kind]
+    except KeyError:
+        raise ConnectorError(f"no connector for sources of kind {kind!r}") from None
+    except (ImportError, AttributeError) as exc:
+        raise ConnectorError(f"the {kind} connector cannot be loaded: {exc}") from None
+
+
+class SyncBusyError(ConnectorError):
+    """Another live run holds the source; try again later."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False, retry_after=60)
+
+
+def _heartbeat(run: SyncRun) -> datetime:
+    value = run.counts.get("heartbeat") if isinstance(run.counts, dict) else None
+    return datetime.fromisoformat(value) if isinstance(value, str) else run.started_at
+
+
+def _claim(source: DataSource, label: str, task_id: str) -> SyncRun:
+    """Start a run unless a live one holds the source; a dead one (no heartbeat, or the same Celery task
+    redelivered after its worker died) is marked failed and its checkpoint is resumed."""
+    with transaction.atomic():
+        DataSource.objects.select_for_update().filter(pk=source.pk).first()
+        now = timezone.now()
+        stale = []
+        for other in SyncRun.objects.filter(data_source=source, status=SyncRun.Status.RUNNING):
+            redelivered = bool(task_id) and other.counts.get("task_id") == task_id
+            if not redelivered and now - _heartbeat(other) < LEASE:
+                raise SyncBusyError(
+                    f"source {source.name!r} is already being synced (run {other.pk}, last progress "
+                    f"{_heartbeat(other):%Y-%m-%d %H:%M:%S} UTC)"
+                )
+            stale.append(other.pk)
+        run = SyncRun.objects.create(
+            kind=source.kind, source=label, data_source=source, stage="starting",
+            counts={"task_id": task_id, "heartbeat": now.isoformat()},
+        )
+        SyncRun.objects.filter(pk__in=stale).update(
+            status=SyncRun.Status.FAILED, finished_at=now,
+            error=f"interrupted (worker lost or killed); resumed by run {run.pk}",
+        )
+    return run
+
+
+class _RunProgress:
+    """Connector progress -> the caller's callback and (throttled) the SyncRun row, which is the heartbeat."""
+
+    def __init__(self, run: SyncRun, outer: ProgressCallback | None) -> None:
+        self.run = run
+        self.outer = outer
+        self.counts: dict[str, Any] = dict(run.counts)
+        self.last_write = 0.0
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if self.outer is not None:
+            self.outer(stage, done, total)
+        if time.monotonic() - self.last_write >= HEARTBEAT_EVERY:
+            self.write(stage=stage[:100], progress_done=done, progress_total=total)
+
+    def write(self, **fields: Any) -> None:
+        self.counts["heartbeat"] = timezone.now().isoformat()
+        SyncRun.objects.filter(pk=self.run.pk).update(counts=dict(self.counts), **fields)
+        self.last_write = time.monotonic()
+
+
+def _batches(connector: Connector) -> Iterator[list[Record]]:
+    pages = getattr(connector, "pages", None)
+    if callable(pages):
+        yield from pages()
+        return
+    batch: list[Record] = []
+    for record in connector.records():
+        batch.append(record)
+        if len(batch) >= BATCH_RECORDS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _checkpoint_of(connector: Connector) -> dict[str, Any] | None:
+    value = getattr(connector, "checkpoint", None)
+    return copy.deepcopy(value) if isinstance(value, dict) else None
+
+
+def _store(source: DataSource, batch: list[Record], connector: Connector, progress: _RunProgress) -> None:
+    """One batch and the checkpoint that covers it, in one transaction."""
+    checkpoint = _checkpoint_of(connector)
+    with transaction.atomic():
+        summary = records_ingest(records=batch) if batch else None
+        if checkpoint is not None:
+            DataSource.objects.filter(pk=source.pk).update(checkpoint=checkpoint)
+        if summary is not None:
+            for key in ADDITIVE:
+                progress.counts[key] = progress.counts.get(key, 0) + summary.counts.get(key, 0)
+        progress.counts["records"] = progress.counts.get("records", 0) + len(batch)
+        progress.write()
+
+
+def source_sync(
+    *, source: DataSource, progress: ProgressCallback | None = None, repository: str = "",
+    task_id: str = "",
+) -> SyncRun:
+    """Sync ``source`` (all of it, or only ``repository``) and return its finished SyncRun.
+
+    Raises ConnectorError (after recording it on the run and the source) when the run fails, and
+    SyncBusyError when another live run holds the source.
+    """
+    label = f"{source.name}:{repository}" if repository else source.name
+    run = _claim(source, label, task_id)
+    source.refresh_from_db()  # the checkpoint to resume is the stored one, not a caller's stale copy
+    tracker = _RunProgress(run, progress)
+    try:
+        cls = connector_class(source.kind)
+        try:
+            config = source_config(source=source, repository=repository)
+        except SecretDecryptionError as exc:
+            raise ConnectorError(str(exc)) from None
+        connector = cls(config, progress=tracker)
+        for batch in _batches(connector):
+            _store(source, batch, connector, tracker)
+        _store(source, [], connector, tracker)
+        problems = list(getattr(connector, "problems", []))
+        tracker.counts.update({k: int(v) for k, v in dict(getattr(connector, "counts", {})).items()})
+        tracker.counts["problems"] = len(problems)
+        if tracker.counts.get("records", 0):
+            tracker.write(stage="computing metrics")
+            snapshots_recompute()
+    except ConnectorError as exc:
+        _fail(run, source, tracker, str(exc), halt=exc.permanent)
+        raise
+    except Exception as exc:
+        _fail(run, source, tracker, f"internal error: {type(exc).__name__}: {exc}", halt=False)
+        raise
+    return _succeed(run, source, tracker, problems, full=not repository)
+
+
+def _succeed(
+    run: SyncRun, source: DataSource, tracker: _RunProgress, problems: list[str], *, full: bool
+) -> SyncRun:
+    now = timezone.now()
+    error = "; ".join(problems)[:4000]
+    tracker.write(status=SyncRun.Status.SUCCEEDED, stage="done", error=error, finished_at=now)
+    fields: dict[str, Any] = {"last_error": error}
+    if full:
+        fields["last_success_at"] = now
+    DataSource.objects.filter(pk=source.pk).update(**fields)
+    run.refresh_from_db()
+    return run
+
+
+def _fail(run: SyncRun, source: DataSource, tracker: _RunProgress, message: str, *, halt: bool) -> None:
+    message = message[:4000]
+    tracker.write(status=SyncRun.Status.FAILED, stage="failed", error=message, finished_at=timezone.now())
+    with transaction.atomic():
+        current = DataSource.objects.select_for_update().get(pk=source.pk)
+        current.last_error = message
+        if halt:
+            current.checkpoint = {**current.checkpoint, HALTED: message}
+        current.save(update_fields=["last_error", "checkpoint"])
+    run.refresh_from_db()
+
+
+def sources_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of enabled sources whose interval has passed since their last full run started, that are not
+    halted by a permanent error and not being synced right now."""
+    now = now or timezone.now()
+    due = []
+    for source in DataSource.objects.filter(enabled=True).order_by("pk"):
+        if source.checkpoint.get(HALTED):
+            continue
+        runs = SyncRun.objects.filter(data_source=source)
+        if any(now - _heartbeat(r) < LEASE for r in runs.filter(status=SyncRun.Status.RUNNING)):
+            continue
+        last = runs.filter(source=source.name).order_by("-started_at").first()
+        if last is None or last.started_at + timedelta(minutes=source.sync_interval_minutes) <= now:
+            due.append(source.pk)
+    return due

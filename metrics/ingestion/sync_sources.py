@@ -1,0 +1,158 @@
+"""Configured data sources: creating them, their encrypted secrets, and the SourceConfig a connector gets.
+
+Secrets (the API token, the webhook secret) are stored encrypted (``metrics.core.crypto``) and only
+decrypted in memory when a connector or the webhook view needs them; nothing here logs or returns them
+except ``source_secret``/``source_webhook_secret``, whose callers hand them to a connector or an HMAC.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from connectors.base import SourceConfig
+from metrics.core import crypto
+from metrics.core.models import DataSource
+
+WEBHOOK_SECRET_OPTION = "webhook_secret_encrypted"  # noqa: S105 - an option name, not a secret
+HALTED = "halted"  # checkpoint key: a permanent error stops scheduled syncs until the secret changes
+TOKEN_KINDS = {DataSource.Kind.GITHUB, DataSource.Kind.GITLAB, DataSource.Kind.COPILOT}
+REPO_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+class SourceConfigError(ValueError):
+    """A data source cannot be created or used as configured; the message names the problem."""
+
+
+def _github_options(options: dict[str, Any]) -> dict[str, Any]:
+    repos = options.get("repos") or []
+    if isinstance(repos, str):
+        repos = [repos]
+    if bool(options.get("org")) == bool(repos):
+        raise SourceConfigError("a github source needs exactly one of --org ORG or --repo OWNER/REPO")
+    for repo in repos:
+        if not REPO_RE.match(repo):
+            raise SourceConfigError(f"--repo {repo!r} is not OWNER/REPO")
+    return {**options, "repos": list(repos)} if repos else options
+
+
+def _gitlab_options(options: dict[str, Any]) -> dict[str, Any]:
+    if bool(options.get("group")) == bool(options.get("project")):
+        raise SourceConfigError("a gitlab source needs exactly one of --group GROUP or --project PATH")
+    return options
+
+
+def _git_options(options: dict[str, Any]) -> dict[str, Any]:
+    path = options.get("path")
+    if not path:
+        raise SourceConfigError("a git source needs --path PATH")
+    if not Path(path).exists():
+        raise SourceConfigError(f"--path {path!r} does not exist")
+    return {**options, "path": str(Path(path).resolve())}
+
+
+def _copilot_options(options: dict[str, Any]) -> dict[str, Any]:
+    if not options.get("org"):
+        raise SourceConfigError("a copilot source needs --org ORG")
+    return options
+
+
+VALIDATORS = {
+    DataSource.Kind.GITHUB: _github_options,
+    DataSource.Kind.GITLAB: _gitlab_options,
+    DataSource.Kind.GIT: _git_options,
+    DataSource.Kind.COPILOT: _copilot_options,
+}
+
+
+def source_create(
+    *, kind: str, name: str, options: dict[str, Any], secret: str = "", webhook_secret: str = "",
+    sync_interval_minutes: int = 60,
+) -> DataSource:
+    """Create a source; its secrets are stored encrypted.  Bad input raises SourceConfigError."""
+    if kind not in VALIDATORS:
+        expected = ", ".join(sorted(VALIDATORS))
+        raise SourceConfigError(f"unknown source kind {kind!r}; expected one of {expected}")
+    if not name or slugify(name) != name:
+        raise SourceConfigError(f"source name {name!r} must be a slug (letters, digits, - and _)")
+    if kind in TOKEN_KINDS and not secret:
+        raise SourceConfigError(f"a {kind} source needs a token")
+    if sync_interval_minutes < 1:
+        raise SourceConfigError("the sync interval must be at least 1 minute")
+    clean = VALIDATORS[kind]({k: v for k, v in options.items() if v not in (None, "", [])})
+    if webhook_secret:
+        clean[WEBHOOK_SECRET_OPTION] = crypto.encrypt(webhook_secret)
+    try:
+        with transaction.atomic():
+            return DataSource.objects.create(
+                name=name, kind=kind, options=clean, secret_encrypted=crypto.encrypt(secret),
+                sync_interval_minutes=sync_interval_minutes,
+            )
+    except IntegrityError:
+        raise SourceConfigError(f"a source named {name!r} already exists") from None
+
+
+def source_secret_set(*, source: DataSource, secret: str) -> None:
+    """Store a new token; a source halted by a permanent error (revoked token) may sync again."""
+    checkpoint = {k: v for k, v in source.checkpoint.items() if k != HALTED}
+    source.secret_encrypted = crypto.encrypt(secret)
+    source.checkpoint = checkpoint
+    source.last_error = ""
+    source.save(update_fields=["secret_encrypted", "checkpoint", "last_error"])
+
+
+def source_webhook_secret_set(*, source: DataSource, secret: str) -> None:
+    options = dict(source.options)
+    if secret:
+        options[WEBHOOK_SECRET_OPTION] = crypto.encrypt(secret)
+    else:
+        options.pop(WEBHOOK_SECRET_OPTION, None)
+    source.options = options
+    source.save(update_fields=["options"])
+
+
+def source_secret(source: DataSource) -> str:
+    return crypto.decrypt(source.secret_encrypted, what=f"token of source {source.name!r}")
+
+
+def source_webhook_secret(source: DataSource) -> str:
+    return crypto.decrypt(
+        str(source.options.get(WEBHOOK_SECRET_OPTION, "")), what=f"webhook secret of source {source.name!r}"
+    )
+
+
+def public_options(source: DataSource) -> dict[str, Any]:
+    """Options without anything secret (also without their ciphertext)."""
+    return {k: v for k, v in source.options.items() if not k.endswith("_encrypted")}
+
+
+def source_target(source: DataSource) -> str:
+    """What the source reads, in one short phrase for lists and run names."""
+    options = source.options
+    for key in ("org", "group", "project", "path"):
+        if options.get(key):
+            return f"{key} {options[key]}"
+    if options.get("repos"):
+        return "repo " + ", ".join(options["repos"])
+    return ""
+
+
+def source_config(*, source: DataSource, repository: str = "") -> SourceConfig:
+    """What the connector of ``source`` needs: options, the decrypted secret, and the checkpoint to resume.
+
+    ``repository`` restricts the run to one repository/project (webhook-triggered updates).
+    """
+    options = public_options(source)
+    options["checkpoint"] = copy.deepcopy({k: v for k, v in source.checkpoint.items() if k != HALTED})
+    if repository:
+        options["only_repositories"] = [repository]
+    location = ""
+    if source.kind == DataSource.Kind.GIT:
+        location = str(options.get("path", ""))
+    return SourceConfig(
+        kind=source.kind, name=source.name, location=location, options=options, secret=source_secret(source)
+    )

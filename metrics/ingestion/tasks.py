@@ -1,0 +1,57 @@
+"""Celery tasks of ingestion: thin, named, idempotent; each calls one service.
+
+Both run on the "sync" queue.  ``acks_late`` + ``reject_on_worker_lost``: a sync whose worker dies is
+delivered again and resumes from the source's checkpoint (the same task id takes over its dead run).
+Only temporary ``ConnectorError``s are retried, after the source's ``retry_after`` or with exponential
+backoff; a permanent one (revoked token) is recorded by the service and never retried.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import transaction
+
+from connectors.base import ConnectorError
+from metrics.core.models import DataSource
+from metrics.ingestion.sync import source_sync, sources_due
+
+SYNC_QUEUE = "sync"
+MAX_BACKOFF = 3600
+
+
+@shared_task(
+    bind=True, name="sextant.ingestion.source_sync", queue=SYNC_QUEUE, acks_late=True,
+    reject_on_worker_lost=True, max_retries=8,
+)
+def source_sync_task(self: Task, source_id: int, repository: str = "") -> dict[str, Any]:
+    """Sync one source (or one of its repositories); see ``metrics.ingestion.sync.source_sync``."""
+    source = DataSource.objects.filter(pk=source_id).first()
+    if source is None:
+        return {"status": "skipped", "reason": f"source {source_id} no longer exists"}
+    try:
+        run = source_sync(source=source, repository=repository, task_id=self.request.id or "")
+    except ConnectorError as exc:
+        if exc.permanent or self.request.is_eager:
+            # Recorded on the run and the source already; in-process (embedded) mode leaves temporary
+            # failures to the next sync instead of retrying inside the caller's request.
+            return {"status": "failed", "error": str(exc), "permanent": exc.permanent}
+        countdown = exc.retry_after or min(60 * 2**self.request.retries, MAX_BACKOFF)
+        raise self.retry(exc=exc, countdown=countdown) from None
+    return {"status": run.status, "run": run.pk, "counts": run.counts}
+
+
+@shared_task(
+    name="sextant.ingestion.sync_due_sources", queue=SYNC_QUEUE, acks_late=True, reject_on_worker_lost=True
+)
+def sync_due_sources_task() -> list[int]:
+    """Started by django-celery-beat (``manage.py setup_schedules``): enqueue every source that is due."""
+    due = sources_due()
+    for source_id in due:
+        source_sync_enqueue(source_id=source_id)
+    return due
+
+
+def source_sync_enqueue(*, source_id: int, repository: str = "") -> None:
+    """Queue a sync once the current transaction commits (never for data that was rolled back)."""
+    transaction.on_commit(lambda: source_sync_task.delay(source_id, repository))

@@ -1,0 +1,242 @@
+"""A real Celery worker (prefork, queue "sync") on the local Redis (db 11) is SIGKILLed mid-sync and
+restarted: the task is delivered again, resumes from the checkpoint, and the data equals an
+uninterrupted sync of the same fake GitHub (run in-process into pytest-django's test database).
+
+The worker cannot share pytest-django's test database (in memory on SQLite, inside a rolled-back
+transaction otherwise), so it gets a database of its own beside the configured one (a SQLite file, or
+a PostgreSQL database on the server of DATABASE_URL), migrated by ``manage.py migrate``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import psycopg
+import pytest
+import redis
+from celery import Celery
+from cryptography.fernet import Fernet
+
+from metrics.ingestion.sync import source_sync
+from metrics.ingestion.sync_sources import source_create
+from tests.fakes.github import FakeGitHub
+from tests.fakes.github_data import populate, populate_teams
+from tests.fakes.state import database_state
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKER = "redis://127.0.0.1:6379/11"
+PYTHON = sys.executable
+
+
+class WorkerDatabase:
+    """An empty Sextant database for the worker, on the engine DATABASE_URL names; dropped afterwards."""
+
+    def __init__(self, tmp: Path) -> None:
+        base = os.environ.get("DATABASE_URL", "")
+        self.config = dj_database_url.parse(base) if base else {"ENGINE": "django.db.backends.sqlite3"}
+        self.postgres = "postgresql" in self.config["ENGINE"]
+        self.name = f"sextant_worker_{os.getpid()}"
+        self.file = tmp / f"{self.name}.sqlite3"
+
+    @property
+    def url(self) -> str:
+        if not self.postgres:
+            return f"sqlite:///{self.file}"
+        c = self.config
+        auth = c["USER"] + (f":{c['PASSWORD']}" if c.get("PASSWORD") else "")
+        return f"postgres://{auth}@{c['HOST'] or '127.0.0.1'}:{c['PORT'] or 5432}/{self.name}"
+
+    def _admin(self, sql: str) -> None:
+        c = self.config
+        with psycopg.connect(
+            host=c["HOST"] or "127.0.0.1",
+            port=c["PORT"] or 5432,
+            user=c["USER"],
+            password=c.get("PASSWORD") or None,
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
+            conn.execute(sql)
+
+    def create(self) -> None:
+        if self.postgres:
+            self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        if self.postgres:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def scalar(self, sql: str) -> Any:
+        if self.postgres:
+            with psycopg.connect(self.url) as conn:
+                row = conn.execute(sql).fetchone()
+        else:
+            with sqlite3.connect(self.file, timeout=30) as conn:
+                row = conn.execute(sql).fetchone()
+        return row[0] if row else None
+
+
+@pytest.fixture
+def worker_db(tmp_path: Path) -> Iterator[WorkerDatabase]:
+    db = WorkerDatabase(tmp_path)
+    db.create()
+    try:
+        yield db
+    finally:
+        db.drop()
+
+
+def environment(database_url: str, tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "DJANGO_"))}
+    return {
+        **env,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": BROKER,
+        "SEXTANT_VAR_DIR": str(tmp),
+        "SEXTANT_ENCRYPTION_KEYS": KEY,
+        "DJANGO_SETTINGS_MODULE": "tests.fakes.worker_settings",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+KEY = Fernet.generate_key().decode()
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        worker = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "metrics",
+                "worker",
+                "-Q",
+                "sync",
+                "--concurrency",
+                "1",
+                "-P",
+                "prefork",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"sync-test-{os.getpid()}-{time.monotonic_ns()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for(lambda: b"ready." in log.read_bytes(), 60, f"worker did not start: {log.read_text()[-2000:]}")
+    return worker
+
+
+def kill(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the whole worker (main process and pool children), like a machine that dies."""
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def wait_for(condition: Callable[[], Any], seconds: float, message: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(message)
+
+
+@pytest.mark.django_db
+def test_a_worker_killed_mid_sync_resumes_and_matches_an_uninterrupted_sync(
+    worker_db: WorkerDatabase, tmp_path: Path, settings: Any
+) -> None:
+    redis.Redis.from_url(BROKER).flushdb()
+    env = environment(worker_db.url, tmp_path)
+    with FakeGitHub() as gh:
+        populate(gh, "acme/api", prs=70, big_every=30)
+        populate(gh, "acme/web", prs=20, seed=2)
+        populate_teams(gh, "acme")
+        total = sum(len(r.prs) for r in gh.repos.values())
+        manage(env, "migrate", "--noinput", "-v", "0", "--skip-checks")
+        options = {"org": "acme", "api_url": gh.url, "page_size": 20, "backoff_seconds": 0.05}
+        code = (
+            "from metrics.ingestion.sync_sources import source_create; "
+            f"print(source_create(kind='github', name='acme', options={options!r}, secret='test-token').pk)"
+        )
+        source_id = int(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+
+        # The third page of pull requests is held until the worker is dead: it dies mid-sync, with
+        # exactly two pages stored and a request in flight, however loaded the machine is.
+        gate, asked = threading.Event(), []
+
+        def hold_third_page(operation: str, variables: dict[str, Any]) -> None:
+            if operation == "PullRequests":
+                asked.append(variables.get("after"))
+                if len(asked) == 3:
+                    gate.wait(120)
+
+        gh.hooks.append(hold_third_page)
+        log = tmp_path / "worker.log"
+        worker = start_worker(env, log)
+        task = Celery(broker=BROKER, set_as_current=False).send_task(
+            "sextant.ingestion.source_sync", args=[source_id, ""], queue="sync"
+        )
+        count = "SELECT count(*) FROM ingestion_pullrequest"
+        try:
+            wait_for(lambda: len(asked) == 3, 90, f"third page never asked: {log.read_text()[-3000:]}")
+            stored = wait_for(lambda: worker_db.scalar(count), 30, "no page stored")
+        finally:
+            kill(worker)
+            gh.hooks.remove(hold_third_page)
+            gate.set()
+        checkpoint = worker_db.scalar("SELECT checkpoint FROM core_datasource")
+        checkpoint = json.loads(checkpoint) if isinstance(checkpoint, str) else checkpoint  # text on SQLite
+        cursor = checkpoint["repos"]["acme/api"]["prs"]["cursor"]
+        assert stored == 40 and cursor == asked[2]  # two pages and the checkpoint after them
+        gh.operations.clear()
+
+        worker = start_worker(env, log)  # the unacknowledged task is delivered again
+        try:
+            finished = "SELECT count(*) FROM ingestion_syncrun WHERE status = 'succeeded'"
+            wait_for(lambda: worker_db.scalar(finished), 120, f"not resumed: {log.read_text()[-3000:]}")
+        finally:
+            kill(worker)
+        resumed_from = next(v.get("after") for name, v in gh.operations if name == "PullRequests")
+        dump = subprocess.run(
+            [PYTHON, "-m", "tests.fakes.state"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+        settings.SEXTANT_ENCRYPTION_KEYS = KEY
+        source = source_create(kind="github", name="acme", options=options, secret="test-token")
+        source_sync(source=source)  # the same sync, uninterrupted, in the test database
+        uninterrupted = json.loads(json.dumps(database_state(), default=str))
+    resumed = json.loads(dump.stdout)
+    assert resumed_from == cursor  # it continued after the last stored page, not from scratch
+    assert len(resumed["pull_requests"]) == total and resumed == uninterrupted
+    interrupted = worker_db.scalar("SELECT count(*) FROM ingestion_syncrun WHERE error LIKE 'interrupted%'")
+    assert interrupted == 1 and task.id in log.read_text()
