@@ -1,14 +1,31 @@
 from __future__ import annotations
 
 from django.urls import include, path
+from django.views.generic import RedirectView
 
-from metrics.web import views
+from metrics.web import impact, overview, prs, setup_org, setup_sources, setup_teams, team, views
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
-    path("teams/<slug:slug>/", views.team_detail, name="team"),
+    path("", overview.overview, name="overview"),
+    path("teams/<slug:slug>/", team.team_detail, name="team"),
+    path("prs/", prs.pr_list, name="prs"),
+    path("ai-impact/", impact.impact, name="impact"),
     path("assets/<str:name>", views.asset, name="asset"),
     path("surveys/", include("metrics.web.survey_urls")),
+    path("settings/", RedirectView.as_view(pattern_name="web:settings_sources"), name="settings"),
+    path("settings/sources/", setup_sources.sources, name="settings_sources"),
+    path("settings/sources/<int:pk>/test/", setup_sources.source_test, name="settings_source_test"),
+    path("settings/sources/<int:pk>/sync/", setup_sources.source_sync_now, name="settings_source_sync"),
+    path("settings/sources/<int:pk>/token/", setup_sources.source_secret, name="settings_source_token"),
+    path("settings/sources/<int:pk>/toggle/", setup_sources.source_toggle, name="settings_source_toggle"),
+    path("settings/sources/<int:pk>/status/", setup_sources.source_status, name="settings_source_status"),
+    path("settings/teams/", setup_teams.teams, name="settings_teams"),
+    path("settings/teams/import/", setup_teams.teams_import, name="settings_teams_import"),
+    path("settings/teams/<slug:slug>/", setup_teams.team_edit, name="settings_team"),
+    path("settings/recompute/", setup_teams.recompute, name="settings_recompute"),
+    path("settings/costs/", setup_org.costs, name="settings_costs"),
+    path("settings/users/", setup_org.users, name="settings_users"),
+    path("settings/users/<int:pk>/", setup_org.user_edit, name="settings_user"),
 ]

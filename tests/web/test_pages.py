@@ -1,6 +1,9 @@
+"""Overview, team dashboard, assets: what they show, empty states, freshness, and 400s for bad parameters."""
+
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from io import StringIO
 
@@ -8,37 +11,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from django.utils.html import escape
 
-from metrics.core.models import Team
 from metrics.ingestion.metric_definitions import DEFINITIONS
-from tests.factories import make_series, make_snapshot, make_team
-
-MAY = dt.date(2025, 5, 1)
-JUNE = dt.date(2025, 6, 1)
-
-
-@pytest.fixture
-def platform() -> Team:
-    team = make_team(name="Platform", slug="platform")
-    for metric, may, june in (
-        ("cycle_time_p50", 30.0, 12.5),
-        ("merged_prs", 40.0, 42.0),
-        ("revert_rate", 0.1, 0.05),
-        ("ai_assisted_share", 0.2, 0.375),
-    ):
-        make_series(metric=metric, values=[may, june], start=MAY, period="month", n=42, team=team)
-    weekly = {
-        "cycle_time_p50": [20.0, 10.0], "cycle_time_p75": [30.0, 20.0], "cycle_time_p90": [60.0, 72.0],
-        "merged_prs": [9.0, 11.0], "throughput_per_engineer": [1.5, 2.75], "revert_rate": [0.0, None],
-        "ai_assisted_share": [0.25, 0.5],
-    }
-    for metric, values in weekly.items():
-        make_series(metric=metric, values=values, start=dt.date(2025, 6, 2), period="week", n=11, team=team)
-    return team
+from metrics.ingestion.models import SyncRun
+from metrics.web.overview import sparkline
+from tests.web.conftest import Org
 
 
-@pytest.mark.parametrize("url", ["/", "/teams/platform/"])
+@pytest.mark.parametrize("url", ["/", "/teams/checkout/", "/prs/", "/ai-impact/", "/settings/sources/"])
 def test_pages_require_login(client: Client, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 302
@@ -53,80 +35,147 @@ def test_login_page_renders(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_overview_empty_state(admin_client: Client) -> None:
-    response = admin_client.get("/")
-    assert response.status_code == 200
-    assert "No data yet: run <code>python manage.py import_git PATH</code>" in response.content.decode()
+def test_overview_empty_state_guides_to_a_data_source(admin_client: Client) -> None:
+    html = admin_client.get("/").content.decode()
+    assert "No data yet" in html
+    assert 'href="/settings/sources/"' in html and "Add a data source" in html
+    assert "No data synced yet" in html  # freshness, even with nothing
 
 
-@pytest.mark.django_db
-def test_overview_lists_teams_with_latest_month_values(admin_client: Client, platform: Team) -> None:
-    make_team(name="Mobile", slug="mobile")  # a team without snapshots still appears, with blanks
-    make_snapshot(metric="merged_prs", value=99.0, period_start=JUNE, period="month", n=99)  # organization
-    response = admin_client.get("/")
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert 'href="/teams/platform/"' in html
-    assert 'href="/teams/mobile/"' in html
+def test_overview_lists_the_team_tree_with_values_trends_and_sparklines(
+    admin_client: Client, org: Org
+) -> None:
+    html = admin_client.get("/").content.decode()
     assert "June 2025" in html
-    # June, not May: 12.5 h, 42 PRs, 5.0%, 37.5%.
-    for shown in ("12.5 h", ">42<", "5.0%", "37.5%", ">99<", "Whole organization"):
-        assert shown in html, shown
-    assert "30.0 h" not in html
-    assert "Data as of" in html
-    assert escape(DEFINITIONS["revert_rate"]) in html
+    for slug in ("product", "checkout", "search", "platform"):
+        assert f'href="/teams/{slug}/"' in html
+    row = re.search(r'<tr data-order="\d+" data-team="checkout">.*?</tr>', html, re.S).group(0)
+    # June, not May: 12.5 h, 42 PRs, 5.0%, 37.5%; cycle time fell 58% (good), reverts fell (good).
+    for shown in ("12.5 h", ">42<", "5.0%", "37.5%", "trend-good", '<svg class="spark"'):
+        assert shown in row, shown
+    assert 'data-sort="12.5"' in row
+    assert "Whole organization" in html
+    assert escape(DEFINITIONS["revert_rate"]) in html  # definitions as tooltips
+    assert "Metrics computed" in html
 
 
-@pytest.mark.django_db
-def test_team_page_has_charts_latest_values_and_definitions(admin_client: Client, platform: Team) -> None:
-    response = admin_client.get("/teams/platform/")
+def test_overview_period_and_team_filters(admin_client: Client, org: Org) -> None:
+    html = admin_client.get("/?team=product").content.decode()
+    assert 'data-team="checkout"' in html and 'data-team="search"' in html
+    assert 'data-team="platform"' not in html
+    may = admin_client.get("/?period=month&at=2025-05-01").content.decode()
+    assert "May 2025" in may and "30.0 h" in may
+    weekly = admin_client.get("/?period=week").content.decode()
+    assert "week of 02 Jun 2025" in weekly
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("period=year", "Invalid period &#x27;year&#x27;: use one of week, month."),
+        ("team=nope", "Invalid team &#x27;nope&#x27;: no team has this slug."),
+        ("at=yesterday", "Invalid at &#x27;yesterday&#x27;: use a date like 2026-05-01."),
+        ("at=2020-01-01", "no monthly data starts on that day"),
+    ],
+)
+def test_overview_bad_parameters_are_400(admin_client: Client, org: Org, query: str, message: str) -> None:
+    response = admin_client.get(f"/?{query}")
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_freshness_shows_the_last_successful_sync(admin_client: Client, org: Org) -> None:
+    run = SyncRun.objects.create(kind="git", source="acme", status=SyncRun.Status.SUCCEEDED)
+    SyncRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - dt.timedelta(minutes=12))
+    html = admin_client.get("/prs/").content.decode()
+    assert "Synced 12 min ago" in html
+
+
+def _spec(html: str, div_id: str) -> dict:
+    found = re.search(rf'<script id="{div_id}-spec" type="application/json">(.*?)</script>', html, re.S)
+    assert found, div_id
+    return json.loads(found.group(1))
+
+
+def test_team_dashboard_charts_link_to_their_prs(admin_client: Client, org: Org) -> None:
+    response = admin_client.get("/teams/checkout/?range=all")
     html = response.content.decode()
     assert response.status_code == 200
-    for div_id in ("chart-cycle-time", "chart-throughput", "chart-revert-rate", "chart-ai-share"):
+    for div_id in (
+        "chart-cycle-time",
+        "chart-phases",
+        "chart-throughput",
+        "chart-pr-size",
+        "chart-revert-rate",
+        "chart-ai-share",
+    ):
         assert f'id="{div_id}"' in html
     assert "/assets/plotly.min.js?v=" in html
+    phases = _spec(html, "chart-phases")
+    assert [t["name"] for t in phases["data"]] == [
+        "coding",
+        "pickup",
+        "rework",
+        "merge wait",
+        "cycle time p50",
+    ]
+    assert phases["data"][0]["y"] == [4.0, 3.0] and phases["layout"]["barmode"] == "stack"
+    band = _spec(html, "chart-cycle-time")
+    assert band["data"][1]["fill"] == "tonexty"  # p50 shaded up to p90
+    assert _spec(html, "chart-revert-rate")["data"][0]["y"] == [0.0, None]  # a gap, never a zero
+    assert (
+        'href="/prs/?team=checkout&amp;state=merged&amp;reverted=yes&amp;merged_from=2025-06-02&amp;'
+        'merged_to=2025-06-15"'
+    ) in html
+    assert 'data-click-url="/prs/?team=checkout&amp;state=merged&amp;ai=yes"' in html
+
+
+def test_team_dashboard_kpis_latest_values_and_definitions(admin_client: Client, org: Org) -> None:
+    html = admin_client.get("/teams/checkout/").content.decode()
     assert "week of 09 Jun 2025" in html
-    # Latest week: p90 72 h shown in days, per-engineer 2.75, revert rate missing, n shown.
-    for shown in ("10.0 h", "3.0 d", "2.75", "50.0%", "—", ">11<"):
+    for shown in ("10.0 h", "3.0 d", "2.75", "50.0%", "—", "-50% vs previous period"):
         assert shown in html, shown
-    assert f'title="{escape(DEFINITIONS["cycle_time_p50"])}"' in html
-    assert "Data as of" in html
+    assert escape(DEFINITIONS["cycle_time_p50"]) in html
+    assert 'href="/teams/product/"' in html  # breadcrumb to the parent team
+    assert "No survey round has included Checkout yet." in html  # satisfaction empty state
 
 
-@pytest.mark.django_db
-def test_team_page_monthly(admin_client: Client, platform: Team) -> None:
-    response = admin_client.get("/teams/platform/?period=month")
-    assert response.status_code == 200
-    html = response.content.decode()
+def test_team_dashboard_monthly(admin_client: Client, org: Org) -> None:
+    html = admin_client.get("/teams/checkout/?period=month").content.decode()
     assert "June 2025" in html and "12.5 h" in html
 
 
-@pytest.mark.django_db
-def test_team_page_bad_period_is_400_with_a_message(admin_client: Client, platform: Team) -> None:
-    response = admin_client.get("/teams/platform/?period=year")
+@pytest.mark.parametrize("query", ["period=year", "range=5y"])
+def test_team_dashboard_bad_parameters_are_400(admin_client: Client, org: Org, query: str) -> None:
+    response = admin_client.get(f"/teams/checkout/?{query}")
     assert response.status_code == 400
-    assert "Invalid period &#x27;year&#x27;: use ?period=week or ?period=month." in response.content.decode()
+    assert "Invalid" in response.content.decode()
 
 
-@pytest.mark.django_db
-def test_team_page_unknown_team_is_404(admin_client: Client) -> None:
+def test_team_dashboard_unknown_team_is_404(admin_client: Client, org: Org) -> None:
     assert admin_client.get("/teams/nope/").status_code == 404
 
 
-@pytest.mark.django_db
-def test_team_page_without_snapshots(admin_client: Client) -> None:
-    make_team(name="Empty", slug="empty")
-    response = admin_client.get("/teams/empty/")
-    assert response.status_code == 200
-    assert "No weekly snapshots for this team yet." in response.content.decode()
+def test_team_without_figures_guides_to_members(admin_client: Client, org: Org) -> None:
+    html = admin_client.get("/teams/platform/").content.decode()
+    assert "No weekly figures for Platform yet" in html
+    assert 'href="/settings/teams/platform/"' in html
+
+
+def test_sparkline_keeps_gaps_and_needs_two_points() -> None:
+    assert sparkline([None, 3.0]) == ""
+    svg = sparkline([1.0, 2.0, None, 4.0, 5.0])
+    assert svg.count("<polyline") == 2  # the gap splits the line
+    assert sparkline([2.0, 2.0, 2.0]).count("<polyline") == 1  # a flat line still draws
 
 
 def test_assets_are_served_without_login(client: Client) -> None:
-    css = client.get("/assets/sextant.css")
-    assert css.status_code == 200
-    assert css["Content-Type"].startswith("text/css")
-    assert css["Cache-Control"] == "no-cache"
-    assert client.get("/assets/sextant.css", HTTP_IF_NONE_MATCH=css["ETag"]).status_code == 304
+    for name, kind in (("sextant.css", "text/css"), ("sextant.js", "text/javascript")):
+        response = client.get(f"/assets/{name}")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith(kind)
+        assert response["Cache-Control"] == "no-cache"
+        assert client.get(f"/assets/{name}", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
 
     import plotly
 
@@ -152,4 +201,4 @@ def test_ensure_admin_creates_a_superuser_once() -> None:
     assert "already exists" in again.getvalue()
     assert "python manage.py changepassword admin" in again.getvalue()
     assert match.group(1) not in again.getvalue()
-    assert get_user_model().objects.filter(is_superuser=True).count() == 1
+    assert get_user_model().objects.get(is_superuser=True) == user

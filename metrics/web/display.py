@@ -1,0 +1,100 @@
+"""How numbers, metric names, periods and ages read on the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from django.utils import timezone
+
+from metrics.ingestion.metric_definitions import DEFINITIONS
+
+HOUR_PREFIXES = (
+    "cycle_time_",
+    "coding_time_",
+    "pickup_time_",
+    "review_time_",
+    "rework_time_",
+    "merge_wait_time_",
+    "deploy_time_",
+    "time_to_revert_",
+)
+SHARE_METRICS = frozenset(
+    {
+        "revert_rate",
+        "ai_assisted_share",
+        "change_failure_rate",
+        "ai_adoption_regular_share",
+        "ai_adoption_any_share",
+    }
+)
+COUNT_METRICS = frozenset({"merged_prs", "bot_merged_prs"})
+LABELS = {
+    "merged_prs": "Merged PRs",
+    "bot_merged_prs": "Merged bot PRs",
+    "throughput_per_engineer": "Merged PRs per engineer",
+    "ai_assisted_share": "AI-assisted share",
+    "ai_adoption_any_share": "Engineers using AI",
+    "ai_adoption_regular_share": "Regular AI users",
+    "ai_adoption_level": "AI adoption level",
+    "pr_size_p50": "PR size p50",
+    "pr_size_p75": "PR size p75",
+    "pr_size_p90": "PR size p90",
+    "satisfaction": "Satisfaction",
+}
+EXTRA_DEFINITIONS = {
+    "satisfaction": "Mean answer to 'Overall, how satisfied are you with your work as an engineer here?' "
+    "(1-5) in the latest survey round; hidden for groups below the privacy floor.",
+}
+
+
+def label(metric: str) -> str:
+    """``cycle_time_p50`` -> ``Cycle time p50``, unless named in ``LABELS``."""
+    return LABELS.get(metric, metric.replace("_", " ").capitalize())
+
+
+def definition(metric: str) -> str:
+    return DEFINITIONS.get(metric) or EXTRA_DEFINITIONS.get(metric, "")
+
+
+def hours(value: float) -> str:
+    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+
+
+def format_value(metric: str, value: float | None) -> str:
+    """Human units: hours (days beyond two days), percentages for shares, whole counts."""
+    if value is None or math.isnan(value):
+        return "—"
+    if metric.startswith(HOUR_PREFIXES):
+        return hours(value)
+    if metric in SHARE_METRICS:
+        return f"{value:.1%}"
+    if metric in COUNT_METRICS or metric.startswith("pr_size_"):
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+def period_label(period: str, start: dt.date) -> str:
+    return f"week of {start:%d %b %Y}" if period == "week" else f"{start:%B %Y}"
+
+
+def period_end(period: str, start: dt.date) -> dt.date:
+    """The last day of the week or month that starts on ``start``."""
+    if period == "week":
+        return start + dt.timedelta(days=6)
+    following = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+def ago(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """``12 min ago``, ``3 h ago``, ``5 days ago``: how old the data is, at a glance."""
+    if moment is None:
+        return ""
+    seconds = max(0.0, ((now or timezone.now()) - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"

@@ -1,0 +1,234 @@
+"""AI impact: adoption, adjusted effects with intervals (forest plot), naive beside adjusted, detection
+coverage and ROI per tool, read from the tables the analytics recompute (AIImpactEstimate, AIRoiMonth)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from metrics.core.models import AITool, Team
+from metrics.ingestion.impact import org_settings
+from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
+from metrics.web import charts, impact_charts, queries
+from metrics.web.access import request_access
+from metrics.web.views import plotly_url
+
+ROI_MONTHS = 12
+RULE_LABELS = {
+    "trailer": "trailers only",
+    "author": "AI authors only",
+    "branch": "agent branches only",
+    "label": "labels only",
+    "telemetry": "telemetry only",
+    "explicit": "declared only",
+}
+OUTCOMES = {"cycle_time": "Cycle time", "revert_rate": "Revert rate"}
+
+
+def _fmt(estimate: AIImpactEstimate) -> dict[str, Any]:
+    unit = "%" if estimate.unit == "percent_change" else " pp"
+    ok = estimate.estimate is not None and estimate.ci_low is not None and estimate.ci_high is not None
+    return {
+        "e": estimate,
+        "ok": ok,
+        "method": estimate.method,
+        "text": f"{estimate.estimate:+.1f}{unit}" if ok else "not enough data",
+        "interval": f"[{estimate.ci_low:+.1f}{unit}, {estimate.ci_high:+.1f}{unit}]" if ok else "",
+        "significant": ok and (estimate.ci_low > 0 or estimate.ci_high < 0),  # type: ignore[operator]
+    }
+
+
+def _forest_rows(
+    rows: list[AIImpactEstimate], outcome: str, teams: dict[int, str]
+) -> tuple[list[dict], list[str]]:
+    """(plotted rows: organization, detection rules, teams; names of teams without enough data)."""
+    plotted, missing = [], []
+    org = [e for e in rows if e.scope == "organization" and e.outcome == outcome and e.method == "adjusted"]
+    org.sort(key=lambda e: (e.rule != "any", e.rule))
+    for e in org:
+        if e.estimate is None:
+            continue
+        label = "Organization" if e.rule == "any" else f"Organization, {RULE_LABELS.get(e.rule, e.rule)}"
+        plotted.append(
+            {
+                "label": label,
+                "estimate": e.estimate,
+                "low": e.ci_low,
+                "high": e.ci_high,
+                "n": e.n,
+                "headline": e.rule == "any",
+            }
+        )
+    team_rows = [
+        e
+        for e in rows
+        if e.scope == "team" and e.outcome == outcome and e.method == "adjusted" and e.rule == "any"
+    ]
+    for e in sorted(team_rows, key=lambda e: teams.get(e.team_id or 0, "")):
+        name = teams.get(e.team_id or 0, "?")
+        if e.estimate is None:
+            missing.append(name)
+        else:
+            plotted.append(
+                {"label": name, "estimate": e.estimate, "low": e.ci_low, "high": e.ci_high, "n": e.n}
+            )
+    return plotted, missing
+
+
+def _side_by_side(rows: list[AIImpactEstimate], outcome: str) -> list[dict[str, Any]]:
+    labels = {
+        "naive": "Naive difference",
+        "adjusted": "Adjusted (headline)",
+        "did": "Difference-in-differences",
+    }
+    found = {
+        e.method: e for e in rows if e.scope == "organization" and e.outcome == outcome and e.rule == "any"
+    }
+    return [
+        {
+            "method": m,
+            "label": labels[m],
+            "estimate": found[m].estimate,
+            "low": found[m].ci_low,
+            "high": found[m].ci_high,
+            **_fmt(found[m]),
+        }
+        for m in ("naive", "adjusted", "did")
+        if m in found
+    ]
+
+
+def _adoption_series() -> charts.Series:
+    """Organization by month: AI-assisted share of PRs, and shares of engineers by adoption level (from the
+    person rows, aggregated here: no person is shown)."""
+    data = dict(queries.snapshot_series(period="month", scope="organization", metrics=("ai_assisted_share",)))
+    levels = (
+        MetricSnapshot.objects.filter(scope="person", period="month", metric="ai_adoption_level")
+        .values("period_start")
+        .annotate(
+            total=Count("id"),
+            any=Count("id", filter=Q(value__gte=1)),
+            regular=Count("id", filter=Q(value__gte=2)),
+        )
+        .order_by("period_start")
+    )
+    for row in levels:
+        for metric, key in (("ai_adoption_any_share", "any"), ("ai_adoption_regular_share", "regular")):
+            data.setdefault(metric, []).append((row["period_start"], row[key] / row["total"], row["total"]))
+    return data
+
+
+def _sum(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def window_start(latest: dt.date, months: int) -> dt.date:
+    """The first day of the ``months``-month window ending with the month of ``latest``."""
+    index = latest.year * 12 + latest.month - 1 - (months - 1)
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def roi_by_tool(since: dt.date) -> list[dict[str, Any]]:
+    """Organization ROI per tool since ``since``.  Interval ends add up month by month: the measured ones
+    all come from the same effect interval, so their sum is that interval applied to the whole window."""
+    months: dict[str, list[AIRoiMonth]] = defaultdict(list)
+    for row in AIRoiMonth.objects.filter(team__isnull=True, month__gte=since).order_by("month"):
+        months[row.tool].append(row)
+    tools = []
+    for tool, rows in sorted(months.items()):
+        total = {
+            field: _sum([getattr(r, field) for r in rows])
+            for field in (
+                "measured_hours",
+                "measured_hours_low",
+                "measured_hours_high",
+                "reported_hours",
+                "reported_hours_low",
+                "reported_hours_high",
+                "measured_net",
+                "measured_net_low",
+                "measured_net_high",
+                "reported_net",
+                "reported_net_low",
+                "reported_net_high",
+            )
+        }
+        tools.append(
+            {
+                "tool": tool,
+                "ai_prs": sum(r.ai_prs for r in rows),
+                "spend": sum(r.spend for r in rows),
+                "months": len(rows),
+                **total,
+            }
+        )
+    return tools
+
+
+@login_required
+def impact(request: HttpRequest) -> HttpResponse:
+    access = request_access(request)
+    rows = list(AIImpactEstimate.objects.all())
+    teams = dict(Team.objects.values_list("id", "name"))
+    headline = {
+        o: next(
+            (
+                _fmt(e)
+                for e in rows
+                if e.scope == "organization" and e.outcome == o and e.method == "adjusted" and e.rule == "any"
+            ),
+            None,
+        )
+        for o in OUTCOMES
+    }
+    coverage = next((e for e in rows if e.outcome == "detection_coverage"), None)
+    latest_roi = AIRoiMonth.objects.order_by("-month").values_list("month", flat=True).first()
+    since = window_start(latest_roi, ROI_MONTHS) if latest_roi else dt.date.min
+    tools = roi_by_tool(since)
+    forest = {}
+    missing = {}
+    for outcome, title in OUTCOMES.items():
+        plotted, missing[outcome] = _forest_rows(rows, outcome, teams)
+        unit = "percent_change" if outcome == "cycle_time" else "percentage_points"
+        heading = f"{title}: AI-assisted vs other PRs, adjusted"
+        forest[outcome] = impact_charts.forest_chart(plotted, title=heading, unit=unit) if plotted else None
+    side = {o: _side_by_side(rows, o) for o in OUTCOMES}
+    currency = AITool.objects.values_list("currency", flat=True).first() or "USD"
+    adoption = _adoption_series()
+    context = {
+        "has_estimates": bool(rows),
+        "headline": headline,
+        "coverage": _fmt(coverage) if coverage else None,
+        "coverage_n": coverage.n if coverage else 0,
+        "forest": forest,
+        "missing": missing,
+        "side": side,
+        "side_charts": {
+            o: impact_charts.naive_adjusted_chart(
+                [p for p in side[o] if p["ok"]],
+                title=f"{OUTCOMES[o]}: naive vs adjusted",
+                unit="percent_change" if o == "cycle_time" else "percentage_points",
+            )
+            for o in OUTCOMES
+            if side[o]
+        },
+        "adoption": charts.adoption_chart(adoption, title="AI adoption, whole organization")
+        if adoption
+        else None,
+        "tools": tools,
+        "roi_chart": impact_charts.roi_chart(tools, currency=currency) if tools else None,
+        "sees_money": access.sees_money,
+        "currency": currency,
+        "knobs": org_settings(),
+        "since": since,
+        "has_tool_costs": AITool.objects.exists(),
+        "plotly_js_url": plotly_url(),
+    }
+    return render(request, "dashboards/impact.html", context)

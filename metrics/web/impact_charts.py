@@ -1,0 +1,145 @@
+"""Chart specs of the AI impact page (forest plot, naive vs adjusted, ROI per tool): plotly.js JSON, no
+Django; see ``metrics.web.charts`` for the shared layout."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from metrics.web.charts import BLUE, GREEN, INK, MUTED, SLATE, Spec, layout
+
+
+def forest_chart(rows: Sequence[dict[str, Any]], *, title: str, unit: str) -> Spec:
+    """Effect estimates with 95% intervals, one row each (``label``, ``estimate``, ``low``, ``high``,
+    ``headline``); a vertical line marks "no difference"."""
+    ordered = list(reversed(rows))  # plotly draws the first category at the bottom
+    suffix = "%" if unit == "percent_change" else " pp"
+    data = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "y": [r["label"] for r in ordered],
+            "x": [r["estimate"] for r in ordered],
+            "error_x": {
+                "type": "data",
+                "symmetric": False,
+                "array": [r["high"] - r["estimate"] for r in ordered],
+                "arrayminus": [r["estimate"] - r["low"] for r in ordered],
+                "color": SLATE,
+                "thickness": 2,
+                "width": 4,
+            },
+            "marker": {
+                "size": [11 if r.get("headline") else 8 for r in ordered],
+                "symbol": "square",
+                "color": [BLUE if r.get("headline") else INK for r in ordered],
+            },
+            "customdata": [[r["low"], r["high"], r.get("n", "")] for r in ordered],
+            "hovertemplate": f"%{{x:+.1f}}{suffix} [%{{customdata[0]:+.1f}}, %{{customdata[1]:+.1f}}]"
+            "<extra>%{y}</extra>",
+            "showlegend": False,
+        }
+    ]
+    spec = layout(title, "", empty=not rows, height=max(180, 70 + 34 * len(rows)), hovermode="closest")
+    spec["xaxis"].update(
+        {
+            "title": {
+                "text": "% change in cycle time" if unit == "percent_change" else "percentage points",
+                "font": {"size": 11, "color": MUTED},
+            },
+            "zeroline": True,
+            "zerolinecolor": MUTED,
+            "zerolinewidth": 1.5,
+            "ticksuffix": suffix,
+        }
+    )
+    spec["yaxis"].update({"rangemode": "normal", "automargin": True, "title": {"text": ""}})
+    spec["margin"].update({"l": 12, "b": 44})
+    return {"data": data, "layout": spec}
+
+
+def naive_adjusted_chart(pairs: Sequence[dict[str, Any]], *, title: str, unit: str) -> Spec:
+    """Naive and adjusted (and DiD) estimates side by side with their intervals, per method."""
+    suffix = "%" if unit == "percent_change" else " pp"
+    colors = {"naive": SLATE, "adjusted": BLUE, "did": GREEN}
+    data = []
+    for p in pairs:
+        data.append(
+            {
+                "type": "bar",
+                "name": p["label"],
+                "x": [p["label"]],
+                "y": [p["estimate"]],
+                "marker": {"color": colors.get(p["method"], INK)},
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [p["high"] - p["estimate"]],
+                    "arrayminus": [p["estimate"] - p["low"]],
+                    "color": INK,
+                    "thickness": 1.5,
+                },
+                "hovertemplate": f"%{{y:+.1f}}{suffix} [{p['low']:+.1f}, {p['high']:+.1f}]<extra></extra>",
+                "showlegend": False,
+            }
+        )
+    spec = layout(
+        title,
+        "% change" if unit == "percent_change" else "percentage points",
+        empty=not pairs,
+        hovermode="closest",
+    )
+    spec["yaxis"].update(
+        {"rangemode": "normal", "zeroline": True, "zerolinecolor": MUTED, "ticksuffix": suffix}
+    )
+    return {"data": data, "layout": spec}
+
+
+def roi_chart(tools: Sequence[dict[str, Any]], *, currency: str) -> Spec:
+    """Net value per tool (measured estimate) with its interval, and spend, over the window."""
+    names = [t["tool"] for t in tools]
+    measured = [t["measured_net"] for t in tools]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": names,
+            "x": measured,
+            "name": "net value (measured)",
+            "marker": {"color": GREEN},
+            "error_x": {
+                "type": "data",
+                "symmetric": False,
+                "array": [(t["measured_net_high"] or 0) - (t["measured_net"] or 0) for t in tools],
+                "arrayminus": [(t["measured_net"] or 0) - (t["measured_net_low"] or 0) for t in tools],
+                "color": INK,
+            },
+            "hovertemplate": f"%{{x:,.0f}} {currency}<extra>net value (measured)</extra>",
+        },
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": names,
+            "x": [t["spend"] for t in tools],
+            "name": "spend",
+            "marker": {"color": SLATE},
+            "hovertemplate": f"%{{x:,.0f}} {currency}<extra>spend</extra>",
+        },
+    ]
+    spec = layout(
+        "Net value per tool, last 12 months",
+        currency,
+        empty=not tools,
+        height=max(200, 110 + 60 * len(tools)),
+        barmode="group",
+        hovermode="closest",
+    )
+    spec["legend"].update({"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})
+    spec["xaxis"].update(
+        {
+            "title": {"text": currency, "font": {"size": 11, "color": MUTED}},
+            "zeroline": True,
+            "zerolinecolor": MUTED,
+        }
+    )
+    spec["yaxis"].update({"rangemode": "normal", "title": {"text": ""}})
+    return {"data": data, "layout": spec}

@@ -1,0 +1,171 @@
+/* Sextant pages: draw charts from their JSON specs, sort tables, live sync progress.  No framework. */
+(function () {
+  "use strict";
+
+  var PHONE = 600;
+
+  function isoDay(date) {
+    return date.toISOString().slice(0, 10);
+  }
+
+  // The last day of the week or month starting on `start` (YYYY-MM-DD), for "the PRs of this period".
+  function periodEnd(start, period) {
+    var d = new Date(start + "T00:00:00Z");
+    if (period === "month") {
+      return isoDay(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)));
+    }
+    return isoDay(new Date(d.getTime() + 6 * 86400000));
+  }
+
+  function phoneLayout(layout) {
+    if (window.innerWidth > PHONE) return layout;
+    layout.height = Math.min(layout.height || 300, 280);
+    layout.margin = Object.assign({}, layout.margin, { l: Math.min((layout.margin || {}).l || 40, 44), r: 12 });
+    layout.font = Object.assign({}, layout.font, { size: 11 });
+    layout.title = Object.assign({}, layout.title, { font: { size: 13 } });
+    if (layout.yaxis2) { layout.yaxis2.title = ""; layout.margin.r = 34; }
+    return layout;
+  }
+
+  function drawCharts() {
+    if (!window.Plotly) return;
+    document.querySelectorAll(".chart[data-chart]").forEach(function (el) {
+      var source = document.getElementById(el.dataset.chart);
+      if (!source) return;
+      var spec = JSON.parse(source.textContent);
+      var config = { displaylogo: false, responsive: true, displayModeBar: false };
+      window.Plotly.newPlot(el, spec.data, phoneLayout(spec.layout), config);
+      var url = el.dataset.clickUrl;
+      if (url) {
+        el.classList.add("clickable");
+        el.on("plotly_click", function (event) {
+          var x = event.points && event.points[0] && String(event.points[0].x).slice(0, 10);
+          if (!/^\d{4}-\d{2}-\d{2}$/.test(x)) return;
+          var sep = url.indexOf("?") < 0 ? "?" : "&";
+          window.location.href = url + sep + "merged_from=" + x + "&merged_to=" + periodEnd(x, el.dataset.period);
+        });
+      }
+    });
+  }
+
+  // Client-side sort of a table's rows by the clicked column (data-sort values; blanks last).
+  function sortable(table) {
+    var body = table.querySelector("tbody[data-sort-body]");
+    if (!body) return;
+    table.querySelectorAll("th[data-sort-key]").forEach(function (th, index) {
+      var button = th.querySelector("button.sort");
+      if (!button) return;
+      button.addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        if (th.dataset.sortKey !== "order" && th.getAttribute("aria-sort") === "none") ascending = false;
+        table.querySelectorAll("th[data-sort-key]").forEach(function (other) { other.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var rows = Array.prototype.slice.call(body.rows);
+        var key = function (row) {
+          var raw = index === 0 ? row.dataset.order : row.cells[index].dataset.sort;
+          return raw === undefined || raw === "" ? null : parseFloat(raw);
+        };
+        rows.sort(function (a, b) {
+          var x = key(a), y = key(b);
+          if (x === null && y === null) return 0;
+          if (x === null) return 1;
+          if (y === null) return -1;
+          return ascending ? x - y : y - x;
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  }
+
+  function renderRun(row, run) {
+    var status = row.querySelector("[data-run-status]");
+    var stage = row.querySelector("[data-run-stage]");
+    var bar = row.querySelector("[data-run-progress]");
+    var counts = row.querySelector("[data-run-counts]");
+    if (!run) return;
+    if (status) { status.textContent = run.status; status.className = "run-status status-" + run.status; }
+    if (stage) stage.textContent = run.status === "running" ? (run.stage || "starting") : (run.finished_ago || "");
+    if (bar) {
+      bar.classList.toggle("hidden", run.status !== "running");
+      bar.classList.toggle("indeterminate", run.percent === null);
+      bar.firstElementChild.style.width = (run.percent || 0) + "%";
+    }
+    if (counts) {
+      var parts = [];
+      if (run.total) parts.push(run.done + " of " + run.total);
+      if (run.counts && run.counts.records !== undefined) parts.push(run.counts.records + " records");
+      counts.textContent = parts.join(" · ");
+    }
+  }
+
+  function poll(row, untilDone) {
+    var url = row.dataset.statusUrl;
+    var timer = window.setInterval(function () {
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          renderRun(row, data.run);
+          if (untilDone && data.run && data.run.status !== "running") {
+            window.clearInterval(timer);
+            window.location.reload();
+          }
+        })
+        .catch(function () { window.clearInterval(timer); });
+    }, 1000);
+    return timer;
+  }
+
+  function liveSync(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.fetch) return;
+      event.preventDefault();
+      var row = form.closest("tr");
+      var button = form.querySelector("button");
+      button.disabled = true;
+      button.textContent = "Syncing…";
+      renderRun(row, { status: "running", stage: "starting", percent: null, counts: {} });
+      var timer = poll(row, false);
+      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                           headers: { Accept: "application/json" } })
+        .then(function () {
+          window.clearInterval(timer);
+          poll(row, true);  // queued: follow it to the end; embedded: it is done, the next poll reloads
+        })
+        .catch(function () { window.location.reload(); });
+    });
+  }
+
+  function kindFields(form) {
+    var select = form.querySelector("select[name=kind]");
+    var update = function () {
+      form.querySelectorAll("[data-kinds]").forEach(function (label) {
+        label.classList.toggle("hidden", label.dataset.kinds.split(" ").indexOf(select.value) < 0);
+      });
+    };
+    select.addEventListener("change", update);
+    update();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts();
+    document.querySelectorAll("table[data-sortable]").forEach(sortable);
+    document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+      form.querySelectorAll("select").forEach(function (s) {
+        s.addEventListener("change", function () {
+          // Another period length has other period starts: drop the chosen one.
+          if (s.name === "period" && form.elements.at) form.elements.at.disabled = true;
+          form.submit();
+        });
+      });
+    });
+    document.querySelectorAll("form[data-live-sync]").forEach(liveSync);
+    if (window.innerWidth <= PHONE) {
+      // On a phone the filters fold away unless some are in use: the list comes first.
+      document.querySelectorAll("details[data-collapse-on-phone]:not([data-active])").forEach(function (d) {
+        d.removeAttribute("open");
+      });
+    }
+    document.querySelectorAll("form[data-kind-form]").forEach(kindFields);
+    document.querySelectorAll("tr[data-running][data-status-url]").forEach(function (row) { poll(row, true); });
+  });
+})();
