@@ -18,18 +18,22 @@ works, resumable or not:
   such as ``api_requests``.
 
 A temporary ``ConnectorError`` (rate limit, 5xx, network) leaves the checkpoint for the next attempt; a
-permanent one (revoked token) also halts scheduled syncs of the source until its secret is replaced.
+permanent one (revoked token) also halts scheduled syncs of the source until its secret is replaced.  A lost
+database connection (the server restarted or is down) is recorded on the run when the database answers
+again at once; otherwise the run is left "running" and the task's retry (same task id) records it when it
+takes the run over (``interrupted``), then resumes from the checkpoint.
 """
 from __future__ import annotations
 
 import copy
 import importlib
+import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from connectors.base import Connector, ConnectorError, ProgressCallback
@@ -53,6 +57,9 @@ BATCH_RECORDS = 2000
 LEASE = timedelta(minutes=10)  # a RUNNING run without a heartbeat for this long is taken to be dead
 HEARTBEAT_EVERY = 1.0  # seconds between progress writes to the SyncRun
 ADDITIVE = ("commits_new", "prs_new", "prs_updated", "reviews", "memberships", "deployments")
+DATABASE_LOST = (OperationalError, InterfaceError)  # the database went away (restart, crash, network)
+WORKER_LOST = "worker lost or killed"
+logger = logging.getLogger(__name__)
 
 
 class _ConnectorClasses(dict[str, type[Connector]]):
@@ -94,13 +101,14 @@ def _heartbeat(run: SyncRun) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else run.started_at
 
 
-def _claim(source: DataSource, label: str, task_id: str) -> SyncRun:
+def _claim(source: DataSource, label: str, task_id: str, interrupted: str = "") -> SyncRun:
     """Start a run unless a live one holds the source; a dead one (no heartbeat, or the same Celery task
-    redelivered after its worker died) is marked failed and its checkpoint is resumed."""
+    redelivered or retried after its worker died or lost the database) is marked failed and its checkpoint
+    is resumed.  ``interrupted``: why this task's own earlier run stopped, if the task knows."""
     with transaction.atomic():
         DataSource.objects.select_for_update().filter(pk=source.pk).first()
         now = timezone.now()
-        stale = []
+        stale: dict[int, str] = {}
         for other in SyncRun.objects.filter(data_source=source, status=SyncRun.Status.RUNNING):
             redelivered = bool(task_id) and other.counts.get("task_id") == task_id
             if not redelivered and now - _heartbeat(other) < LEASE:
@@ -108,15 +116,16 @@ def _claim(source: DataSource, label: str, task_id: str) -> SyncRun:
                     f"source {source.name!r} is already being synced (run {other.pk}, last progress "
                     f"{_heartbeat(other):%Y-%m-%d %H:%M:%S} UTC)"
                 )
-            stale.append(other.pk)
+            stale[other.pk] = (interrupted if redelivered else "") or WORKER_LOST
         run = SyncRun.objects.create(
             kind=source.kind, source=label, data_source=source, stage="starting",
             counts={"task_id": task_id, "heartbeat": now.isoformat()},
         )
-        SyncRun.objects.filter(pk__in=stale).update(
-            status=SyncRun.Status.FAILED, finished_at=now,
-            error=f"interrupted (worker lost or killed); resumed by run {run.pk}",
-        )
+        for pk, reason in stale.items():
+            SyncRun.objects.filter(pk=pk).update(
+                status=SyncRun.Status.FAILED, finished_at=now,
+                error=f"interrupted ({reason[:3000]}); resumed by run {run.pk}",
+            )
     return run
 
 
@@ -177,15 +186,16 @@ def _store(source: DataSource, batch: list[Record], connector: Connector, progre
 
 def source_sync(
     *, source: DataSource, progress: ProgressCallback | None = None, repository: str = "",
-    task_id: str = "",
+    task_id: str = "", interrupted: str = "",
 ) -> SyncRun:
     """Sync ``source`` (all of it, or only ``repository``) and return its finished SyncRun.
 
-    Raises ConnectorError (after recording it on the run and the source) when the run fails, and
-    SyncBusyError when another live run holds the source.
+    Raises ConnectorError (after recording it on the run and the source) when the run fails,
+    SyncBusyError when another live run holds the source, and OperationalError/InterfaceError when the
+    database went away (recorded on the run if the database answers again; the caller retries).
     """
     label = f"{source.name}:{repository}" if repository else source.name
-    run = _claim(source, label, task_id)
+    run = _claim(source, label, task_id, interrupted)
     source.refresh_from_db()  # the checkpoint to resume is the stored one, not a caller's stale copy
     tracker = _RunProgress(run, progress)
     try:
@@ -206,6 +216,9 @@ def source_sync(
             snapshots_recompute()
     except ConnectorError as exc:
         _fail(run, source, tracker, str(exc), halt=exc.permanent)
+        raise
+    except DATABASE_LOST as exc:
+        _fail_if_database_answers(run, source, tracker, database_lost_message(exc))
         raise
     except Exception as exc:
         _fail(run, source, tracker, f"internal error: {type(exc).__name__}: {exc}", halt=False)
@@ -237,6 +250,24 @@ def _fail(run: SyncRun, source: DataSource, tracker: _RunProgress, message: str,
             current.checkpoint = {**current.checkpoint, HALTED: message}
         current.save(update_fields=["last_error", "checkpoint"])
     run.refresh_from_db()
+
+
+def database_lost_message(exc: BaseException) -> str:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"database unavailable: {type(exc).__name__}: {first_line[:300]}"
+
+
+def _fail_if_database_answers(run: SyncRun, source: DataSource, tracker: _RunProgress, message: str) -> None:
+    """Record a lost database connection on the run, over a new connection, if the database is back already;
+    if it is not, the run stays "running" until the task's retry takes it over and records ``message``."""
+    if connection.in_atomic_block:  # the caller's transaction is lost with the connection: nothing to do
+        return
+    connection.close()  # the broken connection; the next query opens a new one
+    try:
+        _fail(run, source, tracker, message, halt=False)
+    except DATABASE_LOST:
+        connection.close()
+        logger.warning("sync run %s: %s; the database is still unreachable", run.pk, message)
 
 
 def sources_due(*, now: datetime | None = None) -> list[int]:

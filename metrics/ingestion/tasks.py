@@ -2,19 +2,22 @@
 
 Both run on the "sync" queue.  ``acks_late`` + ``reject_on_worker_lost``: a sync whose worker dies is
 delivered again and resumes from the source's checkpoint (the same task id takes over its dead run).
-Only temporary ``ConnectorError``s are retried, after the source's ``retry_after`` or with exponential
-backoff; a permanent one (revoked token) is recorded by the service and never retried.
+Temporary ``ConnectorError``s are retried, after the source's ``retry_after`` or with exponential backoff
+(``SYNC_RETRY_BACKOFF_SECONDS``, default 60, doubling, at most an hour); so is a lost database connection
+(PostgreSQL restarted or down): the retry takes over the interrupted run, records why it stopped and
+resumes from the checkpoint.  A permanent error (revoked token) is recorded by the service, never retried.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from celery import Task, shared_task
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 
 from connectors.base import ConnectorError
 from metrics.core.models import DataSource
-from metrics.ingestion.sync import source_sync, sources_due
+from metrics.ingestion.sync import DATABASE_LOST, database_lost_message, source_sync, sources_due
 
 SYNC_QUEUE = "sync"
 MAX_BACKOFF = 3600
@@ -24,21 +27,42 @@ MAX_BACKOFF = 3600
     bind=True, name="sextant.ingestion.source_sync", queue=SYNC_QUEUE, acks_late=True,
     reject_on_worker_lost=True, max_retries=8,
 )
-def source_sync_task(self: Task, source_id: int, repository: str = "") -> dict[str, Any]:
-    """Sync one source (or one of its repositories); see ``metrics.ingestion.sync.source_sync``."""
-    source = DataSource.objects.filter(pk=source_id).first()
-    if source is None:
-        return {"status": "skipped", "reason": f"source {source_id} no longer exists"}
+def source_sync_task(
+    self: Task, source_id: int, repository: str = "", interrupted: str = ""
+) -> dict[str, Any]:
+    """Sync one source (or one of its repositories); see ``metrics.ingestion.sync.source_sync``.
+
+    ``interrupted`` is set by the task itself when it retries after losing the database: why its run
+    stopped, recorded on that run by the retry."""
     try:
-        run = source_sync(source=source, repository=repository, task_id=self.request.id or "")
+        source = DataSource.objects.filter(pk=source_id).first()
+        if source is None:
+            return {"status": "skipped", "reason": f"source {source_id} no longer exists"}
+        run = source_sync(
+            source=source, repository=repository, task_id=self.request.id or "", interrupted=interrupted
+        )
     except ConnectorError as exc:
         if exc.permanent or self.request.is_eager:
             # Recorded on the run and the source already; in-process (embedded) mode leaves temporary
             # failures to the next sync instead of retrying inside the caller's request.
             return {"status": "failed", "error": str(exc), "permanent": exc.permanent}
-        countdown = exc.retry_after or min(60 * 2**self.request.retries, MAX_BACKOFF)
-        raise self.retry(exc=exc, countdown=countdown) from None
+        countdown = exc.retry_after or _backoff(self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown, args=[source_id, repository], kwargs={}) from None
+    except DATABASE_LOST as exc:
+        if self.request.is_eager:
+            raise
+        connections.close_all()  # broken connections; the retry opens new ones
+        raise self.retry(
+            exc=exc,
+            countdown=_backoff(self.request.retries),
+            args=[source_id, repository],
+            kwargs={"interrupted": database_lost_message(exc)},
+        ) from None
     return {"status": run.status, "run": run.pk, "counts": run.counts}
+
+
+def _backoff(retries: int) -> int:
+    return int(min(int(getattr(settings, "SYNC_RETRY_BACKOFF_SECONDS", 60)) * 2**retries, MAX_BACKOFF))
 
 
 @shared_task(

@@ -5,7 +5,9 @@ A run moves ``queued -> rendering -> sending -> sent``.  Each step is a conditio
 finds nothing to claim and stops.  Once a run reached ``sending`` it is never sent again automatically:
 a worker that died there leaves a run that is marked failed ("may or may not have been delivered")
 rather than risk a second copy in an executive's inbox.  A temporary SMTP error puts the run back to
-``queued`` with the error recorded and ``next_attempt_at`` set; a permanent one (5xx) fails it.
+``queued`` with the error recorded and ``next_attempt_at`` set; a permanent one (5xx) fails it.  So does a
+PDF that cannot be written to the archive (disk full, permissions): nothing is sent without its archived
+copy, the attempt is recorded, and the run is retried like a temporary SMTP error.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class ReportError(Exception):
 
 
 class DeliveryError(Exception):
-    """A temporary delivery failure: the run is queued again; retry after ``retry_in`` seconds."""
+    """A temporary failure (the mail server, or writing the archive): the run is queued again; retry after
+    ``retry_in`` seconds."""
 
     def __init__(self, message: str, retry_in: int) -> None:
         super().__init__(message)
@@ -182,10 +185,9 @@ def report_run_execute(*, run_id: int) -> str:
         return _abandon_interrupted(run_id) or "skipped"
     schedule = run.schedule
     period = ReportPeriod(schedule.period, run.period_start, run.period_end)
+    pdf_path = f"{_base_name(schedule, period)}.pdf"
     try:
         rendered = report_render(schedule=schedule, period=period)
-        pdf_path = f"{_base_name(schedule, period)}.pdf"
-        _write(reports_dir() / pdf_path, rendered.pdf)
         recipients = schedule.recipients
         message = report_email(
             rendered.report,
@@ -203,6 +205,11 @@ def report_run_execute(*, run_id: int) -> str:
             finished_at=timezone.now(),
         )
         return "failed"
+    try:
+        _write(reports_dir() / pdf_path, rendered.pdf)
+    except OSError as exc:  # disk full, read-only, permissions: nothing is sent without its archived copy
+        where = reports_dir() / pdf_path
+        return _retry_later(run, f"could not write the PDF to {where}: {exc.strerror or exc}")
     if not _move(
         run, Status.SENDING, html=rendered.html, pdf_path=pdf_path, recipients=", ".join(recipients)
     ):
@@ -217,28 +224,33 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
 
 
+def _retry_later(run: ReportRun, text: str, *, permanent: bool = False) -> str:
+    """A failed attempt: queued again with backoff (raises DeliveryError), or failed when ``permanent``
+    or out of attempts (returns "failed").  Either way the failure is noted on the run."""
+    if permanent or run.attempts >= MAX_ATTEMPTS:
+        final = "" if permanent else f" (gave up after {run.attempts} attempts)"
+        _move(run, Status.FAILED, error=_note(run, text + final), finished_at=timezone.now())
+        logger.warning("report run %s failed: %s", run.pk, text)
+        return "failed"
+    retry_in = min(
+        int(getattr(settings, "REPORTS_RETRY_BACKOFF_SECONDS", 60)) * 2 ** (run.attempts - 1),
+        MAX_BACKOFF_SECONDS,
+    )
+    _move(
+        run,
+        Status.QUEUED,
+        error=_note(run, f"{text}; retrying in {retry_in} s"),
+        next_attempt_at=timezone.now() + dt.timedelta(seconds=retry_in),
+    )
+    logger.warning("report run %s: %s; retrying in %s s", run.pk, text, retry_in)
+    raise DeliveryError(text, retry_in)
+
+
 def _send(run: ReportRun, message: object) -> str:
     try:
         message.send(fail_silently=False)  # type: ignore[attr-defined]
     except (smtplib.SMTPException, OSError) as exc:
-        text = f"delivery failed: {type(exc).__name__}: {exc}"
-        if _permanent(exc) or run.attempts >= MAX_ATTEMPTS:
-            final = "" if _permanent(exc) else f" (gave up after {run.attempts} attempts)"
-            _move(run, Status.FAILED, error=_note(run, text + final), finished_at=timezone.now())
-            logger.warning("report run %s failed: %s", run.pk, text)
-            return "failed"
-        retry_in = min(
-            int(getattr(settings, "REPORTS_RETRY_BACKOFF_SECONDS", 60)) * 2 ** (run.attempts - 1),
-            MAX_BACKOFF_SECONDS,
-        )
-        _move(
-            run,
-            Status.QUEUED,
-            error=_note(run, f"{text}; retrying in {retry_in} s"),
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=retry_in),
-        )
-        logger.warning("report run %s: %s; retrying in %s s", run.pk, text, retry_in)
-        raise DeliveryError(text, retry_in) from exc
+        return _retry_later(run, f"delivery failed: {type(exc).__name__}: {exc}", permanent=_permanent(exc))
     _move(run, Status.SENT, finished_at=timezone.now())
     ReportSchedule.objects.filter(
         Q(last_period_sent__isnull=True) | Q(last_period_sent__lt=run.period_start), pk=run.schedule_id
@@ -266,7 +278,9 @@ RECOVERY_GRACE = dt.timedelta(minutes=10)
 def reports_due(*, now: dt.datetime | None = None) -> list[int]:
     """Runs to deliver now: each enabled schedule's latest complete period once its send time has passed
     (never a period that ended before the schedule existed; missed older periods are not sent late),
-    plus queued runs whose retry is overdue (a lost task message)."""
+    plus queued runs whose retry is overdue and runs left rendering or sending for longer than the lease
+    (a task message lost with the broker, or with a worker that died): a stale rendering run is claimed
+    again, a stale sending one is marked failed, never re-sent (``report_run_execute``)."""
     now = now or timezone.now()
     due: list[int] = []
     for schedule in ReportSchedule.objects.filter(enabled=True):
@@ -280,7 +294,9 @@ def reports_due(*, now: dt.datetime | None = None) -> list[int]:
         if new or run.status == Status.DRY_RUN:
             due.append(run.pk)
     overdue = ReportRun.objects.filter(
-        status=Status.QUEUED, next_attempt_at__lte=now - RECOVERY_GRACE, schedule__enabled=True
+        Q(status=Status.QUEUED, next_attempt_at__lte=now - RECOVERY_GRACE)
+        | Q(status__in=[Status.RENDERING, Status.SENDING], started_at__lt=now - LEASE),
+        schedule__enabled=True,
     ).exclude(pk__in=due)
     return [*due, *overdue.values_list("pk", flat=True)]
 

@@ -90,7 +90,7 @@ class Command(BaseCommand):
         try:
             outcome = report_run_execute(run_id=run.pk)
         except DeliveryError as exc:
-            raise CommandError(f"delivery failed, the run is queued for a retry: {exc}") from None
+            raise CommandError(f"not sent, the run is queued for a retry: {exc}") from None
         run.refresh_from_db()
         if outcome != "sent":
             raise CommandError(
