@@ -29,6 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from metrics.analytics.snapshots import metric_snapshots
+from metrics.core.memory import keep_freed_memory
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -149,7 +150,12 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=500)
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--default-malloc", action="store_true",
+        help="leave glibc malloc as it is (snapshots_recompute tunes it: metrics/core/memory.py)",
+    )
     args = parser.parse_args()
+    tuned = False if args.default_malloc else keep_freed_memory()
     prs, members, teams = build(args.prs, args.teams, args.weeks)
     con = duckdb.connect()
     con.execute(f"SET threads TO {os.cpu_count()}")
@@ -168,7 +174,8 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"data: {args.prs:,} PRs, {args.teams} teams (+{args.teams // 10} parents), {args.weeks} weeks, "
-        f"{os.cpu_count()} cores; team-week groups {cycle_groups:,}; "
+        f"{os.cpu_count()} cores, malloc {'tuned as in snapshots_recompute' if tuned else 'default'}; "
+        f"team-week groups {cycle_groups:,}; "
         f"{compared:,} team-week quantiles equal to DuckDB's (largest difference {worst:.1e} h)"
     )
     print(f"A duckdb team-week cycle-time quantiles:       {d:.2f} s")

@@ -62,6 +62,7 @@ class Grouping:
     rows: np.ndarray | None = None
     _valid: np.ndarray | None = field(default=None, repr=False)
     _csr: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _all: tuple[np.ndarray, list[np.ndarray]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.codes = [np.asarray(c, dtype=np.int64) for c in self.codes]
@@ -88,9 +89,14 @@ class Grouping:
 
     def sums(self, mask: np.ndarray, weights: np.ndarray | None = None) -> list[np.ndarray]:
         """Per coding, per group: memberships whose base row is in ``mask`` (or their ``weights`` summed)."""
-        rows, codes = self.members(np.flatnonzero(mask))
-        w = None if weights is None else weights[rows]
-        return [np.bincount(c, weights=w, minlength=g) for c, g in zip(codes, self.ngroups, strict=True)]
+        if self._all is None:
+            self._all = self.members(np.arange(self.size))
+        rows, codings = self._all
+        take = mask[rows]
+        w = None if weights is None else weights[rows][take]
+        return [
+            np.bincount(c[take], weights=w, minlength=g) for c, g in zip(codings, self.ngroups, strict=True)
+        ]
 
     def quantiles(
         self, values: np.ndarray, qs: np.ndarray, order: np.ndarray | None = None

@@ -29,6 +29,7 @@ SPAN_METRICS = {
     "deploy_hours": "deploy_time", "size_lines": "pr_size", "revert_hours": "time_to_revert",
 }
 SCOPES = ("organization", "team", "repository", "person")
+PERIODS = ("week", "month")
 METRICS = (
     *(f"{metric}_{q}" for metric in SPAN_METRICS.values() for q in flow.QUANTILES),
     "merged_prs", "throughput_per_engineer", "revert_rate", "ai_assisted_share", "bot_merged_prs",
@@ -128,13 +129,16 @@ class _Scope:
     starts: list[np.ndarray]
 
 
-def _coded(key: np.ndarray | None, nkeys: int, periods: list[tuple[np.ndarray, np.ndarray]]) -> tuple:
-    """(codes per period, groups per period) for a key (None: the organization) crossed with periods."""
+def _coded(
+    key: np.ndarray | None, nkeys: int, periods: list[tuple[np.ndarray, np.ndarray]], size: int,
+    rows: np.ndarray | None = None,
+) -> Grouping:
+    """A key (None: the organization) crossed with each period: one coding per period."""
     if key is None:
-        return [codes for codes, _ in periods], [len(starts) for _, starts in periods]
-    return (
+        return Grouping([codes for codes, _ in periods], [len(starts) for _, starts in periods], size, rows)
+    return Grouping(
         [np.where(key >= 0, key * len(starts) + codes, -1) for codes, starts in periods],
-        [nkeys * len(starts) for _, starts in periods],
+        [nkeys * len(starts) for _, starts in periods], size, rows,
     )
 
 
@@ -145,10 +149,10 @@ def _scopes(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame
     repo_codes, repo_keys = factorize(merged["repository_id"])
     person_codes, person_keys = factorize(merged["author_id"])
     out = [
-        _Scope("organization", Grouping(*_coded(None, 1, both), size), None, ["week", "month"], starts),
-        _Scope("repository", Grouping(*_coded(repo_codes, len(repo_keys), both), size), repo_keys,
+        _Scope("organization", _coded(None, 1, both, size), None, ["week", "month"], starts),
+        _Scope("repository", _coded(repo_codes, len(repo_keys), both, size), repo_keys,
                ["week", "month"], starts),
-        _Scope("person", Grouping(*_coded(person_codes, len(person_keys), both[1:]), size), person_keys,
+        _Scope("person", _coded(person_codes, len(person_keys), both[1:], size), person_keys,
                ["month"], starts[1:]),
     ]
     pairs = assign_teams(merged, memberships, teams)
@@ -156,7 +160,7 @@ def _scopes(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame
         rows = pd.Index(merged["id"]).get_indexer(pairs["id"])
         team_codes, team_keys = factorize(pairs["team_id"])
         at_rows = [(codes[rows], s) for codes, s in both]
-        team = Grouping(*_coded(team_codes, len(team_keys), at_rows), size, rows=rows)
+        team = _coded(team_codes, len(team_keys), at_rows, size, rows)
         out.insert(1, _Scope("team", team, team_keys, ["week", "month"], starts))
     return out
 
@@ -180,10 +184,13 @@ class _Rows:
             return pd.DataFrame(columns=OUTPUT_COLUMNS)
         lengths = np.array([len(b[4]) for b in self.blocks])
         out: dict[str, object] = {}
-        for position, name, values in ((0, "scope", SCOPES), (1, "period", ("week", "month"))):
+        for name, values, labels in (
+            ("scope", SCOPES, [b[0] for b in self.blocks]), ("period", PERIODS, [b[1] for b in self.blocks]),
+            ("metric", METRICS, [b[2] for b in self.blocks]),
+        ):
             index = {v: i for i, v in enumerate(values)}
-            codes = np.repeat(np.array([index[b[position]] for b in self.blocks], dtype=np.int8), lengths)
-            out[name] = pd.Categorical.from_codes(codes, categories=list(values))
+            codes = np.repeat(np.array([index[label] for label in labels], dtype=np.int16), lengths)
+            out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(values))
         for scope, column in (("team", "team_id"), ("repository", "repository_id"), ("person", "person_id")):
             ids = np.zeros(int(lengths.sum()), dtype=np.int64)
             missing = np.repeat(np.array([b[0] != scope for b in self.blocks]), lengths)
@@ -195,9 +202,6 @@ class _Rows:
         first = int(days.min())
         calendar = (first + np.arange(int(days.max()) - first + 1)).astype("datetime64[D]").astype(object)
         out["period_start"] = calendar[days - first]
-        index = {v: i for i, v in enumerate(METRICS)}
-        codes = np.repeat(np.array([index[b[2]] for b in self.blocks], dtype=np.int16), lengths)
-        out["metric"] = pd.Categorical.from_codes(codes, categories=list(METRICS))
         out["value"] = np.concatenate([b[5] for b in self.blocks])
         out["n"] = np.concatenate([b[6] for b in self.blocks])
         return pd.DataFrame({c: out[c] for c in OUTPUT_COLUMNS}, copy=False)
@@ -241,8 +245,8 @@ def _change_failure(prs: pd.DataFrame, deployments: pd.DataFrame | None, rows: _
     everyone = np.ones(size, dtype=bool)
     failed = deploys["failed"].to_numpy(dtype=float)
     for scope in (
-        _Scope("organization", Grouping(*_coded(None, 1, both), size), None, ["week", "month"], starts),
-        _Scope("repository", Grouping(*_coded(repo_codes, len(repo_keys), both), size), repo_keys,
+        _Scope("organization", _coded(None, 1, both, size), None, ["week", "month"], starts),
+        _Scope("repository", _coded(repo_codes, len(repo_keys), both, size), repo_keys,
                ["week", "month"], starts),
     ):
         for k, (count, failures) in enumerate(
@@ -276,34 +280,38 @@ def metric_snapshots(
     if merged.empty:
         return rows.frame()
     is_bot = merged["is_bot"].to_numpy(dtype=bool)
-    author = factorize(merged["author_id"])[0]
-    columns = {
-        "is_bot": is_bot,
-        "author": author,
-        "authors_by_label": rows_by_label(author, ~is_bot),
-        "reverted": merged["reverted_at"].notna().to_numpy(dtype=float),
-        "ai": merged["ai_assisted"].to_numpy(dtype=float),
-    }
-    scopes = _scopes(merged, memberships, teams)
-    for scope in scopes:
-        _scope_metrics(scope, rows, columns)
     qs = np.array(list(flow.QUANTILES.values()))
 
-    def span(column: str) -> list[tuple[_Scope, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]]:
+    def ordered(column: str) -> tuple[np.ndarray, np.ndarray]:
         values = np.where(is_bot, np.nan, merged[column].to_numpy(dtype=float))
-        order = value_order(values)
+        return values, value_order(values)
+
+    def span(scopes: list[_Scope], values: np.ndarray, order: np.ndarray) -> list:
         if len(order) == 0:
             return []
         return [(scope, scope.grouping.quantiles(values, qs, order)) for scope in scopes]
 
-    # numpy sorts and gathers release the GIL: the span columns run side by side on the cores.
-    with ThreadPoolExecutor(max_workers=min(len(SPAN_METRICS), os.cpu_count() or 1)) as pool:
-        results = pool.map(span, SPAN_METRICS)
-        for metric, per_scope in zip(SPAN_METRICS.values(), results, strict=True):
-            for scope, codings in per_scope:
-                for k, (groups, quantiles, n) in enumerate(codings):
+    # numpy's sorts, gathers and bincounts release the GIL: the spans are sorted on the other cores
+    # while this thread builds the groupings and the count metrics.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        sorted_spans = [pool.submit(ordered, column) for column in SPAN_METRICS]
+        author = factorize(merged["author_id"])[0]
+        scopes = _scopes(merged, memberships, teams)
+        quantiles = [pool.submit(lambda f: span(scopes, *f.result()), f) for f in sorted_spans]
+        columns = {
+            "is_bot": is_bot,
+            "author": author,
+            "authors_by_label": rows_by_label(author, ~is_bot),
+            "reverted": merged["reverted_at"].notna().to_numpy(dtype=float),
+            "ai": merged["ai_assisted"].to_numpy(dtype=float),
+        }
+        for scope in scopes:
+            _scope_metrics(scope, rows, columns)
+        for metric, future in zip(SPAN_METRICS.values(), quantiles, strict=True):
+            for scope, codings in future.result():
+                for k, (groups, values, n) in enumerate(codings):
                     for i, name in enumerate(flow.QUANTILES):
-                        rows.add(scope, k, f"{metric}_{name}", groups, quantiles[:, i], n)
+                        rows.add(scope, k, f"{metric}_{name}", groups, values[:, i], n)
     _change_failure(merged, deployments, rows)
     return rows.frame()
 

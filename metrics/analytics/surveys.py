@@ -25,6 +25,7 @@ also be shown split by month: the months would be overlapping groups outside thi
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -145,17 +146,26 @@ def question_distribution(expanded: pd.DataFrame, question: str, groups: Iterabl
     included, in their natural order; tools are listed by count, then name.  share = count / answers."""
     found = _answers(expanded, question)
     fixed = _fixed_answers(question)
+    # One pass over the answers rather than a filter of the whole frame per group: a tree of 500 teams
+    # took 3 s per round this way (and every dashboard waits for it when the cache is cold).
+    totals: dict[str, int] = defaultdict(int)
+    tallies: dict[str, dict[str, int]] = defaultdict(dict)
+    label_of: dict[str, dict[str, str]] = defaultdict(dict)
+    for group, answer, label in zip(found["group"], found["answer"], found["label"], strict=True):
+        totals[group] += 1
+        if pd.isna(answer):  # not an answer (groupby left it out of the counts, not of the total)
+            continue
+        tallies[group][answer] = tallies[group].get(answer, 0) + 1
+        label_of[group][answer] = label
     out = []
     for group in groups:
-        mine = found[found["group"] == group]
-        counts = mine.groupby("answer", sort=False).size()
+        counts = tallies.get(group, {})
         if fixed:
             answers = fixed
         else:
-            label_of = dict(zip(mine["answer"], mine["label"], strict=True))
-            ordered = sorted(counts.index, key=lambda a: (-int(counts[a]), str(a).casefold(), str(a)))
-            answers = [(str(a), label_of[a]) for a in ordered]
-        total = len(mine)
+            ordered = sorted(counts, key=lambda a: (-counts[a], str(a).casefold(), str(a)))
+            answers = [(str(a), label_of[group][a]) for a in ordered]
+        total = totals.get(group, 0)
         for answer, label in answers:
             n = int(counts.get(answer, 0))
             out.append((group, question, answer, label, n, n / total if total else math.nan))

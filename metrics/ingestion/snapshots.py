@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from metrics.analytics.snapshots import DEFINITION_VERSION, metric_snapshots
+from metrics.core.memory import keep_freed_memory
 from metrics.ingestion import selectors
 from metrics.ingestion.models import MetricSnapshot
 
@@ -77,6 +78,7 @@ def write_snapshots(frame: pd.DataFrame) -> int:
 
 def snapshots_recompute() -> int:
     """Replace every snapshot and the AI-impact tables; returns the number of snapshot rows written."""
+    keep_freed_memory()
     prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
     frame = metric_snapshots(
         prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame()
