@@ -6,11 +6,13 @@ floored path out of the database); hidden groups appear with their reason and no
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -23,8 +25,10 @@ from rest_framework.views import APIView
 from metrics.api.access import ReadOnlyApiAccess, TokenRateThrottle, request_access
 from metrics.api.authentication import ApiTokenAuthentication
 from metrics.api.csv_export import CSVRenderer
+from metrics.core.models import Team
 from metrics.ingestion.models import SurveyRound
 from metrics.ingestion.surveys import survey_round_results
+from metrics.web.satisfaction import CACHE_SECONDS, round_version
 
 FIELDS = ["round_id", "round", "group", "team", "hidden", "members", "respondents", "response_rate",
           "question", "n", "mean"]
@@ -53,14 +57,31 @@ def _num(value: Any) -> Any:
 
 
 def survey_result_rows(survey_round: SurveyRound, team_ids: frozenset[int] | None) -> list[dict[str, Any]]:
+    """The rows the caller may see; a team-scoped token sees its teams' groups only."""
+    return [row for team_id, row in _cached_rows(survey_round)
+            if team_ids is None or team_id in team_ids]
+
+
+def _cached_rows(survey_round: SurveyRound) -> list[tuple[int | None, dict[str, Any]]]:
+    """Every group's rows, cached like the dashboards' scores (seconds to compute for hundreds of teams),
+    under a key that changes with the answers, the team tree, the floor, the round's and teams' names."""
+    names = "|".join(f"{pk},{name}" for pk, name in Team.objects.order_by("pk").values_list("pk", "name"))
+    version = f"{round_version(survey_round)}:{survey_round.name}:{names}"
+    key = f"sextant:api:survey-results:{survey_round.pk}:{hashlib.sha256(version.encode()).hexdigest()[:32]}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = _rows(survey_round)
+        cache.set(key, rows, CACHE_SECONDS)
+    return rows
+
+
+def _rows(survey_round: SurveyRound) -> list[tuple[int | None, dict[str, Any]]]:
     results = survey_round_results(survey_round=survey_round, min_size=settings.MIN_GROUP_SIZE)
     means = results.means.groupby("group")
-    rows = []
+    rows: list[tuple[int | None, dict[str, Any]]] = []
     for group in results.groups.to_dict("records"):
         team_id = group.get("team_id")
         team_id = None if _num(team_id) is None else int(team_id)
-        if team_ids is not None and team_id not in team_ids:
-            continue  # a team-scoped token sees its teams' groups only
         base = {
             "round_id": survey_round.pk, "round": survey_round.name, "group": group["group"],
             "team": group.get("name") if team_id is not None else None, "hidden": group["hidden"],
@@ -70,11 +91,11 @@ def survey_result_rows(survey_round: SurveyRound, team_ids: frozenset[int] | Non
         }
         stats = means.get_group(group["group"]) if group["group"] in means.groups else None
         if stats is None or group["hidden"]:
-            rows.append({**base, "question": None, "n": None, "mean": None})
+            rows.append((team_id, {**base, "question": None, "n": None, "mean": None}))
             continue
         for stat in stats.to_dict("records"):
-            rows.append({**base, "question": stat["question"], "n": int(stat["n"]),
-                         "mean": _num(stat["mean"])})
+            rows.append((team_id, {**base, "question": stat["question"], "n": int(stat["n"]),
+                                   "mean": _num(stat["mean"])}))
     return rows
 
 

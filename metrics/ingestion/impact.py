@@ -74,7 +74,9 @@ def _estimate_rows(model: pd.DataFrame) -> list[AIImpactEstimate]:
 
 
 def _fields(e: ai_impact.Estimate) -> dict[str, object]:
-    return {**e.as_dict(), "definition_version": DEFINITION_VERSION}
+    # Sensitivity rows come from DataFrame records, where a missing estimate is NaN: store (and export) null.
+    values = {k: None if isinstance(v, float) and pd.isna(v) else v for k, v in e.as_dict().items()}
+    return {**values, "definition_version": DEFINITION_VERSION}
 
 
 def _roi_rows(model: pd.DataFrame, cycle: ai_impact.Estimate, knobs: dict[str, float]) -> list[AIRoiMonth]:

@@ -16,7 +16,7 @@ from django.db.models import BooleanField, DurationField, ExpressionWrapper, F, 
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
-from metrics.core.models import Person, Repository, Team
+from metrics.core.models import Person, Repository, Team, TeamMembership
 from metrics.ingestion.models import AIEvidence, PullRequest
 from metrics.web import params
 from metrics.web.access import Access, membership_at_q, people_visible, pr_time, team_subtree
@@ -173,7 +173,12 @@ def pull_requests(f: Filters, access: Access) -> QuerySet[PullRequest]:
         author_visible=_visible(access),
     )
     if f.team is not None:
-        qs = qs.filter(membership_at_q(team_subtree([f.team.pk])))
+        teams = team_subtree([f.team.pk])
+        # The members as a literal list lets PostgreSQL use the author index; the EXISTS alone is tested
+        # against every PR (1M PRs, one team's AI PRs of 90 days: 43 ms -> 9 ms).
+        members = TeamMembership.objects.filter(team_id__in=teams).values_list("person_id", flat=True)
+        authors = list(members.distinct())
+        qs = qs.filter(membership_at_q(teams), **({"author_id__in": authors} if authors else {}))
     if f.repository is not None:
         qs = qs.filter(repository=f.repository)
     if f.author is not None:

@@ -63,11 +63,15 @@ def _compute(survey_round: SurveyRound) -> Scores:
     return scores
 
 
+def round_version(survey_round: SurveyRound) -> str:
+    """A short hash that changes whenever the round's floored results may change (for cache keys)."""
+    return hashlib.sha256(_version(survey_round).encode()).hexdigest()[:32]
+
+
 def round_scores(survey_round: SurveyRound) -> Scores:
     """Team id (ORGANIZATION: the whole round) -> question -> floored mean, for the groups shown above the
     floor (hidden ones are absent)."""
-    version = hashlib.sha256(_version(survey_round).encode()).hexdigest()[:32]
-    key = f"sextant:web:satisfaction:{survey_round.pk}:{version}"
+    key = f"sextant:web:satisfaction:{survey_round.pk}:{round_version(survey_round)}"
     scores = cache.get(key)
     if scores is None:
         scores = _compute(survey_round)

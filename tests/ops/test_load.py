@@ -1,0 +1,81 @@
+"""The CI variant of bench/load.py: the same driver and mix, 50 clients for 10 s against real gunicorn
+(3 workers x 4 threads, as docker/entrypoint.sh) serving the test PostgreSQL database with the small demo
+organization.  Asserts no errors, and that every endpoint of the mix was hit (the clients start on different
+endpoints) and answered its content type.  Latencies are printed, not asserted (the CI machine is shared).
+
+The server reads committed data, so the test is transactional (pytest-django flushes the tables after it).
+It needs PostgreSQL (the load driver's database of record; SQLite's test database is in memory, out of
+reach of another process): it fails in CI without it and skips locally on SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from bench import load
+from metrics.core.models import Team, TeamMembership
+from tests.survey_factories import make_response, make_round
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CACHE = "redis://127.0.0.1:6379/13"
+
+
+def _database_url() -> str:
+    params = connection.settings_dict
+    auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
+    return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+def _survey_round() -> None:
+    """The demo has no survey; the survey results endpoint is in the mix: a round every engineer answered."""
+    survey_round = make_round(teams=list(Team.objects.filter(parent__isnull=True)))
+    current = TeamMembership.objects.filter(end__isnull=True).select_related("person", "team")
+    people = {m.person_id: m for m in current.order_by("person_id", "-start")}
+    for i, m in enumerate(people.values()):
+        make_response(
+            survey_round=survey_round,
+            team=m.team,
+            person=m.person,
+            overall=1 + i % 5,
+            ease=1 + i * 3 % 5,
+            hours=float(i % 6),
+            tool="Claude Code",
+            frequency="weekly",
+        )
+
+
+def test_fifty_clients_against_gunicorn_without_errors(tmp_path: Path) -> None:
+    if connection.vendor != "postgresql":
+        message = "the load test serves the test database from gunicorn: it needs DATABASE_URL=postgres://..."
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    call_command("load_demo", "--seed", "5", "--small", verbosity=0, stdout=StringIO(), stderr=StringIO())
+    _survey_round()
+    username, password, token = load.credentials()
+    targets = load.targets()
+    endpoints = load.mix(targets)
+    load.flush_cache(CACHE)
+    env = load.server_env(_database_url(), CACHE, tmp_path)
+
+    with load.gunicorn(env, tmp_path / "gunicorn.log", workers=3, threads=4) as server:
+        cookie = load.login(server.port, username, password)
+        result = load.drive(server.port, token, cookie, endpoints, clients=50, seconds=10, warmup=0)
+    print(f"\n50 clients, 10 s, {len(endpoints)} endpoints, demo organization (small)\n{load.report(result)}")
+
+    assert result.errors == 0, result.samples
+    assert server.exit_code == 0, server.tail()
+    assert result.requests > 50  # more than one request per client: a stalled server would show here
+    expected = {e.name: e.content_type for e in endpoints}
+    expected |= {f"{e.name} next": e.content_type for e in endpoints if e.follow_next}
+    assert set(result.latencies) == set(expected)
+    for name, content_type in expected.items():
+        assert len(result.latencies[name]) > 0, name
+        assert result.content_types[name] == {content_type}, name
