@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Fails the run if a secret reaches a log line, a response, an error or a command output (issue 7).
+pytest_plugins = ["tests.secret_canary"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
