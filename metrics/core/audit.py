@@ -28,12 +28,21 @@ def _is_secret(name: str) -> bool:
     return any(word in name.lower() for word in SECRET_WORDS)
 
 
+def _without_secrets(value: Any) -> Any:
+    """A JSON value with every secret-named key's value (even an encrypted one) replaced."""
+    if isinstance(value, dict):
+        return {k: "[secret]" if _is_secret(str(k)) else _without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
 def _values(instance: models.Model) -> dict[str, Any]:
     out = {}
     for field in instance._meta.concrete_fields:
         if field.name in IGNORED_FIELDS or field.primary_key:
             continue
-        value = field.value_from_object(instance)
+        value = _without_secrets(field.value_from_object(instance))
         out[field.name] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
     return out
 

@@ -91,7 +91,10 @@ def test_login_is_throttled_after_repeated_failures(client: Client, settings: ob
 
 
 def test_audit_log_records_changes_without_secret_values(admin_client: Client) -> None:
-    source = DataSource.objects.create(name="gl", kind="gitlab", secret_encrypted="ciphertext-1")
+    source = DataSource.objects.create(
+        name="gl", kind="gitlab", secret_encrypted="ciphertext-1",
+        options={"group": "acme", "webhook_secret_encrypted": "ciphertext-3"},
+    )
     source.secret_encrypted = "ciphertext-2"
     source.sync_interval_minutes = 30
     source.save()
@@ -101,6 +104,8 @@ def test_audit_log_records_changes_without_secret_values(admin_client: Client) -
     entries = list(AuditLog.objects.filter(object_type="core.DataSource").order_by("id"))
     assert [e.action for e in entries] == ["create", "update", "delete"]
     assert entries[0].changes["secret_encrypted"] == "[changed]"
+    # an encrypted secret inside a JSON field is left out too; the rest of the field is kept
+    assert "acme" in json.dumps(entries[0].changes["options"])
     assert entries[1].changes == {
         "secret_encrypted": {"from": "[changed]", "to": "[changed]"},
         "sync_interval_minutes": {"from": 60, "to": 30},
