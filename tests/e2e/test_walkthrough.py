@@ -40,6 +40,9 @@ def log_in(page: Page, base: str, username: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("main button[type=submit]")
     expect(page.locator("h1")).to_have_text("Teams")
+    # The heading is there before sextant.js has run; a filter changed earlier has no listener yet
+    # (seen in CI on a busy machine: the auto-submitting team filter never navigated).
+    page.wait_for_load_state("load")
 
 
 def watch_errors(page: Page) -> list[str]:
@@ -102,6 +105,8 @@ def test_walk_overview_team_prs_impact_settings(
     # Settings: add a git source, test the connection, sync it and watch the run finish.
     git_repo.commit("initial", date="2025-06-01T09:00:00+00:00")
     page.click("nav.main-nav >> text=Settings")
+    page.wait_for_url("**/settings/**")
+    page.wait_for_load_state("load")  # the kind selector's listener comes with sextant.js
     page.select_option("select[name=kind]", "git")
     expect(page.locator("input[name=org]")).to_be_hidden()  # fields of other kinds step aside
     page.fill("input[name=name]", "e2e-repo")
