@@ -147,7 +147,8 @@ def rows_by_label(labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rows[stable_order(labels[rows], int(labels[rows].max()) + 1)]
 
 
-def factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, uniques) with ``-1`` for missing values; uniques in first-seen order."""
+def factorize_ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, ids) of integer ids (nullable or float with NaN): ``-1`` for a missing one; ids as int64
+    in first-seen order."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), np.asarray(uniques)
+    return np.asarray(codes, dtype=np.int64), pd.Series(uniques).to_numpy(dtype=np.int64)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.analytics import flow, quality
-from metrics.analytics.grouped import Grouping, factorize, rows_by_label, value_order
+from metrics.analytics.grouped import Grouping, factorize_ids, rows_by_label, value_order
 
 DEFINITION_VERSION = "1.1"
 OUTPUT_COLUMNS = [
@@ -146,8 +146,8 @@ def _scopes(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame
     size = len(merged)
     both = [_period_codes(merged["merged_at"], "week"), _period_codes(merged["merged_at"], "month")]
     starts = [s for _, s in both]
-    repo_codes, repo_keys = factorize(merged["repository_id"])
-    person_codes, person_keys = factorize(merged["author_id"])
+    repo_codes, repo_keys = factorize_ids(merged["repository_id"])
+    person_codes, person_keys = factorize_ids(merged["author_id"])
     out = [
         _Scope("organization", _coded(None, 1, both, size), None, ["week", "month"], starts),
         _Scope("repository", _coded(repo_codes, len(repo_keys), both, size), repo_keys,
@@ -158,7 +158,7 @@ def _scopes(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame
     pairs = assign_teams(merged, memberships, teams)
     if len(pairs):
         rows = pd.Index(merged["id"]).get_indexer(pairs["id"])
-        team_codes, team_keys = factorize(pairs["team_id"])
+        team_codes, team_keys = factorize_ids(pairs["team_id"])
         at_rows = [(codes[rows], s) for codes, s in both]
         team = _coded(team_codes, len(team_keys), at_rows, size, rows)
         out.insert(1, _Scope("team", team, team_keys, ["week", "month"], starts))
@@ -201,7 +201,8 @@ class _Rows:
         days = np.concatenate([b[4] for b in self.blocks]).astype(np.int64)
         first = int(days.min())
         calendar = (first + np.arange(int(days.max()) - first + 1)).astype("datetime64[D]").astype(object)
-        out["period_start"] = calendar[days - first]
+        # Categorical of datetime.date: millions of rows share a few hundred dates.
+        out["period_start"] = pd.Categorical.from_codes(days - first, categories=pd.Index(calendar))
         out["value"] = np.concatenate([b[5] for b in self.blocks])
         out["n"] = np.concatenate([b[6] for b in self.blocks])
         return pd.DataFrame({c: out[c] for c in OUTPUT_COLUMNS}, copy=False)
@@ -241,7 +242,7 @@ def _change_failure(prs: pd.DataFrame, deployments: pd.DataFrame | None, rows: _
     size = len(deploys)
     both = [_period_codes(deploys["created_at"], "week"), _period_codes(deploys["created_at"], "month")]
     starts = [s for _, s in both]
-    repo_codes, repo_keys = factorize(deploys["repository_id"])
+    repo_codes, repo_keys = factorize_ids(deploys["repository_id"])
     everyone = np.ones(size, dtype=bool)
     failed = deploys["failed"].to_numpy(dtype=float)
     for scope in (
@@ -266,7 +267,7 @@ def metric_snapshots(
     additions, deletions, repository_team_id; memberships: person_id, team_id, start, end;
     teams: team_id, parent_id; deployments (optional): repository_id, created_at, status,
     is_production.  Output columns: ``OUTPUT_COLUMNS`` (the id columns are nullable integers; scope,
-    period and metric are categoricals; period_start a ``datetime.date``; value is float, NaN when
+    period, metric and period_start (of ``datetime.date``) are categoricals; value is float, NaN when
     undefined; n is the count behind the value).
 
     Each metric is defined once, in pandas, by :func:`flow.span_quantiles`, :func:`flow.throughput`,
@@ -295,7 +296,7 @@ def metric_snapshots(
     # while this thread builds the groupings and the count metrics.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         sorted_spans = [pool.submit(ordered, column) for column in SPAN_METRICS]
-        author = factorize(merged["author_id"])[0]
+        author = factorize_ids(merged["author_id"])[0]
         scopes = _scopes(merged, memberships, teams)
         quantiles = [pool.submit(lambda f: span(scopes, *f.result()), f) for f in sorted_spans]
         columns = {

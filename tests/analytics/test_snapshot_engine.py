@@ -139,7 +139,7 @@ def organization(seed: int, n: int = 600):
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.astype({"scope": str, "period": str, "metric": str})
+    out = frame.astype({"scope": str, "period": str, "metric": str, "period_start": object})
     return out.sort_values(KEYS).reset_index(drop=True)
 
 
