@@ -182,29 +182,35 @@ class _Rows:
     def frame(self) -> pd.DataFrame:
         if not self.blocks:
             return pd.DataFrame(columns=OUTPUT_COLUMNS)
-        lengths = np.array([len(b[4]) for b in self.blocks])
+        # One scope's rows together: its id column is then one slice, the others' a missing slice.
+        blocks = sorted(self.blocks, key=lambda b: SCOPES.index(b[0]))
+        lengths = np.array([len(b[4]) for b in blocks])
+        ends = np.cumsum(lengths)
+        total = int(ends[-1])
         out: dict[str, object] = {}
         for name, values, labels in (
-            ("scope", SCOPES, [b[0] for b in self.blocks]), ("period", PERIODS, [b[1] for b in self.blocks]),
-            ("metric", METRICS, [b[2] for b in self.blocks]),
+            ("scope", SCOPES, [b[0] for b in blocks]), ("period", PERIODS, [b[1] for b in blocks]),
+            ("metric", METRICS, [b[2] for b in blocks]),
         ):
             index = {v: i for i, v in enumerate(values)}
             codes = np.repeat(np.array([index[label] for label in labels], dtype=np.int16), lengths)
             out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(values))
         for scope, column in (("team", "team_id"), ("repository", "repository_id"), ("person", "person_id")):
-            ids = np.zeros(int(lengths.sum()), dtype=np.int64)
-            missing = np.repeat(np.array([b[0] != scope for b in self.blocks]), lengths)
-            mine = [np.asarray(b[3], dtype=np.int64) for b in self.blocks if b[0] == scope]
+            ids = np.zeros(total, dtype=np.int64)
+            missing = np.ones(total, dtype=bool)
+            mine = [i for i, b in enumerate(blocks) if b[0] == scope]
             if mine:
-                ids[~missing] = np.concatenate(mine)
+                start, end = int(ends[mine[0]] - lengths[mine[0]]), int(ends[mine[-1]])
+                ids[start:end] = np.concatenate([np.asarray(blocks[i][3], dtype=np.int64) for i in mine])
+                missing[start:end] = False
             out[column] = pd.arrays.IntegerArray(ids, missing)
-        days = np.concatenate([b[4] for b in self.blocks]).astype(np.int64)
+        days = np.concatenate([b[4] for b in blocks]).astype(np.int64)
         first = int(days.min())
         calendar = (first + np.arange(int(days.max()) - first + 1)).astype("datetime64[D]").astype(object)
         # Categorical of datetime.date: millions of rows share a few hundred dates.
         out["period_start"] = pd.Categorical.from_codes(days - first, categories=pd.Index(calendar))
-        out["value"] = np.concatenate([b[5] for b in self.blocks])
-        out["n"] = np.concatenate([b[6] for b in self.blocks])
+        out["value"] = np.concatenate([b[5] for b in blocks])
+        out["n"] = np.concatenate([b[6] for b in blocks])
         return pd.DataFrame({c: out[c] for c in OUTPUT_COLUMNS}, copy=False)
 
 
