@@ -11,8 +11,8 @@ several groups (a PR counts for its author's team and every team above it): ``ro
 membership, the base row it belongs to.
 
 Results equal :func:`metrics.analytics.flow.grouped_quantiles` (linear interpolation between closest
-ranks, as DuckDB's ``quantile_cont`` and pandas' default); ``tests/analytics/test_grouped.py`` checks
-that on random frames.  Pure numpy and pandas: no I/O.
+ranks, as DuckDB's ``quantile_cont`` and pandas' default); ``tests/analytics/test_snapshot_engine.py``
+checks that on random organizations.  Pure numpy and pandas: no I/O.
 """
 
 from __future__ import annotations

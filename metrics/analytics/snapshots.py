@@ -37,16 +37,6 @@ METRICS = (
 )
 
 
-def period_start(merged_at: pd.Series, period: str) -> pd.Series:
-    """The Monday (week) or the first day (month) of the UTC date, as a date."""
-    day = merged_at.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
-    if period == "week":
-        start = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
-    else:
-        start = day - pd.to_timedelta(day.dt.day - 1, unit="D")
-    return start.dt.date
-
-
 def team_ancestors(teams: pd.DataFrame) -> pd.DataFrame:
     """(team_id, rollup_team_id) pairs: every team with itself and each ancestor (cycles are cut)."""
     parent = dict(zip(teams["team_id"], teams["parent_id"], strict=True))
@@ -142,26 +132,35 @@ def _coded(
     )
 
 
+def _by_date(frame: pd.DataFrame, at: str) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[_Scope]]:
+    """Week and month codes of ``frame[at]``, and the organization and repository scopes over them."""
+    size = len(frame)
+    both = [_period_codes(frame[at], "week"), _period_codes(frame[at], "month")]
+    starts = [s for _, s in both]
+    repo_codes, repo_keys = factorize_ids(frame["repository_id"])
+    return both, [
+        _Scope("organization", _coded(None, 1, both, size), None, list(PERIODS), starts),
+        _Scope(
+            "repository", _coded(repo_codes, len(repo_keys), both, size), repo_keys, list(PERIODS), starts
+        ),
+    ]
+
+
 def _scopes(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame) -> list[_Scope]:
     size = len(merged)
-    both = [_period_codes(merged["merged_at"], "week"), _period_codes(merged["merged_at"], "month")]
+    both, out = _by_date(merged, "merged_at")
     starts = [s for _, s in both]
-    repo_codes, repo_keys = factorize_ids(merged["repository_id"])
     person_codes, person_keys = factorize_ids(merged["author_id"])
-    out = [
-        _Scope("organization", _coded(None, 1, both, size), None, ["week", "month"], starts),
-        _Scope("repository", _coded(repo_codes, len(repo_keys), both, size), repo_keys,
-               ["week", "month"], starts),
-        _Scope("person", _coded(person_codes, len(person_keys), both[1:], size), person_keys,
-               ["month"], starts[1:]),
-    ]
+    out.append(_Scope(
+        "person", _coded(person_codes, len(person_keys), both[1:], size), person_keys, ["month"], starts[1:],
+    ))
     pairs = assign_teams(merged, memberships, teams)
     if len(pairs):
         rows = pd.Index(merged["id"]).get_indexer(pairs["id"])
         team_codes, team_keys = factorize_ids(pairs["team_id"])
         at_rows = [(codes[rows], s) for codes, s in both]
         team = _coded(team_codes, len(team_keys), at_rows, size, rows)
-        out.insert(1, _Scope("team", team, team_keys, ["week", "month"], starts))
+        out.insert(1, _Scope("team", team, team_keys, list(PERIODS), starts))
     return out
 
 
@@ -245,17 +244,9 @@ def _change_failure(prs: pd.DataFrame, deployments: pd.DataFrame | None, rows: _
     deploys = quality.deployment_failures(deployments, prs)
     if deploys.empty:
         return
-    size = len(deploys)
-    both = [_period_codes(deploys["created_at"], "week"), _period_codes(deploys["created_at"], "month")]
-    starts = [s for _, s in both]
-    repo_codes, repo_keys = factorize_ids(deploys["repository_id"])
-    everyone = np.ones(size, dtype=bool)
+    everyone = np.ones(len(deploys), dtype=bool)
     failed = deploys["failed"].to_numpy(dtype=float)
-    for scope in (
-        _Scope("organization", _coded(None, 1, both, size), None, ["week", "month"], starts),
-        _Scope("repository", _coded(repo_codes, len(repo_keys), both, size), repo_keys,
-               ["week", "month"], starts),
-    ):
+    for scope in _by_date(deploys, "created_at")[1]:
         for k, (count, failures) in enumerate(
             zip(scope.grouping.sums(everyone), scope.grouping.sums(everyone, failed), strict=True)
         ):

@@ -32,8 +32,6 @@ def _column(frame: pd.DataFrame, name: str) -> list:
     if isinstance(series.dtype, pd.CategoricalDtype):
         labels = np.asarray(series.cat.categories, dtype=object)
         return labels[series.cat.codes.to_numpy()].tolist()
-    if name == "period_start":
-        return series.tolist()
     if name == "n":
         return series.astype("int64").tolist()
     if name == "value":

@@ -20,8 +20,18 @@ from metrics.analytics.snapshots import (
     _prepare,
     assign_teams,
     metric_snapshots,
-    period_start,
 )
+
+
+def period_start(at: pd.Series, period: str) -> pd.Series:
+    """The Monday (week) or the first day (month) of the UTC date, as a date (the plain definition)."""
+    day = at.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    if period == "week":
+        start = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    else:
+        start = day - pd.to_timedelta(day.dt.day - 1, unit="D")
+    return start.dt.date
+
 
 KEYS = ["scope", "period", "team_id", "repository_id", "person_id", "period_start", "metric"]
 
