@@ -18,7 +18,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from bench import load
+from bench.loadtest import driver, mix
+from bench.loadtest import server as servers
 from metrics.core.models import Team, TeamMembership
 from tests.survey_factories import make_response, make_round
 
@@ -59,16 +60,17 @@ def test_fifty_clients_against_gunicorn_without_errors(tmp_path: Path) -> None:
         pytest.skip(message)
     call_command("load_demo", "--seed", "5", "--small", verbosity=0, stdout=StringIO(), stderr=StringIO())
     _survey_round()
-    username, password, token = load.credentials()
-    targets = load.targets()
-    endpoints = load.mix(targets)
-    load.flush_cache(CACHE)
-    env = load.server_env(_database_url(), CACHE, tmp_path)
+    username, password, token = servers.credentials()
+    targets = mix.targets()
+    endpoints = mix.mix(targets)
+    servers.flush_cache(CACHE)
+    env = servers.server_env(_database_url(), CACHE, tmp_path)
 
-    with load.gunicorn(env, tmp_path / "gunicorn.log", workers=3, threads=4) as server:
-        cookie = load.login(server.port, username, password)
-        result = load.drive(server.port, token, cookie, endpoints, clients=50, seconds=10, warmup=0)
-    print(f"\n50 clients, 10 s, {len(endpoints)} endpoints, demo organization (small)\n{load.report(result)}")
+    with servers.gunicorn(env, tmp_path / "gunicorn.log", workers=3, threads=4) as server:
+        cookie = servers.login(server.port, username, password)
+        result = driver.drive(server.port, token, cookie, endpoints, clients=50, seconds=10, warmup=0)
+    summary = driver.report(result)
+    print(f"\n50 clients, 10 s, {len(endpoints)} endpoints, demo organization (small)\n{summary}")
 
     assert result.errors == 0, result.samples
     assert server.exit_code == 0, server.tail()
