@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -200,6 +201,26 @@ class FakeGitHub:
 
     def operation_count(self, name: str) -> int:
         return sum(1 for op, _ in self.operations if op == name)
+
+    def hold_page(self, page: int, operation: str = "PullRequests") -> tuple[Callable[[], None], list[Any]]:
+        """Hold the ``page``-th request of ``operation``: the client is then mid-sync, the pages before
+        stored, a request in flight, however loaded the machine.  Returns (``release``: stop holding
+        and let the held request go, idempotent; the ``after`` cursors asked so far)."""
+        gate, asked = threading.Event(), []
+
+        def hold(name: str, variables: dict[str, Any]) -> None:
+            if name == operation:
+                asked.append(variables.get("after"))
+                if len(asked) == page:
+                    gate.wait(120)
+
+        def release() -> None:
+            with suppress(ValueError):
+                self.hooks.remove(hold)
+            gate.set()
+
+        self.hooks.append(hold)
+        return release, asked
 
     # --- hooks ------------------------------------------------------------------------------------------
     def _authenticate(self, request: FakeRequest) -> FakeResponse | None:

@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -193,15 +192,7 @@ def test_a_worker_killed_mid_sync_resumes_and_matches_an_uninterrupted_sync(
 
         # The third page of pull requests is held until the worker is dead: it dies mid-sync, with
         # exactly two pages stored and a request in flight, however loaded the machine is.
-        gate, asked = threading.Event(), []
-
-        def hold_third_page(operation: str, variables: dict[str, Any]) -> None:
-            if operation == "PullRequests":
-                asked.append(variables.get("after"))
-                if len(asked) == 3:
-                    gate.wait(120)
-
-        gh.hooks.append(hold_third_page)
+        release, asked = gh.hold_page(3)
         log = tmp_path / "worker.log"
         worker = start_worker(env, log)
         task = Celery(broker=BROKER, set_as_current=False).send_task(
@@ -213,8 +204,7 @@ def test_a_worker_killed_mid_sync_resumes_and_matches_an_uninterrupted_sync(
             stored = wait_for(lambda: worker_db.scalar(count), 30, "no page stored")
         finally:
             kill(worker)
-            gh.hooks.remove(hold_third_page)
-            gate.set()
+            release()
         checkpoint = worker_db.scalar("SELECT checkpoint FROM core_datasource")
         checkpoint = json.loads(checkpoint) if isinstance(checkpoint, str) else checkpoint  # text on SQLite
         cursor = checkpoint["repos"]["acme/api"]["prs"]["cursor"]

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import Message
@@ -30,7 +29,6 @@ from typing import Any
 import psycopg
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from celery import Celery
 from cryptography.fernet import Fernet
 from django.utils import timezone
@@ -48,7 +46,7 @@ from metrics.reports.services import (
 )
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
-from tests.reports.conftest import Mailbox, free_port, make_schedule
+from tests.reports.conftest import Mailbox, free_port, make_schedule, running_smtp
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -262,13 +260,8 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgr
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
+    with running_smtp() as server:
+        yield server
 
 
 def mail_env(port: int) -> dict[str, str]:
@@ -353,15 +346,7 @@ def test_postgresql_restarted_mid_sync_the_sync_retries_and_resumes_with_every_p
 
             # The third page of pull requests is held until PostgreSQL is down: the worker is mid-sync,
             # two pages stored, a request in flight, however loaded the machine is.
-            gate, asked = threading.Event(), []
-
-            def hold_third_page(operation: str, variables: dict[str, Any]) -> None:
-                if operation == "PullRequests":
-                    asked.append(variables.get("after"))
-                    if len(asked) == 3:
-                        gate.wait(120)
-
-            gh.hooks.append(hold_third_page)
+            release, asked = gh.hold_page(3)
             worker = start_worker(env, log, "sync")
             try:
                 task_id = send(broker.url, "sextant.ingestion.source_sync", source_id, "", queue="sync")
@@ -374,8 +359,7 @@ def test_postgresql_restarted_mid_sync_the_sync_retries_and_resumes_with_every_p
                 cursor = checkpoint["repos"]["acme/api"]["prs"]["cursor"]
 
                 postgres.stop("immediate")  # like a crash: connections cut, crash recovery on start
-                gh.hooks.remove(hold_third_page)
-                gate.set()
+                release()
                 # The worker gets the third page, cannot store it, and retries with backoff while the
                 # database is down (each retry fails again at its first query).
                 wait_for(
@@ -392,7 +376,7 @@ def test_postgresql_restarted_mid_sync_the_sync_retries_and_resumes_with_every_p
                     lambda: f"not resumed: {log.read_text()[-3000:]}",
                 )
             finally:
-                gate.set()
+                release()
                 kill(worker)
             resumed_from = next(v.get("after") for name, v in gh.operations if name == "PullRequests")
             state = [PYTHON, "-m", "tests.fakes.state"]
