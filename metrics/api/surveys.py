@@ -27,8 +27,7 @@ from metrics.api.authentication import ApiTokenAuthentication
 from metrics.api.csv_export import CSVRenderer
 from metrics.core.models import Team
 from metrics.ingestion.models import SurveyRound
-from metrics.ingestion.surveys import survey_round_results
-from metrics.web.satisfaction import CACHE_SECONDS, round_version
+from metrics.ingestion.surveys import RESULTS_CACHE_SECONDS, round_version, survey_round_results
 
 FIELDS = ["round_id", "round", "group", "team", "hidden", "members", "respondents", "response_rate",
           "question", "n", "mean"]
@@ -68,11 +67,7 @@ def _cached_rows(survey_round: SurveyRound) -> list[tuple[int | None, dict[str, 
     names = "|".join(f"{pk},{name}" for pk, name in Team.objects.order_by("pk").values_list("pk", "name"))
     version = f"{round_version(survey_round)}:{survey_round.name}:{names}"
     key = f"sextant:api:survey-results:{survey_round.pk}:{hashlib.sha256(version.encode()).hexdigest()[:32]}"
-    rows = cache.get(key)
-    if rows is None:
-        rows = _rows(survey_round)
-        cache.set(key, rows, CACHE_SECONDS)
-    return rows
+    return cache.get_or_set(key, lambda: _rows(survey_round), RESULTS_CACHE_SECONDS)
 
 
 def _rows(survey_round: SurveyRound) -> list[tuple[int | None, dict[str, Any]]]:

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from connectors.records import SurveyResponseRecord
@@ -28,6 +29,7 @@ from metrics.ingestion.selectors import team_frame
 from metrics.ingestion.teams import team_find
 
 MAX_FREE_TEXT = 5000
+RESULTS_CACHE_SECONDS = 7 * 86400  # floored results are cached under round_version(), which changes with them
 ANSWER_FIELDS = (
     "overall_satisfaction", "ease_of_shipping", "ai_hours_saved_per_week", "ai_tool", "ai_frequency",
     "free_text",
@@ -333,3 +335,14 @@ def survey_round_results(*, survey_round: SurveyRound, min_size: int,
     groups = analytics.group_tree(team_frame(), survey_round_scope(survey_round), extra)
     return analytics.round_results(responses, groups, survey_member_frame(survey_round=survey_round),
                                    min_size=min_size)
+
+
+def round_version(survey_round: SurveyRound) -> str:
+    """A short hash that changes whenever the round's floored results may change (for cache keys): its
+    answers, the team tree and memberships, the round's teams and the privacy floor."""
+    answers = survey_round.responses.aggregate(n=Count("id"), last=Max("id"), at=Max("submitted_at"))
+    teams = Team.objects.aggregate(n=Count("id"), last=Max("id"), parents=Sum("parent_id"))
+    members = TeamMembership.objects.aggregate(n=Count("id"), last=Max("id"))
+    parts = [*answers.values(), *teams.values(), *members.values(), survey_round.opened_at,
+             *sorted(survey_round.teams.values_list("id", flat=True)), settings.MIN_GROUP_SIZE]
+    return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:32]

@@ -112,11 +112,7 @@ def _adoption_series() -> charts.Series:
     (counting a month of every engineer's adoption level takes 50-80 ms with 5,000 engineers)."""
     newest = MetricSnapshot.objects.order_by("-id").values_list("id", "computed_at").first()
     key = f"sextant:web:impact:adoption:{hashlib.sha256(str(newest).encode()).hexdigest()[:32]}"
-    series = cache.get(key)
-    if series is None:
-        series = _adoption_levels()
-        cache.set(key, series, ADOPTION_CACHE_SECONDS)
-    return series
+    return cache.get_or_set(key, _adoption_levels, ADOPTION_CACHE_SECONDS)
 
 
 def _adoption_levels() -> charts.Series:

@@ -7,22 +7,18 @@ takes seconds, and every dashboard view needs them.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
 import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Sum
 
-from metrics.core.models import Team, TeamMembership
 from metrics.ingestion import surveys as services
 from metrics.ingestion.models import SurveyRound
 
 TREND_ROUNDS = 6
 QUESTIONS = ("overall_satisfaction", "ease_of_shipping")
-CACHE_SECONDS = 7 * 86400
 ORGANIZATION = 0  # the key of the whole round's scores (no team has id 0)
 
 
@@ -40,16 +36,6 @@ def latest_round() -> SurveyRound | None:
     return SurveyRound.objects.filter(responses__isnull=False).order_by("-opened_at", "-id").first()
 
 
-def _version(survey_round: SurveyRound) -> str:
-    """Changes whenever anything the floored results depend on may have changed."""
-    answers = survey_round.responses.aggregate(n=Count("id"), last=Max("id"), at=Max("submitted_at"))
-    teams = Team.objects.aggregate(n=Count("id"), last=Max("id"), parents=Sum("parent_id"))
-    members = TeamMembership.objects.aggregate(n=Count("id"), last=Max("id"))
-    parts = [*answers.values(), *teams.values(), *members.values(), survey_round.opened_at,
-             *sorted(survey_round.teams.values_list("id", flat=True)), settings.MIN_GROUP_SIZE]
-    return ":".join(str(p) for p in parts)
-
-
 def _compute(survey_round: SurveyRound) -> Scores:
     results = services.survey_round_results(survey_round=survey_round, min_size=int(settings.MIN_GROUP_SIZE))
     # The whole round (the root group, no team) is kept under ORGANIZATION.
@@ -63,20 +49,11 @@ def _compute(survey_round: SurveyRound) -> Scores:
     return scores
 
 
-def round_version(survey_round: SurveyRound) -> str:
-    """A short hash that changes whenever the round's floored results may change (for cache keys)."""
-    return hashlib.sha256(_version(survey_round).encode()).hexdigest()[:32]
-
-
 def round_scores(survey_round: SurveyRound) -> Scores:
     """Team id (ORGANIZATION: the whole round) -> question -> floored mean, for the groups shown above the
     floor (hidden ones are absent)."""
-    key = f"sextant:web:satisfaction:{survey_round.pk}:{round_version(survey_round)}"
-    scores = cache.get(key)
-    if scores is None:
-        scores = _compute(survey_round)
-        cache.set(key, scores, CACHE_SECONDS)
-    return scores
+    key = f"sextant:web:satisfaction:{survey_round.pk}:{services.round_version(survey_round)}"
+    return cache.get_or_set(key, lambda: _compute(survey_round), services.RESULTS_CACHE_SECONDS)
 
 
 def round_team_satisfaction(survey_round: SurveyRound) -> dict[int, TeamScore]:
