@@ -52,9 +52,7 @@ def pr_in_teams(team_ids: Iterable[int], prefix: str = "") -> Q:
     # The ids as literal lists (two small queries), so PostgreSQL can combine the repository and author
     # indexes instead of testing the membership of every PR in the date range (1M PRs: 355 ms -> 11 ms).
     owned = list(Repository.objects.filter(team_id__in=ids).values_list("id", flat=True))
-    authors = list(
-        TeamMembership.objects.filter(team_id__in=ids).values_list("person_id", flat=True).distinct()
-    )
+    authors = TeamMembership.ever_in(ids)
     # An empty list would make the whole query "nothing" before SQL exists (COPY needs the SQL).
     by_author = Q(**{f"{prefix}author_id__in": authors}) & Q(Exists(member)) if authors else Q(Exists(member))
     return Q(**{f"{prefix}repository_id__in": owned}) | by_author if owned else by_author

