@@ -4,9 +4,8 @@ set -eu
 case "${1:-web}" in
   web)
     python manage.py migrate --noinput
-    exec gunicorn metrics.wsgi:application --bind 0.0.0.0:8000 \
-      --workers "${GUNICORN_WORKERS:-3}" --threads "${GUNICORN_THREADS:-4}" \
-      --timeout "${GUNICORN_TIMEOUT:-60}" --access-logfile - --forwarded-allow-ips '*'
+    # Workers, threads, timeout and the queueing policy: metrics/gunicorn_conf.py (GUNICORN_* variables).
+    exec gunicorn -c python:metrics.gunicorn_conf --bind 0.0.0.0:8000 --access-logfile -
     ;;
   worker)
     exec celery -A metrics worker --loglevel "${LOG_LEVEL:-INFO}" \

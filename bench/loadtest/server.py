@@ -51,21 +51,18 @@ def server_env(database_url: str, cache_url: str, var_dir: Path) -> dict[str, st
 
 @contextmanager
 def gunicorn(env: dict[str, str], log: Path, workers: int = 3, threads: int = 4) -> Iterator[Server]:
-    """gunicorn as docker/entrypoint.sh starts it, on a free port; stopped with SIGTERM (graceful)."""
+    """gunicorn as docker/entrypoint.sh starts it (metrics/gunicorn_conf.py), on a free port; stopped with
+    SIGTERM (graceful)."""
     server = Server(free_port(), log)
+    env = {**env, "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "metrics.wsgi:application",
+        "-c",
+        "python:metrics.gunicorn_conf",
         "--bind",
         f"127.0.0.1:{server.port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--timeout",
-        "60",
         "--access-logfile",
         str(log.with_suffix(".access.log")),
         "--error-logfile",
