@@ -168,10 +168,14 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 # Cache (login throttling, API throttling): per-process memory in embedded mode, Redis when CACHE_URL is set.
 CACHE_URL = env_secret("CACHE_URL")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    "default": {"BACKEND": "metrics.core.cache.RedisCache", "LOCATION": CACHE_URL}
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sextant"}
 }
+# Sessions: read through the shared Redis cache (one query less per page), written through to the
+# database.  Not with the per-process memory cache: a sign-out in one process would not reach another.
+if CACHE_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
