@@ -16,12 +16,13 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from connectors.records import SurveyResponseRecord
 from metrics.analytics import surveys as analytics
 from metrics.core.models import Identity, Person, Team, TeamMembership
+from metrics.core.versions import row_versions
 from metrics.ingestion.bulk import upsert
 from metrics.ingestion.models import SurveyResponse, SurveyRound
 from metrics.ingestion.people import people_resolve
@@ -337,12 +338,31 @@ def survey_round_results(*, survey_round: SurveyRound, min_size: int,
                                    min_size=min_size)
 
 
+def round_versions(rounds: Iterable[SurveyRound]) -> dict[int, str]:
+    """Round id -> ``round_version`` of each of ``rounds``, in one query."""
+    rounds = list(rounds)
+    common = [Team, TeamMembership, (Person, {"is_bot": True})]
+    own = [
+        source
+        for survey_round in rounds
+        for source in (
+            (SurveyResponse, {"survey_round": survey_round.pk}),
+            (SurveyRound, {"id": survey_round.pk}),
+            (SurveyRound.teams.through, {"surveyround": survey_round.pk}),
+        )
+    ]
+    versions = row_versions(*common, *own)
+    shared = versions[: len(common)]
+    found = {}
+    for index, survey_round in enumerate(rounds):
+        start = len(common) + 3 * index
+        parts = [*shared, *versions[start : start + 3], survey_round.opened_at, settings.MIN_GROUP_SIZE]
+        found[survey_round.pk] = hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    return found
+
+
 def round_version(survey_round: SurveyRound) -> str:
     """A short hash that changes whenever the round's floored results may change (for cache keys): its
-    answers, the team tree and memberships, the round's teams and the privacy floor."""
-    answers = survey_round.responses.aggregate(n=Count("id"), last=Max("id"), at=Max("submitted_at"))
-    teams = Team.objects.aggregate(n=Count("id"), last=Max("id"), parents=Sum("parent_id"))
-    members = TeamMembership.objects.aggregate(n=Count("id"), last=Max("id"))
-    parts = [*answers.values(), *teams.values(), *members.values(), survey_round.opened_at,
-             *sorted(survey_round.teams.values_list("id", flat=True)), settings.MIN_GROUP_SIZE]
-    return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    answers, the round itself and its teams, the team tree, the memberships, who is a bot (bots are not
+    asked) and the privacy floor.  One query (see ``row_versions``)."""
+    return round_versions([survey_round])[survey_round.pk]

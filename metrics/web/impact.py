@@ -4,21 +4,21 @@ coverage and ROI per tool, read from the tables the analytics recompute (AIImpac
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from metrics.core.models import AITool, Team
+from metrics.core.models import AITool, Organization, Team
+from metrics.core.versions import data_version
 from metrics.ingestion.impact import org_settings
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
-from metrics.web import charts, impact_charts, queries
+from metrics.web import charts, display, impact_charts, queries
 from metrics.web.access import request_access
+from metrics.web.memo import cache, key
 from metrics.web.views import plotly_url
 
 ROI_MONTHS = 12
@@ -110,9 +110,8 @@ def _side_by_side(rows: list[AIImpactEstimate], outcome: str) -> list[dict[str, 
 def _adoption_series() -> charts.Series:
     """Cached under the newest snapshot row: every recompute replaces the rows, so it changes the key
     (counting a month of every engineer's adoption level takes 50-80 ms with 5,000 engineers)."""
-    newest = MetricSnapshot.objects.order_by("-id").values_list("id", "computed_at").first()
-    key = f"sextant:web:impact:adoption:{hashlib.sha256(str(newest).encode()).hexdigest()[:32]}"
-    return cache.get_or_set(key, _adoption_levels, ADOPTION_CACHE_SECONDS)
+    name = key("impact-adoption", queries.snapshots_version())
+    return cache.get_or_set(name, _adoption_levels, ADOPTION_CACHE_SECONDS)
 
 
 def _adoption_levels() -> charts.Series:
@@ -130,8 +129,8 @@ def _adoption_levels() -> charts.Series:
         .order_by("period_start")
     )
     for row in levels:
-        for metric, key in (("ai_adoption_any_share", "any"), ("ai_adoption_regular_share", "regular")):
-            data.setdefault(metric, []).append((row["period_start"], row[key] / row["total"], row["total"]))
+        for metric, level in (("ai_adoption_any_share", "any"), ("ai_adoption_regular_share", "regular")):
+            data.setdefault(metric, []).append((row["period_start"], row[level] / row["total"], row["total"]))
     return data
 
 
@@ -183,9 +182,15 @@ def roi_by_tool(since: dt.date) -> list[dict[str, Any]]:
     return tools
 
 
-@login_required
-def impact(request: HttpRequest) -> HttpResponse:
-    access = request_access(request)
+def _page() -> dict[str, Any]:
+    """Everything the page shows whoever looks: cached under the versions of the estimates, ROI rows, tools,
+    team names and settings it reads, and the newest snapshot row (the adoption chart)."""
+    version = data_version(AIImpactEstimate, AIRoiMonth, AITool, Team, Organization)
+    name = key("impact-page", version, queries.snapshots_version())
+    return cache.get_or_set(name, _build_page, ADOPTION_CACHE_SECONDS)
+
+
+def _build_page() -> dict[str, Any]:
     rows = list(AIImpactEstimate.objects.all())
     teams = dict(Team.objects.values_list("id", "name"))
     headline = {
@@ -209,11 +214,12 @@ def impact(request: HttpRequest) -> HttpResponse:
         plotted, missing[outcome] = _forest_rows(rows, outcome, teams)
         unit = "percent_change" if outcome == "cycle_time" else "percentage_points"
         heading = f"{title}: AI-assisted vs other PRs, adjusted"
-        forest[outcome] = impact_charts.forest_chart(plotted, title=heading, unit=unit) if plotted else None
+        spec = impact_charts.forest_chart(plotted, title=heading, unit=unit) if plotted else None
+        forest[outcome] = display.chart_html(spec, f"chart-forest-{outcome}") if spec else None
     side = {o: _side_by_side(rows, o) for o in OUTCOMES}
     currency = AITool.objects.values_list("currency", flat=True).first() or "USD"
     adoption = _adoption_series()
-    context = {
+    return {
         "has_estimates": bool(rows),
         "headline": headline,
         "coverage": _fmt(coverage) if coverage else None,
@@ -222,24 +228,35 @@ def impact(request: HttpRequest) -> HttpResponse:
         "missing": missing,
         "side": side,
         "side_charts": {
-            o: impact_charts.naive_adjusted_chart(
-                [p for p in side[o] if p["ok"]],
-                title=f"{OUTCOMES[o]}: naive vs adjusted",
-                unit="percent_change" if o == "cycle_time" else "percentage_points",
+            o: display.chart_html(
+                impact_charts.naive_adjusted_chart(
+                    [p for p in side[o] if p["ok"]],
+                    title=f"{OUTCOMES[o]}: naive vs adjusted",
+                    unit="percent_change" if o == "cycle_time" else "percentage_points",
+                ),
+                f"chart-side-{o}",
             )
             for o in OUTCOMES
             if side[o]
         },
-        "adoption": charts.adoption_chart(adoption, title="AI adoption, whole organization")
+        "adoption": display.chart_html(
+            charts.adoption_chart(adoption, title="AI adoption, whole organization"), "chart-adoption"
+        )
         if adoption
         else None,
         "tools": tools,
-        "roi_chart": impact_charts.roi_chart(tools, currency=currency) if tools else None,
-        "sees_money": access.sees_money,
+        "roi_chart": display.chart_html(impact_charts.roi_chart(tools, currency=currency), "chart-roi")
+        if tools
+        else None,
         "currency": currency,
         "knobs": org_settings(),
         "since": since,
         "has_tool_costs": AITool.objects.exists(),
-        "plotly_js_url": plotly_url(),
     }
+
+
+@login_required
+def impact(request: HttpRequest) -> HttpResponse:
+    access = request_access(request)
+    context = {**_page(), "sees_money": access.sees_money, "plotly_js_url": plotly_url()}
     return render(request, "dashboards/impact.html", context)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -11,7 +10,6 @@ from html import escape
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,8 +17,11 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from metrics.core.models import Team
-from metrics.ingestion.models import MetricSnapshot, SurveyRound
+from metrics.ingestion.models import SurveyRound
+from metrics.ingestion.surveys import round_version
 from metrics.web import display, params, queries
+from metrics.web.memo import cache, key
+from metrics.web.queries import Tree, TreeTeam
 from metrics.web.satisfaction import ORGANIZATION, latest_round, round_team_satisfaction
 
 METRICS = ("cycle_time_p50", "merged_prs", "throughput_per_engineer", "revert_rate", "ai_assisted_share")
@@ -29,6 +30,7 @@ LOWER_IS_BETTER = frozenset({"cycle_time_p50", "revert_rate"})
 NEUTRAL = frozenset({"ai_assisted_share"})  # more AI use is neither good nor bad news by itself
 SPARK_POINTS = 12
 TABLE_CACHE_SECONDS = 600  # the key changes with the data; the timeout only bounds memory
+ROW_END = "\n      "  # what follows each row in the template's table body
 COLUMNS = (
     ("cycle_time_p50", "Cycle time p50"),
     ("merged_prs", "Merged PRs"),
@@ -38,6 +40,7 @@ COLUMNS = (
     ("ai_assisted_share", "AI-assisted"),
 )
 Values = dict[str, dict[dt.date, tuple[float | None, int]]]
+Teams = Sequence[tuple[Team | TreeTeam, int]]  # in tree order, with their depth
 
 
 def sparkline(points: Sequence[float | None], *, width: int = 84, height: int = 22) -> SafeString:
@@ -113,7 +116,7 @@ def _satisfaction_cell(score: Any) -> str:
     return cell_html("satisfaction", None if score is None else score.mean, 0 if score is None else score.n)
 
 
-def team_options(tree: list[tuple[Team, int]], chosen: Team | None) -> SafeString:
+def team_options(tree: Teams, chosen: Team | None) -> SafeString:
     """The team-tree filter's options, indented (one string: a template loop over 500 teams is slow)."""
     return SafeString("".join(
         f'<option value="{escape(t.slug)}"{" selected" if chosen is not None and t.pk == chosen.pk else ""}>'
@@ -121,19 +124,33 @@ def team_options(tree: list[tuple[Team, int]], chosen: Team | None) -> SafeStrin
     ))
 
 
-def subtree(tree: list[tuple[Team, int]], root: Team | None) -> list[tuple[Team, int]]:
+def select_option(options: str, value: str | None) -> SafeString:
+    """``options`` (built with nothing selected) with the option of ``value`` selected: the same text
+    ``team_options`` builds, without rebuilding hundreds of options per request."""
+    if value is None:
+        return SafeString(options)
+    tag = f'<option value="{escape(value)}">'
+    return SafeString(options.replace(tag, f'{tag[:-1]} selected>', 1))
+
+
+def _tree_options(version: str, tree: Tree, root: Team | None) -> SafeString:
+    options = cache.get_or_set(key("overview-team-options", version), lambda: team_options(tree, None))
+    return select_option(options, root.slug if root is not None else None)
+
+
+def subtree(tree: Teams, root: Team | None) -> list[tuple[Team | TreeTeam, int]]:
     """The part of a tree-ordered list that is ``root`` and the teams below it (depths from 0)."""
     if root is None:
-        return tree
+        return list(tree)
     start = next((i for i, (team, _) in enumerate(tree) if team.pk == root.pk), None)
     if start is None:
-        return queries.team_tree(root)
+        return list(queries.team_tree(root))
     base = tree[start][1]
     end = next((i for i in range(start + 1, len(tree)) if tree[i][1] <= base), len(tree))
     return [(team, depth - base) for team, depth in tree[start:end]]
 
 
-def _rows(values: dict[int | None, Values], starts: list[dt.date], teams: list[tuple[Team, int]],
+def _rows(values: dict[int | None, Values], starts: list[dt.date], teams: Teams,
           satisfaction: dict[int, Any]) -> list[SafeString]:
     rows = []
     prefix = reverse("web:team", args=["-"])[:-2]  # one reverse, not one per team
@@ -169,9 +186,9 @@ def _values(period: str, starts: list[dt.date]) -> dict[int | None, Values]:
     return values
 
 
-def _choose_starts(query: Any, period: str) -> tuple[list[dt.date], list[dt.date]]:
-    """(all selectable period starts, newest first; the sparkline window ending at the chosen one)."""
-    available = queries.period_starts(period=period)
+def _choose_starts(query: Any, period: str, available: list[dt.date]) -> list[dt.date]:
+    """The sparkline window ending at the chosen period start; ``available``: the selectable ones, newest
+    first."""
     at = params.date_value(query, "at")
     if at is None:
         at = default_start(period, available)
@@ -181,7 +198,7 @@ def _choose_starts(query: Any, period: str) -> tuple[list[dt.date], list[dt.date
             f"choose one of the periods offered on the page."
         )
     older = [s for s in available if s <= at][:SPARK_POINTS]
-    return available, list(reversed(older))
+    return list(reversed(older))
 
 
 def default_start(period: str, starts: list[dt.date]) -> dt.date:
@@ -191,27 +208,40 @@ def default_start(period: str, starts: list[dt.date]) -> dt.date:
     return next((s for s in starts if display.period_end(period, s) < today), starts[0])
 
 
-def _table(period: str, starts: list[dt.date], tree: list[tuple[Team, int]], root: Team | None,
-           survey_round: SurveyRound | None) -> tuple[list[SafeString], SafeString | None]:
+def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Team | None,
+           survey_round: SurveyRound | None, snapshots: object) -> tuple[SafeString, SafeString | None]:
     """(team rows, organization cells) as HTML, cached until the data behind them changes.
 
-    The key holds everything the table shows: the newest snapshot row (snapshots_recompute replaces them
-    all, so a recompute always changes it), the team tree as listed (names, slugs, parents), the survey
-    round's floored scores (through their own versioned cache) and the choice of period and root team."""
-    newest = MetricSnapshot.objects.order_by("-id").values_list("id", "computed_at").first()
-    teams = "|".join(f"{t.pk},{t.slug},{t.name},{t.parent_id},{d}" for t, d in tree)
-    satisfaction = round_team_satisfaction(survey_round) if survey_round is not None else {}
-    scores = "|".join(f"{k}:{v.mean:.6f}:{v.n}" for k, v in sorted(satisfaction.items()))
-    raw = f"{period}|{starts}|{root.pk if root else ''}|{newest}|{teams}|{scores}"
-    key = f"sextant:web:overview:{hashlib.sha256(raw.encode()).hexdigest()[:40]}"
-    cached = cache.get(key)
-    if cached is None:
+    The key holds everything the table shows: the newest snapshot row (``snapshots``: snapshots_recompute
+    replaces them all, so a recompute always changes it), the teams' version (names, slugs, parents), the
+    survey round and its version (its floored scores change only with it) and the choice of period and root
+    team."""
+    version, tree = teams
+    scores = round_version(survey_round) if survey_round is not None else None
+
+    def build() -> tuple[SafeString, SafeString | None]:
+        satisfaction = round_team_satisfaction(survey_round, scores) if survey_round is not None else {}
         values = _values(period, starts)
         org = values.get(None, {})
-        cached = (_rows(values, starts, subtree(tree, root), satisfaction),
-                  _org_cells(org, starts, satisfaction.get(ORGANIZATION)) if org else None)
-        cache.set(key, cached, TABLE_CACHE_SECONDS)
-    return cached
+        rows = _rows(values, starts, subtree(tree, root), satisfaction)
+        return (SafeString("".join(row + ROW_END for row in rows)),
+                _org_cells(org, starts, satisfaction.get(ORGANIZATION)) if org else None)
+
+    survey = (survey_round.pk, scores) if survey_round is not None else None
+    parts = (period, starts, root.pk if root else None, snapshots, version, survey)
+    return cache.get_or_set(key("overview", *parts), build, TABLE_CACHE_SECONDS)
+
+
+def _choices(period: str, available: list[dt.date], at: dt.date) -> SafeString:
+    """The period filter's options (a template loop with a date filter per option cost more)."""
+    today = timezone.now().date()
+    options = []
+    for start in available:
+        so_far = " (so far)" if display.period_end(period, start) >= today else ""
+        selected = " selected" if start == at else ""
+        options.append(f'<option value="{display.iso_date(start)}"{selected}>'
+                       f'{escape(display.period_label(period, start) + so_far)}</option>')
+    return SafeString("".join(options))
 
 
 @login_required
@@ -219,22 +249,25 @@ def _table(period: str, starts: list[dt.date], tree: list[tuple[Team, int]], roo
 def overview(request: HttpRequest) -> HttpResponse:
     period = params.choice(request.GET, "period", queries.PERIODS, "month")
     root = params.team_value(request.GET)
-    tree = queries.team_tree()
+    version = queries.teams_version()
+    tree = queries.cached_team_tree(version)
     context: dict[str, Any] = {
         "period": period,
         "periods": queries.PERIODS,
         "root": root,
         "columns": COLUMNS,
-        "tree_options": team_options(tree, root),
+        "tree_options": _tree_options(version, tree, root),
     }
-    if not queries.snapshots_exist():
-        return render(request, "dashboards/teams.html", {**context, "empty": True})
-    if not queries.period_starts(period=period, limit=1):
+    snapshots = queries.snapshots_version()
+    available = list(cache.get_or_set(key("period-starts", period, snapshots),
+                                      lambda: tuple(queries.period_starts(period=period))))
+    if not available:
+        if not queries.snapshots_exist():
+            return render(request, "dashboards/teams.html", {**context, "empty": True})
         return render(request, "dashboards/teams.html", {**context, "empty": False, "no_period": True})
-    available, starts = _choose_starts(request.GET, period)
-    today = timezone.now().date()
+    starts = _choose_starts(request.GET, period, available)
     survey_round = latest_round()
-    rows, org_cells = _table(period, starts, tree, root, survey_round)
+    rows, org_cells = _table(period, starts, (version, tree), root, survey_round, snapshots)
     context.update(
         {
             "empty": False,
@@ -242,14 +275,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "org_cells": org_cells,
             "at": starts[-1],
             "at_label": display.period_label(period, starts[-1]),
-            "choices": [
-                (
-                    s,
-                    display.period_label(period, s)
-                    + (" (so far)" if display.period_end(period, s) >= today else ""),
-                )
-                for s in available
-            ],
+            "choices": _choices(period, available, starts[-1]),
             "survey_round": survey_round,
             "prs_url": f"{reverse('web:prs')}?state=merged&merged_from={starts[-1]:%Y-%m-%d}"
             f"&merged_to={display.period_end(period, starts[-1]):%Y-%m-%d}",

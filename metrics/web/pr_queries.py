@@ -165,9 +165,9 @@ def _dates(qs: QuerySet[PullRequest], f: Filters) -> QuerySet[PullRequest]:
 
 
 def pull_requests(f: Filters, access: Access) -> QuerySet[PullRequest]:
-    """The filtered, sorted PRs with ``pr_time``, ``cycle``, ``size`` and ``author_visible`` annotated."""
-    qs = PullRequest.objects.select_related("repository", "author").annotate(
-        pr_time=pr_time(),
+    """The filtered, sorted PRs with ``cycle``, ``size`` and ``author_visible`` annotated (``pr_time``: an
+    alias for the filters, not selected)."""
+    qs = PullRequest.objects.select_related("repository", "author").alias(pr_time=pr_time()).annotate(
         cycle=ExpressionWrapper(F("merged_at") - F("first_commit_at"), output_field=DurationField()),
         size=Coalesce(F("additions"), 0) + Coalesce(F("deletions"), 0),
         author_visible=_visible(access),

@@ -7,13 +7,18 @@ Pages get long-format DataFrames (``snapshot_frame``); the API gets a lazily pag
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import pandas as pd
-from django.db.models import F, Max, QuerySet
+from django.db import connection
+from django.db.models import F, Max, Q, QuerySet
 
 from metrics.core.models import Team
+from metrics.core.versions import data_version
 from metrics.ingestion.models import MetricSnapshot
+from metrics.web.memo import cache, key
 
 PERIODS = ("week", "month")
 SCOPES = ("team", "repository", "organization")
@@ -100,7 +105,11 @@ def overview_values(
 def team_tree(root: Team | None = None) -> list[tuple[Team, int]]:
     """Teams in tree order (each under its parent, siblings by name) with their depth; ``root``: only it
     and the teams below it.  A cycle in the parent links cannot hide a team: leftovers come last."""
-    teams = list(Team.objects.order_by("name"))
+    return _tree(list(Team.objects.order_by("name")), root)
+
+
+def _tree(teams: list[Team], root: Team | None) -> list[tuple[Team, int]]:
+    """``team_tree`` of ``teams`` (all of them, by name)."""
     children: dict[int | None, list[Team]] = {}
     for team in teams:
         children.setdefault(team.parent_id, []).append(team)
@@ -121,6 +130,86 @@ def team_tree(root: Team | None = None) -> list[tuple[Team, int]]:
     if root is None:
         ordered.extend((team, 0) for team in teams if team.pk not in seen)
     return ordered
+
+
+@functools.cache
+def _newest_snapshot_sql() -> str:
+    """The SQL of the newest snapshot row's (id, computed_at), compiled once (it has no parameters)."""
+    return str(MetricSnapshot.objects.order_by("-id").values_list("id", "computed_at")[:1].query)
+
+
+class TreeTeam(NamedTuple):
+    """A team as the cached tree keeps it: plain values, safe to share between requests and threads."""
+
+    pk: int
+    name: str
+    slug: str
+    parent_id: int | None
+    rank: int  # position by name, as the database orders names (for siblings listed apart from the tree)
+
+
+Tree = tuple[tuple[TreeTeam, int], ...]
+
+
+def teams_version() -> str:
+    """Changes whenever a team is added, removed, renamed or moved (one small query)."""
+    return data_version(Team)
+
+
+def cached_team_tree(version: str | None = None) -> Tree:
+    """``team_tree()`` of every team, cached under the teams' ``version`` (read when not given)."""
+    version = version or teams_version()
+
+    def build() -> Tree:
+        teams = list(Team.objects.order_by("name"))
+        rank = {team.pk: index for index, team in enumerate(teams)}
+        tree = _tree(teams, None)
+        return tuple((TreeTeam(t.pk, t.name, t.slug, t.parent_id, rank[t.pk]), depth) for t, depth in tree)
+
+    return cache.get_or_set(key("team-tree", version), build)
+
+
+class TreeIndex(NamedTuple):
+    """The cached tree's teams by id and each team's children (by name); shared: read, never change."""
+
+    teams: dict[int, TreeTeam]
+    children: dict[int, list[int]]
+
+    def below(self, roots: Iterable[int]) -> frozenset[int]:
+        """``access.team_subtree``: the teams and every team below them (a cycle stops the walk)."""
+        seen: set[int] = set()
+        stack = list(roots)
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(self.children.get(current, ()))
+        return frozenset(seen)
+
+
+def cached_team_index(version: str | None = None) -> TreeIndex:
+    """A ``TreeIndex`` of ``cached_team_tree(version)``, cached beside it."""
+    version = version or teams_version()
+
+    def build() -> TreeIndex:
+        teams = {team.pk: team for team, _ in cached_team_tree(version)}
+        children: dict[int, list[int]] = {}
+        for team in sorted(teams.values(), key=lambda t: t.rank):
+            if team.parent_id is not None:
+                children.setdefault(team.parent_id, []).append(team.pk)
+        return TreeIndex(teams, children)
+
+    return cache.get_or_set(key("team-index", version), build)
+
+
+def snapshots_version() -> tuple[int, dt.datetime] | None:
+    """The newest snapshot row (id, computed_at): every recompute deletes the rows and writes new ones (new
+    ids), so any recompute changes it; read by primary key, instant on millions of rows.  Every page reads
+    it, so without the query compiler (a third of the cost of so small a query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_newest_snapshot_sql())
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def latest_start(*, period: str, team_id: int) -> dt.date | None:
@@ -167,6 +256,28 @@ def snapshot_series(
     ):
         out.setdefault(metric, []).append((start, value, n))
     return out
+
+
+Series = dict[str, list[tuple[dt.date, float | None, int]]]
+
+
+def team_series(
+    *, team_id: int, period: str, since: dt.date | None, adoption: tuple[str, ...]
+) -> tuple[Series, Series]:
+    """In one query, ``snapshot_series`` of the team's ``period`` rows without the ``ai_adoption_`` metrics,
+    and of its monthly ``adoption`` metrics (both since ``since``)."""
+    rows = (Q(period=period) & ~Q(metric__startswith="ai_adoption_")) | Q(period="month", metric__in=adoption)
+    qs = MetricSnapshot.objects.filter(rows, scope="team", team_id=team_id)
+    if since is not None:
+        qs = qs.filter(period_start__gte=since)
+    data: Series = {}
+    found: Series = {}
+    for row_period, metric, start, value, n in qs.order_by("period_start").values_list(
+        "period", "metric", "period_start", "value", "n"
+    ):
+        series = found if row_period == "month" and metric in adoption else data
+        series.setdefault(metric, []).append((start, value, n))
+    return data, found
 
 
 def snapshots_exist() -> bool:

@@ -9,19 +9,25 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 
-from metrics.core.models import Person, Team
+from metrics.core.models import Person, Team, TeamMembership
+from metrics.core.versions import data_version
 from metrics.ingestion.metric_definitions import DEFINITIONS
 from metrics.ingestion.models import MetricSnapshot
 from metrics.web import charts, display, params, queries
 from metrics.web.access import request_access, team_subtree
+from metrics.web.memo import cache, key
 from metrics.web.overview import _trend
+from metrics.web.queries import TreeTeam
 from metrics.web.satisfaction import team_trend
+from metrics.web.templatetags import sextant
 from metrics.web.views import plotly_url
 
 KPIS = ("cycle_time_p50", "merged_prs", "revert_rate", "ai_assisted_share")
@@ -95,11 +101,23 @@ def _latest_rows(latest: dict[str, tuple[float | None, int]]) -> list[dict[str, 
     ]
 
 
+def _latest_rows_html(rows: list[dict[str, Any]]) -> SafeString:
+    """The "All metrics" table body as the template's loop printed it (a tooltip tag per row)."""
+    return SafeString("".join(
+        f'\n      <tr>\n        <th scope="row">{sextant.metric(row["metric"], row["label"])}</th>\n'
+        f'        <td class="num" data-label="Value" title="{escape(row["definition"])}">'
+        f'{escape(row["display"])}</td>\n'
+        f'        <td class="num" data-label="n">{row["n"]}</td>\n      </tr>\n      '
+        for row in rows
+    ))
+
+
 def _chart_cards(
     team: Team, period: str, data: charts.Series, adoption: charts.Series
 ) -> list[dict[str, Any]]:
     base = {"team": team.slug, "state": "merged"}
     starts = sorted({start for rows in data.values() for start, _, _ in rows})
+    prs = reverse("web:prs")
     cards = []
     for div_id, build, extra in CHARTS:
         source = {**data, **adoption} if build is charts.adoption_chart else data
@@ -110,39 +128,43 @@ def _chart_cards(
                 merged_from=f"{starts[0]:%Y-%m-%d}",
                 merged_to=f"{display.period_end(period, starts[-1]):%Y-%m-%d}",
             )
+        click_url = f"{prs}?{urlencode(query)}"
         cards.append(
             {
                 "id": div_id,
-                "spec": build(source),
+                "html": display.chart_html(build(source), div_id, click_url, period),
                 "period": period,
-                "click_url": f"{reverse('web:prs')}?{urlencode(query)}",
-                "prs_url": f"{reverse('web:prs')}?{urlencode(all_prs)}",
+                "click_url": click_url,
+                "prs_url": f"{prs}?{urlencode(all_prs)}",
             }
         )
     return cards
 
 
-def _people(team: Team, month: dt.date | None) -> list[dict[str, Any]]:
+def _people(team: Team, month: dt.date | None, subtree: frozenset[int] | None = None) -> list[dict[str, Any]]:
     """Per-person monthly figures of the team's members (its sub-teams included) in ``month``."""
     if month is None:
         return []
     end = display.period_end("month", month)
-    members = Person.objects.filter(
-        Q(memberships__start__isnull=True) | Q(memberships__start__date__lte=end),
-        Q(memberships__end__isnull=True) | Q(memberships__end__date__gte=month),
-        memberships__team_id__in=team_subtree([team.pk]),
-        is_bot=False,
-    ).distinct()
+    member = TeamMembership.objects.filter(
+        Q(start__isnull=True) | Q(start__date__lte=end),
+        Q(end__isnull=True) | Q(end__date__gte=month),
+        person_id=OuterRef("pk"),
+        team_id__in=subtree if subtree is not None else team_subtree([team.pk]),
+    )
+    # The members as a sub-query of the snapshot query: a group's hundreds of ids are not sent back.
+    members = Person.objects.filter(Exists(member), is_bot=False)
     names = dict(members.values_list("id", "display_name"))
     values: dict[int, dict[str, float | None]] = {pk: {} for pk in names}
     for person_id, metric, value in MetricSnapshot.objects.filter(
         scope="person",
         period="month",
         period_start=month,
-        person_id__in=list(names),
+        person_id__in=members.values("id"),
         metric__in=PEOPLE_METRICS,
     ).values_list("person_id", "metric", "value"):
         values[person_id][metric] = value
+    prs, team_query = reverse("web:prs"), urlencode({"team": team.slug})
     rows = []
     for pk, name in sorted(names.items(), key=lambda item: item[1].casefold()):
         got = values[pk]
@@ -155,19 +177,72 @@ def _people(team: Team, month: dt.date | None) -> list[dict[str, Any]]:
                 "cycle": display.format_value("cycle_time_p50", got.get("cycle_time_p50")),
                 "size": display.format_value("pr_size_p50", got.get("pr_size_p50")),
                 "ai": ADOPTION_LEVELS.get(int(level), "—") if level is not None else "—",
-                "prs_url": f"{reverse('web:prs')}?{urlencode({'author': pk, 'team': team.slug})}",
+                "prs_url": f"{prs}?author={pk}&{team_query}",  # urlencode() of both, per person
             }
         )
     return rows
 
 
-def _ancestors(team: Team) -> list[Team]:
-    chain: list[Team] = []
-    current = team.parent
+def _people_html(
+    team: Team, month: dt.date | None, snapshots: object, teams: tuple[str, queries.TreeIndex]
+) -> SafeString:
+    """The people table's rows as the template printed them, cached under the versions of the teams (the
+    tree's, read before it), memberships and people and the newest snapshot row (a group's table is
+    hundreds of rows).  Only called for users who may see the team's people, and the same for all."""
+    tree_version, index = teams
+    name = key("team-people", team.pk, team.slug, month, tree_version, data_version(TeamMembership, Person),
+               snapshots)
+
+    def build() -> SafeString:
+        subtree = index.below([team.pk])
+        return SafeString("".join(
+            f'\n      <tr data-person="{p["id"]}"><th scope="row"><a href="{escape(p["prs_url"])}">'
+            f'{escape(p["name"])}</a></th><td class="num" data-label="Merged PRs">{escape(p["merged"])}</td>'
+            f'<td class="num" data-label="Cycle time p50">{escape(p["cycle"])}</td><td class="num" '
+            f'data-label="PR size p50">{escape(p["size"])}</td><td class="num" data-label="AI use">'
+            f'{escape(p["ai"])}</td></tr>\n      '
+            for p in _people(team, month, subtree)
+        ))
+
+    return cache.get_or_set(name, build)
+
+
+def _ancestors(team: Team, index: queries.TreeIndex) -> list[TreeTeam]:
+    chain: list[TreeTeam] = []
+    current = index.teams.get(team.parent_id) if team.parent_id is not None else None
     while current is not None and current not in chain and len(chain) < 20:
         chain.append(current)
-        current = current.parent
+        current = index.teams.get(current.parent_id) if current.parent_id is not None else None
     return list(reversed(chain))
+
+
+def _figures(team: Team, period: str, span: str, snapshots: object) -> dict[str, Any]:
+    """KPIs, charts and the latest values: the same for everyone, cached under the newest snapshot row (a
+    recompute replaces them all) and today's date (the KPIs use the newest period that has ended)."""
+    today = timezone.now().date()
+    name = key("team-figures", team.pk, team.slug, period, span, snapshots, today)
+
+    def build() -> dict[str, Any]:
+        newest = queries.latest_start(period=period, team_id=team.pk)
+        since = newest - dt.timedelta(days=RANGES[span]) if newest and RANGES[span] else None
+        data, adoption = queries.team_series(
+            team_id=team.pk, period=period, since=since,
+            adoption=("ai_adoption_any_share", "ai_adoption_regular_share"),
+        )
+        start, latest, previous = _latest(data, period)
+        month = newest if period == "month" else queries.latest_month(team_id=team.pk)
+        rows = _latest_rows(latest)
+        return {
+            "month": month,
+            "month_label": display.period_label("month", month) if month else "",
+            "latest_label": display.period_label(period, start) if start else None,
+            "kpis": _kpis(latest, previous),
+            "latest_rows": rows,
+            "latest_rows_html": _latest_rows_html(rows),
+            "charts": _chart_cards(team, period, data, adoption) if data else [],
+        }
+
+    return cache.get_or_set(name, build)
 
 
 @login_required
@@ -176,39 +251,32 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     team = get_object_or_404(Team, slug=slug)
     period = params.choice(request.GET, "period", queries.PERIODS, "week")
     span = params.choice(request.GET, "range", tuple(RANGES), "6m" if period == "week" else "all")
-    newest = queries.latest_start(period=period, team_id=team.pk)
-    since = newest - dt.timedelta(days=RANGES[span]) if newest and RANGES[span] else None
-    data = queries.snapshot_series(
-        period=period, scope="team", team_id=team.pk, exclude_prefix="ai_adoption_", since=since
-    )
-    adoption = queries.snapshot_series(
-        period="month",
-        scope="team",
-        team_id=team.pk,
-        since=since,
-        metrics=("ai_adoption_any_share", "ai_adoption_regular_share"),
-    )
-    start, latest, previous = _latest(data, period)
-    month = queries.latest_month(team_id=team.pk)
+    snapshots = queries.snapshots_version()
+    figures = _figures(team, period, span, snapshots)
+    version = queries.teams_version()
+    index = queries.cached_team_index(version)
     access = request_access(request)
     sees_people = access.sees_people_of(team.pk)
-    satisfaction = team_trend(team.pk)
+    satisfaction = team_trend(team.pk, index)
     context = {
         "team": team,
         "period": period,
         "periods": queries.PERIODS,
-        "ancestors": _ancestors(team),
+        "ancestors": _ancestors(team, index),
         "range": span,
         "ranges": RANGE_LABELS,
-        "month_label": display.period_label("month", month) if month else "",
-        "children": list(team.children.order_by("name")),
-        "latest_label": display.period_label(period, start) if start else None,
-        "kpis": _kpis(latest, previous),
-        "latest_rows": _latest_rows(latest),
-        "charts": _chart_cards(team, period, data, adoption) if data else [],
-        "satisfaction": charts.satisfaction_chart(satisfaction) if satisfaction else None,
+        "month_label": figures["month_label"],
+        "children": [index.teams[pk] for pk in index.children.get(team.pk, [])],
+        "latest_label": figures["latest_label"],
+        "kpis": figures["kpis"],
+        "latest_rows": figures["latest_rows"],
+        "latest_rows_html": figures["latest_rows_html"],
+        "charts": figures["charts"],
+        "satisfaction": display.chart_html(charts.satisfaction_chart(satisfaction), "chart-satisfaction")
+        if satisfaction
+        else None,
         "sees_people": sees_people,
-        "people": _people(team, month) if sees_people else [],
+        "people": _people_html(team, figures["month"], snapshots, (version, index)) if sees_people else "",
         "prs_url": f"{reverse('web:prs')}?{urlencode({'team': team.slug})}",
         "plotly_js_url": plotly_url(),
     }
