@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from metrics.core.models import Person, Repository, Team
 
@@ -71,8 +72,14 @@ class PullRequest(models.Model):
             # Team and repository filters (API, PR explorer): the matching ids come from the index alone
             # (index-only scans), before any row is read (1M PRs, a team's year of PRs: 9 ms -> 1.2 ms).
             models.Index(
-                fields=["repository", "merged_at"], include=["id", "state", "ai_assisted"],
+                fields=["repository", "merged_at"], include=["id", "state", "ai_assisted", "is_bot"],
                 name="pr_repo_merged_idx",
+            ),
+            # The PR explorer's "largest first" within a repository: a page without sorting the repository's
+            # PRs (20,000 PRs: 114-154 ms -> 3 ms).  PostgreSQL only, as the other NULLS LAST indexes.
+            models.Index(
+                "repository", (Coalesce("additions", 0) + Coalesce("deletions", 0)).desc(nulls_last=True),
+                models.F("id").desc(), name="pr_repo_size_desc_idx",
             ),
             models.Index(
                 fields=["author", "merged_at"], include=["id", "created_at"], name="pr_author_merged_idx"
