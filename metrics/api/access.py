@@ -11,7 +11,7 @@ from rest_framework import permissions, throttling
 from rest_framework.request import Request
 
 from metrics.api.models import ApiToken
-from metrics.core.models import Team
+from metrics.core.models import team_subtree
 
 NAME_ROLES = frozenset({ApiToken.Role.ADMIN, ApiToken.Role.MANAGER})
 RATE_ENV = "SEXTANT_API_RATE"
@@ -38,20 +38,6 @@ class Access:
         return self.team_ids is None or team_id in self.team_ids
 
 
-def team_subtree(team_ids: set[int] | frozenset[int]) -> frozenset[int]:
-    """The teams and every descendant (cycles in the parent links are cut)."""
-    children: dict[int, list[int]] = {}
-    for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(team_id)
-    seen: set[int] = set()
-    stack = list(team_ids)
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(children.get(current, ()))
-    return frozenset(seen)
 
 
 def _user_role(user: Any) -> str:

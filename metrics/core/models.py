@@ -1,7 +1,7 @@
 """Who and what is measured: the organization, its team tree, people and their identities."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db import models
 
@@ -15,6 +15,27 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def descendants(children: Mapping[int, Iterable[int]], roots: Iterable[int]) -> frozenset[int]:
+    """``roots`` and every team below them, given each team's ``children`` (a cycle stops the walk)."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(children.get(current, ()))
+    return frozenset(seen)
+
+
+def team_subtree(team_ids: Iterable[int]) -> frozenset[int]:
+    """The teams and every team below them, from the database (a cycle in the parent links stops the walk)."""
+    children: dict[int, list[int]] = {}
+    for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(team_id)
+    return descendants(children, team_ids)
 
 
 class Team(models.Model):

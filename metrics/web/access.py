@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from metrics.core.models import Team, TeamMembership
+from metrics.core.models import TeamMembership, team_subtree
 from metrics.web.models import UserProfile
 
 Role = UserProfile.Role
@@ -49,20 +49,6 @@ class Access:
         return self.people_team_ids is None or team_id in self.people_team_ids
 
 
-def team_subtree(team_ids: Iterable[int]) -> frozenset[int]:
-    """The teams and every team below them (a cycle in the parent links stops the walk)."""
-    children: dict[int, list[int]] = {}
-    for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(team_id)
-    seen: set[int] = set()
-    stack = list(team_ids)
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(children.get(current, ()))
-    return frozenset(seen)
 
 
 def user_role(user: AbstractBaseUser | AnonymousUser) -> str:

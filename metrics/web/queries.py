@@ -15,7 +15,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import F, Max, Q, QuerySet
 
-from metrics.core.models import Team
+from metrics.core.models import Team, descendants
 from metrics.core.versions import data_version
 from metrics.ingestion.models import MetricSnapshot
 from metrics.web.memo import cache, key
@@ -176,15 +176,8 @@ class TreeIndex(NamedTuple):
     children: dict[int, list[int]]
 
     def below(self, roots: Iterable[int]) -> frozenset[int]:
-        """``access.team_subtree``: the teams and every team below them (a cycle stops the walk)."""
-        seen: set[int] = set()
-        stack = list(roots)
-        while stack:
-            current = stack.pop()
-            if current not in seen:
-                seen.add(current)
-                stack.extend(self.children.get(current, ()))
-        return frozenset(seen)
+        """``team_subtree`` from the cached tree: the teams and every team below them."""
+        return descendants(self.children, roots)
 
 
 def cached_team_index(version: str | None = None) -> TreeIndex:
