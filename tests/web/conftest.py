@@ -282,6 +282,13 @@ def make_user(
     return user
 
 
+def page(client: Client, url: str) -> str:
+    """The page's HTML, asserting it answered 200."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
 def client_for(user: AbstractUser) -> Client:
     client = Client()
     client.force_login(user)

@@ -10,7 +10,7 @@ from django.test import Client
 
 from metrics.web.access import user_access
 from metrics.web.models import UserProfile
-from tests.web.conftest import Org, make_user
+from tests.web.conftest import Org, make_user, page
 
 PAGES = [
     "/",
@@ -26,12 +26,6 @@ PAGES = [
     "/surveys/",
 ]
 NAMES = ("Alice Anders", "Bob Brenner", "Carol Castillo", "Dave Dorsey")
-
-
-def page(client: Client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, url
-    return response.content.decode()
 
 
 def pr_row(html: str, ref: str) -> str:

@@ -21,13 +21,7 @@ from metrics.web import display, memo
 from metrics.web.templatetags import sextant
 from tests.factories import make_series, make_snapshot, make_team
 from tests.survey_factories import make_response, make_round, make_team_members
-from tests.web.conftest import Org, client_for, make_user
-
-
-def page(client: Client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, url
-    return response.content.decode()
+from tests.web.conftest import Org, client_for, make_user, page
 
 
 def select(html: str, name: str) -> str:
