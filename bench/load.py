@@ -5,8 +5,9 @@ Builds (or reuses; the build is bench/pages.py's: 1,000,000 PRs, 500 teams, 5,00
 snapshots, AI-impact estimates, a survey round) the PostgreSQL database --database-url, migrates it,
 creates an admin user and an admin API token, starts gunicorn the way docker/entrypoint.sh does
 (metrics.wsgi, 3 workers x 4 threads, Redis cache) on a free port of 127.0.0.1, signs in over HTTP, then
-runs --clients closed-loop clients for --seconds after a --warmup.  Each client keeps one connection alive
-(--no-keepalive: a new one per request, as behind a proxy without upstream keep-alive) and sends its next
+runs --clients closed-loop clients for --seconds after a --warmup.  Each client asks to keep its connection
+alive (--no-keepalive: it does not ask; either way metrics/gunicorn_conf.py closes each connection after the
+response, so the client reconnects for the next request, as behind a proxy) and sends its next
 request as soon as the last one is answered (--think S: after a random pause of S seconds on average).
 Each request is drawn from a fixed, weighted mix (each client starts on a different endpoint):
   REST export with the token: pull requests (team + since, page 1 and the next cursor page; repository +
