@@ -1,0 +1,195 @@
+"""The dependency audit (metrics/core/depaudit.py, ``manage.py audit_dependencies``) against a PyPI-shaped
+JSON API served on 127.0.0.1: the per-version endpoint (pip-audit's), the project endpoint only (what some
+networks serve), withdrawn and ignored advisories, and an index that cannot be asked."""
+from __future__ import annotations
+
+import json
+import re
+from importlib import metadata
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from metrics.core import depaudit
+from tests.fakes.server import FakeApiServer, FakeRequest, FakeResponse
+
+ADVISORY = {
+    "id": "PYSEC-2099-1",
+    "aliases": ["CVE-2099-0001", "GHSA-aaaa-bbbb-cccc"],
+    "fixed_in": ["2.0.1"],
+    "link": "https://osv.dev/vulnerability/PYSEC-2099-1",
+    "summary": "a planted advisory",
+    "withdrawn": None,
+}
+WITHDRAWN = {**ADVISORY, "id": "PYSEC-2099-2", "aliases": [], "withdrawn": "2099-01-02T00:00:00Z"}
+
+
+class FakePyPI:
+    """``/pypi/<name>/json`` (the newest release's advisories) and, unless ``exact`` is False,
+    ``/pypi/<name>/<version>/json`` (that version's)."""
+
+    def __init__(self, server: FakeApiServer) -> None:
+        self.server = server
+        self.exact = True
+        self.newest: dict[str, str] = {}  # name -> newest version (default: whatever is asked)
+        self.vulns: dict[tuple[str, str], list[dict]] = {}  # (name, version) -> advisories
+        self.missing: set[str] = set()
+        self.requires_python: dict[str, str] = {}
+        server.route("GET", r"/pypi/(?P<name>[^/]+)/json")(self._project)
+        server.route("GET", r"/pypi/(?P<name>[^/]+)/(?P<version>[^/]+)/json")(self._version)
+
+    @property
+    def index(self) -> str:
+        return f"{self.server.url}/pypi"
+
+    def _answer(self, name: str, version: str) -> FakeResponse:
+        info = {"name": name, "version": version, "requires_python": self.requires_python.get(name)}
+        vulns = self.vulns.get((name, version), [])
+        return FakeResponse(body={"info": info, "urls": [], "vulnerabilities": vulns})
+
+    def _project(self, request: FakeRequest, name: str) -> FakeResponse:
+        if name in self.missing or name not in self.newest:
+            return FakeResponse(404, {"message": "Not Found"})
+        return self._answer(name, self.newest[name])
+
+    def _version(self, request: FakeRequest, name: str, version: str) -> FakeResponse:
+        if not self.exact or name in self.missing:
+            return FakeResponse(404, {"message": "Not Found"})
+        return self._answer(name, version)
+
+
+@pytest.fixture
+def pypi():
+    with FakeApiServer() as server:
+        yield FakePyPI(server)
+
+
+def test_exact_version_advisories_are_reported_and_withdrawn_ones_are_not(pypi):
+    pypi.vulns[("alpha", "2.0.0")] = [ADVISORY, WITHDRAWN]
+    report = depaudit.audit({"alpha": "2.0.0", "beta": "1.0"}, index=pypi.index)
+    alpha, beta = report.packages
+    assert (alpha.name, alpha.coverage) == ("alpha", "exact")
+    assert [a.id for a in alpha.advisories] == ["PYSEC-2099-1"]
+    assert alpha.advisories[0].fixed_in == ("2.0.1",)
+    assert (beta.coverage, beta.advisories) == ("exact", [])
+    assert [p.name for p in report.vulnerable] == ["alpha"]
+    lines = depaudit.render(report)
+    assert any(line.startswith("VULNERABLE alpha 2.0.0: PYSEC-2099-1 (CVE-2099-0001") for line in lines)
+    assert lines[-1] == "1 known vulnerability in 1 package"
+    # pip-audit's endpoint was asked, not the project's
+    assert pypi.server.count("GET", "/pypi/alpha/2.0.0/json") == 1
+    assert pypi.server.count("GET", "/pypi/alpha/json") == 0
+
+
+def test_project_endpoint_only_newest_release_is_authoritative_older_is_partial(pypi):
+    pypi.exact = False
+    pypi.newest.update(alpha="2.0.0", beta="3.1.0", gamma="3.1.0", delta="1.0", epsilon="3.1.0")
+    unfixed = {**ADVISORY, "id": "PYSEC-2099-3", "aliases": [], "fixed_in": []}
+    backported = {**ADVISORY, "id": "PYSEC-2099-4", "aliases": [], "fixed_in": ["2.4.2", "3.1.1"]}
+    pypi.vulns[("alpha", "2.0.0")] = [ADVISORY]
+    pypi.vulns[("beta", "3.1.0")] = [unfixed, backported]
+    pypi.vulns[("gamma", "3.1.0")] = [backported]
+    pypi.vulns[("epsilon", "3.1.0")] = [backported]
+    pypi.requires_python["gamma"] = ">=3.99"
+    report = depaudit.audit(
+        {"alpha": "2.0.0", "beta": "2.4.2", "gamma": "2.4.1", "delta": "1.0", "epsilon": "3.0.5"},
+        index=pypi.index,
+    )
+    by_name = {p.name: p for p in report.packages}
+    assert by_name["alpha"].coverage == "newest release"
+    assert [a.id for a in by_name["alpha"].advisories] == ["PYSEC-2099-1"]
+    # 2.4.2 already has the 2.4 series' fix for -4; the unfixed -3 of the newest release is counted
+    assert (by_name["beta"].coverage, by_name["beta"].newest) == ("partial", "3.1.0")
+    assert [a.id for a in by_name["beta"].advisories] == ["PYSEC-2099-3"]
+    # 2.4.1 is below the 2.4 series' fix: counted
+    assert [a.id for a in by_name["gamma"].advisories] == ["PYSEC-2099-4"]
+    assert re.fullmatch(r"Python 3\.\d+\.\d+ \(it needs >=3\.99\)", by_name["gamma"].held_by)
+    assert by_name["beta"].held_by == ""
+    # 3.0.5 is above 2.4.2, but that fix is another series': counted
+    assert [a.id for a in by_name["epsilon"].advisories] == ["PYSEC-2099-4"]
+    assert (by_name["delta"].coverage, by_name["delta"].advisories) == ("newest release", [])
+    lines = depaudit.render(report)
+    assert any(line.startswith("partly     beta 2.4.2: ") and "(3.1.0)" in line for line in lines)
+    assert lines[0].endswith("2 newest release, 3 partial")
+
+
+def test_ignored_by_id_or_alias_and_unknown_packages(pypi):
+    pypi.vulns[("alpha", "2.0.0")] = [ADVISORY]
+    pypi.missing.add("private-pkg")
+    report = depaudit.audit(
+        {"alpha": "2.0.0", "private-pkg": "1.0"}, index=pypi.index, ignore=["ghsa-aaaa-bbbb-cccc"],
+        local=["sextant"],
+    )
+    by_name = {p.name: p for p in report.packages}
+    assert by_name["alpha"].advisories == []
+    assert [a.id for a in by_name["alpha"].ignored] == ["PYSEC-2099-1"]
+    assert by_name["private-pkg"].coverage == "not on the index"
+    assert by_name["sextant"].coverage == "local"
+    assert report.vulnerable == []
+    lines = depaudit.render(report)
+    assert "ignored    alpha 2.0.0: PYSEC-2099-1 (--ignore-vuln)" in lines
+    assert any(line.startswith("not found  private-pkg 1.0: not on ") for line in lines)
+    assert lines[-1] == "No known vulnerabilities found."
+
+
+def test_an_index_that_cannot_be_asked_is_an_error_naming_it(pypi):
+    pypi.server.fault("GET", r"/pypi/alpha/2.0.0/json", status=500, times=1)
+    with pytest.raises(depaudit.AuditError, match=r"/pypi/alpha/2\.0\.0/json: HTTP 500"):
+        depaudit.audit({"alpha": "2.0.0"}, index=pypi.index)
+    pypi.server.route("GET", r"/html/(?P<name>[^/]+)/(?P<version>[^/]+)/json")(
+        lambda request, name, version: FakeResponse(body="<html>sign in</html>")
+    )
+    with pytest.raises(depaudit.AuditError, match="not JSON"):
+        depaudit.audit({"alpha": "2.0.0"}, index=f"{pypi.server.url}/html")
+    index = pypi.index
+    port = index.split(":")[2].split("/")[0]
+    pypi.server.stop()
+    unreachable = rf"127\.0\.0\.1:{port}/pypi/alpha/2\.0\.0/json: cannot connect"
+    with pytest.raises(depaudit.AuditError, match=unreachable):
+        depaudit.audit({"alpha": "2.0.0"}, index=index)
+
+
+def test_installed_packages_are_this_environment_without_the_project_itself():
+    packages, local = depaudit.installed_packages()
+    assert packages["django"] == metadata.version("django")
+    assert packages["psycopg"] == metadata.version("psycopg")
+    assert "sextant" in local and "sextant" not in packages
+
+
+def test_command_fails_on_a_known_vulnerability_and_passes_when_it_is_ignored(pypi):
+    django_version = metadata.version("django")
+    pypi.vulns[("django", django_version)] = [ADVISORY]
+    out = StringIO()
+    with pytest.raises(CommandError, match=f"known vulnerabilities in: django {django_version}") as failure:
+        call_command("audit_dependencies", "--index-url", pypi.index, stdout=out)
+    assert failure.value.returncode == 1
+    assert f"VULNERABLE django {django_version}: PYSEC-2099-1" in out.getvalue()
+    installed, local = depaudit.installed_packages()
+    assert out.getvalue().startswith(f"Audited {len(installed) + len(local)} installed distributions")
+
+    out = StringIO()
+    call_command("audit_dependencies", "--index-url", pypi.index, "--ignore-vuln", "CVE-2099-0001",
+                 "--format", "json", stdout=out)
+    report = json.loads(out.getvalue())
+    django = next(p for p in report["packages"] if p["name"] == "django")
+    assert django["vulnerabilities"] == [] and django["ignored"][0]["id"] == "PYSEC-2099-1"
+
+
+def test_command_strict_fails_on_partly_audited_packages_and_exit_2_when_unreachable(pypi):
+    pypi.exact = False
+    installed, _ = depaudit.installed_packages()
+    pypi.newest.update(installed)
+    pypi.newest["django"] = "99.0"
+    call_command("audit_dependencies", "--index-url", pypi.index, stdout=StringIO())
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"--strict: not fully audited: django "):
+        call_command("audit_dependencies", "--index-url", pypi.index, "--strict", stdout=out)
+    partly = [line for line in out.getvalue().splitlines() if line.startswith("partly ")]
+    assert len(partly) == 1 and "held back by " in partly[0]
+    assert "sextant requires Django<5.3,>=5.2" in partly[0]
+    index = pypi.index
+    pypi.server.stop()
+    with pytest.raises(CommandError, match=r"dependency audit could not run: .*cannot connect") as failure:
+        call_command("audit_dependencies", "--index-url", index, stdout=StringIO())
+    assert failure.value.returncode == 2
