@@ -8,7 +8,8 @@ endpoint ``GET <index>/<name>/json``, whose ``vulnerabilities`` belong to the ne
 - installed == newest release: those advisories are exactly the installed version's (authoritative);
 - an older version: an advisory of the newest release is counted against it too (unless a fix in the
   installed version's own release series is at or below it), and the package is reported as *partly
-  audited*, because advisories fixed between the two versions cannot be read there.
+  audited*, because advisories fixed between the two versions cannot be read there, together with what
+  holds it back and any newer release of its own major.minor series (where its fixes would arrive).
 
 Plain Python, no Django: ``python manage.py audit_dependencies`` is the command around it.
 """
@@ -56,6 +57,7 @@ class PackageAudit:
     advisories: list[Advisory] = field(default_factory=list)
     ignored: list[Advisory] = field(default_factory=list)
     held_by: str = ""  # why the newest release is not installed, when known
+    newer_in_series: str | None = None  # a newer release with the same major.minor (partial only)
 
     @property
     def vulnerable(self) -> bool:
@@ -85,6 +87,7 @@ class Report:
                     "coverage": p.coverage,
                     "newest": p.newest,
                     "held_by": p.held_by,
+                    "newer_in_series": p.newer_in_series,
                     "vulnerabilities": [_advisory_json(a) for a in p.advisories],
                     "ignored": [_advisory_json(a) for a in p.ignored],
                 }
@@ -204,7 +207,26 @@ def audit_package(name: str, version: str, index: str, fetch: Fetch) -> PackageA
         newest,
         [a for a in advisories if not _fixed_for(a, installed)],
         held_by=_held_by(name, newest_version, needs),
+        newer_in_series=_newer_in_series(project.get("releases") or {}, installed),
     )
+
+
+def _newer_in_series(releases: Mapping[str, list], installed: Version) -> str | None:
+    """The newest final, not yanked release of the installed version's major.minor, when newer: the
+    fixes a series gets arrive there, and the project endpoint cannot say which it has."""
+    best = None
+    for text, files in releases.items():
+        try:
+            candidate = Version(text)
+        except InvalidVersion:
+            continue
+        same_series = candidate.release[:2] == installed.release[:2]
+        if candidate.is_prerelease or not same_series or candidate <= installed:
+            continue
+        if files and all(f.get("yanked") for f in files):
+            continue
+        best = max(best, candidate) if best else candidate
+    return str(best) if best else None
 
 
 def _held_by(name: str, newest: Version, requires_python: str) -> str:
@@ -275,9 +297,10 @@ def render(report: Report) -> list[str]:
             lines.append(f"ignored    {p.name} {p.version}: {a.id} (--ignore-vuln)")
     for p in report.partial:
         held = f"; held back by {p.held_by}" if p.held_by else ""
+        series = f"; UPGRADE: {p.newer_in_series} is newer in its series" if p.newer_in_series else ""
         lines.append(
             f"partly     {p.name} {p.version}: the index serves advisories only for the newest release "
-            f"({p.newest}); those were applied, advisories fixed in between could not be read{held}"
+            f"({p.newest}); those were applied, advisories fixed in between could not be read{held}{series}"
         )
     for p in report.packages:
         if p.coverage == "not on the index":

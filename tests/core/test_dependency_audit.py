@@ -36,6 +36,7 @@ class FakePyPI:
         self.vulns: dict[tuple[str, str], list[dict]] = {}  # (name, version) -> advisories
         self.missing: set[str] = set()
         self.requires_python: dict[str, str] = {}
+        self.releases: dict[str, dict[str, list[dict]]] = {}  # name -> version -> files
         server.route("GET", r"/pypi/(?P<name>[^/]+)/json")(self._project)
         server.route("GET", r"/pypi/(?P<name>[^/]+)/(?P<version>[^/]+)/json")(self._version)
 
@@ -46,7 +47,10 @@ class FakePyPI:
     def _answer(self, name: str, version: str) -> FakeResponse:
         info = {"name": name, "version": version, "requires_python": self.requires_python.get(name)}
         vulns = self.vulns.get((name, version), [])
-        return FakeResponse(body={"info": info, "urls": [], "vulnerabilities": vulns})
+        body = {"info": info, "urls": [], "vulnerabilities": vulns}
+        if name in self.releases:
+            body["releases"] = self.releases[name]
+        return FakeResponse(body=body)
 
     def _project(self, request: FakeRequest, name: str) -> FakeResponse:
         if name in self.missing or name not in self.newest:
@@ -92,6 +96,9 @@ def test_project_endpoint_only_newest_release_is_authoritative_older_is_partial(
     pypi.vulns[("gamma", "3.1.0")] = [backported]
     pypi.vulns[("epsilon", "3.1.0")] = [backported]
     pypi.requires_python["gamma"] = ">=3.99"
+    wheel, yanked = [{"filename": "x.whl", "yanked": False}], [{"filename": "x.whl", "yanked": True}]
+    versions = ("2.4.1", "2.4.2", "2.4.3", "2.4.5rc1", "2.5.0", "3.1.0")
+    pypi.releases["beta"] = dict.fromkeys(versions, wheel) | {"2.4.4": yanked}
     report = depaudit.audit(
         {"alpha": "2.0.0", "beta": "2.4.2", "gamma": "2.4.1", "delta": "1.0", "epsilon": "3.0.5"},
         index=pypi.index,
@@ -106,11 +113,14 @@ def test_project_endpoint_only_newest_release_is_authoritative_older_is_partial(
     assert [a.id for a in by_name["gamma"].advisories] == ["PYSEC-2099-4"]
     assert re.fullmatch(r"Python 3\.\d+\.\d+ \(it needs >=3\.99\)", by_name["gamma"].held_by)
     assert by_name["beta"].held_by == ""
+    # the newest final, not yanked release of its 2.4 series
+    assert (by_name["beta"].newer_in_series, by_name["gamma"].newer_in_series) == ("2.4.3", None)
     # 3.0.5 is above 2.4.2, but that fix is another series': counted
     assert [a.id for a in by_name["epsilon"].advisories] == ["PYSEC-2099-4"]
     assert (by_name["delta"].coverage, by_name["delta"].advisories) == ("newest release", [])
     lines = depaudit.render(report)
-    assert any(line.startswith("partly     beta 2.4.2: ") and "(3.1.0)" in line for line in lines)
+    beta_line = next(line for line in lines if line.startswith("partly     beta 2.4.2: "))
+    assert "(3.1.0)" in beta_line and beta_line.endswith("; UPGRADE: 2.4.3 is newer in its series")
     assert lines[0].endswith("2 newest release, 3 partial")
 
 
