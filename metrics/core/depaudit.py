@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -130,28 +131,47 @@ def _is_local(direct_url: str) -> bool:
 Fetch = Callable[[str], dict | None]  # URL -> parsed JSON, or None for HTTP 404
 
 
-def http_fetch(timeout: float = 20.0) -> Fetch:
+def http_fetch(timeout: float = 20.0, attempts: int = 3, pause: float = 0.5) -> Fetch:
+    """GET and parse PyPI's JSON; None for 404.  A 429, a 5xx or a lost connection is tried again
+    (``attempts`` in all, pausing ``pause`` s, then twice that), so a CDN hiccup does not fail CI."""
+
     def fetch(url: str) -> dict | None:
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - https/http only
-                body = answer.read()
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return None
-            raise AuditError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise AuditError(f"{url}: cannot connect ({reason})") from None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise AuditError(f"{url}: the answer is not JSON") from None
-        if not isinstance(data, dict) or "info" not in data:
-            raise AuditError(f"{url}: the answer is not PyPI's JSON API (no 'info')")
-        return data
+        for attempt in range(1, attempts + 1):
+            try:
+                return _get(url, timeout)
+            except _Temporary as exc:
+                if attempt == attempts:
+                    raise AuditError(f"{url}: {exc} (after {attempts} attempts)") from None
+                time.sleep(pause * 2 ** (attempt - 1))
+        return None  # not reached
 
     return fetch
+
+
+class _Temporary(Exception):
+    pass
+
+
+def _get(url: str, timeout: float) -> dict | None:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - checked
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - http(s) only
+            body = answer.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        if exc.code == 429 or exc.code >= 500:
+            raise _Temporary(f"HTTP {exc.code} {exc.reason}") from None
+        raise AuditError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise _Temporary(f"cannot connect ({getattr(exc, 'reason', exc)})") from None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise AuditError(f"{url}: the answer is not JSON") from None
+    if not isinstance(data, dict) or "info" not in data:
+        raise AuditError(f"{url}: the answer is not PyPI's JSON API (no 'info')")
+    return data
 
 
 def _advisories(data: dict) -> list[Advisory]:
@@ -262,11 +282,16 @@ def audit(
     """Audit ``packages`` (name -> version).  ``ignore``: advisory ids or aliases accepted on purpose.
     Raises AuditError when the index cannot be asked: an audit that did not run must not pass."""
     index = index.rstrip("/")
+    if urllib.parse.urlsplit(index).scheme not in ("http", "https"):
+        raise AuditError(f"the index must be an http(s) URL, not {index!r}")
     fetch = fetch or http_fetch()
     ignored_ids = {i.strip().upper() for i in ignore if i.strip()}
     names = sorted(packages)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         results = list(pool.map(lambda n: audit_package(n, packages[n], index, fetch), names))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on the first error, ask no further
     for result in results:
         keep, skip = [], []
         for a in result.advisories:

@@ -144,20 +144,32 @@ def test_ignored_by_id_or_alias_and_unknown_packages(pypi):
 
 
 def test_an_index_that_cannot_be_asked_is_an_error_naming_it(pypi):
-    pypi.server.fault("GET", r"/pypi/alpha/2.0.0/json", status=500, times=1)
-    with pytest.raises(depaudit.AuditError, match=r"/pypi/alpha/2\.0\.0/json: HTTP 500"):
-        depaudit.audit({"alpha": "2.0.0"}, index=pypi.index)
+    fetch = depaudit.http_fetch(attempts=3, pause=0.01)
+    # a 503 and a dropped connection are tried again; the third answer counts
+    pypi.server.fault("GET", r"/pypi/alpha/2\.0\.0/json", status=503, times=1)
+    pypi.server.fault("GET", r"/pypi/alpha/2\.0\.0/json", drop=True, times=1)
+    assert depaudit.audit({"alpha": "2.0.0"}, index=pypi.index, fetch=fetch).packages[0].coverage == "exact"
+    assert pypi.server.count("GET", "/pypi/alpha/2.0.0/json") == 3
+    pypi.server.fault("GET", r"/pypi/alpha/2\.0\.0/json", status=500, times=3)
+    gave_up = r"/pypi/alpha/2\.0\.0/json: HTTP 500 .*\(after 3 attempts\)"
+    with pytest.raises(depaudit.AuditError, match=gave_up):
+        depaudit.audit({"alpha": "2.0.0"}, index=pypi.index, fetch=fetch)
+    pypi.server.fault("GET", r"/pypi/alpha/2\.0\.0/json", status=403, times=1)  # not temporary: at once
+    with pytest.raises(depaudit.AuditError, match=r"/pypi/alpha/2\.0\.0/json: HTTP 403"):
+        depaudit.audit({"alpha": "2.0.0"}, index=pypi.index, fetch=fetch)
     pypi.server.route("GET", r"/html/(?P<name>[^/]+)/(?P<version>[^/]+)/json")(
         lambda request, name, version: FakeResponse(body="<html>sign in</html>")
     )
     with pytest.raises(depaudit.AuditError, match="not JSON"):
-        depaudit.audit({"alpha": "2.0.0"}, index=f"{pypi.server.url}/html")
+        depaudit.audit({"alpha": "2.0.0"}, index=f"{pypi.server.url}/html", fetch=fetch)
+    with pytest.raises(depaudit.AuditError, match=r"must be an http\(s\) URL, not 'file:///etc'"):
+        depaudit.audit({"alpha": "2.0.0"}, index="file:///etc", fetch=fetch)
     index = pypi.index
     port = index.split(":")[2].split("/")[0]
     pypi.server.stop()
-    unreachable = rf"127\.0\.0\.1:{port}/pypi/alpha/2\.0\.0/json: cannot connect"
+    unreachable = rf"127\.0\.0\.1:{port}/pypi/alpha/2\.0\.0/json: cannot connect .*\(after 3 attempts\)"
     with pytest.raises(depaudit.AuditError, match=unreachable):
-        depaudit.audit({"alpha": "2.0.0"}, index=index)
+        depaudit.audit({"alpha": "2.0.0"}, index=index, fetch=fetch)
 
 
 def test_installed_packages_are_this_environment_without_the_project_itself():
