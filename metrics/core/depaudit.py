@@ -206,9 +206,10 @@ def _fixed_for(advisory: Advisory, installed: Version) -> bool:
 def audit_package(name: str, version: str, index: str, fetch: Fetch) -> PackageAudit:
     quoted = urllib.parse.quote(name)
     exact = fetch(f"{index}/{quoted}/{urllib.parse.quote(version)}/json")
-    if exact is not None:
-        return PackageAudit(name, version, "exact", exact["info"].get("version"), _advisories(exact))
-    project = fetch(f"{index}/{quoted}/json")
+    if exact is not None and _same(str(exact["info"].get("version") or ""), version):
+        return PackageAudit(name, version, "exact", version, _advisories(exact))
+    # an index that ignores the version in the URL answered for its newest release: use it as that
+    project = exact if exact is not None else fetch(f"{index}/{quoted}/json")
     if project is None:
         return PackageAudit(name, version, "not on the index")
     newest = str(project["info"].get("version") or "")
@@ -229,6 +230,13 @@ def audit_package(name: str, version: str, index: str, fetch: Fetch) -> PackageA
         held_by=_held_by(name, newest_version, needs),
         newer_in_series=_newer_in_series(project.get("releases") or {}, installed),
     )
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
 
 
 def _newer_in_series(releases: Mapping[str, list], installed: Version) -> str | None:

@@ -32,6 +32,7 @@ class FakePyPI:
     def __init__(self, server: FakeApiServer) -> None:
         self.server = server
         self.exact = True
+        self.ignores_version = False  # the per-version URL answers for the newest release (a bad mirror)
         self.newest: dict[str, str] = {}  # name -> newest version (default: whatever is asked)
         self.vulns: dict[tuple[str, str], list[dict]] = {}  # (name, version) -> advisories
         self.missing: set[str] = set()
@@ -60,7 +61,7 @@ class FakePyPI:
     def _version(self, request: FakeRequest, name: str, version: str) -> FakeResponse:
         if not self.exact or name in self.missing:
             return FakeResponse(404, {"message": "Not Found"})
-        return self._answer(name, version)
+        return self._project(request, name) if self.ignores_version else self._answer(name, version)
 
 
 @pytest.fixture
@@ -122,6 +123,18 @@ def test_project_endpoint_only_newest_release_is_authoritative_older_is_partial(
     beta_line = next(line for line in lines if line.startswith("partly     beta 2.4.2: "))
     assert "(3.1.0)" in beta_line and beta_line.endswith("; UPGRADE: 2.4.3 is newer in its series")
     assert lines[0].endswith("2 newest release, 3 partial")
+
+
+def test_an_index_answering_a_version_url_for_another_version_is_not_taken_as_exact(pypi):
+    pypi.ignores_version = True
+    pypi.newest.update(alpha="3.0.0", beta="1.0")
+    pypi.vulns[("alpha", "3.0.0")] = [{**ADVISORY, "fixed_in": []}]
+    report = depaudit.audit({"alpha": "2.0.0", "beta": "1.0"}, index=pypi.index)
+    alpha, beta = report.packages
+    assert (alpha.coverage, alpha.newest) == ("partial", "3.0.0")
+    assert [a.id for a in alpha.advisories] == ["PYSEC-2099-1"]
+    assert beta.coverage == "exact"
+    assert pypi.server.count("GET", "/pypi/alpha/json") == 0  # its answer was used as the project's
 
 
 def test_ignored_by_id_or_alias_and_unknown_packages(pypi):
