@@ -58,6 +58,7 @@ class PackageAudit:
     advisories: list[Advisory] = field(default_factory=list)
     ignored: list[Advisory] = field(default_factory=list)
     held_by: str = ""  # why the newest release is not installed, when known
+    newest_requires_python: str = ""
     newer_in_series: str | None = None  # a newer release with the same major.minor (partial only)
 
     @property
@@ -220,15 +221,14 @@ def audit_package(name: str, version: str, index: str, fetch: Fetch) -> PackageA
         return PackageAudit(name, version, "partial", newest, advisories)
     if installed == newest_version:
         return PackageAudit(name, version, "newest release", newest, advisories)
-    needs = str(project["info"].get("requires_python") or "")
     return PackageAudit(
         name,
         version,
         "partial",
         newest,
         [a for a in advisories if not _fixed_for(a, installed)],
-        held_by=_held_by(name, newest_version, needs),
         newer_in_series=_newer_in_series(project.get("releases") or {}, installed),
+        newest_requires_python=str(project["info"].get("requires_python") or ""),
     )
 
 
@@ -257,24 +257,35 @@ def _newer_in_series(releases: Mapping[str, list], installed: Version) -> str | 
     return str(best) if best else None
 
 
-def _held_by(name: str, newest: Version, requires_python: str) -> str:
-    """Why ``newest`` is not installed: this Python, or an installed distribution's requirement."""
-    reasons = []
-    python = ".".join(map(str, sys.version_info[:3]))
-    with suppress(InvalidSpecifier):
-        if requires_python and not SpecifierSet(requires_python).contains(python):
-            reasons.append(f"Python {python} (it needs {requires_python})")
+def installed_requirements() -> list[tuple[str, Requirement]]:
+    """(distribution, requirement) for every requirement of every installed distribution that applies
+    here (this platform and Python; any of its extras, since which were asked for is not kept)."""
+    found = []
     for dist in metadata.distributions():
-        extras = ["", *(dist.metadata.get_all("Provides-Extra") or ())]  # which were asked for is not kept
+        extras = ["", *(dist.metadata.get_all("Provides-Extra") or ())]
         for text in dist.requires or ():
             with suppress(InvalidRequirement):
                 req = Requirement(text)
-                if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in extras):
-                    continue  # another platform's or Python's requirement
-                if canonicalize_name(req.name) != name:
-                    continue
-                if not req.specifier.contains(newest, prereleases=True):
-                    reasons.append(f"{dist.metadata['Name']} requires {req.name}{req.specifier}")
+                if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in extras):
+                    found.append((dist.metadata["Name"], req))
+    return found
+
+
+def _held_by(package: PackageAudit, requirements: list[tuple[str, Requirement]]) -> str:
+    """Why the newest release is not installed: this Python, or an installed distribution's requirement."""
+    reasons = []
+    python = ".".join(map(str, sys.version_info[:3]))
+    needs = package.newest_requires_python
+    with suppress(InvalidSpecifier):
+        if needs and not SpecifierSet(needs).contains(python):
+            reasons.append(f"Python {python} (it needs {needs})")
+    with suppress(InvalidVersion):
+        newest = Version(package.newest or "")
+        for dist, req in requirements:
+            if canonicalize_name(req.name) == package.name and not req.specifier.contains(
+                newest, prereleases=True
+            ):
+                reasons.append(f"{dist} requires {req.name}{req.specifier}")
     return "; ".join(sorted(set(reasons)))
 
 
@@ -300,7 +311,12 @@ def audit(
         results = list(pool.map(lambda n: audit_package(n, packages[n], index, fetch), names))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on the first error, ask no further
+    # Requirements are parsed here, in one thread: parsing markers compiles Python literals, which
+    # CPython 3.11 cannot do in several threads at once ("AST constructor recursion depth mismatch").
+    requirements = installed_requirements() if any(r.coverage == "partial" for r in results) else []
     for result in results:
+        if result.coverage == "partial":
+            result.held_by = _held_by(result, requirements)
         keep, skip = [], []
         for a in result.advisories:
             ids = {a.id.upper(), *(x.upper() for x in a.aliases)}
