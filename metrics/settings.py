@@ -206,6 +206,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Separate queues so a long sync never delays a report: run workers per queue (README, "Scaling out").
 CELERY_TASK_ROUTES = {
     "sextant.ingestion.*": {"queue": "sync"},
+    "sextant.analytics.*": {"queue": "analytics"},
     "sextant.reports.*": {"queue": "reports"},
 }
 # A task of a killed worker is delivered again after this many seconds (Redis visibility timeout).

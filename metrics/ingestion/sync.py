@@ -42,7 +42,6 @@ from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
 from metrics.ingestion.models import SyncRun
 from metrics.ingestion.services import records_ingest
-from metrics.ingestion.snapshots import snapshots_recompute
 from metrics.ingestion.sync_sources import HALTED, source_config
 
 # kind -> "module:Class"; modules are imported on first use, so a connector that is missing or broken
@@ -212,8 +211,10 @@ def source_sync(
         tracker.counts.update({k: int(v) for k, v in dict(getattr(connector, "counts", {})).items()})
         tracker.counts["problems"] = len(problems)
         if tracker.counts.get("records", 0):
+            from metrics.ingestion.tasks import snapshots_recompute_enqueue  # tasks import this module
+
             tracker.write(stage="computing metrics")
-            snapshots_recompute()
+            snapshots_recompute_enqueue()
     except ConnectorError as exc:
         _fail(run, source, tracker, str(exc), halt=exc.permanent)
         raise

@@ -1,6 +1,7 @@
 """Celery tasks of ingestion: thin, named, idempotent; each calls one service.
 
-Both run on the "sync" queue.  ``acks_late`` + ``reject_on_worker_lost``: a sync whose worker dies is
+The syncs run on the "sync" queue; the recompute they ask for when they stored records runs on the
+"analytics" queue.  ``acks_late`` + ``reject_on_worker_lost``: a sync whose worker dies is
 delivered again and resumes from the source's checkpoint (the same task id takes over its dead run).
 Temporary ``ConnectorError``s are retried, after the source's ``retry_after`` or with exponential backoff
 (``SYNC_RETRY_BACKOFF_SECONDS``, default 60, doubling, at most an hour); so is a lost database connection
@@ -9,6 +10,7 @@ resumes from the checkpoint.  A permanent error (revoked token) is recorded by t
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from celery import Task, shared_task
@@ -17,9 +19,16 @@ from django.db import connections, transaction
 
 from connectors.base import ConnectorError
 from metrics.core.models import DataSource
+from metrics.ingestion.snapshots import (
+    database_now,
+    snapshots_recompute,
+    snapshots_recompute_if_stale,
+    snapshots_stale,
+)
 from metrics.ingestion.sync import DATABASE_LOST, database_lost_message, source_sync, sources_due
 
 SYNC_QUEUE = "sync"
+ANALYTICS_QUEUE = "analytics"
 MAX_BACKOFF = 3600
 
 
@@ -69,11 +78,43 @@ def _backoff(retries: int) -> int:
     name="sextant.ingestion.sync_due_sources", queue=SYNC_QUEUE, acks_late=True, reject_on_worker_lost=True
 )
 def sync_due_sources_task() -> list[int]:
-    """Started by django-celery-beat (``manage.py setup_schedules``): enqueue every source that is due."""
+    """Started by django-celery-beat (``manage.py setup_schedules``): enqueue every source that is due,
+    and the metrics recompute again if a sync's request for it was lost (``snapshots_stale``)."""
     due = sources_due()
     for source_id in due:
         source_sync_enqueue(source_id=source_id)
+    if snapshots_stale():
+        snapshots_recompute_enqueue()
     return due
+
+
+@shared_task(
+    bind=True, name="sextant.analytics.snapshots_recompute", queue=ANALYTICS_QUEUE, acks_late=True,
+    reject_on_worker_lost=True, max_retries=8,
+)
+def snapshots_recompute_task(self: Task, requested_at: str) -> dict[str, Any]:
+    """Recompute the snapshots and AI impact for records committed by ``requested_at`` (ISO 8601), unless
+    a later recompute covered them; see ``snapshots_recompute_if_stale``.  Retried while the database is
+    unreachable."""
+    try:
+        return snapshots_recompute_if_stale(requested_at=datetime.fromisoformat(requested_at))
+    except DATABASE_LOST as exc:
+        if self.request.is_eager:
+            raise
+        connections.close_all()
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+
+
+def snapshots_recompute_enqueue() -> str:
+    """After new records are committed: recompute the metrics.  With a broker, on the analytics queue
+    (after the current transaction commits), so that a sync worker is free for the next sync at once;
+    embedded (eager) mode computes here and now.  Returns "queued" or "computed"."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        snapshots_recompute()
+        return "computed"
+    requested_at = database_now().isoformat()
+    transaction.on_commit(lambda: snapshots_recompute_task.delay(requested_at))
+    return "queued"
 
 
 def source_sync_enqueue(*, source_id: int, repository: str = "") -> None:

@@ -120,7 +120,7 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_worker(env: dict[str, str], log: Path, queues: str = "sync") -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         worker = subprocess.Popen(
             [
@@ -131,7 +131,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
                 "metrics",
                 "worker",
                 "-Q",
-                "sync",
+                queues,
                 "--concurrency",
                 "1",
                 "-P",
@@ -139,7 +139,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
                 "--loglevel",
                 "INFO",
                 "-n",
-                f"sync-test-{os.getpid()}-{time.monotonic_ns()}@%h",
+                f"{queues.replace(',', '-')}-test-{os.getpid()}-{time.monotonic_ns()}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
