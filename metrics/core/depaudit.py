@@ -16,6 +16,7 @@ Plain Python, no Django: ``python manage.py audit_dependencies`` is the command 
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import time
@@ -166,6 +167,8 @@ def _get(url: str, timeout: float) -> dict | None:
         raise AuditError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise _Temporary(f"cannot connect ({getattr(exc, 'reason', exc)})") from None
+    except http.client.HTTPException as exc:  # a cut-off answer (IncompleteRead), a bad status line
+        raise _Temporary(f"broken answer ({type(exc).__name__})") from None
     try:
         data = json.loads(body)
     except ValueError:

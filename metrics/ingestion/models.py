@@ -186,6 +186,19 @@ class SyncRun(models.Model):
         return f"{self.kind} {self.source} ({self.status})"
 
 
+class SnapshotState(models.Model):
+    """One row (pk 1): the analytics queue's bookkeeping of the metric snapshots."""
+
+    # When the last finished recompute began reading the records (the database's clock): a request for
+    # records committed before it is covered.
+    read_from = models.DateTimeField(null=True)
+    # When beat last asked again for a recompute that seemed lost.
+    asked_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"snapshots read from {self.read_from}"
+
+
 class MetricSnapshot(models.Model):
     """Materialized metric values in long format, recomputed from ingested records.
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from metrics.analytics.snapshots import DEFINITION_VERSION, metric_snapshots
 from metrics.core.memory import keep_freed_memory
 from metrics.ingestion import selectors
-from metrics.ingestion.models import MetricSnapshot, SyncRun
+from metrics.ingestion.models import MetricSnapshot, SnapshotState, SyncRun
 
 SNAPSHOT_PR_COLUMNS = [
     "id", "repository_id", "author_id", "state", "is_bot", "ai_assisted", "first_commit_at", "created_at",
@@ -42,7 +42,8 @@ def _column(frame: pd.DataFrame, name: str) -> list:
     return series.astype("Int64").to_numpy(dtype=object, na_value=None).tolist()
 
 
-def _rows(frame: pd.DataFrame, now: datetime) -> Iterator[tuple]:
+def _rows(frame: pd.DataFrame) -> Iterator[tuple]:
+    now = timezone.now()
     for start in range(0, len(frame), WRITE_BATCH):
         part = frame.iloc[start:start + WRITE_BATCH]
         columns = [_column(part, name) for name in SNAPSHOT_COLUMNS]
@@ -50,26 +51,24 @@ def _rows(frame: pd.DataFrame, now: datetime) -> Iterator[tuple]:
             yield (*row, DEFINITION_VERSION, now)
 
 
-def write_snapshots(frame: pd.DataFrame, *, computed_at: datetime | None = None) -> int:
+def write_snapshots(frame: pd.DataFrame) -> int:
     """Replace every MetricSnapshot row with ``frame`` in one transaction (readers see old or new).
-    ``computed_at``: when the data the frame was computed from was read (default: now).
 
     PostgreSQL takes the rows by COPY (millions of rows in seconds, no model instances in memory);
     other databases by batched INSERTs.
     """
     table = MetricSnapshot._meta.db_table
     names = [*SNAPSHOT_COLUMNS, "definition_version", "computed_at"]
-    now = computed_at or timezone.now()
     with transaction.atomic():
         MetricSnapshot.objects.all().delete()
         if connection.vendor == "postgresql":
             statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
             with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-                for row in _rows(frame, now):
+                for row in _rows(frame):
                     copy.write_row(row)
         else:
             batch: list[MetricSnapshot] = []
-            for row in _rows(frame, now):
+            for row in _rows(frame):
                 batch.append(MetricSnapshot(**dict(zip(names, row, strict=True))))
                 if len(batch) >= 2000:
                     MetricSnapshot.objects.bulk_create(batch)
@@ -89,18 +88,21 @@ def database_now() -> datetime:
 
 def snapshots_recompute() -> int:
     """Replace every snapshot and the AI-impact tables; returns the number of snapshot rows written.
-    The snapshots' ``computed_at`` is when the reading of the records began (the database's clock)."""
-    keep_freed_memory()
-    as_of = database_now()
-    prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
-    frame = metric_snapshots(
-        prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame()
-    )
-    written = write_snapshots(frame, computed_at=as_of)
-    # AI impact and ROI are derived from the same records, so they are refreshed together.
-    from metrics.ingestion.impact import ai_impact_recompute
+    One recompute at a time (a PostgreSQL advisory lock, whoever calls); when both are written,
+    ``SnapshotState.read_from`` records when this one began reading the records (the database's clock)."""
+    with _recompute_lock():
+        keep_freed_memory()
+        as_of = database_now()
+        prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
+        frame = metric_snapshots(
+            prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame()
+        )
+        written = write_snapshots(frame)
+        # AI impact and ROI are derived from the same records, so they are refreshed together.
+        from metrics.ingestion.impact import ai_impact_recompute
 
-    impact = ai_impact_recompute()
+        impact = ai_impact_recompute()
+        SnapshotState.objects.update_or_create(pk=1, defaults={"read_from": as_of})
     return written + impact["adoption_rows"]  # adoption levels are snapshot rows too
 
 
@@ -122,28 +124,38 @@ def _recompute_lock() -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK])
 
 
+def _state() -> SnapshotState:
+    return SnapshotState.objects.filter(pk=1).first() or SnapshotState(pk=1)
+
+
 def snapshots_recompute_if_stale(*, requested_at: datetime) -> dict[str, Any]:
-    """The analytics queue's work: recompute unless a recompute that began reading at or after
-    ``requested_at`` (when the records it was asked for were committed) has finished already.  Several
-    syncs finishing together queue several requests; those a recompute already covered are skipped.
-    Recomputes run one at a time (an advisory lock), so that a request made during one is served by the
-    next, which reads what the running one may have missed."""
-    with _recompute_lock():
-        newest = MetricSnapshot.objects.order_by("-id").values_list("computed_at", flat=True).first()
-        if newest is not None and newest >= requested_at:
-            return {"status": "skipped", "computed_at": newest.isoformat()}
+    """The analytics queue's work: recompute unless a finished recompute began reading at or after
+    ``requested_at`` (when the records it was asked for were committed).  Several syncs finishing together
+    queue several requests; those a recompute already covered are skipped.  Recomputes run one at a
+    time, so a request made during one is served by the next, which reads what that one may have missed."""
+    with _recompute_lock():  # held across the check and the recompute (the lock is re-entrant)
+        covered = _state().read_from
+        if covered is not None and covered >= requested_at:
+            return {"status": "skipped", "read_from": covered.isoformat()}
         rows = snapshots_recompute()
     return {"status": "computed", "rows": rows}
 
 
 def snapshots_stale(*, grace: timedelta = RECOMPUTE_GRACE) -> bool:
-    """Whether a sync stored records more than ``grace`` ago that no finished recompute has read: its
-    request was lost (a broker restarted without persistence) or no analytics worker has run it.  Beat's
-    tick asks again then (a request already covered is skipped, so asking twice costs nothing)."""
-    newest = MetricSnapshot.objects.order_by("-id").values_list("computed_at", flat=True).first()
-    runs = SyncRun.objects.filter(
-        status=SyncRun.Status.SUCCEEDED, finished_at__lte=database_now() - grace, counts__records__gt=0
-    )
-    if newest is not None:
-        runs = runs.filter(finished_at__gt=newest)
+    """Whether a sync finished storing records more than ``grace`` ago that no finished recompute has
+    read, and nobody asked again within ``grace``: its request was lost (a broker restarted without
+    persistence, or down when the sync ended) or no worker consumes the analytics queue.  Beat's tick
+    then asks again (a request already covered is skipped, so asking twice costs little)."""
+    now = database_now()
+    state = _state()
+    if state.asked_at is not None and state.asked_at > now - grace:
+        return False
+    runs = SyncRun.objects.filter(finished_at__lte=now - grace, counts__records__gt=0)  # failed ones too
+    if state.read_from is not None:
+        runs = runs.filter(finished_at__gt=state.read_from)
     return runs.exists()
+
+
+def snapshots_asked_again() -> None:
+    """Note that beat asked again (``snapshots_stale`` waits ``grace`` before asking once more)."""
+    SnapshotState.objects.update_or_create(pk=1, defaults={"asked_at": database_now()})

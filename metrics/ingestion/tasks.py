@@ -10,6 +10,7 @@ resumes from the checkpoint.  A permanent error (revoked token) is recorded by t
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +21,16 @@ from django.db import connections, transaction
 from connectors.base import ConnectorError
 from metrics.core.models import DataSource
 from metrics.ingestion.snapshots import (
+    RECOMPUTE_GRACE,
     database_now,
+    snapshots_asked_again,
     snapshots_recompute,
     snapshots_recompute_if_stale,
     snapshots_stale,
 )
 from metrics.ingestion.sync import DATABASE_LOST, database_lost_message, source_sync, sources_due
+
+logger = logging.getLogger(__name__)
 
 SYNC_QUEUE = "sync"
 ANALYTICS_QUEUE = "analytics"
@@ -84,6 +89,11 @@ def sync_due_sources_task() -> list[int]:
     for source_id in due:
         source_sync_enqueue(source_id=source_id)
     if snapshots_stale():
+        logger.warning(
+            "records stored more than %s ago are not in the metrics yet; asking for the recompute again "
+            "(is a worker consuming the 'analytics' queue?)", RECOMPUTE_GRACE
+        )
+        snapshots_asked_again()
         snapshots_recompute_enqueue()
     return due
 
@@ -112,9 +122,19 @@ def snapshots_recompute_enqueue() -> str:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         snapshots_recompute()
         return "computed"
-    requested_at = database_now().isoformat()
-    transaction.on_commit(lambda: snapshots_recompute_task.delay(requested_at))
+    transaction.on_commit(_ask_for_recompute)
     return "queued"
+
+
+def _ask_for_recompute() -> None:
+    """After the commit: the records are stored, whatever happens here.  If the broker (or the database)
+    cannot be reached, the sync still succeeds and beat's tick asks again after the grace."""
+    try:
+        snapshots_recompute_task.delay(database_now().isoformat())
+    except Exception as exc:
+        logger.warning(
+            "could not queue the metrics recompute (%s: %s); beat will ask again", type(exc).__name__, exc
+        )
 
 
 def source_sync_enqueue(*, source_id: int, repository: str = "") -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import socketserver
+import threading
 from importlib import metadata
 from io import StringIO
 
@@ -228,3 +230,26 @@ def test_command_strict_fails_on_partly_audited_packages_and_exit_2_when_unreach
     with pytest.raises(CommandError, match=r"dependency audit could not run: .*cannot connect") as failure:
         call_command("audit_dependencies", "--index-url", index, stdout=StringIO())
     assert failure.value.returncode == 2
+
+
+def test_a_cut_off_answer_is_tried_again_and_then_an_error_not_a_traceback() -> None:
+    """A CDN that closes the connection mid-body (http.client.IncompleteRead) is a temporary failure."""
+    served: list[bytes] = []
+
+    class CutOff(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            served.append(self.request.recv(65536))
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+            self.request.sendall(head + b"{")
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), CutOff) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        index = f"http://127.0.0.1:{server.server_address[1]}/pypi"
+        try:
+            fetch = depaudit.http_fetch(attempts=2, pause=0.01)
+            cut_off = r"broken answer \(IncompleteRead\) \(after 2 attempts\)"
+            with pytest.raises(depaudit.AuditError, match=cut_off):
+                depaudit.audit({"alpha": "1.0"}, index=index, fetch=fetch)
+        finally:
+            server.shutdown()
+    assert len(served) == 2

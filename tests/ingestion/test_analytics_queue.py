@@ -7,6 +7,7 @@ tests/ingestion/test_worker.py.)"""
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
 from tests.ingestion.test_worker import (
     BROKER,
+    PYTHON,
+    ROOT,
     WorkerDatabase,
     environment,
     kill,
@@ -90,10 +93,9 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
         rows = worker_db.scalar(SNAPSHOTS)
         first_id = worker_db.scalar("SELECT min(id) FROM ingestion_metricsnapshot")
         assert rows > 0 and broker.llen("analytics") == 0
-        computed_at = worker_db.scalar("SELECT max(computed_at) FROM ingestion_metricsnapshot")
-        # A request for records committed before that recompute began is covered by it: skipped.
-        # One made after it is not: computed again (new rows).
-        covered = worker_db.scalar("SELECT min(computed_at) FROM ingestion_metricsnapshot")
+        # A request for records committed before that recompute began reading is covered by it: skipped.
+        # One made after that is not: computed again (new rows).
+        covered = worker_db.scalar("SELECT read_from FROM ingestion_snapshotstate")
         if isinstance(covered, str):  # SQLite gives text
             covered = datetime.fromisoformat(covered)
         app.send_task(RECOMPUTE, args=[(covered - timedelta(seconds=1)).isoformat()], queue="analytics")
@@ -102,8 +104,23 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
     finally:
         kill(worker)
     results = _results(log)
-    assert results[1].startswith("{'status': 'skipped', 'computed_at': ")
+    assert results[1].startswith("{'status': 'skipped', 'read_from': ")
     assert results[2].startswith("{'status': 'computed', 'rows': ")
     assert worker_db.scalar("SELECT min(id) FROM ingestion_metricsnapshot") > first_id
     assert worker_db.scalar(SNAPSHOTS) == rows
-    assert str(worker_db.scalar("SELECT max(computed_at) FROM ingestion_metricsnapshot")) > str(computed_at)
+    assert str(worker_db.scalar("SELECT read_from FROM ingestion_snapshotstate")) > str(covered)
+
+
+def test_a_broker_down_when_a_sync_ends_loses_nothing(
+    worker_db: WorkerDatabase, tmp_path: Path  # noqa: F811 - the fixture
+) -> None:
+    """The request is sent after the records are committed; a broker that cannot be reached (a closed
+    port) is logged and the sync goes on; the tick after the grace asks again."""
+    env = {**environment(worker_db.url, tmp_path), "CELERY_BROKER_URL": "redis://127.0.0.1:9/0"}
+    manage(env, "migrate", "--noinput", "-v", "0", "--skip-checks")
+    code = "from metrics.ingestion import tasks; tasks._ask_for_recompute(); print('went on')"
+    done = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("went on"), done.stderr[-3000:]
+    assert "could not queue the metrics recompute (OperationalError: " in done.stderr
+    assert "beat will ask again" in done.stderr

@@ -48,6 +48,10 @@ class Command(BaseCommand):
             )
         except depaudit.AuditError as exc:
             raise CommandError(f"dependency audit could not run: {exc}", returncode=2) from None
+        except Exception as exc:  # never exit 1 ("vulnerable") for a failure of the audit itself
+            raise CommandError(
+                f"dependency audit could not run: {type(exc).__name__}: {exc}", returncode=2
+            ) from exc
         if options["format"] == "json":
             self.stdout.write(json.dumps(report.as_json(), indent=2))
         else:
