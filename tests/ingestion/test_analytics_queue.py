@@ -24,6 +24,7 @@ from tests.ingestion.test_worker import (
     environment,
     kill,
     manage,
+    migrate_with_source,
     start_worker,
     wait_for,
     worker_db,  # noqa: F401 - the fixture
@@ -56,13 +57,8 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
     with FakeGitHub() as gh:
         populate(gh, "acme/api", prs=30)
         populate_teams(gh, "acme")
-        manage(env, "migrate", "--noinput", "-v", "0", "--skip-checks")
         options = {"org": "acme", "api_url": gh.url, "page_size": 20, "backoff_seconds": 0.05}
-        code = (
-            "from metrics.ingestion.sync_sources import source_create; "
-            f"print(source_create(kind='github', name='acme', options={options!r}, secret='test-token').pk)"
-        )
-        source_id = int(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+        source_id = migrate_with_source(env, options)
         sync_log = tmp_path / "sync.log"
         sync_worker = start_worker(env, sync_log, queues="sync")
         try:

@@ -120,6 +120,16 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def migrate_with_source(env: dict[str, str], options: dict[str, Any]) -> int:
+    """Migrate the worker's database and create the GitHub source "acme" there; returns its id."""
+    manage(env, "migrate", "--noinput", "-v", "0", "--skip-checks")
+    code = (
+        "from metrics.ingestion.sync_sources import source_create; "
+        f"print(source_create(kind='github', name='acme', options={options!r}, secret='test-token').pk)"
+    )
+    return int(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+
+
 def start_worker(env: dict[str, str], log: Path, queues: str = "sync") -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         worker = subprocess.Popen(
@@ -182,13 +192,8 @@ def test_a_worker_killed_mid_sync_resumes_and_matches_an_uninterrupted_sync(
         populate(gh, "acme/web", prs=20, seed=2)
         populate_teams(gh, "acme")
         total = sum(len(r.prs) for r in gh.repos.values())
-        manage(env, "migrate", "--noinput", "-v", "0", "--skip-checks")
         options = {"org": "acme", "api_url": gh.url, "page_size": 20, "backoff_seconds": 0.05}
-        code = (
-            "from metrics.ingestion.sync_sources import source_create; "
-            f"print(source_create(kind='github', name='acme', options={options!r}, secret='test-token').pk)"
-        )
-        source_id = int(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+        source_id = migrate_with_source(env, options)
 
         # The third page of pull requests is held until the worker is dead: it dies mid-sync, with
         # exactly two pages stored and a request in flight, however loaded the machine is.
