@@ -1,0 +1,103 @@
+"""AI-tool usage as reported (Copilot days, seats) and the AI impact and ROI computed from the records."""
+from __future__ import annotations
+
+from django.db import models
+
+from metrics.core.models import Person, Team
+
+
+class AIUsageDay(models.Model):
+    """One user's (or, with an empty ``user_key``, the organization's) use of one AI tool on one day."""
+
+    tool = models.CharField(max_length=50)
+    user_key = models.CharField(
+        max_length=340, blank=True, help_text="login:<x> / email:<x>; empty = organization total"
+    )
+    person = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="ai_usage")
+    day = models.DateField()
+    active = models.BooleanField(default=True)
+    active_users = models.IntegerField(null=True, help_text="organization rows: active users that day")
+    suggestions = models.IntegerField(null=True)
+    acceptances = models.IntegerField(null=True)
+    lines_suggested = models.IntegerField(null=True)
+    lines_accepted = models.IntegerField(null=True)
+    chat_turns = models.IntegerField(null=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    source = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tool", "user_key", "day"], name="uniq_ai_usage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.user_key or 'org'} {self.day}"
+
+
+class AISeat(models.Model):
+    """A seat assignment of an AI tool (e.g. Copilot billing seats)."""
+
+    tool = models.CharField(max_length=50)
+    user_key = models.CharField(max_length=340)
+    person = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="ai_seats")
+    assigned_at = models.DateTimeField(null=True)
+    last_activity_at = models.DateTimeField(null=True)
+    plan = models.CharField(max_length=50, blank=True)
+    cancelled_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tool", "user_key"], name="uniq_ai_seat")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} seat {self.user_key}"
+
+
+class AIImpactEstimate(models.Model):
+    """One effect estimate of AI assistance (metrics/analytics/ai_impact.py), recomputed with the snapshots.
+
+    ``rule`` is the detection rule behind the AI flag (``any`` or one evidence kind: the sensitivity
+    table).  ``estimate``/``ci_*`` are null when ``status`` is ``not enough data``.
+    """
+
+    scope = models.CharField(max_length=15)  # organization | team
+    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=20)  # cycle_time | revert_rate
+    method = models.CharField(max_length=10)  # adjusted | naive | did
+    rule = models.CharField(max_length=20, default="any")
+    unit = models.CharField(max_length=20)
+    estimate = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    n = models.IntegerField()
+    n_treated = models.IntegerField()
+    n_clusters = models.IntegerField()
+    status = models.CharField(max_length=20)
+    definition_version = models.CharField(max_length=10)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.team_id}:{self.outcome}:{self.method}:{self.rule}"
+
+
+class AIRoiMonth(models.Model):
+    """AI ROI per month and tool (and team, when ``team`` is set), both hour estimates side by side."""
+
+    month = models.DateField()
+    tool = models.CharField(max_length=50)
+    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
+    ai_prs = models.IntegerField(default=0)
+    spend = models.FloatField(default=0)
+    measured_hours = models.FloatField(null=True)
+    measured_hours_low = models.FloatField(null=True)
+    measured_hours_high = models.FloatField(null=True)
+    reported_hours = models.FloatField(null=True)
+    reported_hours_low = models.FloatField(null=True)
+    reported_hours_high = models.FloatField(null=True)
+    measured_net = models.FloatField(null=True)
+    measured_net_low = models.FloatField(null=True)
+    measured_net_high = models.FloatField(null=True)
+    reported_net = models.FloatField(null=True)
+    reported_net_low = models.FloatField(null=True)
+    reported_net_high = models.FloatField(null=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.tool} {self.team_id}"

@@ -1,0 +1,94 @@
+"""The pipeline's own records: sync runs, webhook deliveries, the metric snapshots and their bookkeeping."""
+from __future__ import annotations
+
+from django.db import models
+
+from metrics.core.models import Person, Repository, Team
+
+
+class SyncRun(models.Model):
+    """One run of one import or sync, with live progress for the UI."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=20)
+    source = models.CharField(max_length=300)
+    data_source = models.ForeignKey(
+        "core.DataSource", null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_runs"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    stage = models.CharField(max_length=100, blank=True)
+    progress_done = models.IntegerField(default=0)
+    progress_total = models.IntegerField(null=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source} ({self.status})"
+
+
+class WebhookDelivery(models.Model):
+    """Delivery ids already accepted, so a replayed webhook is ignored."""
+
+    provider = models.CharField(max_length=20)
+    delivery_id = models.CharField(max_length=200)
+    event = models.CharField(max_length=50)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "delivery_id"], name="uniq_webhook_delivery"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.delivery_id}"
+
+
+class SnapshotState(models.Model):
+    """One row (pk 1): the analytics queue's bookkeeping of the metric snapshots."""
+
+    # When the last finished recompute began reading the records (the database's clock): a request for
+    # records committed before it is covered.
+    read_from = models.DateTimeField(null=True)
+    # When beat last asked again for a recompute that seemed lost.
+    asked_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"snapshots read from {self.read_from}"
+
+
+class MetricSnapshot(models.Model):
+    """Materialized metric values in long format, recomputed from ingested records.
+
+    ``scope`` is ``team``, ``repository``, ``person`` or ``organization``; exactly the matching foreign
+    key is set.  Person rows are per-person data: only roles allowed to see individuals may read them.
+    """
+
+    scope = models.CharField(max_length=15)
+    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
+    repository = models.ForeignKey(Repository, null=True, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, null=True, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=5)  # week | month
+    period_start = models.DateField()
+    metric = models.CharField(max_length=50)
+    value = models.FloatField(null=True)
+    n = models.IntegerField()
+    definition_version = models.CharField(max_length=10)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scope", "period", "metric", "period_start"]),
+            models.Index(fields=["team", "period", "period_start"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.scope} {self.period} {self.period_start}: {self.value}"
