@@ -115,15 +115,14 @@ def snapshots_recompute_task(self: Task, requested_at: str) -> dict[str, Any]:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
 
 
-def snapshots_recompute_enqueue() -> str:
+def snapshots_recompute_enqueue() -> None:
     """After new records are committed: recompute the metrics.  With a broker, on the analytics queue
     (after the current transaction commits), so that a sync worker is free for the next sync at once;
-    embedded (eager) mode computes here and now.  Returns "queued" or "computed"."""
+    embedded (eager) mode computes here and now."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         snapshots_recompute()
-        return "computed"
-    transaction.on_commit(_ask_for_recompute)
-    return "queued"
+    else:
+        transaction.on_commit(_ask_for_recompute)
 
 
 def _ask_for_recompute() -> None:
