@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -47,7 +48,6 @@ class Advisory:
     aliases: tuple[str, ...]
     fixed_in: tuple[str, ...]
     link: str
-    summary: str
 
 
 @dataclass
@@ -189,7 +189,6 @@ def _advisories(data: dict) -> list[Advisory]:
                 aliases=tuple(v.get("aliases") or ()),
                 fixed_in=tuple(v.get("fixed_in") or ()),
                 link=str(v.get("link") or ""),
-                summary=str(v.get("summary") or v.get("details") or "")[:200],
             )
         )
     return found
@@ -331,9 +330,7 @@ def audit(
 
 def render(report: Report) -> list[str]:
     """The report as lines of text: the vulnerable packages first, then what was only partly audited."""
-    counts: dict[str, int] = {}
-    for p in report.packages:
-        counts[p.coverage] = counts.get(p.coverage, 0) + 1
+    counts = Counter(p.coverage for p in report.packages)
     lines = [
         f"Audited {len(report.packages)} installed distributions against {report.index}: "
         + ", ".join(f"{n} {c}" for c, n in sorted(counts.items()))
