@@ -3,7 +3,8 @@
 GitLab sends the webhook's secret token as it is in ``X-Gitlab-Token`` (no signature); it must equal
 the webhook secret of a configured GitLab source (stored encrypted), compared in constant time; anything
 else is a 401 and stores nothing.  A replayed delivery (the same ``Idempotency-Key``, GitLab 17.4+, else
-``X-Gitlab-Event-UUID``) is acknowledged and ignored.  Merge request, note (comments), push and
+``X-Gitlab-Event-UUID``, or the same body under any or no id) is acknowledged and ignored; an id longer
+than 200 characters is a 400.  Merge request, note (comments), push and
 deployment events of a project inside a source (its group, or its project) enqueue a sync of that project,
 which reads only what changed since the source's bookmark; other events get 202 "ignored".
 """
@@ -14,16 +15,14 @@ import json
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
-from metrics.ingestion.models import WebhookDelivery
 from metrics.ingestion.sync_sources import WEBHOOK_SECRET_OPTION, source_webhook_secret
-from metrics.ingestion.tasks import source_sync_enqueue
+from metrics.ingestion.webhooks import delivery_id_error, enqueue_once, payload_digest
 
 logger = logging.getLogger(__name__)
 GITLAB_EVENTS = {"Merge Request Hook", "Note Hook", "Push Hook", "Deployment Hook"}
@@ -86,16 +85,10 @@ def gitlab_webhook(request: HttpRequest) -> JsonResponse:
     if not sources:
         reason = f"{project} is in no configured source"
         return JsonResponse({"status": "ignored", "reason": reason}, status=202)
-    delivery = request.headers.get("Idempotency-Key") or request.headers.get("X-Gitlab-Event-UUID") or ""
-    try:
-        with transaction.atomic():
-            if delivery:
-                WebhookDelivery.objects.create(
-                    provider="gitlab", delivery_id=delivery[:200], event=event[:50]
-                )
-            for source in sources:
-                source_sync_enqueue(source_id=source.pk, repository=project)
-    except IntegrityError:
-        return JsonResponse({"status": "duplicate", "delivery": delivery})
-    return JsonResponse({"status": "queued", "repository": project, "sources": [s.name for s in sources]},
-                        status=202)
+    header = "Idempotency-Key" if request.headers.get("Idempotency-Key") else "X-Gitlab-Event-UUID"
+    delivery = request.headers.get(header) or ""
+    if (too_long := delivery_id_error(header, delivery)) is not None:
+        return too_long
+    digest = payload_digest("gitlab", sources, event, request.body)
+    return enqueue_once(provider="gitlab", delivery=delivery, digest=digest, event=event, sources=sources,
+                        repository=project)

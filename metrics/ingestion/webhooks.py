@@ -2,7 +2,9 @@
 
 ``POST /webhooks/github``: ``X-Hub-Signature-256`` must be the HMAC-SHA256 of the raw body under the
 webhook secret of a configured GitHub source (stored encrypted); anything else is a 401 and stores
-nothing.  A replayed ``X-GitHub-Delivery`` id is acknowledged and ignored.  ``pull_request``,
+nothing.  A replay is acknowledged (200 "duplicate") and ignored: the same ``X-GitHub-Delivery`` id, or the
+same signed body under another id (recognized by ``payload_digest``).  A delivery id longer than
+``WebhookDelivery.DELIVERY_ID_MAX`` is a 400 (cutting it would make different ids collide).  ``pull_request``,
 ``pull_request_review``, ``push``, ``deployment`` and ``deployment_status`` enqueue a sync of that
 repository (cheap: bookmarks make it read only what changed); other events get 202 "ignored".
 """
@@ -51,6 +53,42 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
+def payload_digest(provider: str, sources: list[DataSource], event: str, body: bytes) -> str:
+    """SHA-256 of what a replay repeats: the provider, the sources it was verified for, event and body."""
+    head = f"{provider}\0{','.join(str(s.pk) for s in sorted(sources, key=lambda s: s.pk))}\0{event}\0"
+    return hashlib.sha256(head.encode("utf-8") + body).hexdigest()
+
+
+def delivery_id_error(header: str, delivery: str) -> JsonResponse | None:
+    if len(delivery) > WebhookDelivery.DELIVERY_ID_MAX:
+        return _error(400, f"{header} is longer than {WebhookDelivery.DELIVERY_ID_MAX} characters")
+    return None
+
+
+def enqueue_once(
+    *, provider: str, delivery: str, digest: str, event: str, sources: list[DataSource], repository: str
+) -> JsonResponse:
+    """Record the delivery and queue one sync per source, unless its id or payload was seen before."""
+    duplicate = JsonResponse({"status": "duplicate", "delivery": delivery})
+    seen = WebhookDelivery.objects.filter(provider=provider, payload_hash=digest).exists() or (
+        bool(delivery) and WebhookDelivery.objects.filter(provider=provider, delivery_id=delivery).exists()
+    )
+    if seen:
+        return duplicate
+    try:
+        with transaction.atomic():  # the unique constraints settle a race between two replays
+            WebhookDelivery.objects.create(
+                provider=provider, delivery_id=delivery, payload_hash=digest, event=event[:50]
+            )
+            for source in sources:
+                source_sync_enqueue(source_id=source.pk, repository=repository)
+    except IntegrityError:
+        return duplicate
+    return JsonResponse(
+        {"status": "queued", "repository": repository, "sources": [s.name for s in sources]}, status=202
+    )
+
+
 @csrf_exempt
 @require_POST
 def github_webhook(request: HttpRequest) -> JsonResponse:
@@ -66,6 +104,8 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     delivery = request.headers.get("X-GitHub-Delivery", "")
     if not event or not delivery:
         return _error(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
+    if (too_long := delivery_id_error("X-GitHub-Delivery", delivery)) is not None:
+        return too_long
     try:
         payload: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -83,13 +123,6 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     if not sources:
         reason = f"{repository} is in no configured source"
         return JsonResponse({"status": "ignored", "reason": reason}, status=202)
-    try:
-        with transaction.atomic():
-            WebhookDelivery.objects.create(provider="github", delivery_id=delivery[:200], event=event[:50])
-            for source in sources:
-                source_sync_enqueue(source_id=source.pk, repository=repository)
-    except IntegrityError:
-        return JsonResponse({"status": "duplicate", "delivery": delivery})
-    return JsonResponse(
-        {"status": "queued", "repository": repository, "sources": [s.name for s in sources]}, status=202
-    )
+    digest = payload_digest("github", sources, event, body)
+    return enqueue_once(provider="github", delivery=delivery, digest=digest, event=event, sources=sources,
+                        repository=repository)

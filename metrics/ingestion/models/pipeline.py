@@ -36,16 +36,27 @@ class SyncRun(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """Delivery ids already accepted, so a replayed webhook is ignored."""
+    """Deliveries already accepted, so a replayed webhook is ignored: by its delivery id, and by the hash
+    of its payload (a replay of the same signed body under a fresh delivery id)."""
+
+    DELIVERY_ID_MAX = 200
 
     provider = models.CharField(max_length=20)
-    delivery_id = models.CharField(max_length=200)
+    delivery_id = models.CharField(max_length=DELIVERY_ID_MAX, blank=True)  # "" when the sender gave none
+    payload_hash = models.CharField(max_length=64, blank=True, default="")  # see webhooks.payload_digest
     event = models.CharField(max_length=50)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["provider", "delivery_id"], name="uniq_webhook_delivery"),
+            models.UniqueConstraint(
+                fields=["provider", "delivery_id"], condition=~models.Q(delivery_id=""),
+                name="uniq_webhook_delivery",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "payload_hash"], condition=~models.Q(payload_hash=""),
+                name="uniq_webhook_payload",
+            ),
         ]
 
     def __str__(self) -> str:
