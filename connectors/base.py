@@ -8,7 +8,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.records import Record
 
@@ -28,6 +28,26 @@ class ConnectorError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+T = TypeVar("T")
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+
+def malformed_answers(vendor: str, items: Iterator[T]) -> Iterator[T]:
+    """``items`` as they come; a KeyError/TypeError/... while producing them means the vendor's answer had
+    another shape than documented (a field missing, a list where an object belongs), which a retry will
+    not change: a permanent one-line ConnectorError naming the field, instead of a traceback."""
+    try:
+        yield from items
+    except KeyError as exc:
+        name = exc.args[0] if exc.args else "?"
+        message = f"{vendor} answered a malformed response: field {name!r} is missing"
+        raise ConnectorError(message) from None
+    except SHAPE_ERRORS as exc:
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        message = f"{vendor} answered a malformed response ({type(exc).__name__}: {detail})"
+        raise ConnectorError(message) from None
 
 
 @dataclass(frozen=True)

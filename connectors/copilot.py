@@ -34,7 +34,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from connectors import copilot_reports as reports
-from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig
+from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.records import AIUsageRecord, Record
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -176,6 +176,9 @@ class CopilotConnector(Connector):
 
     # --- records ---------------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
+        return malformed_answers("GitHub Copilot", self._records())
+
+    def _records(self) -> Iterator[Record]:
         yield from self._seats()
         if self.mode == "legacy" or self.checkpoint.get("api") == "legacy":
             yield from self._legacy()

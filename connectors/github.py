@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors import github_queries as q
-from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig
+from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.github_client import DEFAULT_API_URL, GitHubApi
 from connectors.github_records import (
     deployment_record,
@@ -139,6 +139,9 @@ class GitHubConnector(Connector):
 
     def pages(self) -> Iterator[list[Record]]:
         """Lists of records, ``self.checkpoint`` already covering each list when it is yielded."""
+        return malformed_answers("GitHub", self._pages())
+
+    def _pages(self) -> Iterator[list[Record]]:
         for repo in self._repositories():
             try:
                 yield from self._pull_request_pass(repo)

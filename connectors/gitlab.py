@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig
+from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.gitlab_client import DEFAULT_API_URL, GitLabApi, NotFound, encoded, timestamp
 from connectors.gitlab_mrs import (
     MergeRequestDetails,
@@ -126,6 +126,9 @@ class GitLabConnector(Connector):
             raise ConnectorError(f"GitLab answered {exc} for the current user; is api_url right?") from None
 
     def records(self) -> Iterator[Record]:
+        return malformed_answers("GitLab", self._records())
+
+    def _records(self) -> Iterator[Record]:
         if self.group:
             group = self._group(self.group)
             if not self.only:
