@@ -17,6 +17,13 @@ class ParamError(ValueError):
     """A query parameter with a value the page cannot use; the message names the parameter."""
 
 
+# Dates a page accepts: nothing is stored before 1970 (connectors/timebounds.py), and far-future days
+# (9999-12-31) overflow the day arithmetic of "up to and including that day".  Later than today is
+# fine: a filter may look ahead.
+EARLIEST_DAY = dt.date(1970, 1, 1)
+LATEST_DAY = dt.date(2999, 12, 31)
+
+
 def choice(query: QueryDict, name: str, choices: Sequence[str], default: str) -> str:
     value = query.get(name, "") or default
     if value not in choices:
@@ -29,9 +36,12 @@ def date_value(query: QueryDict, name: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ParamError(f"Invalid {name} {value!r}: use a date like 2026-05-01.") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ParamError(f"Invalid {name} {value!r}: use a date from {EARLIEST_DAY} to {LATEST_DAY}.")
+    return day
 
 
 def int_value(query: QueryDict, name: str, *, default: int, low: int, high: int | None = None) -> int:

@@ -22,6 +22,7 @@ from metrics.analytics import surveys as analytics
 from metrics.core.models import Team
 from metrics.ingestion import surveys as services
 from metrics.ingestion.models import SurveyRound
+from metrics.web import params
 from metrics.web import survey_context as pages
 
 MANAGER_GROUP = "manager"
@@ -180,7 +181,12 @@ def _closes_at(text: str) -> dt.datetime | None:
     """A date ``YYYY-MM-DD`` -> the end of that day (00:00 UTC the next day); blank -> no closing time."""
     if not text.strip():
         return None
-    day = dt.date.fromisoformat(text.strip())
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    if not params.EARLIEST_DAY <= day <= params.LATEST_DAY:  # 9999-12-31 + 1 day would overflow
+        raise ValueError(f"{text.strip()!r} is not a date from {params.EARLIEST_DAY} to {params.LATEST_DAY}")
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
@@ -198,9 +204,8 @@ def survey_open(request: HttpRequest) -> HttpResponse:
     chosen = Team.objects.filter(pk__in=[v for v in values["team_ids"] if v.isdigit()])
     try:
         closes_at = _closes_at(values["closes_on"])
-    except ValueError:
-        problem = f"{values['closes_on']!r} is not a date (YYYY-MM-DD)"
-        context.update(values=values, errors={"closes_at": problem})
+    except ValueError as exc:
+        context.update(values=values, errors={"closes_at": str(exc)})
         return render(request, "surveys/open.html", context, status=400)
     try:
         survey_round = services.survey_round_open(name=values["name"], teams=chosen, closes_at=closes_at,
