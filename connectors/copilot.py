@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from connectors import copilot_reports as reports
+from connectors.api_urls import api_url_check
 from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.records import AIUsageRecord, Record
 
@@ -69,7 +70,7 @@ class CopilotConnector(Connector):
         self.org = str(options.get("org") or "").strip()
         if not self.org:
             raise ConnectorError(f"Copilot source {config.name!r}: set the 'org' to read")
-        self.api_url = str(options.get("api_url") or DEFAULT_API_URL).rstrip("/") + "/"
+        self.api_url = api_url_check(str(options.get("api_url") or DEFAULT_API_URL)).rstrip("/") + "/"
         self.mode = str(options.get("metrics_api") or "auto")
         if self.mode not in ("auto", "reports", "legacy"):
             raise ConnectorError(f"Copilot source {config.name!r}: metrics_api must be auto, reports or "

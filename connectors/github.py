@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors import github_queries as q
+from connectors.api_urls import api_url_check
 from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.github_client import DEFAULT_API_URL, GitHubApi
 from connectors.github_records import (
@@ -116,7 +117,9 @@ class GitHubConnector(Connector):
         self.checkpoint: dict[str, Any] = copy.deepcopy(dict(options.get("checkpoint") or {}))
         self.problems: list[str] = []
         self.api = GitHubApi(
-            api_url=str(options.get("api_url") or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL),
+            api_url=api_url_check(
+                str(options.get("api_url") or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
+            ),
             token=config.secret, app_id=str(options.get("app_id") or ""),
             installation_id=str(options.get("installation_id") or ""),
             max_retries=int(options.get("max_retries", 5)),

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from connectors.api_urls import api_url_check
 from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.gitlab_client import DEFAULT_API_URL, GitLabApi, NotFound, encoded, timestamp
 from connectors.gitlab_mrs import (
@@ -107,7 +108,7 @@ class GitLabConnector(Connector):
         if not self.group and not self.projects:
             raise ConnectorError(f"GitLab source {config.name!r}: set a 'group' or a 'project' to read")
         self.api = GitLabApi(
-            api_url=str(options.get("api_url") or DEFAULT_API_URL), token=config.secret,
+            api_url=api_url_check(str(options.get("api_url") or DEFAULT_API_URL)), token=config.secret,
             max_retries=int(options.get("max_retries", 5)),
             max_wait=float(options.get("max_wait_seconds", 60)),
         )

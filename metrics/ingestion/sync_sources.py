@@ -14,7 +14,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from connectors.base import SourceConfig
+from connectors.api_urls import api_url_check
+from connectors.base import ConnectorError, SourceConfig
 from metrics.core import crypto
 from metrics.core.models import DataSource
 
@@ -84,6 +85,11 @@ def source_create(
     if sync_interval_minutes < 1:
         raise SourceConfigError("the sync interval must be at least 1 minute")
     clean = VALIDATORS[kind]({k: v for k, v in options.items() if v not in (None, "", [])})
+    if clean.get("api_url"):
+        try:
+            api_url_check(str(clean["api_url"]))
+        except ConnectorError as exc:
+            raise SourceConfigError(str(exc)) from None
     if webhook_secret:
         clean[WEBHOOK_SECRET_OPTION] = crypto.encrypt(webhook_secret)
     try:
