@@ -1,15 +1,25 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from metrics.core.security import ThrottledLoginView
+from metrics.core.password_reset import ThrottledPasswordResetView, when_enabled
 from metrics.core.views import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
-    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    # Sign-in is throttled in the authentication backend (metrics/core/auth_throttle.py), for every path.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/password_reset/", when_enabled(ThrottledPasswordResetView.as_view()),
+         name="password_reset"),
+    path("accounts/password_reset/done/", when_enabled(auth_views.PasswordResetDoneView.as_view()),
+         name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", when_enabled(auth_views.PasswordResetConfirmView.as_view()),
+         name="password_reset_confirm"),
+    path("accounts/reset/done/", when_enabled(auth_views.PasswordResetCompleteView.as_view()),
+         name="password_reset_complete"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("metrics.api.urls")),
     path("webhooks/", include("metrics.ingestion.urls")),

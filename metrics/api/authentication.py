@@ -9,6 +9,7 @@ from rest_framework.request import Request
 
 from metrics.api.models import ApiToken
 from metrics.api.tokens import api_token_find, api_token_touch
+from metrics.core import auth_throttle
 
 
 class TokenUser:
@@ -49,8 +50,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raw = parts[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid API token.") from exc
+        # Token guesses count against the client address in the one sign-in throttle.
+        if auth_throttle.is_blocked(request, None):
+            auth_throttle.mark_blocked(request)
+            raise exceptions.AuthenticationFailed("Too many failed sign-in attempts.")
         token = api_token_find(raw=raw)
         if token is None:
+            auth_throttle.record(request, None)
             raise exceptions.AuthenticationFailed("Invalid API token.")
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed("API token revoked.")
