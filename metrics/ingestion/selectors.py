@@ -1,11 +1,19 @@
-"""Selectors: the only place ORM rows become pandas DataFrames."""
+"""Selectors: the only place ORM rows become pandas DataFrames.
+
+Every stored moment passes through :func:`believable_times`: one far-future or far-past date (year 9999
+or 1, from a forged commit or an older import) would overflow pandas' timestamps or stretch a period
+range over millennia and stop every recompute, so such a moment is read as unknown (NaT), the same rule
+the importers apply (connectors/timebounds.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 import pandas as pd
+from django.db.models import Q
 
+from connectors import timebounds
 from metrics.analytics.surveys import canonical_tool
 from metrics.core.models import Person, Team, TeamMembership
 from metrics.ingestion.models import (
@@ -59,11 +67,25 @@ DATE_COLUMNS = [
 ]
 
 
+def believable_times(values: Iterable[object] | pd.Series) -> pd.Series:
+    """tz-aware UTC moments; one outside the believed range (before 1970, or more than a day from now)
+    is unknown (NaT) rather than an error, so that one row cannot poison a recompute."""
+    times = pd.Series(pd.to_datetime(values, utc=True, errors="coerce"))
+    far = (times < pd.Timestamp(timebounds.EARLIEST)) | (times > pd.Timestamp(timebounds.latest()))
+    return times.mask(far)
+
+
+def believable_rows(field: str) -> Q:
+    """Rows whose ``field`` (a date or a moment that is the row's reason to exist: a usage day, a
+    deployment, a survey answer) is in the believed range; rows outside it are left out."""
+    return Q(**{f"{field}__gte": timebounds.EARLIEST, f"{field}__lte": timebounds.latest()})
+
+
 def _frame(rows: Iterable[tuple], columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(list(rows), columns=columns)
     for column in columns:
-        if column in DATE_COLUMNS or column.endswith("_at"):
-            frame[column] = pd.to_datetime(frame[column], utc=True)
+        if column in DATE_COLUMNS or column.endswith("_at") or column in ("start", "end"):
+            frame[column] = believable_times(frame[column])
     return frame
 
 
@@ -83,7 +105,8 @@ def pull_request_frame(
 def deployment_frame() -> pd.DataFrame:
     """(repository_id, created_at, status, is_production) for every deployment."""
     columns = ["repository_id", "created_at", "status", "is_production"]
-    return _frame(Deployment.objects.order_by("id").values_list(*columns), columns)
+    rows = Deployment.objects.filter(believable_rows("created_at")).order_by("id").values_list(*columns)
+    return _frame(rows, columns)
 
 
 def commit_frame(*, repository_id: int, columns: list[str]) -> pd.DataFrame:
@@ -126,9 +149,8 @@ def person_frame() -> pd.DataFrame:
 def membership_frame() -> pd.DataFrame:
     """(person_id, team_id, start, end) with NaT for open ends."""
     rows = TeamMembership.objects.values_list("person_id", "team_id", "start", "end")
-    return _frame(rows, ["person_id", "team_id", "start", "end"]).assign(
-        start=lambda f: pd.to_datetime(f["start"], utc=True), end=lambda f: pd.to_datetime(f["end"], utc=True)
-    )
+    # A far start or end reads as unknown, i.e. open: "since always" / "still a member".
+    return _frame(rows, ["person_id", "team_id", "start", "end"])
 
 
 def team_frame() -> pd.DataFrame:
@@ -162,7 +184,7 @@ def _month(values: pd.Series) -> pd.Series:
 def survey_hours_frame() -> pd.DataFrame:
     """(month, tool, team_id, person_id, hours): self-reported AI hours saved per week."""
     rows = (
-        SurveyResponse.objects.filter(ai_hours_saved_per_week__isnull=False)
+        SurveyResponse.objects.filter(believable_rows("submitted_at"), ai_hours_saved_per_week__isnull=False)
         .exclude(ai_tool="")
         .values_list("submitted_at", "ai_tool", "team_id", "person_id", "ai_hours_saved_per_week")
     )
@@ -174,7 +196,7 @@ def survey_hours_frame() -> pd.DataFrame:
 
 def tool_users_frame() -> pd.DataFrame:
     """(month, tool, team_id, person_id): people active with a tool in a month, from telemetry."""
-    rows = AIUsageDay.objects.filter(active=True, person__isnull=False).values_list(
+    rows = AIUsageDay.objects.filter(_usage_days(), active=True, person__isnull=False).values_list(
         "day", "tool", "person_id"
     )
     frame = pd.DataFrame.from_records(list(rows), columns=["month", "tool", "person_id"])
@@ -190,8 +212,9 @@ def seat_months_frame() -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["month", "tool", "team_id", "person_id"])
     now = pd.Timestamp.now(tz="UTC")
-    start = pd.to_datetime(frame["start"], utc=True).fillna(now).dt.tz_localize(None).dt.to_period("M")
-    end = pd.to_datetime(frame["end"], utc=True).fillna(now).dt.tz_localize(None).dt.to_period("M")
+    # A far assignment or cancellation is unknown: without this, year 1 to 9999 is 120,000 months a seat.
+    start = believable_times(frame["start"]).fillna(now).dt.tz_localize(None).dt.to_period("M")
+    end = believable_times(frame["end"]).fillna(now).dt.tz_localize(None).dt.to_period("M")
     frame["month"] = [
         list(pd.period_range(s, e, freq="M").start_time.date) for s, e in zip(start, end, strict=True)
     ]
@@ -202,7 +225,13 @@ def seat_months_frame() -> pd.DataFrame:
     )
 
 
+def _usage_days() -> Q:
+    return Q(day__gte=timebounds.EARLIEST.date(), day__lte=timebounds.latest().date())
+
+
 def usage_day_frame() -> pd.DataFrame:
     """(person_id, day, active): per-person AI telemetry days of any tool."""
-    rows = AIUsageDay.objects.filter(person__isnull=False).values_list("person_id", "day", "active")
+    rows = AIUsageDay.objects.filter(_usage_days(), person__isnull=False).values_list(
+        "person_id", "day", "active"
+    )
     return pd.DataFrame.from_records(list(rows), columns=["person_id", "day", "active"])

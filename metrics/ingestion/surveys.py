@@ -26,7 +26,7 @@ from metrics.core.versions import row_versions
 from metrics.ingestion.bulk import upsert
 from metrics.ingestion.models import SurveyResponse, SurveyRound
 from metrics.ingestion.people import people_resolve
-from metrics.ingestion.selectors import team_frame
+from metrics.ingestion.selectors import believable_times, team_frame
 from metrics.ingestion.teams import team_find
 
 MAX_FREE_TEXT = 5000
@@ -311,7 +311,7 @@ def survey_frame(*, round_ids: Iterable[int] | None = None) -> pd.DataFrame:
         "response_id": "int64", "round_id": "int64", "team_id": "Int64", "person_id": "Int64",
         "overall_satisfaction": "float64", "ease_of_shipping": "float64",
         "ai_hours_saved_per_week": "float64",
-    }).assign(submitted_at=lambda f: pd.to_datetime(f["submitted_at"], utc=True))
+    }).assign(submitted_at=lambda f: believable_times(f["submitted_at"]))  # year 9999: unknown, not a crash
 
 
 def survey_member_frame(*, survey_round: SurveyRound) -> pd.DataFrame:
