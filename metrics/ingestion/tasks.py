@@ -11,7 +11,7 @@ resumes from the checkpoint.  A permanent error (revoked token) is recorded by t
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task, shared_task
@@ -107,12 +107,24 @@ def snapshots_recompute_task(self: Task, requested_at: str) -> dict[str, Any]:
     a later recompute covered them; see ``snapshots_recompute_if_stale``.  Retried while the database is
     unreachable."""
     try:
-        return snapshots_recompute_if_stale(requested_at=datetime.fromisoformat(requested_at))
+        return snapshots_recompute_if_stale(requested_at=_request_time(requested_at))
     except DATABASE_LOST as exc:
         if self.request.is_eager:
             raise
         connections.close_all()
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+
+
+def _request_time(text: str) -> datetime:
+    """The time a recompute was asked for.  A time without an offset is UTC (what SQLite and older
+    callers give: comparing it with the stored aware time failed the task, so the request was never
+    served); one that cannot be read asks for a recompute whatever was covered."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        logger.warning("recompute request time %r is not ISO 8601: recomputing", text)
+        return datetime.max.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def snapshots_recompute_enqueue() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis
@@ -92,8 +92,8 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
         # A request for records committed before that recompute began reading is covered by it: skipped.
         # One made after that is not: computed again (new rows).
         covered = worker_db.scalar("SELECT read_from FROM ingestion_snapshotstate")
-        if isinstance(covered, str):  # SQLite gives text
-            covered = datetime.fromisoformat(covered)
+        if isinstance(covered, str):  # SQLite gives Django's UTC text without an offset
+            covered = datetime.fromisoformat(covered).replace(tzinfo=UTC)
         app.send_task(RECOMPUTE, args=[(covered - timedelta(seconds=1)).isoformat()], queue="analytics")
         app.send_task(RECOMPUTE, args=[(covered + timedelta(seconds=1)).isoformat()], queue="analytics")
         wait_for(lambda: len(_results(log)) == 3, 120, f"requests not served: {log.read_text()[-3000:]}")

@@ -42,6 +42,20 @@ def test_a_request_covered_by_a_finished_recompute_is_skipped_a_later_one_recomp
     assert read_from + dt.timedelta(seconds=1) < SnapshotState.objects.get().read_from <= timezone.now()
 
 
+def test_the_task_reads_a_request_time_without_offset_as_utc_and_an_unreadable_one_as_recompute() -> None:
+    """A request time without an offset (SQLite's stored text) failed the task with a TypeError, so the
+    request was never served (issue 22: the analytics-queue test on SQLite)."""
+    from metrics.ingestion.tasks import snapshots_recompute_task
+
+    read_from = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=5)
+    SnapshotState.objects.create(pk=1, read_from=read_from)
+    naive = (read_from - dt.timedelta(seconds=1)).astimezone(dt.UTC).replace(tzinfo=None)
+    assert snapshots_recompute_task.apply(args=[naive.isoformat()]).get()["status"] == "skipped"
+    naive_later = naive + dt.timedelta(seconds=2)
+    assert snapshots_recompute_task.apply(args=[naive_later.isoformat()]).get()["status"] == "computed"
+    assert snapshots_recompute_task.apply(args=["not a time"]).get()["status"] == "computed"
+
+
 def test_stale_only_for_records_stored_more_than_the_grace_ago_that_no_recompute_read() -> None:
     now = timezone.now()
     late = now - RECOMPUTE_GRACE - dt.timedelta(minutes=1)
