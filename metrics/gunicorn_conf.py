@@ -26,3 +26,5 @@ keepalive = 0
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 forwarded_allow_ips = "*"
+# Access log lines without query strings or password-reset tokens (metrics/gunicorn_logging.py).
+logger_class = "metrics.gunicorn_logging.RedactingLogger"

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "metrics.core.security.SecurityHeadersMiddleware",
+    "metrics.core.url_secrets.QueryStringSecretMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -265,7 +266,10 @@ LOG_FORMAT = env("LOG_FORMAT", "json")  # json | plain
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "metrics.core.observability.ContextFilter"}},
+    "filters": {
+        "context": {"()": "metrics.core.observability.ContextFilter"},
+        "urls": {"()": "metrics.core.url_secrets.RedactUrlFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s%(task_id)s] %(message)s"},
         "json": {"()": "metrics.core.observability.JsonFormatter"},
@@ -276,6 +280,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # runserver's access log and "Not Found: /path": no query strings, no password-reset tokens.
+        "django.server": {"filters": ["urls"], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["urls"]},
         "weasyprint": {"level": "WARNING"},  # several INFO lines per PDF
         "fontTools": {"level": "WARNING"},
     },
