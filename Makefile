@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest audit demo bench clean
+.PHONY: run test prereqs lint typecheck pytest audit demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,11 @@ run: $(STAMP)
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py runserver --insecure 127.0.0.1:8000
 
-## make test: lint, type-check, the whole test suite
-test: $(STAMP) lint typecheck pytest
+## make test: system prerequisites (installed where it can), lint, type-check, the whole test suite
+test: $(STAMP) prereqs lint typecheck pytest
+
+prereqs:
+	@bash tools/test_prereqs.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

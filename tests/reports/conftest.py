@@ -1,11 +1,10 @@
 """Fixtures of the report tests: the demo organization (loaded once per module), a schedule, survey
-rounds, a real SMTP server (aiosmtpd) on 127.0.0.1, and pdftotext."""
+rounds, a real SMTP server (aiosmtpd) on 127.0.0.1, and PDF text extraction (pypdf, no poppler needed)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import socket
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import StringIO
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.management import call_command
+from pypdf import PdfReader
 
 from metrics.core.models import Team
 from metrics.ingestion.models import SurveyResponse, SurveyRound
@@ -79,8 +79,10 @@ def pdf_text(pdf: bytes | Path, tmp_path: Path) -> str:
     path = pdf if isinstance(pdf, Path) else tmp_path / "report.pdf"
     if not isinstance(pdf, Path):
         path.write_bytes(pdf)
-    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
-    return done.stdout.decode()
+    # pypdf's layout mode keeps table cells side by side, like poppler's ``pdftotext -layout``, without
+    # needing poppler on the machine (issue 22: a fresh machine has none).
+    reader = PdfReader(path)
+    return "\n".join(page.extract_text(extraction_mode="layout") for page in reader.pages)
 
 
 class Mailbox:
