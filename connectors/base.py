@@ -6,9 +6,11 @@ touches the database; the ingestion services upsert what it yields.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from connectors.records import Record
 
@@ -16,16 +18,49 @@ ProgressCallback = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``; total is None when unknown."""
 
 
+REDACTED = "[redacted]"
+MIN_SECRET = 6  # shorter "secrets" (test stubs) would blank out ordinary words
+_CREDENTIAL_PATTERNS = (
+    # Authorization / PRIVATE-TOKEN style headers, with or without a scheme word, as a server echoes them.
+    re.compile(r"(?i)\b((?:proxy-)?authorization|private-token|x-gitlab-token|x-api-key|job-token)"
+               r"([\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|token|basic)\s+)?[^\s\"',;)]+"),
+    re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    # key=value and "key": "value" forms (query strings, JSON bodies).
+    re.compile(r"(?i)\b(access[_-]?token|private[_-]?token|api[_-]?key|password|passwd|secret|token)"
+               r"([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;)]{6,}"),
+)
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|gl(?:pat|dt|rt|ptt|oas|cbt|imt)-[A-Za-z0-9_-]{16,})"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+    re.DOTALL,
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without the given ``secrets`` (and their URL-encoded forms), credential headers, bearer
+    tokens, ``token=...`` pairs and well-known token shapes (GitHub, GitLab, PEM keys).  Remote error
+    bodies pass through here before they are stored or shown: a server may echo what it was sent."""
+    for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), *[ln.strip() for ln in secret.splitlines()]}:
+            if len(form) >= MIN_SECRET:
+                text = text.replace(form, REDACTED)
+    text = _TOKEN_SHAPES.sub(REDACTED, text)
+    for pattern in _CREDENTIAL_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return text
+
+
 class ConnectorError(Exception):
     """A source could not be read.
 
     ``permanent`` errors (bad path, revoked token, malformed file) must not be retried;
     temporary ones may be, after ``retry_after`` seconds when the source said so.
-    The message must name the problem and must never contain a credential.
+    The message must name the problem and must never contain a credential: it is passed through
+    ``redact`` (the source's own secrets are removed too where it is stored, ``ingestion.sync``).
     """
 
     def __init__(self, message: str, *, permanent: bool = True, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         self.permanent = permanent
         self.retry_after = retry_after
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Length, Substr
 
 from metrics.api.access import Access, team_subtree
 from metrics.core.models import Person, Repository, Team, TeamMembership
@@ -159,7 +159,14 @@ def metric_rows(access: Access, filters: dict[str, Any]) -> QuerySet[MetricSnaps
 
 
 def sync_run_rows(access: Access, filters: dict[str, Any]) -> QuerySet[SyncRun]:
+    """Sync runs.  A team-scoped token sees only runs about one repository its teams own (the run's
+    label is ``<source name>:<owner/name>``, as webhook and ``sync --repo`` runs are): a whole-source run
+    or a file import covers other teams' repositories, and its errors may name them."""
     qs = SyncRun.objects.all()
+    if access.team_ids is not None:
+        repository = Substr("source", Length("data_source__name") + 2)
+        owned = Repository.objects.filter(team_id__in=list(access.team_ids), full_name=OuterRef("c_scope"))
+        qs = qs.filter(data_source__isnull=False).alias(c_scope=repository).filter(Exists(owned))
     exact = {name: filters[name] for name in ("status", "kind") if name in filters}
     qs = _window(qs.filter(**exact), "started_at", filters)
     return _updated(qs, filters, "started_at", "finished_at")

@@ -42,7 +42,7 @@ from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
 from metrics.ingestion.models import SyncRun
 from metrics.ingestion.services import records_ingest
-from metrics.ingestion.sync_sources import HALTED, source_config
+from metrics.ingestion.sync_sources import HALTED, source_config, source_redact
 
 # kind -> "module:Class"; modules are imported on first use, so a connector that is missing or broken
 # only fails the sources of its own kind.
@@ -216,6 +216,7 @@ def source_sync(
             tracker.write(stage="computing metrics")
             snapshots_recompute_enqueue()
     except ConnectorError as exc:
+        exc.args = (source_redact(source, str(exc)),)  # what callers print (CLI, settings page) too
         _fail(run, source, tracker, str(exc), halt=exc.permanent)
         raise
     except DATABASE_LOST as exc:
@@ -231,7 +232,7 @@ def _succeed(
     run: SyncRun, source: DataSource, tracker: _RunProgress, problems: list[str], *, full: bool
 ) -> SyncRun:
     now = timezone.now()
-    error = "; ".join(problems)[:4000]
+    error = source_redact(source, "; ".join(problems))[:4000]
     tracker.write(status=SyncRun.Status.SUCCEEDED, stage="done", error=error, finished_at=now)
     fields: dict[str, Any] = {"last_error": error}
     if full:
@@ -242,7 +243,7 @@ def _succeed(
 
 
 def _fail(run: SyncRun, source: DataSource, tracker: _RunProgress, message: str, *, halt: bool) -> None:
-    message = message[:4000]
+    message = source_redact(source, message)[:4000]  # the one place a run's error is written
     tracker.write(status=SyncRun.Status.FAILED, stage="failed", error=message, finished_at=timezone.now())
     with transaction.atomic():
         current = DataSource.objects.select_for_update().get(pk=source.pk)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from connectors.api_urls import api_url_check
-from connectors.base import ConnectorError, SourceConfig
+from connectors.base import ConnectorError, SourceConfig, redact
 from metrics.core import crypto
 from metrics.core.models import DataSource
 
@@ -129,6 +129,18 @@ def source_webhook_secret(source: DataSource) -> str:
     return crypto.decrypt(
         str(source.options.get(WEBHOOK_SECRET_OPTION, "")), what=f"webhook secret of source {source.name!r}"
     )
+
+
+def source_redact(source: DataSource, text: str) -> str:
+    """``text`` (a remote error, a problem list) without the source's token or webhook secret, nor
+    anything else ``connectors.base.redact`` recognizes: what may be stored on a run or shown."""
+    secrets = []
+    for read in (source_secret, source_webhook_secret):
+        try:
+            secrets.append(read(source))
+        except crypto.SecretDecryptionError:
+            continue  # undecryptable: it cannot have been sent either
+    return redact(text, secrets)
 
 
 def public_options(source: DataSource) -> dict[str, Any]:

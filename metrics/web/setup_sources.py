@@ -23,6 +23,7 @@ from metrics.ingestion.sync_sources import (
     SourceConfigError,
     source_config,
     source_create,
+    source_redact,
     source_secret_set,
     source_target,
 )
@@ -138,7 +139,7 @@ def source_test(request: HttpRequest, pk: int) -> HttpResponse:
         connector = connector_class(source.kind)(source_config(source=source))
         connector.check()
     except (ConnectorError, SecretDecryptionError, SourceConfigError) as exc:
-        messages.error(request, f"{source.name}: the connection failed: {exc}")
+        messages.error(request, f"{source.name}: the connection failed: {source_redact(source, str(exc))}")
     except Exception as exc:  # a broken connector must not take the settings page down
         logger.exception("connection test of source %s failed", source.name)
         messages.error(
