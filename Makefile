@@ -39,7 +39,7 @@ pytest: $(STAMP)
 
 ## make audit: the installed packages against PyPI's vulnerability data (CI runs it after make test)
 audit: $(STAMP)
-	$(PY) manage.py audit_dependencies
+	$(PY) -m tools.audit_dependencies
 
 bench: $(STAMP)
 	$(PY) bench/import_git.py

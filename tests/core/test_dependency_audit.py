@@ -1,6 +1,6 @@
-"""The dependency audit (metrics/core/depaudit.py, ``manage.py audit_dependencies``) against a PyPI-shaped
-JSON API served on 127.0.0.1: the per-version endpoint (pip-audit's), the project endpoint only (what some
-networks serve), withdrawn and ignored advisories, and an index that cannot be asked."""
+"""The dependency audit (tools/depaudit.py, `python -m tools.audit_dependencies`, CI tooling) against a
+PyPI-shaped JSON API served on 127.0.0.1: the per-version endpoint (pip-audit's), the project endpoint
+only (what some networks serve), withdrawn and ignored advisories, and an index that cannot be asked."""
 from __future__ import annotations
 
 import json
@@ -11,10 +11,10 @@ from importlib import metadata
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
 
-from metrics.core import depaudit
 from tests.fakes.server import FakeApiServer, FakeRequest, FakeResponse
+from tools import depaudit
+from tools.audit_dependencies import main as audit_main
 
 ADVISORY = {
     "id": "PYSEC-2099-1",
@@ -197,17 +197,16 @@ def test_installed_packages_are_this_environment_without_the_project_itself():
 def test_command_fails_on_a_known_vulnerability_and_passes_when_it_is_ignored(pypi):
     django_version = metadata.version("django")
     pypi.vulns[("django", django_version)] = [ADVISORY]
-    out = StringIO()
-    with pytest.raises(CommandError, match=f"known vulnerabilities in: django {django_version}") as failure:
-        call_command("audit_dependencies", "--index-url", pypi.index, stdout=out)
-    assert failure.value.returncode == 1
+    out, err = StringIO(), StringIO()
+    assert audit_main(["--index-url", pypi.index], stdout=out, stderr=err) == 1
+    assert f"known vulnerabilities in: django {django_version}" in err.getvalue()
     assert f"VULNERABLE django {django_version}: PYSEC-2099-1" in out.getvalue()
     installed, local = depaudit.installed_packages()
     assert out.getvalue().startswith(f"Audited {len(installed) + len(local)} installed distributions")
 
     out = StringIO()
-    call_command("audit_dependencies", "--index-url", pypi.index, "--ignore-vuln", "CVE-2099-0001",
-                 "--format", "json", stdout=out)
+    assert audit_main(["--index-url", pypi.index, "--ignore-vuln", "CVE-2099-0001", "--format", "json"],
+                      stdout=out, stderr=StringIO()) == 0
     report = json.loads(out.getvalue())
     django = next(p for p in report["packages"] if p["name"] == "django")
     assert django["vulnerabilities"] == [] and django["ignored"][0]["id"] == "PYSEC-2099-1"
@@ -218,18 +217,18 @@ def test_command_strict_fails_on_partly_audited_packages_and_exit_2_when_unreach
     installed, _ = depaudit.installed_packages()
     pypi.newest.update(installed)
     pypi.newest["django"] = "99.0"
-    call_command("audit_dependencies", "--index-url", pypi.index, stdout=StringIO())
-    out = StringIO()
-    with pytest.raises(CommandError, match=r"--strict: not fully audited: django "):
-        call_command("audit_dependencies", "--index-url", pypi.index, "--strict", stdout=out)
+    assert audit_main(["--index-url", pypi.index], stdout=StringIO(), stderr=StringIO()) == 0
+    out, err = StringIO(), StringIO()
+    assert audit_main(["--index-url", pypi.index, "--strict"], stdout=out, stderr=err) == 1
+    assert "--strict: not fully audited: django " in err.getvalue()
     partly = [line for line in out.getvalue().splitlines() if line.startswith("partly ")]
     assert len(partly) == 1 and "held back by " in partly[0]
     assert "sextant requires Django<5.3,>=5.2" in partly[0]
     index = pypi.index
     pypi.server.stop()
-    with pytest.raises(CommandError, match=r"dependency audit could not run: .*cannot connect") as failure:
-        call_command("audit_dependencies", "--index-url", index, stdout=StringIO())
-    assert failure.value.returncode == 2
+    err = StringIO()
+    assert audit_main(["--index-url", index], stdout=StringIO(), stderr=err) == 2
+    assert re.search(r"dependency audit could not run: .*cannot connect", err.getvalue())
 
 
 def test_a_cut_off_answer_is_tried_again_and_then_an_error_not_a_traceback() -> None:
