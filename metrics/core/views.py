@@ -1,7 +1,13 @@
-"""/healthz: database, broker and the last successful sync of every source, for load balancers and humans."""
+"""/healthz: database, cache, broker and the last successful sync of every source, for load balancers and
+humans.  Anonymous callers (load balancers, the Docker health check) get the source counts; names and
+sync times only for signed-in staff.  Exempt from the HTTPS redirect (``SECURE_REDIRECT_EXEMPT``): the
+container's own check talks plain HTTP to 127.0.0.1, and a redirect is not an answer."""
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -19,6 +25,17 @@ def _database() -> dict[str, object]:
     except Exception as exc:  # any failure means "down"; the reason is for the operator
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "vendor": connection.vendor}
+
+
+def _cache() -> dict[str, object]:
+    # The cache carries sign-in throttling and (with Redis) sessions: down means nobody can sign in.
+    key, value = "healthz-probe", uuid.uuid4().hex
+    try:
+        cache.set(key, value, 30)
+        ok = cache.get(key) == value
+    except Exception as exc:  # an unreachable cache is reported, not raised
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": ok} if ok else {"ok": False, "error": "value not read back"}
 
 
 def _broker() -> dict[str, object]:
@@ -51,11 +68,18 @@ def _sources() -> list[dict[str, object]]:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    database = _database()
-    broker = _broker()
-    body: dict[str, object] = {"database": database, "broker": broker}
+    database, cache_state, broker = _database(), _cache(), _broker()
+    body: dict[str, object] = {"database": database, "cache": cache_state, "broker": broker}
     if database["ok"]:
-        body["sources"] = _sources()
-    healthy = bool(database["ok"] and broker["ok"])
+        try:
+            sources = _sources()
+        except Exception as exc:  # reachable but unusable (not migrated, locked): just as down
+            database = body["database"] = {"ok": False, "error": type(exc).__name__}
+            sources = []
+        if request.user.is_authenticated and request.user.is_staff:
+            body["sources"] = sources
+        else:
+            body["sources"] = {"total": len(sources), "failing": sum(bool(s["failing"]) for s in sources)}
+    healthy = bool(database["ok"] and cache_state["ok"] and broker["ok"])
     body["status"] = "ok" if healthy else "unavailable"
     return JsonResponse(body, status=200 if healthy else 503)

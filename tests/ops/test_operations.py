@@ -16,9 +16,9 @@ from metrics.core.observability import ContextFilter, JsonFormatter, redact
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_database_broker_and_sources(client: Client) -> None:
+def test_healthz_reports_database_broker_and_sources(admin_client: Client) -> None:
     DataSource.objects.create(name="gh", kind="github")
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")  # source names for staff only (tests/ops/test_healthz.py)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["database"]["ok"] is True
