@@ -6,6 +6,7 @@ Any secret may instead be given as ``NAME_FILE`` pointing to a file holding it (
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -44,7 +45,10 @@ def env_secret(name: str, default: str = "") -> str:
 
 
 VAR_DIR = Path(env("SEXTANT_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+# var/ holds the embedded database (live session keys), the secret key and the encryption key: owner only.
+with contextlib.suppress(OSError):  # not ours (a mounted volume): its owner decides
+    VAR_DIR.chmod(0o700)
 
 DEBUG = env_bool("DEBUG", False)
 # The embedded default generates a per-installation key once and keeps it under var/.
@@ -126,6 +130,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Created 0600 before SQLite opens it (its -wal/-shm files copy the mode); an older 0644 file made so.
+    _db_file = Path(DATABASES["default"]["NAME"])
+    if _db_file.parent.is_dir():
+        os.close(os.open(_db_file, os.O_CREAT | os.O_WRONLY, 0o600))
+        for _file in (_db_file, *(_db_file.with_name(_db_file.name + x) for x in ("-wal", "-shm"))):
+            if _file.exists() and _file.stat().st_mode & 0o077:
+                _file.chmod(0o600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The PR indexes' INCLUDE columns (index-only scans on PostgreSQL) are dropped on SQLite, which is fine
