@@ -21,6 +21,7 @@ MAX_OFFSET = 2**31 - 1
 MAX_ID = 2**63 - 1
 ORDERINGS = ("id", "-id")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
+_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 
 
 def int_param(request: Request, name: str, low: int, high: int) -> int | None:
@@ -81,6 +82,11 @@ class ExportCursorPagination(CursorPagination):
         return (request_ordering(request),)
 
     def decode_cursor(self, request: Request) -> Cursor | None:
+        # DRF's b64decode drops characters outside the alphabet, so "!!!" decoded to an empty cursor
+        # (page 1); only strict base64 is a cursor.
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and not _BASE64.match(encoded):
+            raise ParseError("cursor: not a cursor from a next/previous link")
         try:
             cursor = super().decode_cursor(request)
         except NotFound as exc:

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from metrics.core import crypto
-from metrics.core.models import DataSource
+from metrics.core.models import AuditLog, DataSource
 from metrics.ingestion.sync_sources import (
     HALTED,
     TOKEN_KINDS,
@@ -106,3 +106,26 @@ class DataSourceAdmin(admin.ModelAdmin):
     def forget_checkpoint(self, request: HttpRequest, queryset: QuerySet[DataSource]) -> None:
         count = queryset.update(checkpoint={})
         self.message_user(request, f"Checkpoint cleared for {count} source(s).", messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Browse and search; no add, change or delete (the change page shows the fields read-only)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    """Who changed what (never secret values): read-only, so the log cannot be edited away here."""
+
+    list_display = ["created_at", "actor", "action", "object_type", "object_repr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_repr", "object_id", "actor__username"]
+    date_hierarchy = "created_at"
