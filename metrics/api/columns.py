@@ -86,8 +86,8 @@ def datetimes_as_text(using: str) -> bool:
     return in_utc and connections[using].vendor == "postgresql"
 
 
-def csv_values(columns: Sequence[Column], access: Access) -> list[Any]:
-    return [csv_expression(c.kind, c.expression(access)) for c in columns]
+def csv_values(columns: Sequence[Column], access: Access, *, neutralize: bool = True) -> list[Any]:
+    return [csv_expression(c.kind, c.expression(access), neutralize=neutralize) for c in columns]
 
 
 def make_serializer(name: str, columns: Sequence[Column]) -> type[serializers.Serializer]:

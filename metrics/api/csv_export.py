@@ -4,6 +4,9 @@ Values arrive already formatted as text by the database (``sql.csv_expression``)
 the rows are streamed by ``COPY (<the same SELECT>) TO STDOUT`` (the server formats and quotes, the
 view only forwards blocks); elsewhere, or with ``SEXTANT_API_CSV_COPY=0``, a server-side cursor
 (``QuerySet.iterator``) feeds Python's csv writer.  Either way no more than one chunk is in memory.
+
+Cells a spreadsheet would run as a formula are defused by ``sql.csv_cell`` (in SQL: ``sql.CsvCell``)
+unless the request says ``?csv_raw=1``.
 """
 from __future__ import annotations
 
@@ -17,9 +20,14 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from rest_framework.exceptions import ParseError
 from rest_framework.renderers import BaseRenderer
 
+from metrics.api.sql import csv_cell
+
 COPY_ENV = "SEXTANT_API_CSV_COPY"
+RAW_PARAM = "csv_raw"
+RAW_VALUES = {"": False, "0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
 CHUNK_BYTES = 256 * 1024
 CHUNK_ROWS = 2000
 
@@ -55,10 +63,20 @@ def _writer_blocks(rows: QuerySet) -> Iterator[bytes]:
         out.truncate()
 
 
+def csv_raw(request: Any) -> bool:
+    """``?csv_raw=1``: the BI tool wants text exactly as stored, formula-like cells included (see
+    ``sql.csv_cell``); the default defuses them.  A value other than 1/0/true/false is a 400."""
+    value = str(request.query_params.get(RAW_PARAM, "")).strip().lower()
+    if value not in RAW_VALUES:
+        raise ParseError(f"{RAW_PARAM}: must be 1 or 0, got {value[:20]!r}")
+    return RAW_VALUES[value]
+
+
 def csv_stream(header: Sequence[str], rows: QuerySet) -> Iterator[bytes]:
-    """Header line, then the rows of a ``values_list`` queryset of text/number columns."""
+    """Header line, then the rows of a ``values_list`` queryset of text/number columns (already made
+    safe in SQL by ``sql.CsvCell`` unless the caller asked for raw values)."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(header)
+    csv.writer(out, lineterminator="\n").writerow([csv_cell(name) for name in header])
     yield out.getvalue().encode("utf-8")
     yield from (_copy_blocks(rows) if use_copy() else _writer_blocks(rows))
 
@@ -86,6 +104,13 @@ class CSVRenderer(BaseRenderer):
     ) -> bytes:
         rows = data if isinstance(data, list) else [data]
         rows = [row if isinstance(row, dict) else {"value": row} for row in rows]
+        request = (renderer_context or {}).get("request")
+        try:
+            raw = request is not None and csv_raw(request)
+        except ParseError:  # rendering cannot answer 400 any more: the safe default
+            raw = False
+        if not raw:
+            rows = [{key: csv_cell(value) for key, value in row.items()} for row in rows]
         header = list(dict.fromkeys(key for row in rows for key in row))
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n", extrasaction="ignore")

@@ -13,10 +13,25 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from django.conf import settings
 from django.db.models import CharField, Expression, FloatField, Func
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting with ``= + - @`` TAB or CR gets a leading
+    ``'`` (OWASP's advice against CSV injection, e.g. ``=HYPERLINK(...)``, ``+cmd|' /C calc'!A0``);
+    numbers, and text that is a plain number (``-3.5``), stay as they are.  Every CSV writer uses this
+    (``CsvCell`` is the same rule in SQL)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
 
 PSEUDONYM_PREFIX = "person-"
 PSEUDONYM_HEX = 12  # 48 bits: no collision in practice even with 100k people (8 hex would risk one)
@@ -59,9 +74,11 @@ class Pseudonym(Func):
 
 
 def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """``connection_created`` receiver: SQLite has no sha256(), so the HMAC comes from Python."""
+    """``connection_created`` receiver: SQLite has no sha256(), so the HMAC comes from Python; nor
+    regular expressions, so the CSV cell rule is the Python function itself."""
     if connection.vendor == "sqlite":
         connection.connection.create_function("sextant_person", 1, person_pseudonym, deterministic=True)
+        connection.connection.create_function("sextant_csv_cell", 1, csv_cell, deterministic=True)
 
 
 class HoursBetween(Func):
@@ -139,13 +156,30 @@ class JsonText(_TextFunc):
     pg_template = "(%(expressions)s)::text"
 
 
+class CsvCell(_TextFunc):
+    """``csv_cell`` in SQL, so the PostgreSQL COPY export applies the same rule (and the SQLite one calls
+    the Python function): text starting with ``= + - @`` TAB or CR, unless it is a plain number, gets a
+    leading ``'``."""
+
+    template = "sextant_csv_cell(%(expressions)s)"
+    pg_template = (
+        "(CASE WHEN %(expressions)s ~ '^[-=+@\\t\\r]' AND %(expressions)s !~ '" + PLAIN_NUMBER.pattern
+        + "' THEN '''' || %(expressions)s ELSE %(expressions)s END)"
+    )
+
+
 CSV_TEXT: dict[str, type[_TextFunc]] = {
     "datetime": IsoUtc, "date": DateText, "bool": BoolText, "list": ListText, "json": JsonText,
     "float": FloatText,
 }
 
 
-def csv_expression(kind: str, expression: Expression) -> Expression:
-    """The CSV rendering of a typed column; integers and text are left to the database/csv module."""
+NEUTRALIZED_KINDS = frozenset({"text", "list", "json"})  # numbers, dates and booleans cannot start a formula
+
+
+def csv_expression(kind: str, expression: Expression, *, neutralize: bool = True) -> Expression:
+    """The CSV rendering of a typed column; integers and text are left to the database/csv module.
+    ``neutralize``: text that a spreadsheet would run as a formula is defused (``CsvCell``)."""
     wrapper = CSV_TEXT.get(kind)
-    return wrapper(expression) if wrapper else expression
+    rendered = wrapper(expression) if wrapper else expression
+    return CsvCell(rendered) if neutralize and kind in NEUTRALIZED_KINDS else rendered

@@ -24,7 +24,8 @@ from rest_framework.views import APIView
 
 from metrics.api.access import ReadOnlyApiAccess, TokenRateThrottle, request_access
 from metrics.api.authentication import ApiTokenAuthentication
-from metrics.api.csv_export import CSVRenderer
+from metrics.api.csv_export import CSVRenderer, csv_raw
+from metrics.api.sql import csv_cell
 from metrics.core.models import Team
 from metrics.ingestion.models import SurveyRound
 from metrics.ingestion.surveys import RESULTS_CACHE_SECONDS, round_version, survey_round_results
@@ -121,7 +122,8 @@ class SurveyResultsApi(APIView):
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=FIELDS)
             writer.writeheader()
-            writer.writerows(rows)
+            raw = csv_raw(request)
+            writer.writerows(rows if raw else [{k: csv_cell(v) for k, v in row.items()} for row in rows])
             response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = 'attachment; filename="survey-results.csv"'
             return response

@@ -23,13 +23,17 @@ from metrics.api import filters as flt
 from metrics.api import selectors
 from metrics.api.access import Access, ReadOnlyApiAccess, TokenRateThrottle, request_access
 from metrics.api.authentication import ApiTokenAuthentication
-from metrics.api.csv_export import CSVRenderer, csv_response
+from metrics.api.csv_export import CSVRenderer, csv_raw, csv_response
 from metrics.api.pagination import ExportCursorPagination, IdsFirst, MetricPagination, request_ordering
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 FORMAT = OpenApiParameter(
     "format", str, enum=["json", "csv"], description="csv: the whole filtered list as one streamed CSV file "
     "(or send Accept: text/csv); pagination parameters are then ignored",
+)
+CSV_RAW = OpenApiParameter(
+    "csv_raw", bool, description="CSV only: 1 = text exactly as stored; by default a text cell starting "
+    "with = + - @ TAB or CR gets a leading ' so spreadsheets do not run it as a formula",
 )
 Selector = Callable[[Access, dict[str, Any]], QuerySet]
 
@@ -66,7 +70,8 @@ class ExportListView(ListModelMixin, GenericAPIView):
         rows = self.get_queryset()
         if request.accepted_renderer.format == "csv":
             ordered = rows.order_by(request_ordering(request))
-            values = ordered.values_list(*cols.csv_values(self.columns, access))
+            safe = not csv_raw(request)
+            values = ordered.values_list(*cols.csv_values(self.columns, access, neutralize=safe))
             header = [c.name for c in self.columns]
             return csv_response(header, values, self.export_name, head=request.method == "HEAD")
         fields = cols.json_values(self.columns, access, datetime_text=cols.datetimes_as_text(rows.db))
@@ -102,7 +107,7 @@ def _export(
     })
     schema = extend_schema(
         operation_id=f"{name.replace('-', '_')}_list", description=description,
-        parameters=[filter_class, FORMAT],
+        parameters=[filter_class, FORMAT, CSV_RAW],
         responses={
             (200, "application/json"): serializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
             **{(code, "application/json"): ERROR for code in (400, 403, 429)},
