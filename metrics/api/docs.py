@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.views.static import serve
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 
 try:
@@ -34,7 +34,9 @@ def docs_asset(request: HttpRequest, path: str) -> HttpResponseBase:
     return serve(request, path, document_root=str(ASSETS))
 
 
-class SwaggerView(SpectacularSwaggerView):
+class SwaggerView(SpectacularSwaggerSplitView):
+    """The page and its start-up script as two requests (``?script``): the CSP allows no inline script."""
+
     url_name = "api:schema"
 
     @staticmethod

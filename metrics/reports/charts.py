@@ -15,6 +15,8 @@ A frame without rows for the chart still gives a figure, annotated "No data".
 """
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -27,7 +29,6 @@ BLUE_PALE = "#bfdbfe"
 GREEN = "#059669"
 RED = "#dc2626"
 VIOLET = "#7c3aed"
-PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
 def _series(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -134,6 +135,10 @@ def ai_share_chart(frame: pd.DataFrame) -> go.Figure:
 
 
 def render(fig: go.Figure, *, div_id: str) -> str:
-    """An HTML fragment (a div and its script) for a page that loads plotly.js itself."""
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOT_CONFIG,
-                       default_height="320px")
+    """An HTML fragment for a page that loads plotly.js and static/web/sextant.js: a placeholder and the
+    figure as a JSON data block (``type="application/json"``: never executed, so the CSP needs no
+    'unsafe-inline' script), which sextant.js draws with ``Plotly.newPlot``."""
+    data = fig.to_json().replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
+    name = html.escape(div_id, quote=True)
+    return (f'<div class="chart" id="{name}" data-chart="{name}-spec" style="min-height: 320px"></div>'
+            f'<script id="{name}-spec" type="application/json">{data}</script>')

@@ -79,3 +79,6 @@ def test_render_is_a_fragment_without_plotly_js() -> None:
     assert 'id="chart-x"' in html
     assert "<html" not in html
     assert len(html) < 50_000  # plotly.js itself (MBs) is not inlined
+    # Only a JSON data block, which no browser executes: the CSP allows no inline script (issue 15).
+    assert html.count("<script") == 1 and '<script id="chart-x-spec" type="application/json">' in html
+    assert "Plotly.newPlot" not in html
