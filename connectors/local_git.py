@@ -3,18 +3,19 @@
 Works on a working clone or a bare mirror from any host.  See ``git_prs`` for how merge commits,
 squash merges, GitLab merges and pull refs become PRs.  Two git processes do all the reading:
 one ``git log`` over the default branch and the pull refs, and one ``git diff-tree --stdin`` for
-the diffs of merged and open PRs.
+the diffs of merged and open PRs.  Every git command runs with the safe configuration of ``git_cli``:
+the repository's config runs nothing.
 """
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from connectors.base import Connector, ConnectorError
+from connectors.git_cli import Git, GitError, decode
 from connectors.git_dag import CommitGraph
 from connectors.git_prs import PullRequestFinder
 from connectors.records import CommitRecord, IdentityRecord, Record, RepositoryRecord
@@ -23,14 +24,7 @@ LOG_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B%x1f"
 PULL_REF = re.compile(r"^refs/(?:pull|merge-requests)/(\d+)/head$")
 STAT_RE = re.compile(rb"(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?")
 REMOTE_RE = re.compile(r"[:/]([^/:]+/[^/]+?)(?:\.git)?/?$")
-
-
-def decode(raw: bytes) -> str:
-    """Commit text is usually UTF-8; legacy messages without an encoding header are read as Latin-1."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+DIFF_FLAGS = ("--no-renames", "--no-color", "--no-ext-diff", "--no-textconv", "--shortstat")
 
 
 def parse_date(value: str) -> datetime | None:
@@ -64,42 +58,23 @@ def parse_log_record(raw: bytes, repository: str) -> CommitRecord:
     )
 
 
-class Git:
-    """A thin runner around the git CLI for one repository."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def run(self, *args: str, input: bytes | None = None) -> bytes:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(self.path), "-c", "core.quotepath=off", *args],
-                input=input, capture_output=True, check=False,
-            )
-        except FileNotFoundError as exc:
-            raise ConnectorError("the git command is not installed") from exc
-        if done.returncode != 0:
-            detail = decode(done.stderr).strip().splitlines()
-            reason = detail[-1] if detail else "no message"
-            raise ConnectorError(f"git {args[0]} failed in {self.path}: {reason}")
-        return done.stdout
-
-    def try_run(self, *args: str) -> str | None:
-        try:
-            return decode(self.run(*args)).strip()
-        except ConnectorError:
-            return None
-
-
 def open_repository(path: Path) -> Git:
     if not path.exists():
         raise ConnectorError(f"{path}: no such file or directory")
     if not path.is_dir():
         raise ConnectorError(f"{path}: not a directory, so not a git repository")
     git = Git(path)
-    top = git.try_run("rev-parse", "--git-dir")
-    if top is None:
-        raise ConnectorError(f"{path}: not a git repository (no .git directory, and not a bare mirror)")
+    try:
+        git.run("rev-parse", "--git-dir")
+    except GitError as exc:
+        if "dubious ownership" in exc.stderr:
+            raise ConnectorError(
+                f"{path}: owned by another user, and git will not read a repository it cannot trust "
+                "(run Sextant as the repository's owner, or import a clone that Sextant's user owns)"
+            ) from exc
+        raise ConnectorError(
+            f"{path}: not a git repository (no .git directory, and not a bare mirror)"
+        ) from exc
     return git
 
 
@@ -141,7 +116,7 @@ def repository_name(git: Git, path: Path) -> str:
 def read_log(git: Git, refs: list[str], repository: str) -> Iterator[CommitRecord]:
     """Every commit reachable from ``refs``, parents before children."""
     out = git.run(
-        "log", "--topo-order", "--reverse", "--no-renames", "--shortstat", f"--format={LOG_FORMAT}",
+        "log", "--topo-order", "--reverse", *DIFF_FLAGS, f"--format={LOG_FORMAT}",
         *refs, "--",
     )
     for chunk in out.split(b"\x1e")[1:]:
@@ -153,7 +128,7 @@ def diff_stats(git: Git, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], 
     if not pairs:
         return {}
     lines = "".join(f"{head} {base}\n" for base, head in pairs).encode()
-    out = git.run("diff-tree", "--stdin", "--no-renames", "-r", "--shortstat", input=lines)
+    out = git.run("diff-tree", "--stdin", "-r", *DIFF_FLAGS, input=lines)
     stats: dict[str, tuple[int, int, int]] = {}
     current = ""
     for line in out.splitlines():

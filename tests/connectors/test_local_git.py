@@ -1,6 +1,7 @@
 """The local_git connector on small real repositories built with the git CLI, with exact expectations."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from connectors.base import ConnectorError, SourceConfig
 from connectors.local_git import LocalGitConnector
 from connectors.records import CommitRecord, PullRequestRecord, RepositoryRecord
 from tests.conftest import GitRepo
+from tests.hostile_git import drop_object, forge_commit, ident, make_hostile
 
 BOB = ("Bob", "bob@example.com")
 CAROL = ("Carol", "carol@example.com")
@@ -191,3 +193,61 @@ def test_not_a_repository(tmp_path: Path, make: str) -> None:
         target.mkdir()
     with pytest.raises(ConnectorError, match="thing"):
         list(LocalGitConnector(SourceConfig(kind="git", name="x", location=str(target))).records())
+
+
+# -- hostile repositories (issue 15, findings 2 and 6, and forged dates) ------------------------------
+def hostile_repo_with_prs(repo: GitRepo) -> None:
+    repo.commit("initial", date=at(1))
+    feature_branch(repo, "feature", [(2, BOB, 3)])
+    repo.merge("feature", "Merge pull request #1 from bob/feature\n\nF", date=at(3))
+    open_pr = feature_branch(repo, "open", [(4, CAROL, 2)])
+    repo.git("update-ref", "refs/pull/2/head", open_pr[-1])
+    when = b"1709510400 +0000"
+    signed = forge_commit(repo, b"author " + ident(b"A", b"a@example.com", when) + b"\ncommitter "
+                          + ident(b"A", b"a@example.com", when)
+                          + b"\ngpgsig -----BEGIN PGP SIGNATURE-----\n iQEz\n -----END PGP SIGNATURE-----\n",
+                          b"signed\n", parent=repo.git("rev-parse", "HEAD"))
+    repo.git("update-ref", "refs/heads/main", signed)
+
+
+def test_repository_config_runs_no_command(git_repo: GitRepo, tmp_path: Path) -> None:
+    hostile_repo_with_prs(git_repo)
+    markers = tmp_path / "markers"
+    make_hostile(git_repo, markers)
+    commits, prs = read(git_repo.path)
+    assert sorted(p.name for p in markers.iterdir()) == []
+    assert len(commits) == 5 and sorted(prs) == [1, 2]
+    assert (prs[1].additions, prs[2].additions) == (3, 2)  # sizes still come from git's own diff
+
+
+def test_a_missing_object_is_not_fetched_through_the_repository_remote(
+    git_repo: GitRepo, tmp_path: Path
+) -> None:
+    git_repo.commit("initial", date=at(1))
+    git_repo.commit("second", date=at(2))
+    tree = git_repo.git("rev-parse", "HEAD^{tree}")
+    markers = tmp_path / "markers"
+    make_hostile(git_repo, markers)
+    drop_object(git_repo, tree)
+    with pytest.raises(ConnectorError, match=r"^git log failed in .*: .*tree"):
+        read(git_repo.path)
+    assert sorted(p.name for p in markers.iterdir()) == []
+
+
+def test_the_environment_cannot_point_git_elsewhere(
+    git_repo: GitRepo, make_git_repo: Callable[[str], GitRepo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git_repo.commit("initial", date=at(1))
+    other = make_git_repo("other")
+    other.commit("other one", date=at(2))
+    other.commit("other two", date=at(3))
+    monkeypatch.setenv("GIT_DIR", str(other.path / ".git"))
+    commits, _ = read(git_repo.path)
+    assert [c.message for c in commits] == ["initial"]
+
+
+def test_a_folder_inside_a_repository_is_not_that_repository(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    (git_repo.path / "sub").mkdir()
+    with pytest.raises(ConnectorError, match="sub: not a git repository"):
+        read(git_repo.path / "sub")
