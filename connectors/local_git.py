@@ -1,41 +1,34 @@
 """The local_git connector: pull requests recovered from any git repository, no API needed.
 
 Works on a working clone or a bare mirror from any host.  See ``git_prs`` for how merge commits,
-squash merges, GitLab merges and pull refs become PRs.  Two git processes do all the reading:
-one ``git log`` over the default branch and the pull refs, and one ``git diff-tree --stdin`` for
-the diffs of merged and open PRs.  Every git command runs with the safe configuration of ``git_cli``:
-the repository's config runs nothing.
+squash merges, GitLab merges and pull refs become PRs.  Three git processes do all the reading:
+one ``git log`` over the default branch and the pull refs (hashes, parents and sizes only), one
+``git cat-file --batch`` for the commits themselves (see ``git_objects``: no byte of a message can
+forge a record), and one ``git diff-tree --stdin`` for the diffs of merged and open PRs.  Every git
+command runs with the safe configuration of ``git_cli``: the repository's config runs nothing.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.base import Connector, ConnectorError
+from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig
 from connectors.git_cli import Git, GitError, decode
 from connectors.git_dag import CommitGraph
+from connectors.git_objects import parse_commit, read_objects
 from connectors.git_prs import PullRequestFinder
-from connectors.records import CommitRecord, IdentityRecord, Record, RepositoryRecord
+from connectors.records import CommitRecord, Record, RepositoryRecord
 
-LOG_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B%x1f"
 PULL_REF = re.compile(r"^refs/(?:pull|merge-requests)/(\d+)/head$")
 STAT_RE = re.compile(rb"(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?")
 REMOTE_RE = re.compile(r"[:/]([^/:]+/[^/]+?)(?:\.git)?/?$")
+# Only hexadecimal hashes and git's own stat line come out of git log; the NUL before each commit
+# cannot occur in either.
+LOG_FORMAT = "%x00%H %P"
 DIFF_FLAGS = ("--no-renames", "--no-color", "--no-ext-diff", "--no-textconv", "--shortstat")
-
-
-def parse_date(value: str) -> datetime | None:
-    """git's strict ISO date; git shows a missing or broken date as the epoch, which means unknown."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None or parsed.timestamp() <= 0:
-        return None
-    return parsed
 
 
 def parse_stat(raw: bytes) -> tuple[int, int, int]:
@@ -44,18 +37,6 @@ def parse_stat(raw: bytes) -> tuple[int, int, int]:
         return 0, 0, 0
     files, plus, minus = match.groups()
     return int(plus or 0), int(minus or 0), int(files)
-
-
-def parse_log_record(raw: bytes, repository: str) -> CommitRecord:
-    fields = raw.split(b"\x1f")
-    sha, parents, an, ae, ad, cn, ce, cd = (decode(f) for f in fields[:8])
-    additions, deletions, files = parse_stat(fields[9] if len(fields) > 9 else b"")
-    return CommitRecord(
-        repository=repository, sha=sha.strip(), parents=tuple(parents.split()),
-        author=IdentityRecord(name=an, email=ae),
-        committer=IdentityRecord(name=cn, email=ce), authored_at=parse_date(ad), committed_at=parse_date(cd),
-        message=decode(fields[8]).rstrip("\n"), additions=additions, deletions=deletions, changed_files=files,
-    )
 
 
 def open_repository(path: Path) -> Git:
@@ -113,14 +94,46 @@ def repository_name(git: Git, path: Path) -> str:
     return name[:-4] if name.endswith(".git") else name
 
 
-def read_log(git: Git, refs: list[str], repository: str) -> Iterator[CommitRecord]:
-    """Every commit reachable from ``refs``, parents before children."""
-    out = git.run(
-        "log", "--topo-order", "--reverse", *DIFF_FLAGS, f"--format={LOG_FORMAT}",
-        *refs, "--",
-    )
-    for chunk in out.split(b"\x1e")[1:]:
-        yield parse_log_record(chunk, repository)
+def read_log(git: Git, refs: list[str]) -> tuple[list[tuple[str, tuple[str, ...], bytes]], list[str]]:
+    """(sha, parents, stat line) of every commit reachable from ``refs``, parents before children."""
+    out = git.run("log", "--topo-order", "--reverse", *DIFF_FLAGS, f"--format={LOG_FORMAT}", *refs, "--")
+    entries = []
+    for chunk in out.split(b"\x00")[1:]:
+        line, _, stat = chunk.partition(b"\n")
+        sha, *parents = line.decode("ascii").split()
+        entries.append((sha, tuple(parents), stat))
+    return entries, [sha for sha, _, _ in entries]
+
+
+class DroppedDates:
+    """How many commit dates were stored as unknown, and the first, for the import's warning."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.example = ""
+
+    def note(self, sha: str, which: str, reason: str) -> None:
+        if reason:
+            self.count += 1
+            self.example = self.example or f"{sha[:12]} {which} date {reason}"
+
+
+def read_commits(git: Git, refs: list[str], repository: str, dropped: DroppedDates) -> Iterator[CommitRecord]:
+    """Every commit reachable from ``refs``, parents before children, read from the objects themselves."""
+    entries, shas = read_log(git, refs)
+    objects = git.run("cat-file", "--batch", "--buffer", input="".join(f"{sha}\n" for sha in shas).encode())
+    now = datetime.now(UTC)
+    for (sha, parents, stat), raw in zip(entries, read_objects(objects, shas), strict=True):
+        commit = parse_commit(raw, now)
+        dropped.note(sha, "author", commit.author.dropped)
+        dropped.note(sha, "committer", commit.committer.dropped)
+        additions, deletions, files = parse_stat(stat)
+        yield CommitRecord(
+            repository=repository, sha=sha, parents=parents,
+            author=commit.author.identity, authored_at=commit.author.at,
+            committer=commit.committer.identity, committed_at=commit.committer.at,
+            message=commit.message, additions=additions, deletions=deletions, changed_files=files,
+        )
 
 
 def diff_stats(git: Git, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, int]]:
@@ -146,12 +159,26 @@ class LocalGitConnector(Connector):
 
     kind = "git"
 
+    def __init__(self, config: SourceConfig, progress: ProgressCallback | None = None) -> None:
+        super().__init__(config, progress)
+        self._dropped = DroppedDates()
+
+    @property
+    def discarded_dates(self) -> int:
+        """Commit dates of the last read stored as unknown: unreadable, or not believable (timebounds)."""
+        return self._dropped.count
+
+    @property
+    def discarded_example(self) -> str:
+        return self._dropped.example
+
     def check(self) -> None:
         open_repository(Path(self.config.location))
 
     def records(self) -> Iterator[Record]:
         path = Path(self.config.location)
         git = open_repository(path)
+        self._dropped = DroppedDates()
         name = self.config.options.get("name") or repository_name(git, path)
         refs = refs_of(git)
         main_ref = default_branch_ref(git, refs, self.config.options.get("branch", ""))
@@ -163,7 +190,8 @@ class LocalGitConnector(Connector):
         self.progress("reading history", 0, None)
         graph = CommitGraph()
         commits: list[CommitRecord] = []
-        for commit in read_log(git, [main_ref, *(ref for ref in refs if PULL_REF.match(ref))], name):
+        wanted = [main_ref, *(ref for ref in refs if PULL_REF.match(ref))]
+        for commit in read_commits(git, wanted, name, self._dropped):
             graph.add(commit.sha, commit.parents)
             commits.append(commit)
             if len(commits) % 5000 == 0:

@@ -196,6 +196,85 @@ def test_not_a_repository(tmp_path: Path, make: str) -> None:
 
 
 # -- hostile repositories (issue 15, findings 2 and 6, and forged dates) ------------------------------
+AI_TRAILER = "Use AI\n\nCo-authored-by: Claude <noreply@anthropic.com>"
+
+
+def connector(path: Path) -> LocalGitConnector:
+    return LocalGitConnector(SourceConfig(kind="git", name="t", location=str(path)))
+
+
+def test_separator_bytes_in_a_message_forge_no_commit(git_repo: GitRepo) -> None:
+    first = git_repo.commit("initial", date=at(1))
+    # What the old log format (%x1e record, %x1f field separators) read as a second record for `first`.
+    forged = (f"Harmless\x1f\x1e{first}\x1f\x1fMallory\x1fmallory@evil.example\x1f{at(2)}\x1fMallory"
+              f"\x1fmallory@evil.example\x1f{at(2)}\x1f{AI_TRAILER}\x1f and \x01\x7f bytes")
+    second = git_repo.commit(forged, date=at(3))
+    commits, _ = read(git_repo.path)
+    assert [c.sha for c in commits] == [first, second]
+    assert [c.message for c in commits] == ["initial", forged]
+    assert {c.author.name for c in commits} == {"Alice"}
+    assert [c.authored_at for c in commits] == [ts(1), ts(3)]
+
+
+def test_separator_bytes_in_names_and_emails(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    odd = ("Ev\x1eil\x1fone\x1e", "e\x1f\x1evil@example.com")
+    sha = git_repo.commit("odd person", date=at(2), author=odd, committer=("Q\x1fq", "q@example.com"))
+    commits, _ = read(git_repo.path)
+    assert len(commits) == 2 and commits[1].sha == sha and commits[1].message == "odd person"
+    assert (commits[1].author.name, commits[1].author.email) == (odd[0][:-1], odd[1])
+    assert commits[1].committer.name == "Q\x1fq" and commits[1].committed_at == ts(2)
+
+
+def test_forged_commit_objects_with_any_bytes(git_repo: GitRepo) -> None:
+    base = git_repo.commit("initial", date=at(1))
+    when = b"1709424000 +0100"  # 2024-03-03T00:00:00Z
+    sig = b"gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEz\n -----END PGP SIGNATURE-----\n"
+    latin = forge_commit(git_repo, b"author " + ident(b"Jos\xe9", b"j@example.com", when) + b"\ncommitter "
+                         + ident(b"C", b"c@example.com", when) + b"\nencoding ISO-8859-1\n" + sig,
+                         b"Caf\xe9\x00\x1e\x1f\n\nbody\n", parent=base)
+    broken = b"author Nobody\ncommitter Half <open " + when + b"\nencoding no-such-codec\n"
+    odd = forge_commit(git_repo, broken, b"\xff\xfe raw", parent=latin)
+    huge = forge_commit(git_repo, b"author " + ident(b"A", b"a@example.com", when) + b"\ncommitter "
+                        + ident(b"A", b"a@example.com", when) + b"\n", b"x" * 5_000_000 + b"\n", parent=odd)
+    git_repo.git("update-ref", "refs/heads/main", huge)
+    commits, _ = read(git_repo.path)
+    assert [c.sha for c in commits] == [base, latin, odd, huge]
+    assert commits[1].message == "Caf\xe9\ufffd\x1e\x1f\n\nbody" and commits[1].author.name == "José"
+    assert commits[1].authored_at == datetime(2024, 3, 3, 1, tzinfo=timezone(timedelta(hours=1)))
+    assert (commits[2].author.name, commits[2].author.email, commits[2].authored_at) == ("Nobody", "", None)
+    assert commits[2].committer.name == "Half" and commits[2].message == "\xff\xfe raw"
+    assert len(commits[3].message) == 5_000_000 and commits[3].parents == (odd,)
+
+
+def test_forged_dates_are_stored_as_unknown(git_repo: GitRepo) -> None:
+    now = datetime.now(UTC)
+    base = git_repo.commit("initial", date=at(1))
+    year_9999 = git_repo.commit("year 9999", date="@253402300799 +0000")
+    soon = int((now + timedelta(hours=12)).timestamp())
+    tomorrow = git_repo.commit("in 12 hours", date=f"@{soon} +0000", commit_date=at(5))
+    later = git_repo.commit("in 3 days", date=f"@{soon + 3 * 86400} +0000", commit_date=at(5))
+    dates = {b"year 1": b"-62135596800 +0000", b"overflow": b"99999999999999999999 +0000",
+             b"epoch": b"0 +0000", b"odd zone": b"1709424000 +9999"}
+    parent = later
+    for message, when in dates.items():
+        parent = forge_commit(git_repo, b"author " + ident(b"F", b"f@example.com", when) + b"\ncommitter "
+                              + ident(b"F", b"f@example.com", when) + b"\n", message, parent=parent)
+    git_repo.git("update-ref", "refs/heads/main", parent)
+    source = connector(git_repo.path)
+    commits = {c.message: c for c in source.records() if isinstance(c, CommitRecord)}
+    assert commits["initial"].sha == base and commits["year 9999"].sha == year_9999
+    assert (commits["year 9999"].authored_at, commits["year 9999"].committed_at) == (None, None)
+    assert commits["in 12 hours"].sha == tomorrow and commits["in 12 hours"].authored_at is not None
+    assert commits["in 3 days"].authored_at is None and commits["in 3 days"].committed_at == ts(5)
+    for message in ("year 1", "overflow", "epoch"):
+        assert (commits[message].authored_at, commits[message].committed_at) == (None, None), message
+    # An impossible UTC offset does not lose the moment: it is kept in UTC.
+    assert commits["odd zone"].authored_at == datetime(2024, 3, 3, tzinfo=UTC)
+    assert source.discarded_dates == 9
+    assert source.discarded_example.startswith(f"{year_9999[:12]} author date 9999-12-31T23:59:59+00:00")
+
+
 def hostile_repo_with_prs(repo: GitRepo) -> None:
     repo.commit("initial", date=at(1))
     feature_branch(repo, "feature", [(2, BOB, 3)])
