@@ -23,7 +23,8 @@ class UnknownTeamError(ConnectorError):
 def git_import(
     *, path: Path, name: str = "", team: str = "", branch: str = "", progress: ProgressCallback | None = None
 ) -> dict[str, int]:
-    """Import (or re-import) one repository; returns counts for the closing summary.
+    """Import (or re-import) one repository; returns counts for the closing summary, with
+    ``dates_discarded`` (commit dates stored as unknown) and ``dates_example`` (the first of them).
 
     Nothing is stored when the path is not a repository or the team is unknown; the records of one
     import are stored in one transaction.
@@ -68,8 +69,10 @@ def git_import(
         "prs_new": summary.counts.get("prs_new", 0),
         "reverts": summary.counts.get("reverts", 0),
         "ai_assisted_prs": summary.counts.get("ai_assisted_prs", 0),
+        # Forged or broken commit dates are stored as unknown (connectors.timebounds); say how many.
+        "dates_discarded": connector.discarded_dates,
     }
     SyncRun.objects.filter(pk=run.pk).update(
         status=SyncRun.Status.SUCCEEDED, counts=counts, finished_at=timezone.now(), source=repo_name
     )
-    return {"repository": repo_name, **counts}  # type: ignore[dict-item]
+    return {"repository": repo_name, **counts, "dates_example": connector.discarded_example}  # type: ignore[dict-item]

@@ -52,3 +52,8 @@ class Command(BaseCommand):
             f"{counts['prs']} PRs found ({counts['prs_merged']} merged, {counts['prs_new']} new), "
             f"{counts['reverts']} reverts, {counts['ai_assisted_prs']} AI-assisted PRs"
         )
+        if counts["dates_discarded"]:
+            self.stderr.write(
+                f"warning: {counts['dates_discarded']} commit dates stored as unknown: unreadable, before "
+                f"1970 or more than a day after this import (first: {counts['dates_example']})"
+            )
