@@ -183,6 +183,8 @@ def _id(help_text: str) -> Column:
 
 
 PERSON_HELP = "stable pseudonym person-<hmac12>, the same in every endpoint"
+# On a PR or review row the pseudonym would be undone by the host (repository + number name the person).
+PR_PERSON_HELP = PERSON_HELP + "; null unless the token's role is admin or manager"
 
 TEAMS = (
     _id("team id"),
@@ -211,7 +213,7 @@ PULL_REQUESTS = (
     Column("repository", "text", "repository__full_name", "owner/name", nullable=False),
     Column("number", "int", nullable=False),
     Column("title", "text", nullable=False),
-    Column("author", "text", Pseudonym(F("author_id")), PERSON_HELP),
+    Column("author", "text", Pseudonym(F("author_id")), PR_PERSON_HELP, personal=True),
     Column("state", "text", help="open | closed | merged", nullable=False),
     Column("is_draft", "bool", nullable=False),
     Column("is_bot", "bool", help="authored by a bot (dependabot, renovate, [bot] accounts)", nullable=False),
@@ -241,7 +243,7 @@ REVIEWS = (
     Column("pull_request_id", "int", nullable=False),
     Column("repository", "text", "pull_request__repository__full_name", nullable=False),
     Column("pull_request_number", "int", "pull_request__number", nullable=False),
-    Column("reviewer", "text", Pseudonym(F("reviewer_id")), PERSON_HELP),
+    Column("reviewer", "text", Pseudonym(F("reviewer_id")), PR_PERSON_HELP, personal=True),
     Column("state", "text", help="approved | changes_requested | commented | ...", nullable=False),
     Column("submitted_at", "datetime", help="UTC", nullable=False),
 )

@@ -17,9 +17,11 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from metrics.core.models import Team
+from metrics.ingestion import privacy
 from metrics.ingestion.models import SurveyRound
 from metrics.ingestion.surveys import round_version
 from metrics.web import display, params, queries
+from metrics.web.access import request_access
 from metrics.web.memo import cache, key
 from metrics.web.queries import Tree, TreeTeam
 from metrics.web.satisfaction import ORGANIZATION, latest_round, round_team_satisfaction
@@ -173,16 +175,23 @@ def _org_cells(org: Values, starts: list[dt.date], score: Any) -> SafeString:
     return SafeString("".join(cells))
 
 
-def _values(period: str, starts: list[dt.date]) -> dict[int | None, Values]:
-    """Sparkline metrics over the whole window, the others for the chosen period and the one before."""
+def _values(
+    period: str, starts: list[dt.date], people: frozenset[int] | None = None
+) -> dict[int | None, Values]:
+    """Sparkline metrics over the whole window, the others for the chosen period and the one before.
+    ``people``: the teams whose people the user sees (None: all); the figures of other teams, and of the
+    organization, in periods they were below the privacy floor are left out (``ingestion.privacy``)."""
     values: dict[int | None, Values] = defaultdict(lambda: defaultdict(dict))
     others = [m for m in METRICS if m not in SPARK_METRICS]
     previous = starts[-2] if len(starts) > 1 else starts[-1]
+    large = privacy.large_groups(team_ids=None, since=starts[0]) if people is not None else set()
     for metrics, since in ((SPARK_METRICS, starts[0]), (others, previous)):
         for team_id, start, metric, value, n in queries.overview_values(
             period=period, since=since, until=starts[-1], metrics=metrics
         ):
-            values[team_id][metric][start] = (value, n)
+            hidden = people is not None and (team_id is None or team_id not in people)
+            if not hidden or (team_id, period, start) in large:
+                values[team_id][metric][start] = (value, n)
     return values
 
 
@@ -209,7 +218,8 @@ def default_start(period: str, starts: list[dt.date]) -> dt.date:
 
 
 def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Team | None,
-           survey_round: SurveyRound | None, snapshots: object) -> tuple[SafeString, SafeString | None]:
+           survey_round: SurveyRound | None, snapshots: object,
+           people: frozenset[int] | None = None) -> tuple[SafeString, SafeString | None]:
     """(team rows, organization cells) as HTML, cached until the data behind them changes.
 
     The key holds everything the table shows: the newest snapshot row (``snapshots``: snapshots_recompute
@@ -221,14 +231,15 @@ def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Te
 
     def build() -> tuple[SafeString, SafeString | None]:
         satisfaction = round_team_satisfaction(survey_round, scores) if survey_round is not None else {}
-        values = _values(period, starts)
+        values = _values(period, starts, people)
         org = values.get(None, {})
         rows = _rows(values, starts, subtree(tree, root), satisfaction)
         return (SafeString("".join(row + ROW_END for row in rows)),
                 _org_cells(org, starts, satisfaction.get(ORGANIZATION)) if org else None)
 
     survey = (survey_round.pk, scores) if survey_round is not None else None
-    parts = (period, starts, root.pk if root else None, snapshots, version, survey)
+    floored = None if people is None else tuple(sorted(people))  # what the user may see is in the key
+    parts = (period, starts, root.pk if root else None, snapshots, version, survey, floored)
     return cache.get_or_set(key("overview", *parts), build, TABLE_CACHE_SECONDS)
 
 
@@ -267,7 +278,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboards/teams.html", {**context, "empty": False, "no_period": True})
     starts = _choose_starts(request.GET, period, available)
     survey_round = latest_round()
-    rows, org_cells = _table(period, starts, (version, tree), root, survey_round, snapshots)
+    people = request_access(request).people_team_ids
+    rows, org_cells = _table(period, starts, (version, tree), root, survey_round, snapshots, people)
     context.update(
         {
             "empty": False,

@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 
 from metrics.core.models import Person, Team, TeamMembership
 from metrics.core.versions import data_version
+from metrics.ingestion import privacy
 from metrics.ingestion.metric_definitions import DEFINITIONS
 from metrics.ingestion.models import MetricSnapshot
 from metrics.web import charts, display, params, queries
@@ -216,11 +217,28 @@ def _ancestors(team: Team, index: queries.TreeIndex) -> list[TreeTeam]:
     return list(reversed(chain))
 
 
-def _figures(team: Team, period: str, span: str, snapshots: object) -> dict[str, Any]:
-    """KPIs, charts and the latest values: the same for everyone, cached under the newest snapshot row (a
-    recompute replaces them all) and today's date (the KPIs use the newest period that has ended)."""
+def _floored(
+    team: Team, period: str, data: queries.Series, adoption: queries.Series
+) -> tuple[queries.Series, queries.Series]:
+    """The series without the periods in which the team was below the privacy floor (``ingestion.privacy``):
+    for users who may not see its people, those figures are one person's."""
+    groups = privacy.large_groups(team_ids=[team.pk])
+    large = {(p, start) for team_id, p, start in groups if team_id == team.pk}
+
+    def keep(series: queries.Series, series_period: str) -> queries.Series:
+        kept = {metric: [point for point in points if (series_period, point[0]) in large]
+                for metric, points in series.items()}
+        return {metric: points for metric, points in kept.items() if points}
+
+    return keep(data, period), keep(adoption, "month")
+
+
+def _figures(team: Team, period: str, span: str, snapshots: object, floored: bool = False) -> dict[str, Any]:
+    """KPIs, charts and the latest values, cached under the newest snapshot row (a recompute replaces them
+    all) and today's date (the KPIs use the newest period that has ended); ``floored``: for a user who
+    may not see the team's people (the same for all of them)."""
     today = timezone.now().date()
-    name = key("team-figures", team.pk, team.slug, period, span, snapshots, today)
+    name = key("team-figures", team.pk, team.slug, period, span, snapshots, today, floored)
 
     def build() -> dict[str, Any]:
         newest = queries.latest_start(period=period, team_id=team.pk)
@@ -229,6 +247,8 @@ def _figures(team: Team, period: str, span: str, snapshots: object) -> dict[str,
             team_id=team.pk, period=period, since=since,
             adoption=("ai_adoption_any_share", "ai_adoption_regular_share"),
         )
+        if floored:
+            data, adoption = _floored(team, period, data, adoption)
         start, latest, previous = _latest(data, period)
         month = newest if period == "month" else queries.latest_month(team_id=team.pk)
         rows = _latest_rows(latest)
@@ -252,11 +272,11 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     period = params.choice(request.GET, "period", queries.PERIODS, "week")
     span = params.choice(request.GET, "range", tuple(RANGES), "6m" if period == "week" else "all")
     snapshots = queries.snapshots_version()
-    figures = _figures(team, period, span, snapshots)
-    version = queries.teams_version()
-    index = queries.cached_team_index(version)
     access = request_access(request)
     sees_people = access.sees_people_of(team.pk)
+    figures = _figures(team, period, span, snapshots, floored=not sees_people)
+    version = queries.teams_version()
+    index = queries.cached_team_index(version)
     satisfaction = team_trend(team.pk, index)
     context = {
         "team": team,
