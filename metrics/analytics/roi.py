@@ -71,6 +71,19 @@ def net_value(frame: pd.DataFrame, *, hourly_cost: float) -> pd.DataFrame:
     return out
 
 
+def _outer_merge(left: pd.DataFrame, right: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Outer merge on ``keys`` whose types may differ between the sides (an empty frame's or a
+    None-holding column's are objects, the other's floats): pandas refuses to merge those, which stopped
+    the whole recompute when, for example, a month had AI PRs and no seats."""
+    for key in keys:
+        if key in left and key in right and left[key].dtype != right[key].dtype:
+            try:
+                left, right = left.astype({key: "float64"}), right.astype({key: "float64"})
+            except (TypeError, ValueError):
+                left, right = left.astype({key: object}), right.astype({key: object})
+    return left.merge(right, on=keys, how="outer")
+
+
 def roi_table(
     *,
     ai_prs: pd.DataFrame,
@@ -85,7 +98,7 @@ def roi_table(
     """One row per ``keys`` group (e.g. month, tool): AI PRs, hours saved (measured and
     self-reported, with intervals), spend and net value.  ``effect`` is (estimate, low, high) in
     percent, or None when there is not enough data (the measured columns are then NaN)."""
-    table = ai_prs.merge(spend, on=keys, how="outer")
+    table = _outer_merge(ai_prs, spend, keys)
     if effect is not None:
         table = measured_hours(
             table.fillna({"ai_prs": 0}),
