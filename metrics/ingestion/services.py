@@ -46,6 +46,7 @@ PR_FIELDS = (
 @dataclass
 class IngestSummary:
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    repository_ids: set[int] = field(default_factory=set)  # the repositories the batch touched
 
     def add(self, key: str, n: int) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -130,19 +131,28 @@ def pull_requests_upsert(*, repository: Repository, records: list[PullRequestRec
     """Upsert PRs on (repository, number) with their commit links; returns (new, updated)."""
     by_number = {r.number: r for r in records}  # one PR per number: the last record wins
     records = list(by_number.values())
-    existing = dict(
-        PullRequest.objects.filter(repository=repository).values_list("number", "updated_at")
-    )
+    existing = set(_pr_ids(repository, by_number))
     people = people_resolve(identities=[r.author for r in records])
     rows = [_pr_row(repository, r, people.get(r.author.key) if r.author else None) for r in records]
     upsert(
         PullRequest, rows, unique=["repository", "number"], update=[f.removesuffix("_id") for f in PR_FIELDS]
     )
-    ids = dict(PullRequest.objects.filter(repository=repository).values_list("number", "id"))
+    ids = _pr_ids(repository, by_number)
     _pr_commits_replace(repository, {ids[r.number]: r.commit_shas for r in records if r.commit_shas})
     _pr_evidence_replace(repository, [(ids[r.number], r) for r in records])
     new = sum(1 for r in records if r.number not in existing)
     return new, len(records) - new
+
+
+def _pr_ids(repository: Repository, numbers: Iterable[int]) -> dict[int, int]:
+    """PR number -> id for the given numbers only: a page of a sync reads its own PRs, never the whole
+    repository's (which made a first sync of a large repository quadratic)."""
+    ids: dict[int, int] = {}
+    for chunk in _chunks(sorted(set(numbers))):
+        ids.update(
+            PullRequest.objects.filter(repository=repository, number__in=chunk).values_list("number", "id")
+        )
+    return ids
 
 
 def _pr_commits_replace(repository: Repository, links: dict[int, tuple[str, ...]]) -> None:
@@ -179,7 +189,7 @@ def _pr_evidence_replace(repository: Repository, items: list[tuple[int, PullRequ
 
 
 def reviews_upsert(*, repository: Repository, records: list[ReviewRecord]) -> int:
-    pr_ids = dict(PullRequest.objects.filter(repository=repository).values_list("number", "id"))
+    pr_ids = _pr_ids(repository, (r.pr_number for r in records))
     people = people_resolve(identities=[r.reviewer for r in records])
     rows = [
         Review(
@@ -215,8 +225,14 @@ def deployments_upsert(*, repository: Repository, records: list[DeploymentRecord
     return len(rows)
 
 
-def records_ingest(*, records: Iterable[Record], default_repository: str = "") -> IngestSummary:
-    """Store a batch of records atomically and re-derive evidence and reverts of touched repositories."""
+def records_ingest(
+    *, records: Iterable[Record], default_repository: str = "", derive: bool = True
+) -> IngestSummary:
+    """Store a batch of records atomically and re-derive evidence and reverts of touched repositories.
+
+    Derivation reads the whole repository, so a caller that stores many batches of one repository (a
+    sync's pages) passes ``derive=False`` and calls ``repositories_derive`` once at the end: deriving per
+    page made a first sync quadratic."""
     summary = IngestSummary()
     grouped: dict[type, list] = defaultdict(list)
     for record in records:
@@ -245,9 +261,23 @@ def records_ingest(*, records: Iterable[Record], default_repository: str = "") -
         if grouped[AIUsageRecord] or grouped[AISeatRecord]:
             summary.add("ai_usage_days", ai_usage_upsert(records=grouped[AIUsageRecord]))
             summary.add("ai_seats", ai_seats_upsert(records=grouped[AISeatRecord]))
-        for repository in repos.values():
-            for key, value in repository_derive(repository=repository).items():
-                summary.add(key, value)
+        summary.repository_ids.update(r.pk for r in repos.values())
+        if derive:
+            _derive_into(summary, repos.values())
+    return summary
+
+
+def _derive_into(summary: IngestSummary, repositories: Iterable[Repository]) -> None:
+    for repository in repositories:
+        for key, value in repository_derive(repository=repository).items():
+            summary.add(key, value)
+
+
+def repositories_derive(*, repository_ids: Iterable[int]) -> IngestSummary:
+    """Re-derive bot flags, AI classification and reverts of these repositories, in one transaction."""
+    summary = IngestSummary()
+    with transaction.atomic():
+        _derive_into(summary, Repository.objects.filter(pk__in=sorted(set(repository_ids))).order_by("pk"))
     return summary
 
 

@@ -41,7 +41,7 @@ from connectors.records import Record
 from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
 from metrics.ingestion.models import SyncRun
-from metrics.ingestion.services import records_ingest
+from metrics.ingestion.services import records_ingest, repositories_derive
 from metrics.ingestion.sync_sources import HALTED, source_config, source_redact
 
 # kind -> "module:Class"; modules are imported on first use, so a connector that is missing or broken
@@ -55,6 +55,7 @@ CONNECTOR_PATHS: dict[str, str] = {
 BATCH_RECORDS = 2000
 LEASE = timedelta(minutes=10)  # a RUNNING run without a heartbeat for this long is taken to be dead
 HEARTBEAT_EVERY = 1.0  # seconds between progress writes to the SyncRun
+DERIVE_PENDING = "derive_pending"  # repository ids stored by a run's pages and not derived yet
 ADDITIVE = ("commits_new", "prs_new", "prs_updated", "reviews", "memberships", "deployments")
 DATABASE_LOST = (OperationalError, InterfaceError)  # the database went away (restart, crash, network)
 WORKER_LOST = "worker lost or killed"
@@ -173,14 +174,39 @@ def _store(source: DataSource, batch: list[Record], connector: Connector, progre
     """One batch and the checkpoint that covers it, in one transaction."""
     checkpoint = _checkpoint_of(connector)
     with transaction.atomic():
-        summary = records_ingest(records=batch) if batch else None
+        summary = records_ingest(records=batch, derive=False) if batch else None
         if checkpoint is not None:
             DataSource.objects.filter(pk=source.pk).update(checkpoint=checkpoint)
         if summary is not None:
+            pending = set(progress.counts.get(DERIVE_PENDING, [])) | summary.repository_ids
+            progress.counts[DERIVE_PENDING] = sorted(pending)  # committed with the page: survives a kill
             for key in ADDITIVE:
                 progress.counts[key] = progress.counts.get(key, 0) + summary.counts.get(key, 0)
         progress.counts["records"] = progress.counts.get("records", 0) + len(batch)
         progress.write()
+
+
+def _derive_pending(source: DataSource, run: SyncRun, tracker: _RunProgress) -> None:
+    """Derive (bot flags, AI classification, reverts) once per sync for the repositories its pages
+    stored, and for those of earlier runs of this source that stopped before deriving (killed, failed)."""
+    last_success = (
+        SyncRun.objects.filter(data_source=source, status=SyncRun.Status.SUCCEEDED)
+        .order_by("-started_at").values_list("started_at", flat=True).first()
+    )
+    unfinished = SyncRun.objects.filter(data_source=source, status=SyncRun.Status.FAILED).exclude(pk=run.pk)
+    if last_success is not None:
+        unfinished = unfinished.filter(started_at__gt=last_success)
+    pending = set(tracker.counts.get(DERIVE_PENDING, []))
+    for counts in unfinished.values_list("counts", flat=True):
+        pending.update((counts or {}).get(DERIVE_PENDING, []))
+    if not pending:
+        return
+    tracker.write(stage="deriving reverts and AI evidence")
+    summary = repositories_derive(repository_ids=pending)
+    for key in ("reverts", "ai_assisted_prs"):
+        tracker.counts[key] = summary.counts.get(key, 0)
+    tracker.counts.pop(DERIVE_PENDING, None)
+    tracker.write()
 
 
 def source_sync(
@@ -207,6 +233,7 @@ def source_sync(
         for batch in _batches(connector):
             _store(source, batch, connector, tracker)
         _store(source, [], connector, tracker)
+        _derive_pending(source, run, tracker)
         problems = list(getattr(connector, "problems", []))
         tracker.counts.update({k: int(v) for k, v in dict(getattr(connector, "counts", {})).items()})
         tracker.counts["problems"] = len(problems)

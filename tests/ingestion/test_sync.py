@@ -200,3 +200,33 @@ def test_sync_due_sources_task_queues_each_due_source_after_commit(
     assert again["status"] == "succeeded" and again["counts"]["api_requests"] == 1
     assert source_sync_task.name == "sextant.ingestion.source_sync" and source_sync_task.queue == "sync"
     assert source_sync_task.acks_late and source_sync_task.reject_on_worker_lost
+
+
+def test_repositories_stored_by_a_killed_run_are_derived_by_the_run_that_resumes_it() -> None:
+    """A sync derives reverts and AI flags once, after its pages (deriving per page read the whole
+    repository each time: a quadratic first sync).  The pages a killed run stored are derived by the run
+    that resumes it, even when that run stores nothing more of their repository."""
+    with FakeGitHub() as gh:
+        fill(gh)
+        source = github_source(gh)
+        seen: list[str] = []
+
+        def kill_in_web(stage: str, done: int, total: int | None) -> None:
+            seen.append(stage)
+            if "acme/web" in stage and "pull requests" in stage:
+                raise Killed
+
+        with pytest.raises(Killed):
+            source_sync(source=source, progress=kill_in_web, task_id="task-1")
+        assert PullRequest.objects.filter(repository__full_name="acme/api").count() == 50
+        revert = PullRequest.objects.get(repository__full_name="acme/api", number=23)
+        assert revert.revert_of is None  # stored, not derived yet
+        resumed = source_sync(source=source, task_id="task-1")
+    assert resumed.status == SyncRun.Status.SUCCEEDED
+    assert "derive_pending" not in resumed.counts
+    revert.refresh_from_db()
+    assert revert.revert_of is not None and revert.revert_of.number == 22
+    api = PullRequest.objects.filter(repository__full_name="acme/api")
+    assert api.filter(head_branch__startswith="copilot/", ai_assisted=True).count() == api.filter(
+        head_branch__startswith="copilot/"
+    ).count() > 0
