@@ -66,7 +66,8 @@ def file_name(role: str, url: str) -> str:
 @pytest.mark.parametrize("group", PAGES)
 @pytest.mark.parametrize("role", ROLES)
 def test_pages_match_their_golden_html(org: Org, clients: dict[str, Client], role: str, group: str) -> None:
-    people = {p.pk: f"person-{p.display_name.split()[0].lower()}" for p in (org.alice, org.bob, org.carol, org.dave)}
+    named = (org.alice, org.bob, org.carol, org.dave)
+    people = {p.pk: f"person-{p.display_name.split()[0].lower()}" for p in named}
     update = os.environ.get("GOLDEN_UPDATE") == "1"
     differences = []
     for url in PAGES[group]:
