@@ -35,8 +35,8 @@ def hostile(db: None) -> None:
     team = Team.objects.create(name=HOSTILE["team"], slug="t")
     repo = Repository.objects.create(full_name="acme/api", team=team, host="github")
     author = Person.objects.create(display_name=HOSTILE["person"])
-    PullRequest.objects.create(repository=repo, number=1, author=author, title=HOSTILE["title"], state="merged",
-                               head_branch=HOSTILE["branch"], base_branch=HOSTILE["tab"],
+    PullRequest.objects.create(repository=repo, number=1, author=author, title=HOSTILE["title"],
+                               state="merged", head_branch=HOSTILE["branch"], base_branch=HOSTILE["tab"],
                                ai_tools=["@copilot", "copilot"])
     make_snapshot(metric="cycle_time_hours", value=-3.5, period_start=dt.date(2025, 1, 6), team=team)
     SyncRun.objects.create(kind="git", source="-1", status="failed", error="=1+2")
@@ -71,3 +71,22 @@ def test_csv_raw_gives_the_stored_text(hostile: None, token_client: TokenClient)
     assert row[header.index("head_branch")] == HOSTILE["branch"]
     bad = client.get("/api/v1/pull-requests/?format=csv&csv_raw=maybe")
     assert bad.status_code == 400 and bad.json()["detail"].startswith("csv_raw: ")
+
+
+def test_survey_results_csv_is_defused_too(db: None) -> None:
+    from django.test import Client
+
+    from metrics.api.tokens import api_token_create
+    from tests.survey_factories import make_response, make_round, make_team_members
+
+    team = Team.objects.create(name=HOSTILE["team"], slug="t")
+    survey_round = make_round(teams=[team])
+    for person in make_team_members(team, 5):
+        make_response(survey_round=survey_round, team=team, person=person, overall=4)
+    _token, raw = api_token_create(name="admin", role="admin")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    cells = [c for row in table(client.get(f"/api/v1/survey-results/?round={survey_round.pk}&format=csv"))
+             for c in row]
+    assert "'" + HOSTILE["team"] in cells and HOSTILE["team"] not in cells
+    raw_cells = table(client.get(f"/api/v1/survey-results/?round={survey_round.pk}&format=csv&csv_raw=1"))
+    assert HOSTILE["team"] in [c for row in raw_cells for c in row]
