@@ -6,6 +6,7 @@ touches the database; the ingestion services upsert what it yields.
 from __future__ import annotations
 
 import abc
+import copy
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -100,18 +101,54 @@ def _no_progress(stage: str, done: int, total: int | None) -> None:
     return None
 
 
+BATCH_RECORDS = 2000  # records per stored page when a connector has no pages of its own
+
+
 class Connector(abc.ABC):
-    """One source.  Subclasses set ``kind`` and implement :meth:`records`."""
+    """One source.  Subclasses set ``kind`` and implement :meth:`records`; the rest has defaults.
+
+    The whole contract the sync service (``metrics.ingestion.sync``) relies on:
+
+    * ``checkpoint`` (dict): the resume point *after everything yielded so far that is complete*.  It
+      starts as ``config.options["checkpoint"]`` (what the last run left); the sync stores it in the same
+      transaction as the records it covers, so a killed run resumes with nothing lost or duplicated.  A
+      connector that cannot resume leaves it as it found it.
+    * :meth:`pages`: lists of records, ``checkpoint`` already describing the state after each list (one
+      transaction per list).  Default: :meth:`records` in lists of ``BATCH_RECORDS``.
+    * ``problems`` (list of str): non-fatal trouble (a repository deleted mid-sync), recorded on the run
+      while the sync goes on.
+    * ``counts`` (dict of int): extra counts for the run, such as ``api_requests``.  Default: none.
+    """
 
     kind: str = ""
 
     def __init__(self, config: SourceConfig, progress: ProgressCallback | None = None) -> None:
         self.config = config
         self.progress: ProgressCallback = progress or _no_progress
+        # A copy: the connector moves its checkpoint as it reads; the caller's options stay as given.
+        self.checkpoint: dict[str, Any] = copy.deepcopy(dict(config.options.get("checkpoint") or {}))
+        self.problems: list[str] = []
 
     @abc.abstractmethod
     def records(self) -> Iterator[Record]:
         """Yield every record the source holds (records are idempotent to upsert)."""
+
+    def pages(self) -> Iterator[list[Record]]:
+        """Lists of records to store one transaction each; default: :meth:`records` in lists of
+        ``BATCH_RECORDS`` (``checkpoint`` is stored with each list as it stands then)."""
+        batch: list[Record] = []
+        for record in self.records():
+            batch.append(record)
+            if len(batch) >= BATCH_RECORDS:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Extra counts of the last read (``api_requests``, ...); default: none."""
+        return {}
 
     def check(self) -> None:  # noqa: B027 - optional hook with a sensible default
         """Raise ConnectorError when the source cannot be reached; default: nothing to check."""

@@ -24,7 +24,6 @@ retried with backoff, then end the run as temporary.  Messages never hold the to
 """
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -77,10 +76,12 @@ class CopilotConnector(Connector):
                                  f"legacy, not {self.mode!r}")
         self.max_retries = int(options.get("max_retries", 5))
         self.max_wait = float(options.get("max_wait_seconds", 60))
-        self.checkpoint: dict[str, Any] = copy.deepcopy(dict(options.get("checkpoint") or {}))
-        self.problems: list[str] = []
-        self.counts: dict[str, int] = {"api_requests": 0, "report_downloads": 0}
+        self.request_counts: dict[str, int] = {"api_requests": 0, "report_downloads": 0}
         self.session = requests.Session()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.request_counts)
 
     # --- HTTP ------------------------------------------------------------------------------------
     def _get(
@@ -102,7 +103,7 @@ class CopilotConnector(Connector):
                     ) from None
                 time.sleep(0.1 * 2**attempt)
                 continue
-            self.counts["report_downloads" if signed else "api_requests"] += 1
+            self.request_counts["report_downloads" if signed else "api_requests"] += 1
             if response.status_code == 200:
                 return response
             if not self._retryable(response, url, attempt):

@@ -114,8 +114,6 @@ class GitHubConnector(Connector):
         self.environments = list(options.get("production_environments") or PRODUCTION_ENVIRONMENTS)
         self.page_size = int(options.get("page_size") or 100)
         self.teams_interval = timedelta(minutes=float(options.get("teams_interval_minutes", 360)))
-        self.checkpoint: dict[str, Any] = copy.deepcopy(dict(options.get("checkpoint") or {}))
-        self.problems: list[str] = []
         self.api = GitHubApi(
             api_url=api_url_check(
                 str(options.get("api_url") or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)

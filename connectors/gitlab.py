@@ -31,7 +31,6 @@ python-gitlab and, if they outlast the retries, end the run as a temporary ``Con
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 from collections.abc import Iterator
 from datetime import timedelta
@@ -113,8 +112,6 @@ class GitLabConnector(Connector):
             max_wait=float(options.get("max_wait_seconds", 60)),
         )
         self.only = {str(path).strip("/") for path in options.get("only_repositories") or ()}
-        self.checkpoint: dict[str, Any] = copy.deepcopy(dict(options.get("checkpoint") or {}))
-        self.problems: list[str] = []
 
     @property
     def counts(self) -> dict[str, int]:

@@ -2,20 +2,10 @@
 
 ``source_sync`` is the one service behind ``manage.py sync``, the Celery tasks and webhook updates.
 
-Connector contract (beyond ``connectors.base.Connector``), read with ``getattr`` so every connector
-works, resumable or not:
-
-* ``config.options["checkpoint"]`` is what the last run left (``DataSource.checkpoint``) and
-  ``config.options["only_repositories"]`` (optional) restricts a run to some repositories/projects;
-* ``connector.checkpoint`` (dict) is the resume point *after everything yielded so far that is complete*;
-  it is stored in the same transaction as the records it covers, so a killed run resumes from it with
-  nothing lost and, thanks to upserts on natural keys, nothing duplicated;
-* ``connector.pages()`` (optional) yields lists of records, ``connector.checkpoint`` already describing
-  the state after that list: one transaction per page.  Without it ``records()`` is stored in batches of
-  ``BATCH_RECORDS``;
-* ``connector.problems`` (list of str): non-fatal trouble (a repository deleted mid-sync), recorded in
-  the SyncRun and on the source while the sync goes on; ``connector.counts`` (dict of int): extra counts
-  such as ``api_requests``.
+The connector contract (``checkpoint``, ``pages()``, ``problems``, ``counts``) is declared, with defaults,
+on ``connectors.base.Connector``.  ``config.options["checkpoint"]`` is what the last run left
+(``DataSource.checkpoint``) and ``config.options["only_repositories"]`` (optional) restricts a run to some
+repositories/projects.  Each page is stored with ``connector.checkpoint`` in one transaction.
 
 A temporary ``ConnectorError`` (rate limit, 5xx, network) leaves the checkpoint for the next attempt; a
 permanent one (revoked token) also halts scheduled syncs of the source until its secret is replaced.  A lost
@@ -29,7 +19,6 @@ import copy
 import importlib
 import logging
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,7 +41,6 @@ CONNECTOR_PATHS: dict[str, str] = {
     "copilot": "connectors.copilot:CopilotConnector",
     "git": "connectors.local_git:LocalGitConnector",
 }
-BATCH_RECORDS = 2000
 LEASE = timedelta(minutes=10)  # a RUNNING run without a heartbeat for this long is taken to be dead
 HEARTBEAT_EVERY = 1.0  # seconds between progress writes to the SyncRun
 DERIVE_PENDING = "derive_pending"  # repository ids stored by a run's pages and not derived yet
@@ -150,33 +138,12 @@ class _RunProgress:
         self.last_write = time.monotonic()
 
 
-def _batches(connector: Connector) -> Iterator[list[Record]]:
-    pages = getattr(connector, "pages", None)
-    if callable(pages):
-        yield from pages()
-        return
-    batch: list[Record] = []
-    for record in connector.records():
-        batch.append(record)
-        if len(batch) >= BATCH_RECORDS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _checkpoint_of(connector: Connector) -> dict[str, Any] | None:
-    value = getattr(connector, "checkpoint", None)
-    return copy.deepcopy(value) if isinstance(value, dict) else None
-
-
 def _store(source: DataSource, batch: list[Record], connector: Connector, progress: _RunProgress) -> None:
     """One batch and the checkpoint that covers it, in one transaction."""
-    checkpoint = _checkpoint_of(connector)
+    checkpoint = copy.deepcopy(connector.checkpoint)  # as it stands now: the connector moves on
     with transaction.atomic():
         summary = records_ingest(records=batch, derive=False) if batch else None
-        if checkpoint is not None:
-            DataSource.objects.filter(pk=source.pk).update(checkpoint=checkpoint)
+        DataSource.objects.filter(pk=source.pk).update(checkpoint=checkpoint)
         if summary is not None:
             pending = set(progress.counts.get(DERIVE_PENDING, [])) | summary.repository_ids
             progress.counts[DERIVE_PENDING] = sorted(pending)  # committed with the page: survives a kill
@@ -230,12 +197,12 @@ def source_sync(
         except SecretDecryptionError as exc:
             raise ConnectorError(str(exc)) from None
         connector = cls(config, progress=tracker)
-        for batch in _batches(connector):
+        for batch in connector.pages():
             _store(source, batch, connector, tracker)
         _store(source, [], connector, tracker)
         _derive_pending(source, run, tracker)
-        problems = list(getattr(connector, "problems", []))
-        tracker.counts.update({k: int(v) for k, v in dict(getattr(connector, "counts", {})).items()})
+        problems = list(connector.problems)
+        tracker.counts.update({k: int(v) for k, v in connector.counts.items()})
         tracker.counts["problems"] = len(problems)
         if tracker.counts.get("records", 0):
             from metrics.ingestion.tasks import snapshots_recompute_enqueue  # tasks import this module
