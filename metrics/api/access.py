@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -11,57 +10,24 @@ from rest_framework import permissions, throttling
 from rest_framework.request import Request
 
 from metrics.api.models import ApiToken
-from metrics.core.models import team_subtree
+from metrics.core import access as core_access
+from metrics.core.access import Access
+from metrics.core.models import team_subtree  # noqa: F401 - re-exported for the API selectors
 
-NAME_ROLES = frozenset({ApiToken.Role.ADMIN, ApiToken.Role.MANAGER})
 RATE_ENV = "SEXTANT_API_RATE"
 DEFAULT_RATE = "600/min"
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
 
 
-@dataclass(frozen=True)
-class Access:
-    """``team_ids`` None = every team; else the token's teams and all their descendants."""
-
-    role: str
-    team_ids: frozenset[int] | None
-
-    @property
-    def sees_names(self) -> bool:
-        return self.role in NAME_ROLES
-
-    @property
-    def scoped(self) -> bool:
-        return self.team_ids is not None
-
-    def allows_team(self, team_id: int) -> bool:
-        return self.team_ids is None or team_id in self.team_ids
-
-
-
-
-def _user_role(user: Any) -> str:
-    if getattr(user, "is_superuser", False):
-        return ApiToken.Role.ADMIN
-    if getattr(user, "is_staff", False):
-        return ApiToken.Role.MANAGER
-    return ApiToken.Role.VIEWER
-
-
 def request_access(request: Request) -> Access:
-    """The request's access, computed once per request."""
-    cached = getattr(request, "_sextant_access", None)
-    if cached is not None:
-        return cached
-    token = request.auth if isinstance(request.auth, ApiToken) else None
-    if token is None:
-        access = Access(role=_user_role(request.user), team_ids=None)
-    elif token.all_teams:
-        access = Access(role=token.role, team_ids=None)
-    else:
-        access = Access(role=token.role, team_ids=team_subtree(set(token.teams.values_list("id", flat=True))))
-    request._sextant_access = access
-    return access
+    """The request's access (``metrics.core.access``): the token's for a token, else the signed-in user's
+    Sextant role, exactly as on the web pages (never Django's ``is_staff``)."""
+    cached = getattr(request, "_sextant_api_access", None)
+    if cached is None:
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        cached = core_access.for_token(token) if token is not None else core_access.for_user(request.user)
+        request._sextant_api_access = cached
+    return cached
 
 
 class ReadOnlyApiAccess(permissions.BasePermission):

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import CharField, F, Value
+from django.db.models import Case, CharField, Exists, F, FloatField, OuterRef, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework import serializers
@@ -23,6 +23,7 @@ from rest_framework.settings import api_settings
 
 from metrics.api.access import Access
 from metrics.api.sql import HoursBetween, IsoUtc, Pseudonym, csv_expression
+from metrics.core.models import TeamMembership
 
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 ALIAS = "c_"
@@ -30,22 +31,32 @@ ALIAS = "c_"
 
 @dataclass(frozen=True)
 class Column:
-    """``source``: a field path (default: the name) or an expression.  ``personal``: null for roles
-    that may not see names."""
+    """``source``: a field path (default: the name) or an expression.  ``personal``: the field path of
+    the person the value names (or reveals): null unless the access sees that person's name.  ``money``:
+    null for roles that see no money (costs, spend, net values)."""
 
     name: str
     kind: str  # int | float | text | bool | datetime | date | list | json
     source: Any = None
     help: str = ""
     nullable: bool = True
-    personal: bool = False
+    personal: str = ""
+    money: bool = False
 
     def expression(self, access: Access) -> Any:
-        if self.personal and not access.sees_names:
+        plain = self.source is None or isinstance(self.source, str)
+        value = F(self.source or self.name) if plain else self.source
+        if self.money and not access.sees_money:
+            return Value(None, output_field=FloatField())
+        if not self.personal or access.sees_all_people:
+            return value
+        if not access.sees_any_people:
             return Value(None, output_field=CharField())
-        if self.source is None or isinstance(self.source, str):
-            return F(self.source or self.name)
-        return self.source
+        # A manager: the names of people ever in their teams (as the web people table and author filter).
+        members = TeamMembership.objects.filter(
+            person_id=OuterRef(self.personal), team_id__in=sorted(access.people_team_ids or ())
+        )
+        return Case(When(Exists(members), then=value), default=Value(None), output_field=CharField())
 
     def field(self) -> serializers.Field:
         options: dict[str, Any] = {"source": ALIAS + self.name, "help_text": self.help or None,
@@ -195,7 +206,7 @@ TEAMS = (
 PEOPLE = (
     Column("person", "text", Pseudonym(F("id")), PERSON_HELP, nullable=False),
     Column("name", "text", "display_name", "display name; null unless the token's role is admin or manager",
-           personal=True),
+           personal="id"),
     Column("is_bot", "bool", nullable=False),
 )
 REPOSITORIES = (
@@ -213,7 +224,7 @@ PULL_REQUESTS = (
     Column("repository", "text", "repository__full_name", "owner/name", nullable=False),
     Column("number", "int", nullable=False),
     Column("title", "text", nullable=False),
-    Column("author", "text", Pseudonym(F("author_id")), PR_PERSON_HELP, personal=True),
+    Column("author", "text", Pseudonym(F("author_id")), PR_PERSON_HELP, personal="author_id"),
     Column("state", "text", help="open | closed | merged", nullable=False),
     Column("is_draft", "bool", nullable=False),
     Column("is_bot", "bool", help="authored by a bot (dependabot, renovate, [bot] accounts)", nullable=False),
@@ -222,7 +233,8 @@ PULL_REQUESTS = (
     Column("deletions", "int"),
     Column("changed_files", "int"),
     Column("commits_count", "int"),
-    Column("head_branch", "text", help="null unless the token's role is admin or manager", personal=True),
+    Column("head_branch", "text", help="null unless the token's role is admin or manager",
+           personal="author_id"),
     Column("base_branch", "text", nullable=False),
     Column("ai_assisted", "bool", help="AI evidence found (a lower bound)", nullable=False),
     Column("ai_tools", "list", help="AI tools with evidence; CSV: separated by ';'", nullable=False),
@@ -243,7 +255,7 @@ REVIEWS = (
     Column("pull_request_id", "int", nullable=False),
     Column("repository", "text", "pull_request__repository__full_name", nullable=False),
     Column("pull_request_number", "int", "pull_request__number", nullable=False),
-    Column("reviewer", "text", Pseudonym(F("reviewer_id")), PR_PERSON_HELP, personal=True),
+    Column("reviewer", "text", Pseudonym(F("reviewer_id")), PR_PERSON_HELP, personal="reviewer_id"),
     Column("state", "text", help="approved | changes_requested | commented | ...", nullable=False),
     Column("submitted_at", "datetime", help="UTC", nullable=False),
 )
@@ -320,8 +332,8 @@ AI_ROI = (
     Column("tool", "text", nullable=False),
     Column("team", "text", "team__slug", "team slug; null = whole organization"),
     Column("ai_prs", "int", help="AI-assisted PRs merged in the month with this tool", nullable=False),
-    Column("spend", "float", help="seats x monthly seat price", nullable=False),
-    *(Column(f"{kind}_{what}{bound}", "float")
+    Column("spend", "float", help="seats x monthly seat price; null for viewers (no money)", money=True),
+    *(Column(f"{kind}_{what}{bound}", "float", money=what == "net")
       for kind in ("measured", "reported") for what in ("hours", "net") for bound in ("", "_low", "_high")),
     Column("computed_at", "datetime", nullable=False),
 )

@@ -24,7 +24,7 @@ from metrics.ingestion.models import (
     Review,
     SyncRun,
 )
-from metrics.ingestion.privacy import above_floor_q
+from metrics.ingestion.privacy import visible_snapshots_q
 
 # Person-scope snapshots are per-person data with no column in the long format: never exported here.
 EXPORTED_SCOPES = ("team", "repository", "organization")
@@ -147,8 +147,7 @@ def metric_rows(access: Access, filters: dict[str, Any]) -> QuerySet[MetricSnaps
     repositories its teams own; never organization rows (they include other teams' work).  Roles that
     see pseudonyms only get no rows of a group below the privacy floor in that period."""
     qs = MetricSnapshot.objects.filter(scope__in=EXPORTED_SCOPES)
-    if not access.sees_names:  # groups below the privacy floor: one person's figures (ingestion.privacy)
-        qs = qs.filter(above_floor_q())
+    qs = qs.filter(visible_snapshots_q(access))  # groups below the floor: one person's figures
     if access.team_ids is not None:
         ids = list(access.team_ids)
         qs = qs.filter(Q(scope="team", team_id__in=ids) | Q(scope="repository", repository__team_id__in=ids))

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
+from metrics.core.access import Access
 from metrics.ingestion.models import MetricSnapshot
 
 ENGINEERS_METRIC = "throughput_per_engineer"
@@ -47,3 +48,16 @@ def large_groups(*, team_ids: Iterable[int] | None, since: dt.date | None = None
     if since is not None:
         qs = qs.filter(period_start__gte=since)
     return set(qs.values_list("team_id", "period", "period_start"))
+
+
+def visible_snapshots_q(access: Access) -> Q:
+    """A MetricSnapshot queryset condition: the rows ``access`` may see.  Every row for whoever sees
+    every person; for a manager, their own teams' rows (and repositories their teams own) whatever the
+    size, other groups only above the floor; for everyone else, only groups above the floor."""
+    if access.sees_all_people:
+        return Q()
+    if not access.sees_any_people:
+        return above_floor_q()
+    own = sorted(access.people_team_ids or ())
+    mine = Q(scope="team", team_id__in=own) | Q(scope="repository", repository__team_id__in=own)
+    return above_floor_q() | mine

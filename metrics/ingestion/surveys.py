@@ -326,9 +326,11 @@ def survey_round_list() -> list[SurveyRound]:
     return list(SurveyRound.objects.prefetch_related("teams").order_by("-opened_at", "-id"))
 
 
-def survey_round_results(*, survey_round: SurveyRound, min_size: int,
+def survey_round_results(*, survey_round: SurveyRound, min_size: int | None = None,
                          responses: pd.DataFrame | None = None) -> analytics.RoundResults:
-    """The round's results with the privacy floor applied: the only way results leave the database."""
+    """The round's results with the privacy floor applied: the only way results leave the database.
+    The floor is ``settings.MIN_GROUP_SIZE``; ``min_size`` can only raise it, never lower it."""
+    min_size = max(int(settings.MIN_GROUP_SIZE), min_size or 0)
     if responses is None:
         responses = survey_frame(round_ids=[survey_round.pk])
     responses = responses[responses["round_id"] == survey_round.pk]

@@ -269,7 +269,9 @@ def _method(period: ReportPeriod, approximate: bool, min_size: int) -> list[str]
         f"Satisfaction is the mean answer (1–5) of the latest developer survey round; groups with fewer than "
         f"{min_size} respondents are never shown, nor any group that would reveal a smaller one by "
         "subtraction, so some teams show “—”.",
-        "The report carries team and organization aggregates only, never figures about individuals.",
+        "The report carries team and organization aggregates only, never figures about individuals: a "
+        f"team, or the organization, with fewer than {min_size} engineers who merged in a period shows "
+        "“—” for that period, since its figures would be one or two people's.",
     ]
     if approximate:
         notes.append(

@@ -12,13 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from django.conf import settings
 from django.db.models import Q
 
 from metrics.analytics.surveys import ROOT
+from metrics.core.access import Access
 from metrics.core.models import AITool, Organization, Team
 from metrics.ingestion.impact import org_settings
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot, SurveyRound
+from metrics.ingestion.privacy import visible_snapshots_q
 from metrics.ingestion.surveys import survey_round_results
 from metrics.reports.kpis import METRICS, Kpi
 
@@ -28,9 +29,11 @@ SNAPSHOT_FRAME_COLUMNS = ["unit", "period_start", "metric", "value", "n"]
 
 
 def report_snapshot_frame(
-    *, base: str, starts: Sequence[dt.date], team_ids: Iterable[int] | None
+    *, base: str, starts: Sequence[dt.date], team_ids: Iterable[int] | None, audience: Access | None = None
 ) -> pd.DataFrame:
-    """Organization rows and team rows (of ``team_ids``; None: every team) of the KPI metrics.
+    """Organization rows and team rows (of ``team_ids``; None: every team) of the KPI metrics that the
+    report's ``audience`` may see (default: any recipient, who sees no names, so a group below the
+    privacy floor in a period is left out of it: its figures would be one or two people's).
 
     Columns ``unit`` ("org" or the team id), ``period_start`` (date), ``metric``, ``value`` (float, NaN
     when undefined), ``n``.
@@ -42,7 +45,8 @@ def report_snapshot_frame(
         period=base,
         period_start__in=list(starts),
         metric__in=METRICS,
-    ).values_list("scope", "team_id", "period_start", "metric", "value", "n")
+    ).filter(visible_snapshots_q(audience or Access.report_audience()))
+    rows = rows.values_list("scope", "team_id", "period_start", "metric", "value", "n")
     records = [
         (ORG if scope == "organization" else team, start, metric, value, n)
         for scope, team, start, metric, value, n in rows
@@ -132,7 +136,7 @@ def satisfaction_rounds(*, until: dt.datetime) -> tuple[Satisfaction | None, Sat
 
 
 def _satisfaction(survey_round: SurveyRound) -> Satisfaction:
-    results = survey_round_results(survey_round=survey_round, min_size=settings.MIN_GROUP_SIZE)
+    results = survey_round_results(survey_round=survey_round)  # floored at settings.MIN_GROUP_SIZE
     means = results.means[results.means["question"] == "overall_satisfaction"]
     team_of = dict(zip(results.groups["group"], results.groups["team_id"], strict=True))
     by_group: dict[object, Kpi] = {}

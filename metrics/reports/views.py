@@ -11,27 +11,20 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
+from metrics.core import access
 from metrics.reports.forms import ReportScheduleForm
 from metrics.reports.models import ReportRun, ReportSchedule
 from metrics.reports.services import reports_dir
 
-MANAGER_GROUP = "manager"
 ARCHIVE_LIMIT = 200
 
 
 def can_read_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(
-        user.is_authenticated
-        and (
-            user.is_superuser
-            or user.has_perm("reports.view_reportrun")  # type: ignore[union-attr]
-            or user.groups.filter(name=MANAGER_GROUP).exists()  # type: ignore[union-attr]
-        )
-    )
+    return access.for_user(user).reads_reports
 
 
 def can_edit_schedules(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(user.is_authenticated and user.has_perm("reports.change_reportschedule"))  # type: ignore[union-attr]
+    return access.for_user(user).edits_report_schedules
 
 
 def _require(allowed: bool) -> None:

@@ -1,4 +1,5 @@
-"""What the logged-in user may see: their role and the teams whose people they may see.
+"""Web helpers around the one access object (``metrics.core.access``): role checks for views, and the
+query conditions that hide people.
 
 Every page asks ``request_access(request)`` once; queries that touch a person (PR authors, the people
 table, the author filter) go through ``person_visible_q``/``people_visible`` so that a manager sees the
@@ -8,7 +9,6 @@ people of their own teams (and the teams below them) and nobody else's, by any U
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -19,70 +19,26 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from metrics.core.models import TeamMembership, team_subtree
+from metrics.core import access as core_access
+from metrics.core.access import Access
+from metrics.core.models import TeamMembership, team_subtree  # noqa: F401 - re-exported for web modules
 from metrics.web.models import UserProfile
 
 Role = UserProfile.Role
-MANAGER_GROUP = "manager"  # the surveys pages recognise managers by this Django group
-
-
-@dataclass(frozen=True)
-class Access:
-    """``people_team_ids``: None = every team's people (admin); else the teams whose people are visible."""
-
-    role: str
-    people_team_ids: frozenset[int] | None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def sees_any_people(self) -> bool:
-        return self.people_team_ids is None or bool(self.people_team_ids)
-
-    @property
-    def sees_money(self) -> bool:
-        return self.role != Role.VIEWER
-
-    def sees_people_of(self, team_id: int) -> bool:
-        return self.people_team_ids is None or team_id in self.people_team_ids
-
-
+MANAGER_GROUP = "manager"  # kept in step with the role by services.user_role_set (Django admin use)
 
 
 def user_role(user: AbstractBaseUser | AnonymousUser) -> str:
-    if not user.is_authenticated:
-        return Role.VIEWER
-    if getattr(user, "is_superuser", False):
-        return Role.ADMIN
-    profile = UserProfile.objects.filter(user_id=user.pk).first()
-    if profile is not None:
-        return str(profile.role)
-    if user.groups.filter(name=MANAGER_GROUP).exists():  # type: ignore[union-attr]
-        return Role.MANAGER
-    return Role.VIEWER
+    return core_access.for_user(user).role
 
 
 def user_access(user: AbstractBaseUser | AnonymousUser) -> Access:
-    role = user_role(user)
-    if role == Role.ADMIN:
-        return Access(role=role, people_team_ids=None)
-    if role == Role.MANAGER:
-        own = UserProfile.teams.through.objects.filter(userprofile__user_id=user.pk).values_list(
-            "team_id", flat=True
-        )
-        return Access(role=role, people_team_ids=team_subtree(own))
-    return Access(role=role, people_team_ids=frozenset())
+    return core_access.for_user(user)
 
 
 def request_access(request: HttpRequest) -> Access:
-    """The request's access, computed once per request."""
-    cached = getattr(request, "_sextant_web_access", None)
-    if cached is None:
-        cached = user_access(request.user)
-        request._sextant_web_access = cached  # type: ignore[attr-defined]
-    return cached
+    """The request's access (``metrics.core.access``), computed once per request."""
+    return core_access.for_request(request)
 
 
 def membership_at_q(team_ids: Iterable[int], at: str = "pr_time") -> Exists:

@@ -1,9 +1,9 @@
 """Survey pages: open a round (managers), answer it (developers), read the floored results (everyone).
 
-Who may do what (roles proper come with issue 4): any logged-in user reads results, which never show a
-group below ``settings.MIN_GROUP_SIZE``; superusers and members of the Django group ``manager`` open
-rounds and read the free-text comments; a developer answers a round of a team they were in when it
-opened, through ``/surveys/<id>/answer/``, recognised by the e-mail address of their account.
+Who may do what (``metrics.core.access``): any logged-in user reads results, which never show a group
+below ``settings.MIN_GROUP_SIZE``; admins open rounds for any team, managers for their own teams and the
+teams below them, and both read the free-text comments; a developer answers a round of a team they were
+in when it opened, through ``/surveys/<id>/answer/``, recognised by the e-mail address of their account.
 """
 from __future__ import annotations
 
@@ -19,22 +19,26 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from metrics.analytics import surveys as analytics
+from metrics.core import access
 from metrics.core.models import Team
 from metrics.ingestion import surveys as services
 from metrics.ingestion.models import SurveyRound
 from metrics.web import params
 from metrics.web import survey_context as pages
 
-MANAGER_GROUP = "manager"
 TREND_ROUNDS = 6
 TREND_QUESTIONS = ("overall_satisfaction", "ease_of_shipping")
 
 
 def can_manage_surveys(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Superusers and members of the Django group "manager" open rounds and read comments."""
-    if not user.is_authenticated:
-        return False
-    return bool(getattr(user, "is_superuser", False)) or user.groups.filter(name=MANAGER_GROUP).exists()
+    """Admins and managers (their Sextant role) open rounds and read comments."""
+    return access.for_user(user).manages_surveys
+
+
+def _team_choices(request: HttpRequest) -> list[dict[str, Any]]:
+    """The teams this user may open a round for: every team for admins, a manager's own and below."""
+    allowed = access.for_request(request).survey_team_ids
+    return [t for t in pages.team_choices() if allowed is None or t["id"] in allowed]
 
 
 def _min_size() -> int:
@@ -193,15 +197,18 @@ def _closes_at(text: str) -> dt.datetime | None:
 @login_required
 def survey_open(request: HttpRequest) -> HttpResponse:
     if not can_manage_surveys(request.user):
-        message = "Only managers (the Django group 'manager') and administrators open survey rounds."
+        message = "Only managers and administrators open survey rounds."
         return _error(request, "Not allowed", message, 403)
-    context: dict[str, Any] = {"teams": pages.team_choices(), "errors": {}, "values": {"team_ids": []},
+    context: dict[str, Any] = {"teams": _team_choices(request), "errors": {}, "values": {"team_ids": []},
                                "min_size": _min_size()}
     if request.method != "POST":
         return render(request, "surveys/open.html", context)
     values = {"name": request.POST.get("name", ""), "closes_on": request.POST.get("closes_on", ""),
               "team_ids": request.POST.getlist("teams")}
     chosen = Team.objects.filter(pk__in=[v for v in values["team_ids"] if v.isdigit()])
+    if not access.for_request(request).may_open_survey_for(t.pk for t in chosen):
+        message = "You may open rounds only for the teams you manage and the teams below them."
+        return _error(request, "Not allowed", message, 403)
     try:
         closes_at = _closes_at(values["closes_on"])
     except ValueError as exc:
