@@ -1,25 +1,21 @@
 """Flow: PR cycle time and its phases, throughput, PR size.
 
-Definitions (DESIGN.md, definition version in ``snapshots.DEFINITION_VERSION``), all in hours:
-
-- cycle   = first commit authored -> merged
-- coding  = first commit authored -> PR opened
-- pickup  = ready for review (else opened; draft time is excluded) -> first review or comment by a
-            non-author non-bot; when there is none, the first approval, else the merge
-- review  = first review -> merged = rework (first review -> last approval) + merge wait (last
-            approval -> merged); without a review, rework is 0 and merge wait starts at the approval
-- deploy  = merged -> first successful production deployment of the repository at or after the merge
-
-A span that would be negative (clock skew, a review before the PR was opened, a rebased history) is
-dropped, never clipped.  Quantiles are reported with the number of PRs behind them; never averaged.
+The phases (cycle, coding, pickup, rework, merge wait, review, deploy) are defined in
+:mod:`metrics.analytics.catalog` as start and end rules; :func:`phase_spans` applies those rules to a
+frame, as ``catalog.pr_spans`` does to one PR, so the snapshots, the PR explorer and the API agree.
+All spans are in hours.  A span that would be negative (clock skew, a review before the PR was opened, a
+rebased history) is dropped, never clipped.  Quantiles are reported with the number of PRs behind them;
+never averaged.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-QUANTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9}
-PHASES = ("cycle", "coding", "pickup", "rework", "merge_wait", "review", "deploy")
+from metrics.analytics import catalog
+
+QUANTILES = {name: int(name[1:]) / 100 for name in catalog.QUANTILES}  # "p50" -> 0.5
+PHASES = tuple(phase.key for phase in catalog.PHASES)
 
 
 def hours_between(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -36,7 +32,7 @@ def _first_known(*columns: pd.Series) -> pd.Series:
 
 
 def phase_spans(prs: pd.DataFrame) -> pd.DataFrame:
-    """Per-PR phase spans.
+    """Per-PR phase spans, by the catalog's rules.
 
     Input columns: first_commit_at, created_at, merged_at, and where known ready_at,
     first_review_at, approved_at (last approval) — tz-aware UTC, NaT allowed; a missing column
@@ -44,22 +40,15 @@ def phase_spans(prs: pd.DataFrame) -> pd.DataFrame:
     (see :func:`deploy_spans`), float hours, NaN when unknown or negative.
     """
     empty = pd.Series(pd.NaT, index=prs.index, dtype="datetime64[ns, UTC]")
-    first_commit, created, ready_at, reviewed, approved, merged = (
-        prs.get(c, empty)
-        for c in ("first_commit_at", "created_at", "ready_at", "first_review_at", "approved_at", "merged_at")
-    )
-    ready = _first_known(ready_at, created)
-    picked_up = _first_known(reviewed, approved, merged)
-    # Without a review, an approval starts the merge wait at once: rework is 0, not unknown.
-    rework = hours_between(reviewed, approved).where(reviewed.notna(), 0.0).where(approved.notna())
-    return prs.assign(
-        cycle_hours=hours_between(first_commit, merged),
-        coding_hours=hours_between(first_commit, created),
-        pickup_hours=hours_between(ready, picked_up),
-        rework_hours=rework,
-        merge_wait_hours=hours_between(approved, merged),
-        review_hours=hours_between(reviewed, merged),
-    )
+
+    def first_known(names: tuple[str, ...]) -> pd.Series:
+        return _first_known(*(prs.get(name, empty) for name in names))
+
+    return prs.assign(**{
+        phase.column: hours_between(first_known(phase.start), first_known(phase.end))
+        for phase in catalog.PHASES
+        if phase.key != "deploy"
+    })
 
 
 def cycle_time_spans(prs: pd.DataFrame) -> pd.DataFrame:
@@ -85,7 +74,8 @@ def deploy_spans(prs: pd.DataFrame, deployments: pd.DataFrame) -> pd.Series:
         merged.reset_index(), prod.rename(columns={"created_at": "deployed_at"}), left_on="merged_at",
         right_on="deployed_at", by="repository_id", direction="forward",
     ).set_index("index")
-    out.loc[joined.index] = hours_between(joined["merged_at"], joined["deployed_at"])
+    deploy = catalog.PHASE["deploy"]  # merged_at -> deployed_at (the deployment found above)
+    out.loc[joined.index] = hours_between(joined[deploy.start[0]], joined[deploy.end[0]])
     return out
 
 

@@ -15,18 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from metrics.analytics import flow, quality
+from metrics.analytics import catalog, flow, quality
+from metrics.analytics.catalog import DEFINITION_VERSION as DEFINITION_VERSION  # re-exported
 from metrics.analytics.grouped import Grouping, factorize_ids, rows_by_label, value_order
 
-DEFINITION_VERSION = "1.1"
 OUTPUT_COLUMNS = [
     "scope", "team_id", "repository_id", "person_id", "period", "period_start", "metric", "value", "n",
 ]
 # span column -> metric name prefix (each gives _p50, _p75, _p90)
 SPAN_METRICS = {
-    "cycle_hours": "cycle_time", "coding_hours": "coding_time", "pickup_hours": "pickup_time",
-    "rework_hours": "rework_time", "merge_wait_hours": "merge_wait_time", "review_hours": "review_time",
-    "deploy_hours": "deploy_time", "size_lines": "pr_size", "revert_hours": "time_to_revert",
+    **{phase.column: phase.metric for phase in catalog.PHASES},
+    "size_lines": "pr_size", "revert_hours": "time_to_revert",
 }
 SCOPES = ("organization", "team", "repository", "person")
 PERIODS = ("week", "month")

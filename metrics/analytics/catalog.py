@@ -1,0 +1,173 @@
+"""The metric catalog: every metric and every PR phase, defined once.
+
+Every surface reads this module: the snapshot engine (``flow.phase_spans``), the PR explorer's timeline,
+the REST API's span columns and their SQL (``api/columns.py``), tooltips, reports and the docs.  A phase
+is data (the first known of its start timestamps -> the first known of its end timestamps); ``pr_spans``
+applies the rules to one PR and ``flow.phase_spans`` to a frame, so no surface writes a boundary itself.
+Pure Python: no Django, no pandas.
+
+Changing a rule or the meaning of a metric changes the numbers: bump ``DEFINITION_VERSION`` (stored on
+every snapshot row and exported by the API) and say so in the README's metric table.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+DEFINITION_VERSION = "1.1"
+QUANTILES = ("p50", "p75", "p90")
+PERIODS = ("week", "month")
+SCOPES = ("team", "repository", "organization")  # the scopes the pages and the API list
+
+Unit = Literal["hours", "lines", "count", "ratio", "share", "level", "score"]
+Better = Literal["lower", "higher"] | None
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A span of a PR's life: from the first known ``start`` timestamp to the first known ``end`` one, in
+    hours; unknown when either is missing, dropped (unknown, never clipped) when negative."""
+
+    key: str  # "merge_wait"
+    label: str  # "merge wait", as pages print it
+    start: tuple[str, ...]
+    end: tuple[str, ...]
+    definition: str
+
+    @property
+    def column(self) -> str:
+        """The span's column in frames and in the API: ``merge_wait_hours``."""
+        return f"{self.key}_hours"
+
+    @property
+    def metric(self) -> str:
+        """The metric family of the span's quantiles: ``merge_wait_time`` (``_p50`` ...)."""
+        return "cycle_time" if self.key == "cycle" else f"{self.key}_time"
+
+
+# The timestamps the rules read.  ``deployed_at`` is derived: the first successful production deployment
+# of the PR's repository at or after its merge (``flow.deploy_spans``).
+TIMESTAMPS = (
+    "first_commit_at", "created_at", "ready_at", "first_review_at", "approved_at", "merged_at", "deployed_at",
+)
+
+PHASES = (
+    Phase("cycle", "cycle time", ("first_commit_at",), ("merged_at",), "First commit authored -> PR merged"),
+    Phase("coding", "coding", ("first_commit_at",), ("created_at",),
+          "First commit authored -> PR opened (only where the opening time is known)"),
+    Phase("pickup", "pickup", ("ready_at", "created_at"), ("first_review_at", "approved_at", "merged_at"),
+          "Ready for review (else opened; draft time excluded) -> first review or comment by a non-author "
+          "non-bot (else first approval, else merge)"),
+    # Without a review the rework starts at the approval itself: 0, not unknown.
+    Phase("rework", "rework", ("first_review_at", "approved_at"), ("approved_at",),
+          "First review -> last approval (0 when approved without a review)"),
+    Phase("merge_wait", "merge wait", ("approved_at",), ("merged_at",), "Last approval -> merge"),
+    Phase("review", "review", ("first_review_at",), ("merged_at",),
+          "First review -> merge (rework + merge wait)"),
+    Phase("deploy", "deploy", ("merged_at",), ("deployed_at",),
+          "Merge -> first successful production deployment of the repository at or after it"),
+)
+PHASE = {phase.key: phase for phase in PHASES}
+TIMELINE = ("coding", "pickup", "rework", "merge_wait")  # the PR explorer's bar and the team chart's stack
+
+
+def first_known(times: Mapping[str, dt.datetime | None], names: tuple[str, ...]) -> dt.datetime | None:
+    return next((times[name] for name in names if times.get(name) is not None), None)
+
+
+def hours_between(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    """``end - start`` in hours; None when either is unknown or the span is negative."""
+    if start is None or end is None:
+        return None
+    hours = (end - start).total_seconds() / 3600
+    return hours if hours >= 0 else None
+
+
+def pr_spans(times: Mapping[str, dt.datetime | None]) -> dict[str, float | None]:
+    """Every phase's hours of one PR (key -> hours or None) from its timestamps (names in ``TIMESTAMPS``;
+    a missing name counts as unknown)."""
+    return {p.key: hours_between(first_known(times, p.start), first_known(times, p.end)) for p in PHASES}
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    unit: Unit
+    better: Better  # which way is good news; None: no direction (volume, adoption)
+    definition: str
+    version: str = DEFINITION_VERSION
+
+
+_SPAN_SUFFIX = "; negative spans dropped; non-bot PRs by merge date."
+
+
+def _quantiles(family: str, label: str, unit: Unit, text: str) -> list[Metric]:
+    return [Metric(f"{family}_{q}", f"{label} {q}", unit, "lower", f"{text} ({q}){_SPAN_SUFFIX}")
+            for q in QUANTILES]
+
+
+def _phase_metrics() -> list[Metric]:
+    out = []
+    for phase in PHASES:
+        label = phase.metric.replace("_", " ").capitalize()
+        out += _quantiles(phase.metric, label, "hours", f"{phase.definition}, in hours")
+    return out
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in [
+    *_phase_metrics(),
+    *_quantiles("time_to_revert", "Time to revert", "hours",
+                "Merge -> the revert landing, in hours, for reverted PRs"),
+    *_quantiles("pr_size", "PR size", "lines", "Lines changed (additions + deletions) per merged PR"),
+    Metric("merged_prs", "Merged PRs", "count", None, "Pull requests merged in the period, bots excluded."),
+    Metric("bot_merged_prs", "Merged bot PRs", "count", None,
+           "Pull requests by bots (dependabot, renovate, [bot] accounts) merged in the period."),
+    Metric("throughput_per_engineer", "Merged PRs per engineer", "ratio", "higher",
+           "Merged PRs per active engineer (distinct non-bot authors who merged a PR)."),
+    Metric("revert_rate", "Revert rate", "share", "lower",
+           "Share of the period's merged PRs that were later reverted (a revert still standing)."),
+    Metric("change_failure_rate", "Change failure rate", "share", "lower",
+           "Share of production deployments that failed or shipped a PR later reverted."),
+    Metric("ai_adoption_level", "AI adoption level", "level", None,
+           "A person's AI use in the month: 0 none, 1 occasional, 2 regular (half of their merged PRs "
+           "with evidence, or telemetry on 8+ days)."),
+    Metric("ai_adoption_regular_share", "Regular AI users", "share", None,
+           "Share of the team's engineers (with a merged PR) who are regular AI users."),
+    Metric("ai_adoption_any_share", "Engineers using AI", "share", None,
+           "Share of the team's engineers (with a merged PR) who use AI at least occasionally."),
+    Metric("ai_assisted_share", "AI-assisted share", "share", None,
+           "Share of merged PRs with AI evidence (trailers, AI authors, agent branches, labels); a lower "
+           "bound."),
+]}
+# Not a snapshot metric: read from survey answers, shown beside the metrics (overview, reports).
+SATISFACTION = Metric(
+    "satisfaction", "Satisfaction", "score", "higher",
+    "Mean answer to 'Overall, how satisfied are you with your work as an engineer here?' (1-5) in the "
+    "latest survey round; hidden for groups below the privacy floor.",
+)
+SHOWN: dict[str, Metric] = {**METRICS, SATISFACTION.name: SATISFACTION}
+DEFINITIONS: dict[str, str] = {name: metric.definition for name, metric in METRICS.items()}
+
+
+def metric_is_known(name: str) -> bool:
+    """True if the catalog defines the snapshot metric ``name``."""
+    return name in METRICS
+
+
+def label(name: str) -> str:
+    """The metric's label; an unknown name reads as itself, capitalized (``foo_bar`` -> ``Foo bar``)."""
+    found = SHOWN.get(name)
+    return found.label if found else name.replace("_", " ").capitalize()
+
+
+def better(name: str) -> Better:
+    found = SHOWN.get(name)
+    return found.better if found else None
+
+
+def unit(name: str) -> Unit | None:
+    found = SHOWN.get(name)
+    return found.unit if found else None
