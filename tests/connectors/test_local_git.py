@@ -1,6 +1,8 @@
 """The local_git connector on small real repositories built with the git CLI, with exact expectations."""
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -330,3 +332,12 @@ def test_a_folder_inside_a_repository_is_not_that_repository(git_repo: GitRepo) 
     (git_repo.path / "sub").mkdir()
     with pytest.raises(ConnectorError, match="sub: not a git repository"):
         read(git_repo.path / "sub")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a folder away needs root")
+def test_a_repository_of_another_user_is_named_as_such(git_repo: GitRepo) -> None:
+    git_repo.commit("initial", date=at(1))
+    subprocess.run(["chown", "-R", "nobody", str(git_repo.path)], check=True)
+    # git refuses it (safe.directory), and Sextant does not lift that: one line saying why.
+    with pytest.raises(ConnectorError, match=r"repo: owned by another user, and git will not read"):
+        read(git_repo.path)
