@@ -5,7 +5,7 @@ case-insensitive; unknown columns are ignored.
 
 | column   | required | value                                                                         |
 |----------|----------|-------------------------------------------------------------------------------|
-| `date`   | yes      | the day, `YYYY-MM-DD`                                                         |
+| `date`   | yes      | the day, `YYYY-MM-DD`, from 1970 to the day after the import                  |
 | `user`   | yes      | the person's host login, or e-mail address (anything containing `@`)          |
 | `tool`   | yes      | the tool's name, e.g. `Cursor`, `Claude Code` (matched to configured AI tools |
 |          |          | without regard to case when stored); at most 50 characters                    |
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from connectors.pr_file import Cells, Problems, csv_rows, parse_text, read_text
+from connectors.file_rows import Cells, Problems, believable, csv_rows, parse_text
 from connectors.records import AIUsageRecord, IdentityRecord
 
 REQUIRED = ("date", "user", "tool", "active")
@@ -40,9 +40,11 @@ def parse_day(value: object) -> date:
     if not _DAY.fullmatch(text):
         raise ValueError(f"{text!r} is not a date such as 2024-05-01 (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a valid date") from None
+    believable(datetime.combine(day, time(), tzinfo=UTC))
+    return day
 
 
 def parse_user(value: object) -> IdentityRecord:
@@ -96,11 +98,10 @@ def _record(cells: Cells) -> AIUsageRecord | None:
 
 def read_ai_usage(path: Path) -> list[AIUsageRecord]:
     """Every row of the file as a record, or a ConnectorError listing every problem (line and column)."""
-    text = read_text(path)
     problems = Problems(path)
     records: list[AIUsageRecord] = []
     first_line: dict[tuple[str, str, date], int] = {}
-    for line, values in csv_rows(path, text, REQUIRED):
+    for line, values in csv_rows(path, REQUIRED, problems):
         record = _record(Cells(problems, line, values))
         if record is None or record.user is None:
             continue

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors import timebounds
 from connectors.base import ConnectorError
 from connectors.records import AISeatRecord, AIUsageRecord, IdentityRecord, TeamMembershipRecord
 
@@ -35,7 +36,9 @@ def report_rows(text: str, where: str) -> list[dict[str, Any]]:
     document; ``where`` names the file in errors (never with its signed query string)."""
     try:
         return _rows(json.loads(text))
-    except json.JSONDecodeError:
+    except RecursionError:
+        raise ConnectorError(f"Copilot report {where}: JSON nested too deeply", permanent=False) from None
+    except ValueError:  # not one document (JSONDecodeError): NDJSON, read line by line below
         pass
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -46,6 +49,9 @@ def report_rows(text: str, where: str) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise ConnectorError(f"Copilot report {where}, line {number}: not JSON ({exc.msg})",
                                  permanent=False) from None
+        except (RecursionError, ValueError):
+            raise ConnectorError(f"Copilot report {where}, line {number}: JSON nested too deeply or a "
+                                 "number too long", permanent=False) from None
     return rows
 
 
@@ -64,10 +70,14 @@ def _int(row: dict[str, Any], key: str) -> int | None:
 
 def _day(row: dict[str, Any], key: str = "day") -> date:
     try:
-        return date.fromisoformat(str(row[key]))
+        day = date.fromisoformat(str(row[key]))
     except (KeyError, ValueError):
         raise ConnectorError(f"Copilot report row without a valid {key!r}: {str(row)[:120]}",
                              permanent=False) from None
+    why = timebounds.out_of_range(datetime.combine(day, datetime.min.time(), tzinfo=UTC))
+    if why is not None:  # year 9999 would be stored, then stop every recompute
+        raise ConnectorError(f"Copilot report row with an impossible {key!r}: {why}", permanent=False)
+    return day
 
 
 def _counts(row: dict[str, Any]) -> dict[str, int | None]:
@@ -141,11 +151,18 @@ def legacy_usage(day: dict[str, Any]) -> AIUsageRecord:
 
 
 def _timestamp(value: object) -> datetime | None:
+    """A seat's moment; one that cannot be true (before 1970, after 2999) is unknown.  A cancellation
+    may lie ahead (pending), so the range is that of planned dates."""
     if not isinstance(value, str) or not value:
         return None
-    if len(value) == 10:  # pending_cancellation_date is a date: the seat ends at its start (UTC)
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        if len(value) == 10:  # pending_cancellation_date is a date: the seat ends at its start (UTC)
+            moment = datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return None if timebounds.out_of_range(moment, planned=True) else moment
 
 
 def seat(item: dict[str, Any]) -> AISeatRecord | None:

@@ -33,8 +33,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
-import io
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +42,15 @@ from pathlib import Path
 from typing import TypeVar
 
 from connectors.base import ConnectorError
-from connectors.pr_file import Cells, Problems, csv_rows, parse_date_or_timestamp, parse_text, read_text
+from connectors.file_rows import (
+    Cells,
+    Problems,
+    csv_rows,
+    first_nonblank,
+    parse_date_or_timestamp,
+    parse_text,
+    read_text,
+)
 from connectors.records import IdentityRecord, SurveyResponseRecord
 from connectors.teams_csv import parse_email, parse_login
 
@@ -96,6 +104,10 @@ def mapping_from_file(path: Path) -> SurveyMapping:
     except json.JSONDecodeError as exc:
         where = f"{path}, line {exc.lineno}, column {exc.colno}"
         raise ConnectorError(f"{where}: malformed JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ConnectorError(f"{path}: JSON nested too deeply (a mapping is two levels deep)") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ConnectorError(f"{path}: malformed JSON ({str(exc)[:80]})") from None
     if not isinstance(data, dict):
         raise ConnectorError(f"{path}: expected a JSON object of field: column")
     nested = set(data) <= {"columns", "values"} and isinstance(data.get("columns", {}), dict)
@@ -148,10 +160,12 @@ PARSERS: dict[str, Callable[[object], object]] = {
 }
 
 
-def _header(path: Path, text: str, mapping: SurveyMapping) -> tuple[dict[str, str], list[str]]:
+def _header(path: Path, mapping: SurveyMapping) -> tuple[dict[str, str], list[str]]:
     """field -> column as the CSV spells it, and the header; a mapped column that is missing is an error."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    first = next((row for row in reader if any(cell.strip() for cell in row)), [])
+    try:
+        first = next(csv.reader([first_nonblank(path)]), [])
+    except csv.Error as exc:
+        raise ConnectorError(f"{path}: malformed CSV header ({exc})") from None
     header = [cell.strip() for cell in first]
     by_lower = {name.lower(): name for name in header if name}
     columns: dict[str, str] = {}
@@ -170,7 +184,7 @@ def _header(path: Path, text: str, mapping: SurveyMapping) -> tuple[dict[str, st
     if missing:
         raise ConnectorError(f"{path}, line 1: the header lacks {', '.join(missing)}; it has "
                              f"{', '.join(repr(h) for h in header if h) or 'no names'}")
-    twice = {c for c in columns.values() if list(columns.values()).count(c) > 1}
+    twice = {c for c, count in Counter(columns.values()).items() if count > 1}
     if twice:
         clashes = [f"{column!r} is mapped to {' and '.join(n for n, c in columns.items() if c == column)}"
                    for column in sorted(twice)]
@@ -255,14 +269,13 @@ def _replace(record: SurveyResponseRecord, **changes: object) -> SurveyResponseR
 def read_survey_responses(path: Path, mapping: SurveyMapping | None = None) -> list[SurveyResponseRecord]:
     """Every response in the file, or a ConnectorError listing every problem (line and column)."""
     mapping = mapping or SurveyMapping()
-    text = read_text(path)
-    columns, header = _header(path, text, mapping)
+    columns, header = _header(path, mapping)
     spelled = {name.lower(): name for name in header if name}
     problems = Problems(path)
     records: list[SurveyResponseRecord] = []
     first_id: dict[str, int] = {}
     first_person: dict[str, int] = {}
-    for line, values in csv_rows(path, text, ()):
+    for line, values in csv_rows(path, (), problems):
         row = {spelled.get(k, k): str(v) for k, v in values.items()}
         record = _record(Cells(problems, line, _translated(row, columns, mapping.values)), columns)
         if record is None:

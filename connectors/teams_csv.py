@@ -18,7 +18,9 @@ a login.  Rows that share an e-mail or a login (case-insensitive), and a row giv
 person: all their e-mails and logins become identities of that one person, and their name is the
 first non-empty `name`.  A person may be in several teams, or in one team several times with different
 `start`s; the same person, team and start twice is an error.  Timestamps need a UTC offset (`Z` or
-`+02:00`).  Every problem in the file is reported at once, each with its line and column.
+`+02:00`); dates before 1970, a start more than a day after the import and an end after 2999 are
+errors (connectors/timebounds.py).  Every problem in the file is reported at once, each with its line
+and column.
 """
 from __future__ import annotations
 
@@ -28,15 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from connectors.pr_file import (
-    Cells,
-    Problems,
-    csv_rows,
-    is_blank,
-    parse_date_or_timestamp,
-    parse_text,
-    read_text,
-)
+from connectors.file_rows import Cells, Problems, csv_rows, is_blank, parse_date_or_timestamp, parse_text
 from connectors.records import IdentityRecord, TeamMembershipRecord
 
 REQUIRED = ("team",)
@@ -72,6 +66,11 @@ def parse_login(value: object) -> str:
     return text
 
 
+def _planned_end(value: object) -> datetime:
+    """A leaving date may lie ahead (a planned move); a start may not (it would be read as unknown)."""
+    return parse_date_or_timestamp(value, planned=True)
+
+
 def _row(cells: Cells) -> _Row | None:
     team = cells.required("team", parse_text, "")
     parent_team = cells.optional("parent_team", parse_text) or ""
@@ -79,7 +78,7 @@ def _row(cells: Cells) -> _Row | None:
     email = cells.optional("email", parse_email) or ""
     login = cells.optional("login", parse_login) or ""
     start = cells.optional("start", parse_date_or_timestamp)
-    end = cells.optional("end", parse_date_or_timestamp)
+    end = cells.optional("end", _planned_end)
     if is_blank(cells.values.get("email")) and is_blank(cells.values.get("login")):
         cells.fail("email" if "email" in cells.values else "login", "needs an e-mail or a login (or both)")
     if start is not None and end is not None and end < start:
@@ -177,9 +176,8 @@ def _check_duplicates(rows: list[_Row], people: list[tuple[tuple[IdentityRecord,
 
 def read_memberships(path: Path) -> list[TeamMembershipRecord]:
     """Every membership in the file, or a ConnectorError listing every problem (line and column)."""
-    text = read_text(path)
-    raw_rows = csv_rows(path, text, REQUIRED, one_of=("email", "login"))
     problems = Problems(path)
+    raw_rows = csv_rows(path, REQUIRED, problems, one_of=("email", "login"))
     rows = [row for line, values in raw_rows if (row := _row(Cells(problems, line, values))) is not None]
     people = _people(rows)
     _check_parents(rows, problems)

@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
+PLANNED_LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The last moment of a *planned* date (a membership's or a seat's end, a survey's closing day): those may
+lie ahead, but year 9999 is still no date (and one day more overflows)."""
 
 
 def latest(now: datetime | None = None) -> datetime:
@@ -19,13 +22,15 @@ def latest(now: datetime | None = None) -> datetime:
     return (now or datetime.now(UTC)) + FUTURE_TOLERANCE
 
 
-def out_of_range(value: datetime, now: datetime | None = None) -> str | None:
-    """Why ``value`` cannot be a real event time, or None when it can."""
+def out_of_range(value: datetime, now: datetime | None = None, *, planned: bool = False) -> str | None:
+    """Why ``value`` cannot be a real event time (or with ``planned``, a planned one), or None when it can."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     if value < EARLIEST:
         return f"{value.isoformat()} is before {EARLIEST.date().isoformat()}"
-    if value > latest(now):
+    if planned and value > PLANNED_LATEST:
+        return f"{value.isoformat()} is after {PLANNED_LATEST.year}"
+    if not planned and value > latest(now):
         return f"{value.isoformat()} is more than a day in the future"
     return None
 
