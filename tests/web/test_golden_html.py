@@ -54,6 +54,8 @@ def normalize(html: str, people: dict[int, str]) -> str:
         lambda m: m.group(1) + people.get(int(m.group(2)), m.group(2)),
         html,
     )
+    # One character written two ways (the entity or itself), kept visible: it indents the team tree.
+    html = html.replace("&nbsp;", "\u00a0").replace("\u00a0", "{nbsp}")
     html = re.sub(r"\s+", " ", html)
     return re.sub(r">\s+<", "><", html).replace("> ", ">").replace(" <", "<").strip()
 
