@@ -172,6 +172,10 @@ class LocalGitConnector(Connector):
     def discarded_example(self) -> str:
         return self._dropped.example
 
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"dates_discarded": self._dropped.count} if self._dropped.count else {}
+
     def check(self) -> None:
         open_repository(Path(self.config.location))
 
@@ -197,6 +201,11 @@ class LocalGitConnector(Connector):
             if len(commits) % 5000 == 0:
                 self.progress("reading history", len(commits), None)
         self.progress("reading history", len(commits), len(commits))
+        if self._dropped.count:  # the sync records it on the run; import_git warns
+            self.problems.append(
+                f"{self._dropped.count} commit dates stored as unknown: unreadable, before 1970 or more than "
+                f"a day after this import (first: {self._dropped.example})"
+            )
         finder = PullRequestFinder(
             repository=name, branch=branch, graph=graph, commits=commits, main_tip=refs[main_ref],
             pull_refs=pull_refs, open_max_age_days=int(self.config.options.get("open_pr_max_age_days", 30)),

@@ -273,7 +273,11 @@ def test_forged_dates_are_stored_as_unknown(git_repo: GitRepo) -> None:
         assert (commits[message].authored_at, commits[message].committed_at) == (None, None), message
     # An impossible UTC offset does not lose the moment: it is kept in UTC.
     assert commits["odd zone"].authored_at == datetime(2024, 3, 3, tzinfo=UTC)
-    assert source.discarded_dates == 9
+    assert source.discarded_dates == 9 and source.counts == {"dates_discarded": 9}
+    assert source.problems == [
+        f"9 commit dates stored as unknown: unreadable, before 1970 or more than a day after this import "
+        f"(first: {source.discarded_example})"
+    ]
     assert source.discarded_example.startswith(f"{year_9999[:12]} author date 9999-12-31T23:59:59+00:00")
 
 
