@@ -117,9 +117,13 @@ def _roi_row(record: dict) -> AIRoiMonth:
     return AIRoiMonth(team_id=None if team is None or pd.isna(team) else int(team), **values)
 
 
-def ai_impact_recompute() -> dict[str, int]:
-    """Replace every AI-impact estimate and ROI row; returns how many of each were written."""
-    model = impact_frame()
+def ai_impact_recompute(*, model: pd.DataFrame | None = None) -> dict[str, int]:
+    """Replace every AI-impact estimate and ROI row; returns how many of each were written.
+
+    Called only by ``snapshots_recompute`` and ``metrics.ingestion.recompute`` (which hold the recompute
+    lock); ``model`` is ``impact_frame()`` when the caller has it already.  The adoption levels derived
+    from the same model are snapshot rows: ``adoption_snapshots``, written by ``write_snapshots``."""
+    model = impact_frame() if model is None else model
     if model.empty:
         estimates: list[AIImpactEstimate] = []
         roi_rows: list[AIRoiMonth] = []
@@ -135,15 +139,12 @@ def ai_impact_recompute() -> dict[str, int]:
         )
         roi_rows = _roi_rows(model, _as_estimate(cycle), org_settings())
         estimates.append(_coverage_row(model))
-    adoption = _adoption_snapshots(model)
     with transaction.atomic():
-        MetricSnapshot.objects.filter(metric__startswith="ai_adoption_").delete()
-        MetricSnapshot.objects.bulk_create(adoption, batch_size=2000)
         AIImpactEstimate.objects.all().delete()
         AIImpactEstimate.objects.bulk_create(estimates)
         AIRoiMonth.objects.all().delete()
         AIRoiMonth.objects.bulk_create(roi_rows, batch_size=1000)
-    return {"estimates": len(estimates), "roi_rows": len(roi_rows), "adoption_rows": len(adoption)}
+    return {"estimates": len(estimates), "roi_rows": len(roi_rows)}
 
 
 def _coverage_row(model: pd.DataFrame) -> AIImpactEstimate:
@@ -170,9 +171,9 @@ def _coverage_row(model: pd.DataFrame) -> AIImpactEstimate:
 ADOPTION_CODES = {"none": 0.0, "occasional": 1.0, "regular": 2.0}
 
 
-def _adoption_snapshots(model: pd.DataFrame) -> list[MetricSnapshot]:
+def adoption_snapshots(model: pd.DataFrame) -> list[MetricSnapshot]:
     """Monthly adoption: per person (0 none, 1 occasional, 2 regular) and per team (share of its
-    engineers who are regular / at least occasional users)."""
+    engineers who are regular / at least occasional users).  Unsaved rows for ``write_snapshots``."""
     if model.empty:
         return []
     levels = ai_impact.adoption_levels(model, selectors.usage_day_frame())

@@ -1,6 +1,7 @@
 """Recomputing the metric snapshot tables from ingested records (selector -> analytics -> table)."""
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from django.utils import timezone
 from metrics.analytics.snapshots import DEFINITION_VERSION, metric_snapshots
 from metrics.core.memory import keep_freed_memory
 from metrics.ingestion import selectors
+from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, impact_frame
 from metrics.ingestion.models import MetricSnapshot, SnapshotState, SyncRun
 
 SNAPSHOT_PR_COLUMNS = [
@@ -51,30 +53,36 @@ def _rows(frame: pd.DataFrame) -> Iterator[tuple]:
             yield (*row, DEFINITION_VERSION, now)
 
 
-def write_snapshots(frame: pd.DataFrame) -> int:
-    """Replace every MetricSnapshot row with ``frame`` in one transaction (readers see old or new).
+def write_snapshots(frame: pd.DataFrame, extra: list[MetricSnapshot] | None = None) -> int:
+    """Replace every MetricSnapshot row with ``frame`` and the unsaved ``extra`` rows (AI adoption) in one
+    transaction (readers see old or new).  The one writer of the table.
 
     PostgreSQL takes the rows by COPY (millions of rows in seconds, no model instances in memory);
     other databases by batched INSERTs.
     """
     table = MetricSnapshot._meta.db_table
     names = [*SNAPSHOT_COLUMNS, "definition_version", "computed_at"]
+    now = timezone.now()
+    rows = itertools.chain(
+        _rows(frame),
+        ((*(getattr(m, n) for n in SNAPSHOT_COLUMNS), m.definition_version, now) for m in extra or []),
+    )
     with transaction.atomic():
         MetricSnapshot.objects.all().delete()
         if connection.vendor == "postgresql":
             statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
             with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-                for row in _rows(frame):
+                for row in rows:
                     copy.write_row(row)
         else:
             batch: list[MetricSnapshot] = []
-            for row in _rows(frame):
+            for row in rows:
                 batch.append(MetricSnapshot(**dict(zip(names, row, strict=True))))
                 if len(batch) >= 2000:
                     MetricSnapshot.objects.bulk_create(batch)
                     batch.clear()
             MetricSnapshot.objects.bulk_create(batch)
-    return len(frame)
+    return len(frame) + len(extra or [])
 
 
 def database_now() -> datetime:
@@ -90,20 +98,21 @@ def snapshots_recompute() -> int:
     """Replace every snapshot and the AI-impact tables; returns the number of snapshot rows written.
     One recompute at a time (a PostgreSQL advisory lock, whoever calls); when both are written,
     ``SnapshotState.read_from`` records when this one began reading the records (the database's clock)."""
-    with _recompute_lock():
+    with recompute_lock():
         keep_freed_memory()
         as_of = database_now()
         prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
         frame = metric_snapshots(
             prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame()
         )
-        written = write_snapshots(frame)
-        # AI impact and ROI are derived from the same records, so they are refreshed together.
-        from metrics.ingestion.impact import ai_impact_recompute
-
-        impact = ai_impact_recompute()
+        del prs
+        # AI impact and ROI are derived from the same records, so they are refreshed together; adoption
+        # levels are snapshot rows, written with the others by the one writer.
+        model = impact_frame()
+        written = write_snapshots(frame, adoption_snapshots(model))
+        ai_impact_recompute(model=model)
         SnapshotState.objects.update_or_create(pk=1, defaults={"read_from": as_of})
-    return written + impact["adoption_rows"]  # adoption levels are snapshot rows too
+    return written
 
 
 RECOMPUTE_GRACE = timedelta(minutes=10)
@@ -111,7 +120,8 @@ RECOMPUTE_LOCK = 0x5E7A_0001  # PostgreSQL advisory lock: one recompute at a tim
 
 
 @contextmanager
-def _recompute_lock() -> Iterator[None]:
+def recompute_lock() -> Iterator[None]:
+    """One recompute at a time (re-entrant: PostgreSQL counts a session's advisory locks)."""
     if connection.vendor != "postgresql":  # the embedded database: one process, SQLite's own lock
         yield
         return
@@ -133,7 +143,7 @@ def snapshots_recompute_if_stale(*, requested_at: datetime) -> dict[str, Any]:
     ``requested_at`` (when the records it was asked for were committed).  Several syncs finishing together
     queue several requests; those a recompute already covered are skipped.  Recomputes run one at a
     time, so a request made during one is served by the next, which reads what that one may have missed."""
-    with _recompute_lock():  # held across the check and the recompute (the lock is re-entrant)
+    with recompute_lock():  # held across the check and the recompute (the lock is re-entrant)
         covered = _state().read_from
         if covered is not None and covered >= requested_at:
             return {"status": "skipped", "read_from": covered.isoformat()}

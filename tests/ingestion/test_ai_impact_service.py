@@ -10,6 +10,7 @@ from django.core.management import call_command
 from metrics.core.models import AITool, Organization
 from metrics.ingestion.impact import ai_impact_recompute
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth
+from metrics.ingestion.snapshots import snapshots_recompute
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_detection_coverage_and_adoption_levels_are_stored() -> None:
             active=True,
             source="test",
         )
-    ai_impact_recompute()
+    snapshots_recompute()  # the estimates, and the adoption levels with the other snapshot rows
     coverage = AIImpactEstimate.objects.get(outcome="detection_coverage")
     assert coverage.n >= 3 and coverage.n_treated >= 3 and coverage.status == "ok"
     assert coverage.estimate == pytest.approx(coverage.n_treated / coverage.n * 100)
