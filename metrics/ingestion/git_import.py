@@ -11,8 +11,8 @@ from connectors.local_git import LocalGitConnector
 from connectors.records import RepositoryRecord
 from metrics.core.models import Repository, Team
 from metrics.ingestion.models import PullRequest, SyncRun
+from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.services import records_ingest
-from metrics.ingestion.snapshots import snapshots_recompute
 from metrics.ingestion.teams import team_find
 
 
@@ -54,7 +54,7 @@ def git_import(
                 Repository.objects.filter(full_name=repo_name).update(team=team_obj)
         if progress:
             progress("computing metrics", 0, None)
-        snapshots_recompute()
+        recompute_request(reason=f"import_git {repo_name}")
     except Exception as exc:
         SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.FAILED, error=str(exc)[:2000],
                                                  finished_at=timezone.now())

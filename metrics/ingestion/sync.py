@@ -30,6 +30,7 @@ from connectors.records import Record
 from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
 from metrics.ingestion.models import SyncRun
+from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.services import records_ingest, repositories_derive
 from metrics.ingestion.sync_sources import HALTED, source_config, source_redact
 
@@ -205,10 +206,8 @@ def source_sync(
         tracker.counts.update({k: int(v) for k, v in connector.counts.items()})
         tracker.counts["problems"] = len(problems)
         if tracker.counts.get("records", 0):
-            from metrics.ingestion.tasks import snapshots_recompute_enqueue  # tasks import this module
-
             tracker.write(stage="computing metrics")
-            snapshots_recompute_enqueue()
+            recompute_request(reason=f"sync of {label} (run {run.pk}) stored records")
     except ConnectorError as exc:
         exc.args = (source_redact(source, str(exc)),)  # what callers print (CLI, settings page) too
         _fail(run, source, tracker, str(exc), halt=exc.permanent)

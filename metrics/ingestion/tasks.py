@@ -20,20 +20,20 @@ from django.db import connections, transaction
 
 from connectors.base import ConnectorError
 from metrics.core.models import DataSource
-from metrics.ingestion.snapshots import (
-    RECOMPUTE_GRACE,
-    database_now,
-    snapshots_asked_again,
-    snapshots_recompute,
-    snapshots_recompute_if_stale,
-    snapshots_stale,
+from metrics.ingestion.recompute import (
+    AI_IMPACT_TASK,
+    ANALYTICS_QUEUE,
+    SNAPSHOTS_TASK,
+    recompute_now,
+    recompute_request,
+    recompute_requested,
 )
+from metrics.ingestion.snapshots import RECOMPUTE_GRACE, snapshots_asked_again, snapshots_stale
 from metrics.ingestion.sync import DATABASE_LOST, database_lost_message, source_sync, sources_due
 
 logger = logging.getLogger(__name__)
 
 SYNC_QUEUE = "sync"
-ANALYTICS_QUEUE = "analytics"
 MAX_BACKOFF = 3600
 
 
@@ -94,25 +94,43 @@ def sync_due_sources_task() -> list[int]:
             "(is a worker consuming the 'analytics' queue?)", RECOMPUTE_GRACE
         )
         snapshots_asked_again()
-        snapshots_recompute_enqueue()
+        recompute_request(reason="beat: records stored more than the grace ago are not in the metrics")
     return due
 
 
 @shared_task(
-    bind=True, name="sextant.analytics.snapshots_recompute", queue=ANALYTICS_QUEUE, acks_late=True,
-    reject_on_worker_lost=True, max_retries=8,
+    bind=True, name=SNAPSHOTS_TASK, queue=ANALYTICS_QUEUE, acks_late=True, reject_on_worker_lost=True,
+    max_retries=8,
 )
-def snapshots_recompute_task(self: Task, requested_at: str) -> dict[str, Any]:
+def snapshots_recompute_task(self: Task, requested_at: str, reason: str = "") -> dict[str, Any]:
     """Recompute the snapshots and AI impact for records committed by ``requested_at`` (ISO 8601), unless
-    a later recompute covered them; see ``snapshots_recompute_if_stale``.  Retried while the database is
-    unreachable."""
+    a later recompute covered them; see ``recompute.recompute_requested``.  Retried while the database is
+    unreachable.  Sent by name by ``recompute.recompute_request``."""
     try:
-        return snapshots_recompute_if_stale(requested_at=_request_time(requested_at))
+        return recompute_requested(requested_at=_request_time(requested_at), reason=reason)
     except DATABASE_LOST as exc:
-        if self.request.is_eager:
-            raise
-        connections.close_all()
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        raise _database_retry(self, exc) from None
+
+
+@shared_task(
+    bind=True, name=AI_IMPACT_TASK, queue=ANALYTICS_QUEUE, acks_late=True, reject_on_worker_lost=True,
+    max_retries=8,
+)
+def ai_impact_recompute_task(self: Task, reason: str = "") -> dict[str, Any]:
+    """Recompute only the AI-impact estimates and ROI (after a price or ROI knob changed), under the lock."""
+    try:
+        outcome = recompute_now(reason=reason, part="ai_impact")
+    except DATABASE_LOST as exc:
+        raise _database_retry(self, exc) from None
+    return {"status": "computed", "rows": outcome.rows}
+
+
+def _database_retry(task: Task, exc: Exception) -> Exception:
+    """The retry to raise while the database is unreachable (the exception itself in eager mode)."""
+    if task.request.is_eager:
+        return exc
+    connections.close_all()  # broken connections; the retry opens new ones
+    return task.retry(exc=exc, countdown=_backoff(task.request.retries))
 
 
 def _request_time(text: str) -> datetime:
@@ -125,27 +143,6 @@ def _request_time(text: str) -> datetime:
         logger.warning("recompute request time %r is not ISO 8601: recomputing", text)
         return datetime.max.replace(tzinfo=UTC)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def snapshots_recompute_enqueue() -> None:
-    """After new records are committed: recompute the metrics.  With a broker, on the analytics queue
-    (after the current transaction commits), so that a sync worker is free for the next sync at once;
-    embedded (eager) mode computes here and now."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        snapshots_recompute()
-    else:
-        transaction.on_commit(_ask_for_recompute)
-
-
-def _ask_for_recompute() -> None:
-    """After the commit: the records are stored, whatever happens here.  If the broker (or the database)
-    cannot be reached, the sync still succeeds and beat's tick asks again after the grace."""
-    try:
-        snapshots_recompute_task.delay(database_now().isoformat())
-    except Exception as exc:
-        logger.warning(
-            "could not queue the metrics recompute (%s: %s); beat will ask again", type(exc).__name__, exc
-        )
 
 
 def source_sync_enqueue(*, source_id: int, repository: str = "") -> None:

@@ -25,7 +25,6 @@ from connectors.records import IdentityRecord, TeamMembershipRecord
 from connectors.teams_csv import read_memberships
 from metrics.core.models import AITool, Organization, Team, TeamMembership
 from metrics.ingestion.services import records_ingest
-from metrics.ingestion.snapshots import snapshots_recompute
 from metrics.ingestion.teams import memberships_upsert
 from metrics.web.access import MANAGER_GROUP, team_subtree
 from metrics.web.models import UserProfile
@@ -153,7 +152,8 @@ def membership_end(*, membership: TeamMembership, end: dt.date) -> None:
 
 
 def teams_csv_import(*, content: bytes) -> dict[str, int]:
-    """The ``import_teams`` CSV, uploaded: every bad line named at once, nothing stored unless clean."""
+    """The ``import_teams`` CSV, uploaded: every bad line named at once, nothing stored unless clean.
+    Stores only: the view asks for the recompute."""
     if len(content) > MAX_CSV_BYTES:
         raise SettingsError({"file": f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB"})
     with tempfile.TemporaryDirectory() as folder:
@@ -165,8 +165,7 @@ def teams_csv_import(*, content: bytes) -> dict[str, int]:
             raise SettingsError({"file": str(exc).replace(str(path), "the file")}) from None
     with transaction.atomic():
         counts = records_ingest(records=records).counts
-    snapshots_recompute()
-    return {
+    return {  # the caller asks for the recompute (metrics.ingestion.recompute)
         "memberships": int(counts.get("memberships", 0)),
         "teams": len({r.team.casefold() for r in records}),
         "people": len({min(i.key for i in r.identities) for r in records}),

@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from metrics.core.models import AITool
-from metrics.ingestion.impact import ai_impact_recompute, org_settings
+from metrics.ingestion.impact import org_settings
+from metrics.ingestion.recompute import recompute_request
 from metrics.web import queries, services
 from metrics.web.access import Role, role_required, user_role
 from metrics.web.models import UserProfile
@@ -60,9 +61,10 @@ def costs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         errors = _costs_post(request)
         if not errors:
-            # Spend and hours feed the ROI table: refresh it now (seconds, not a full recompute).
-            ai_impact_recompute()
-            messages.success(request, "Saved; ROI recomputed.")
+            # Spend and hours feed only the ROI table: refresh just that (seconds, not a full recompute).
+            outcome = recompute_request(reason="settings: AI tool costs or ROI knobs", part="ai_impact")
+            done = "ROI recompute queued for the analytics workers" if outcome.queued else "ROI recomputed"
+            messages.success(request, f"Saved; {done}.")
             return redirect("web:settings_costs")
     context = {
         "tools": AITool.objects.order_by("name"),

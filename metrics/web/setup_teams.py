@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from metrics.core.models import DataSource, Team, TeamMembership
-from metrics.ingestion.snapshots import snapshots_recompute
+from metrics.ingestion.recompute import recompute_request
 from metrics.web import params, queries, services
 from metrics.web.access import Role, role_required, team_subtree
 
@@ -83,12 +83,18 @@ def teams_import(request: HttpRequest) -> HttpResponse:
     except services.SettingsError as exc:
         messages.error(request, f"{upload.name}: nothing was imported. {exc.errors.get('file', exc)}")
     else:
+        outcome = recompute_request(reason=f"teams CSV {upload.name} imported in settings")
         messages.success(
             request,
             f"Imported {summary['memberships']} memberships of {summary['people']} people in "
-            f"{summary['teams']} teams from {upload.name}; metrics recomputed.",
+            f"{summary['teams']} teams from {upload.name}; {outcome}.",
         )
     return redirect("web:settings_teams")
+
+
+def _recompute(reason: str) -> str:
+    """Memberships and the tree decide whose work counts for which team: recompute (or queue it)."""
+    return str(recompute_request(reason=f"settings: {reason}"))
 
 
 def _team_post(request: HttpRequest, team: Team) -> dict[str, str]:
@@ -96,8 +102,11 @@ def _team_post(request: HttpRequest, team: Team) -> dict[str, str]:
     action = request.POST.get("action", "")
     try:
         if action == "save":
+            parent_before = team.parent_id
             services.team_save(name=request.POST.get("name", ""), parent=_parent(request.POST), team=team)
-            messages.success(request, f"Saved {team.name}.")
+            # A move changes which rollups the team's people count in; a rename changes no number.
+            moved = f"; {_recompute(f'team {team.name} moved')}" if team.parent_id != parent_before else ""
+            messages.success(request, f"Saved {team.name}{moved}.")
         elif action == "add":
             start = params.date_value(request.POST, "start")
             services.membership_add(
@@ -106,12 +115,13 @@ def _team_post(request: HttpRequest, team: Team) -> dict[str, str]:
                 name=request.POST.get("person_name", ""),
                 start=start,
             )
-            messages.success(request, "Member added. Metrics follow at the next recompute.")
+            messages.success(request, f"Member added; {_recompute(f'member added to {team.name}')}.")
         elif action == "end":
             membership = get_object_or_404(TeamMembership, pk=request.POST.get("membership") or 0, team=team)
             end = params.date_value(request.POST, "end") or timezone.now().date()
             services.membership_end(membership=membership, end=end)
-            messages.success(request, f"{membership.person} leaves {team.name} on {end:%Y-%m-%d}.")
+            outcome = _recompute(f"membership in {team.name} ended")
+            messages.success(request, f"{membership.person} leaves {team.name} on {end:%Y-%m-%d}; {outcome}.")
         else:
             return {"": f"unknown action {action!r}"}
     except params.ParamError as exc:
@@ -151,9 +161,10 @@ def team_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @role_required(Role.ADMIN)
 def recompute(request: HttpRequest) -> HttpResponse:
-    """Recompute every metric now (after membership changes); the sync does it by itself."""
-    rows = snapshots_recompute()
-    messages.success(request, f"Metrics recomputed ({rows} values).")
+    """Recompute every metric (here in embedded mode, else on the analytics workers); syncs, imports and
+    settings changes ask by themselves, this is for an operator who wants it now."""
+    outcome = recompute_request(reason="settings: the Recompute button")
+    messages.success(request, f"{str(outcome).capitalize()}.")
     target = request.POST.get("next", "")
     # Only back to a settings page: never an open redirect.
     return redirect(target if target.startswith("/settings/") else reverse("web:settings_teams"))

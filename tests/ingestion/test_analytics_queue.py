@@ -114,7 +114,7 @@ def test_a_broker_down_when_a_sync_ends_loses_nothing(
     port) is logged and the sync goes on; the tick after the grace asks again."""
     env = {**environment(worker_db.url, tmp_path), "CELERY_BROKER_URL": "redis://127.0.0.1:9/0"}
     manage(env, "migrate", "--noinput", "-v", "0", "--skip-checks")
-    code = "from metrics.ingestion import tasks; tasks._ask_for_recompute(); print('went on')"
+    code = "from metrics.ingestion import recompute; recompute._ask_for_recompute(); print('went on')"
     done = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip().endswith("went on"), done.stderr[-3000:]

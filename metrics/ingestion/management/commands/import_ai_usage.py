@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from connectors.ai_usage_csv import read_ai_usage
 from connectors.base import ConnectorError
 from metrics.ingestion.models import AIUsageDay
+from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.services import records_ingest
 
 
@@ -34,7 +35,9 @@ class Command(BaseCommand):
         new = AIUsageDay.objects.count() - before
         people = len({record.user.key for record in records if record.user is not None})
         tools = len({record.tool.casefold() for record in records})
+        # Usage decides adoption levels (snapshot rows), detection coverage and ROI users: a full recompute.
+        outcome = recompute_request(reason=f"import_ai_usage {path}")
         self.stdout.write(self.style.SUCCESS(
             f"Imported {stored} daily usage rows of {people} people and {tools} tools from {path} "
-            f"({new} new, {stored - new} updated)."
+            f"({new} new, {stored - new} updated); {outcome}."
         ))

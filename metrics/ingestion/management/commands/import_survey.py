@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.base import ConnectorError
 from connectors.survey_csv import FIELDS, mapping_from_file, mapping_from_pairs, read_survey_responses
+from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.surveys import SurveyError, survey_responses_import
 
 
@@ -42,8 +43,10 @@ class Command(BaseCommand):
         except (ConnectorError, SurveyError) as exc:
             raise CommandError(str(exc)) from exc
         state = "new round" if summary.round_created else "existing round"
+        # Reported hours saved feed only the ROI table.
+        outcome = recompute_request(reason=f"import_survey {path}", part="ai_impact")
         self.stdout.write(self.style.SUCCESS(
             f"Imported {len(records)} responses from {path} into round {summary.survey_round.name!r} "
             f"({state}, id {summary.survey_round.pk}): {summary.new} new, {summary.updated} updated; "
-            f"{summary.teams} teams."
+            f"{summary.teams} teams; {outcome}."
         ))

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.base import ConnectorError
 from connectors.teams_csv import read_memberships
+from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.services import records_ingest
-from metrics.ingestion.snapshots import snapshots_recompute
 
 
 class Command(BaseCommand):
@@ -28,10 +28,10 @@ class Command(BaseCommand):
         except ConnectorError as exc:
             raise CommandError(str(exc)) from exc
         counts = records_ingest(records=records).counts
-        snapshots = snapshots_recompute()
+        outcome = recompute_request(reason=f"import_teams {path}")
         teams = len({record.team.casefold() for record in records})
         people = len({min(identity.key for identity in record.identities) for record in records})
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts.get('memberships', 0)} memberships of {people} people in {teams} teams "
-            f"from {path}; {snapshots} snapshots recomputed."
+            f"from {path}; {outcome}."
         ))

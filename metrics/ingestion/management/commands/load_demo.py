@@ -19,8 +19,8 @@ from connectors.demo import DEFAULT_SEED, generate_demo
 from connectors.records import Record, RepositoryRecord, TeamMembershipRecord
 from metrics.core.models import Organization
 from metrics.ingestion.models import Commit, PullRequest, Review
+from metrics.ingestion.recompute import RecomputeOutcome, recompute_request
 from metrics.ingestion.services import records_ingest
-from metrics.ingestion.snapshots import snapshots_recompute
 
 DEMO_ORGANIZATION = "Acme (demo)"
 SMALL = {"teams": 4, "engineers": 16, "months": 6}  # for tests: a few hundred PRs instead of thousands
@@ -74,10 +74,10 @@ class Command(BaseCommand):
             org = Organization.objects.order_by("pk").first() or Organization(name=DEMO_ORGANIZATION)
             org.settings = {**(org.settings or {}), "demo_truth": demo.truth}
             org.save()
-        snapshots = snapshots_recompute()
-        self._summary(seed, demo.truth, snapshots)
+        outcome = recompute_request(reason=f"load_demo seed {seed}")
+        self._summary(seed, demo.truth, outcome)
 
-    def _summary(self, seed: int, truth: dict[str, Any], snapshots: int) -> None:
+    def _summary(self, seed: int, truth: dict[str, Any], outcome: RecomputeOutcome) -> None:
         counts = truth["counts"]
         prs = PullRequest.objects.count()
         merged = PullRequest.objects.filter(state=PullRequest.State.MERGED).count()
@@ -88,5 +88,5 @@ class Command(BaseCommand):
             f"{Commit.objects.count()} commits, {Review.objects.count()} reviews, {reverted} reverted PRs, "
             f"{ai} AI-assisted PRs detected "
             f"(planted: {counts['ai_assisted_marked_prs']} marked of {counts['ai_assisted_prs']} AI-assisted)"
-            + f"; {snapshots} snapshots recomputed."
+            + f"; {outcome}."
         ))
