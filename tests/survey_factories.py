@@ -6,11 +6,12 @@ import datetime as dt
 import itertools
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from metrics.core.models import Identity, Person, Team, TeamMembership
 from metrics.ingestion.models import SurveyResponse, SurveyRound
+from metrics.web.models import UserProfile
 from tests.factories import make_team
 
 _seq = itertools.count(1)
@@ -41,9 +42,9 @@ def make_user(
     if superuser:
         return model.objects.create_superuser(username=username, email=email, password=PASSWORD)
     user = model.objects.create_user(username=username, email=email, password=PASSWORD)
-    if manager:
-        group, _ = Group.objects.get_or_create(name="manager")
-        user.groups.add(group)
+    if manager:  # a manager (Sextant role) of every top team present, so of every team
+        profile = UserProfile.objects.create(user=user, role=UserProfile.Role.MANAGER)
+        profile.teams.set(Team.objects.filter(parent=None))
     return user
 
 

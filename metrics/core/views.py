@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from metrics.core import access
 from metrics.core.models import DataSource
 
 
@@ -76,7 +77,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         except Exception as exc:  # reachable but unusable (not migrated, locked): just as down
             database = body["database"] = {"ok": False, "error": type(exc).__name__}
             sources = []
-        if request.user.is_authenticated and request.user.is_staff:
+        if access.for_request(request).sees_settings:  # source names are settings: admins only
             body["sources"] = sources
         else:
             body["sources"] = {"total": len(sources), "failing": sum(bool(s["failing"]) for s in sources)}

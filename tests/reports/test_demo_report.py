@@ -103,12 +103,19 @@ def test_monthly_report_pdf_shows_the_snapshot_kpis_and_floored_satisfaction(
     # Infrastructure has 2 respondents (small); one of the 6-respondent teams would leave 2 of the 20 by
     # subtraction, so it is hidden too.
     assert "Infrastructure" in hidden and (results.groups["hidden"] == "subtraction").sum() == 1
+    floored = 0
     for name, team in teams.items():
         row = team_line(text, name)
         key = f"team:{team.pk}"
         assert row[-1] == (fmt.score(means[key]) if key in means.index else "—"), name
-        assert row[1] == fmt.count(snapshot("merged_prs", start, team).value), name
-        assert row[2] == fmt.hours(snapshot("cycle_time_p50", start, team).value), name
+        # A team below the privacy floor that month (fewer than MIN_GROUP_SIZE engineers merged) shows "—".
+        engineers = snapshot("throughput_per_engineer", start, team)
+        large = engineers is not None and engineers.n >= settings.MIN_GROUP_SIZE
+        merged, cycle = snapshot("merged_prs", start, team), snapshot("cycle_time_p50", start, team)
+        assert row[1] == (fmt.count(merged.value) if large else "—"), name
+        assert row[2] == (fmt.hours(cycle.value) if large else "—"), name
+        floored += not large
+    assert floored, "the demo has a small team: its figures must be left out"
     assert "AI return on investment · October 2026" in text
     adjusted = AIImpactEstimate.objects.get(
         scope="organization", rule="any", outcome="cycle_time", method="adjusted"
