@@ -21,7 +21,7 @@ from django.core.cache import cache as shared_cache
 
 # Part of every key: raise it when what a cache holds changes shape, so that a new release never reads
 # values written by the one before (both share Redis while a deployment rolls).
-FORMAT = "f1"
+FORMAT = "f2"
 DEFAULT_SECONDS = 7 * 86400  # keys follow the data; the timeout only bounds the shared cache's memory
 LOCAL_CHARS = 12_000_000  # what this process keeps, text counted by characters (at most ~25 MB)
 _MISSING = object()
