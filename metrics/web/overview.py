@@ -6,21 +6,19 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
 
 from metrics.core.models import Team
 from metrics.ingestion import privacy
 from metrics.ingestion.models import SurveyRound
 from metrics.ingestion.surveys import round_version
-from metrics.web import display, params, queries
+from metrics.web import display, params, partials, queries
 from metrics.web.access import request_access
 from metrics.web.memo import cache, key
 from metrics.web.queries import Tree, TreeTeam
@@ -32,7 +30,7 @@ LOWER_IS_BETTER = frozenset({"cycle_time_p50", "revert_rate"})
 NEUTRAL = frozenset({"ai_assisted_share"})  # more AI use is neither good nor bad news by itself
 SPARK_POINTS = 12
 TABLE_CACHE_SECONDS = 600  # the key changes with the data; the timeout only bounds memory
-ROW_END = "\n      "  # what follows each row in the template's table body
+PARTIAL = "dashboards/_overview.jinja"
 COLUMNS = (
     ("cycle_time_p50", "Cycle time p50"),
     ("merged_prs", "Merged PRs"),
@@ -45,32 +43,61 @@ Values = dict[str, dict[dt.date, tuple[float | None, int]]]
 Teams = Sequence[tuple[Team | TreeTeam, int]]  # in tree order, with their depth
 
 
-def sparkline(points: Sequence[float | None], *, width: int = 84, height: int = 22) -> SafeString:
-    """An inline SVG line of the last periods; gaps stay gaps; the latest point is marked.
+class Spark(NamedTuple):
+    """A sparkline's geometry: numbers only; ``templates/dashboards/_overview.jinja`` draws it."""
 
-    Built from numbers only (nothing to escape) with plain formatting: the overview draws a thousand."""
+    width: int
+    height: int
+    box: int  # the view box's width (a margin for the end point's circle)
+    runs: list[str]  # one polyline per run of known points: gaps stay gaps
+    cx: str
+    cy: str
+
+
+class Cell(NamedTuple):
+    label: str
+    metric: str
+    sort: str
+    title: str
+    shown: str
+    trend: dict[str, str] | None
+    spark: Spark | None = None
+
+
+class Row(NamedTuple):
+    slug: str
+    indent: str
+    url: str
+    name: str
+    cells: list[Cell]
+
+
+def spark_shape(points: Sequence[float | None], *, width: int = 84, height: int = 22) -> Spark | None:
+    """The line of the last periods, scaled into the box; the latest known point is marked."""
     known = [p for p in points if p is not None]
     if len(known) < 2:
-        return SafeString("")
+        return None
     low, high = min(known), max(known)
     span = (high - low) or 1.0
     step = width / max(1, len(points) - 1)
 
-    def xy(i: int, v: float) -> str:
-        return f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}"
+    def xy(i: int, v: float) -> tuple[str, str]:
+        return f"{i * step:.1f}", f"{height - 2 - (v - low) / span * (height - 4):.1f}"
 
     runs: list[list[str]] = [[]]
     for i, value in enumerate(points):
         if value is None:
             runs.append([])
         else:
-            runs[-1].append(xy(i, value))
-    lines = "".join(f'<polyline points="{" ".join(r)}"/>' for r in runs if len(r) > 1)
-    cx, cy = xy(*next((i, v) for i, v in reversed(list(enumerate(points))) if v is not None)).split(",")
-    return SafeString(
-        f'<svg class="spark" viewBox="-2 0 {width + 4} {height}" width="{width}" height="{height}" '
-        f'aria-hidden="true">{lines}<circle cx="{cx}" cy="{cy}" r="2"/></svg>'
-    )
+            runs[-1].append(",".join(xy(i, value)))
+    cx, cy = xy(*next((i, v) for i, v in reversed(list(enumerate(points))) if v is not None))
+    return Spark(width, height, width + 4, [" ".join(r) for r in runs if len(r) > 1], cx, cy)
+
+
+def sparkline(points: Sequence[float | None], *, width: int = 84, height: int = 22) -> str:
+    """The sparkline's SVG as the overview prints it ("" with fewer than two known points)."""
+    shape = spark_shape(points, width=width, height=height)
+    return partials.macro(PARTIAL, "spark")(shape) if shape is not None else ""
 
 
 def _trend(metric: str, now: float | None, before: float | None) -> dict[str, str]:
@@ -85,59 +112,38 @@ def _trend(metric: str, now: float | None, before: float | None) -> dict[str, st
     return {"arrow": "▲" if change > 0 else "▼", "text": f"{change:+.0%} vs previous period", "tone": tone}
 
 
-# Labels and metric names are constants: escaped once, not once per cell.
-CELL_OPEN = {m: f'<td class="num" data-label="{escape(display.label(m))}" data-metric="{escape(m)}"'
-             for m, _ in COLUMNS}
-
-
-def cell_html(metric: str, value: float | None, n: int, *, trend: dict[str, str] | None = None,
-              spark: str = "") -> str:
-    """One table cell as HTML.  The overview has a row per team, hundreds of them: a template tag per
-    cell cost more than the rest of the page.  Everything inserted is a number formatted here or a
-    constant (escaped in CELL_OPEN), never user text, so nothing more needs escaping."""
-    sort = "" if value is None else f"{value:.6g}"
-    title = f"n={n}" if n else "no data"
-    arrow = (f'<span class="trend trend-{trend["tone"]}" title="{trend["text"]}">{trend["arrow"]}</span>'
-             if trend else '<span class="trend"></span>')  # keeps the numbers aligned
+def cell(metric: str, value: float | None, n: int, *, trend: dict[str, str] | None = None,
+         spark: Spark | None = None) -> Cell:
+    """What one table cell shows: the value formatted, its sort key, n, the trend and a sparkline."""
     if metric == "satisfaction":
         shown = "—" if value is None else f"{value:.2f}"
     else:
         shown = display.format_value(metric, value)
-    return (f'{CELL_OPEN[metric]} data-sort="{sort}" title="{title}"><span class="cell-main">{spark}'
-            f'<span class="v">{shown}</span>{arrow}</span></td>')
+    return Cell(display.label(metric), metric, "" if value is None else f"{value:.6g}",
+                f"n={n}" if n else "no data", shown, trend or None, spark)
 
 
-def _cell(metric: str, values: dict[dt.date, tuple[float | None, int]], starts: list[dt.date]) -> str:
+def _cell(metric: str, values: dict[dt.date, tuple[float | None, int]], starts: list[dt.date]) -> Cell:
     value, n = values.get(starts[-1], (None, 0))
     trend = _trend(metric, value, values.get(starts[-2], (None, 0))[0]) if len(starts) > 1 else None
-    spark = sparkline([values.get(s, (None, 0))[0] for s in starts]) if metric in SPARK_METRICS else ""
-    return cell_html(metric, value, n, trend=trend, spark=spark)
+    spark = spark_shape([values.get(s, (None, 0))[0] for s in starts]) if metric in SPARK_METRICS else None
+    return cell(metric, value, n, trend=trend, spark=spark)
 
 
-def _satisfaction_cell(score: Any) -> str:
-    return cell_html("satisfaction", None if score is None else score.mean, 0 if score is None else score.n)
+def _satisfaction_cell(score: Any) -> Cell:
+    return cell("satisfaction", None if score is None else score.mean, 0 if score is None else score.n)
 
 
-def team_options(tree: Teams, chosen: Team | None) -> SafeString:
-    """The team-tree filter's options, indented (one string: a template loop over 500 teams is slow)."""
-    return SafeString("".join(
-        f'<option value="{escape(t.slug)}"{" selected" if chosen is not None and t.pk == chosen.pk else ""}>'
-        f'{"&nbsp;&nbsp;" * depth}{escape(t.name)}</option>' for t, depth in tree
-    ))
+def team_choices(tree: Teams) -> list[tuple[str, int, str]]:
+    """The team-tree filter's (slug, depth, name), in tree order."""
+    return [(t.slug, depth, t.name) for t, depth in tree]
 
 
-def select_option(options: str, value: str | None) -> SafeString:
-    """``options`` (built with nothing selected) with the option of ``value`` selected: the same text
-    ``team_options`` builds, without rebuilding hundreds of options per request."""
-    if value is None:
-        return SafeString(options)
-    tag = f'<option value="{escape(value)}">'
-    return SafeString(options.replace(tag, f'{tag[:-1]} selected>', 1))
-
-
-def _tree_options(version: str, tree: Tree, root: Team | None) -> SafeString:
-    options = cache.get_or_set(key("overview-team-options", version), lambda: team_options(tree, None))
-    return select_option(options, root.slug if root is not None else None)
+def _tree_options(version: str, tree: Tree, root: Team | None) -> str:
+    """The options, kept printed per team tree and choice (hundreds of teams, printed on every visit)."""
+    chosen = root.slug if root is not None else None
+    return cache.get_or_set(key("overview-team-options", version, chosen),
+                            lambda: partials.tree_options(team_choices(tree), chosen))
 
 
 def subtree(tree: Teams, root: Team | None) -> list[tuple[Team | TreeTeam, int]]:
@@ -153,26 +159,20 @@ def subtree(tree: Teams, root: Team | None) -> list[tuple[Team | TreeTeam, int]]
 
 
 def _rows(values: dict[int | None, Values], starts: list[dt.date], teams: Teams,
-          satisfaction: dict[int, Any]) -> list[SafeString]:
+          satisfaction: dict[int, Any]) -> list[Row]:
     rows = []
     prefix = reverse("web:team", args=["-"])[:-2]  # one reverse, not one per team
-    for index, (team, depth) in enumerate(teams):
+    for team, depth in teams:
         team_values = values.get(team.pk, {})
         cells = [_satisfaction_cell(satisfaction.get(team.pk)) if metric == "satisfaction"
                  else _cell(metric, team_values.get(metric, {}), starts) for metric, _ in COLUMNS]
-        url = f"{prefix}{team.slug}/"
-        rows.append(SafeString(
-            f'<tr data-order="{index}" data-team="{escape(team.slug)}"><th scope="row" class="team-cell" '
-            f'style="padding-left: {0.75 + depth * 1.1:.2f}rem">'
-            f'<a href="{escape(url)}">{escape(team.name)}</a></th>{"".join(cells)}</tr>'
-        ))
+        rows.append(Row(team.slug, f"{0.75 + depth * 1.1:.2f}", f"{prefix}{team.slug}/", team.name, cells))
     return rows
 
 
-def _org_cells(org: Values, starts: list[dt.date], score: Any) -> SafeString:
-    cells = [_satisfaction_cell(score) if metric == "satisfaction"
-             else _cell(metric, org.get(metric, {}), starts) for metric, _ in COLUMNS]
-    return SafeString("".join(cells))
+def _org_cells(org: Values, starts: list[dt.date], score: Any) -> list[Cell]:
+    return [_satisfaction_cell(score) if metric == "satisfaction"
+            else _cell(metric, org.get(metric, {}), starts) for metric, _ in COLUMNS]
 
 
 def _values(
@@ -219,8 +219,9 @@ def default_start(period: str, starts: list[dt.date]) -> dt.date:
 
 def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Team | None,
            survey_round: SurveyRound | None, snapshots: object,
-           people: frozenset[int] | None = None) -> tuple[SafeString, SafeString | None]:
-    """(team rows, organization cells) as HTML, cached until the data behind them changes.
+           people: frozenset[int] | None = None) -> tuple[str, str | None]:
+    """(team rows, organization cells) as HTML (``_overview.jinja``), cached until the data behind them
+    changes.
 
     The key holds everything the table shows: the newest snapshot row (``snapshots``: snapshots_recompute
     replaces them all, so a recompute always changes it), the teams' version (names, slugs, parents), the
@@ -229,13 +230,14 @@ def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Te
     version, tree = teams
     scores = round_version(survey_round) if survey_round is not None else None
 
-    def build() -> tuple[SafeString, SafeString | None]:
+    def build() -> tuple[str, str | None]:
         satisfaction = round_team_satisfaction(survey_round, scores) if survey_round is not None else {}
         values = _values(period, starts, people)
         org = values.get(None, {})
         rows = _rows(values, starts, subtree(tree, root), satisfaction)
-        return (SafeString("".join(row + ROW_END for row in rows)),
-                _org_cells(org, starts, satisfaction.get(ORGANIZATION)) if org else None)
+        org_cells = _org_cells(org, starts, satisfaction.get(ORGANIZATION)) if org else None
+        return (partials.macro(PARTIAL, "rows")(rows),
+                partials.macro(PARTIAL, "cells")(org_cells) if org_cells else None)
 
     survey = (survey_round.pk, scores) if survey_round is not None else None
     floored = None if people is None else tuple(sorted(people))  # what the user may see is in the key
@@ -243,16 +245,12 @@ def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Te
     return cache.get_or_set(key("overview", *parts), build, TABLE_CACHE_SECONDS)
 
 
-def _choices(period: str, available: list[dt.date], at: dt.date) -> SafeString:
-    """The period filter's options (a template loop with a date filter per option cost more)."""
+def _choices(period: str, available: list[dt.date], at: dt.date) -> str:
+    """The period filter's options, newest first; one still under way says so."""
     today = timezone.now().date()
-    options = []
-    for start in available:
-        so_far = " (so far)" if display.period_end(period, start) >= today else ""
-        selected = " selected" if start == at else ""
-        options.append(f'<option value="{display.iso_date(start)}"{selected}>'
-                       f'{escape(display.period_label(period, start) + so_far)}</option>')
-    return SafeString("".join(options))
+    choices = [(display.iso_date(start), display.period_label(period, start)
+                + (" (so far)" if display.period_end(period, start) >= today else "")) for start in available]
+    return partials.options(choices, display.iso_date(at))
 
 
 @login_required

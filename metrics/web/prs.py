@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterable
-from html import escape
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -14,24 +12,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from metrics.analytics import catalog
 from metrics.core.models import Person, Repository, Team, TeamMembership
 from metrics.core.versions import data_version
 from metrics.ingestion.models import PullRequest
-from metrics.web import display, params, pr_queries, queries
+from metrics.web import display, params, partials, pr_queries, queries
 from metrics.web.access import Access, request_access
 from metrics.web.memo import cache
 from metrics.web.memo import key as cache_key
-from metrics.web.overview import select_option
 
-PHASES = (  # (name, start fields in order of preference, end fields in order of preference)
-    ("coding", ("first_commit_at",), ("created_at",)),
-    ("pickup", ("ready_at", "created_at"), ("first_review_at", "approved_at", "merged_at")),
-    ("rework", ("first_review_at",), ("approved_at",)),
-    ("merge wait", ("approved_at",), ("merged_at",)),
-)
+TIMELINE = tuple(catalog.PHASE[key] for key in catalog.TIMELINE)  # the phases' rules: the catalog's
 SORT_COLUMNS = {"merged": "Merged", "cycle": "Cycle time", "size": "Size"}
 
 
@@ -83,30 +75,24 @@ def host_url(pr: PullRequest) -> str:
     return _host_url(pr.repository.url, pr.repository.host, pr.number)
 
 
-def _first(pr: PullRequest | PageRow, fields: tuple[str, ...]) -> dt.datetime | None:
-    return next((getattr(pr, name) for name in fields if getattr(pr, name) is not None), None)
+def spans(pr: PullRequest | PageRow) -> dict[str, float | None]:
+    """Every phase's hours of the PR (``catalog.pr_spans``: None when unknown or negative)."""
+    return catalog.pr_spans({name: getattr(pr, name, None) for name in catalog.TIMESTAMPS})
 
 
-def phases(pr: PullRequest | PageRow) -> list[dict[str, Any]]:
-    """Each phase's hours (None when unknown or negative: dropped, never clipped) and share of the bar."""
-    spans = []
-    for name, starts, ends in PHASES:
-        start, end = _first(pr, starts), _first(pr, ends)
-        hours = (end - start).total_seconds() / 3600 if start and end else None
-        if name == "merge wait" and pr.merged_at is None:
-            hours = None
-        spans.append(
-            {
-                "name": name,
-                "hours": hours if hours is not None and hours >= 0 else None,
-                "key": name.replace(" ", "-"),
-            }
-        )
-    total = sum(s["hours"] or 0 for s in spans)
-    for span in spans:
+def phases(pr: PullRequest | PageRow, hours: dict[str, float | None] | None = None) -> list[dict[str, Any]]:
+    """Each timeline phase's hours (None when unknown or negative: dropped, never clipped) and share of the
+    bar; ``hours``: the PR's ``spans`` when already computed."""
+    hours = spans(pr) if hours is None else hours
+    spans_ = [
+        {"name": phase.label, "hours": hours[phase.key], "key": phase.key.replace("_", "-")}
+        for phase in TIMELINE
+    ]
+    total = sum(s["hours"] or 0 for s in spans_)
+    for span in spans_:
         span["display"] = display.hours(span["hours"]) if span["hours"] is not None else "—"
         span["width"] = f"{100 * (span['hours'] or 0) / total:.1f}" if total else "0"
-    return spans
+    return spans_
 
 
 def _truncated(text: str, length: int) -> str:
@@ -130,74 +116,58 @@ def _when(moment: dt.datetime | None, with_time: bool = True) -> str:
     return f"{day} {moment.hour:02d}:{moment.minute:02d}" if with_time else day
 
 
-def _evidence_html(pr: PageRow, evidence: list[tuple[str, str, str]], visible: bool) -> str:
-    if evidence:
-        items = "".join(
-            # Matched text can name a person ("alice (aider)"): only with the author's name.
-            f'<li><span class="badge badge-ai">{escape(tool)}</span> {escape(kind)}'
-            f"{f': <code>{escape(_truncated(text, 90))}</code>' if visible and text else ''}</li>"
-            for tool, kind, text in evidence
-        )
-        return ('\n              <p class="small"><strong>AI evidence</strong></p>\n'
-                f'              <ul class="evidence">{items}</ul>\n              ')
-    if pr.ai_assisted:
-        tools = f" ({', '.join(escape(str(t)) for t in pr.ai_tools)})" if pr.ai_tools else ""
-        return f'<p class="small">Marked AI-assisted{tools}.</p>\n              '
-    return ('<p class="small muted">No AI evidence found (trailers are optional, so this is not proof of '
-            "none).</p>")
+class RowView(NamedTuple):
+    """What ``_prs.jinja`` prints of one PR: plain text and numbers (the template escapes them)."""
+
+    ref: str
+    url: str
+    state: str
+    title: str
+    phases: list[dict[str, Any]]
+    label: str  # the timeline's text for screen readers
+    opened: str
+    first_commit: str
+    merged: str
+    merged_day: str
+    reverted: str  # the day it was reverted, "" if it was not
+    evidence: list[tuple[str, str, str]]  # (tool, kind, matched text or "" when the author is hidden)
+    ai_assisted: bool
+    ai_tools: str
+    author: str  # "" when hidden from this user
+    cycle: str
+    size: int
+    is_bot: bool
 
 
-HIDDEN_AUTHOR = ('<span class="muted" title="names are shown to admins, and to managers for their own teams">'
-                 "hidden</span>")
-
-
-def _row_html(pr: PageRow, evidence: list[tuple[str, str, str]], zone: dt.tzinfo) -> str:
-    """One PR's table row, the same text the template's row loop printed: fifty rows through the template
-    engine (filters, lookups, escaping per variable) cost more than the rest of the page.  ``zone``: the
-    current time zone."""
+def _row_view(pr: PageRow, evidence: list[tuple[str, str, str]], zone: dt.tzinfo) -> RowView:
+    """One PR's table row.  ``zone``: the current time zone (the template's date filter's)."""
     visible = bool(pr.author_visible)
-    ref = escape(f"{pr.repository_name}#{pr.number}")
-    url = _host_url(pr.repository_url, pr.repository_host, pr.number)
-    link = f'<a href="{escape(url)}" rel="noopener" target="_blank">{ref} ↗</a>' if url else ref
-    state = escape(pr.state)
-    cycle = pr.cycle.total_seconds() / 3600 if pr.cycle is not None else None
-    author = (pr.author_name if pr.author_id is not None else "unknown") if visible else ""
+    hours = spans(pr)
+    cycle = hours["cycle"]
     merged = _local(pr.merged_at, zone)
-    spans = phases(pr)  # names, keys and displays are constants and formatted numbers: nothing to escape
-    phase_list = "".join(
-        f'<div><dt><span class="swatch phase-{p["key"]}"></span>{p["name"]}</dt><dd>{p["display"]}</dd></div>'
-        for p in spans
-    )
-    label = ", ".join(f'{p["name"]} {p["display"]}' for p in spans)
-    bars = "".join(
-        f'<span class="phase-{p["key"]}" style="width: {p["width"]}%" '
-        f'title="{p["name"]}: {p["display"]}"></span>'
-        for p in spans
-    )
     reverted = _local(pr.reverted_at, zone)
-    reverted_text = f" · <strong>reverted {_when(reverted, False)}</strong>" if reverted else ""
-    flags = (('<span class="badge badge-ai">AI</span>' if pr.ai_assisted else "")
-             + ('<span class="badge badge-revert">reverted</span>' if pr.reverted_at else "")
-             + ('<span class="badge">bot</span>' if pr.is_bot else ""))
-    return (
-        f'\n      <tr data-pr="{ref}">\n        <td class="pr-cell" data-label="">\n'
-        f'          <div class="pr-ref">{link} <span class="state state-{state}">{state}</span></div>\n'
-        f'          <details class="pr-details">\n'
-        f"            <summary>{escape(_truncated(pr.title or '(no title)', 110))}</summary>\n"
-        f'            <div class="pr-more">\n              <dl class="phase-list">\n'
-        f"                {phase_list}\n              </dl>\n"
-        f'              <p class="small muted">Opened {_when(_local(pr.created_at, zone))} · first commit '
-        f"{_when(_local(pr.first_commit_at, zone))} · merged {_when(merged)} UTC{reverted_text}</p>\n"
-        f"              {_evidence_html(pr, evidence, visible)}\n"
-        f"            </div>\n          </details>\n        </td>\n"
-        f'        <td data-label="Author">{escape(author) if author else HIDDEN_AUTHOR}</td>\n'
-        f'        <td data-label="Merged" class="nowrap">{_when(merged, False)}</td>\n'
-        f'        <td class="num" data-label="Cycle time">'
-        f'{display.hours(cycle) if cycle is not None and cycle >= 0 else "—"}</td>\n'
-        f'        <td class="timeline-col" data-label="Phases"><div class="timeline" role="img" '
-        f'aria-label="{label}">{bars}</div></td>\n'
-        f'        <td class="num" data-label="Size">{pr.size}</td>\n'
-        f'        <td data-label="Flags" class="flags">{flags}</td>\n      </tr>\n      '
+    timeline = phases(pr, hours)
+    return RowView(
+        ref=f"{pr.repository_name}#{pr.number}",
+        url=_host_url(pr.repository_url, pr.repository_host, pr.number),
+        state=pr.state,
+        title=_truncated(pr.title or "(no title)", 110),
+        phases=timeline,
+        label=", ".join(f'{p["name"]} {p["display"]}' for p in timeline),
+        opened=_when(_local(pr.created_at, zone)),
+        first_commit=_when(_local(pr.first_commit_at, zone)),
+        merged=_when(merged),
+        merged_day=_when(merged, False),
+        reverted=_when(reverted, False) if reverted else "",
+        # Matched text can name a person ("alice (aider)"): only with the author's name.
+        evidence=[(tool, kind, _truncated(text, 90) if visible and text else "")
+                  for tool, kind, text in evidence],
+        ai_assisted=pr.ai_assisted,
+        ai_tools=", ".join(str(t) for t in pr.ai_tools) if pr.ai_tools else "",
+        author=(pr.author_name if pr.author_id is not None else "unknown") if visible else "",
+        cycle=display.hours(cycle) if cycle is not None else "—",
+        size=pr.size,
+        is_bot=pr.is_bot,
     )
 
 
@@ -217,25 +187,17 @@ def _sort_links(f: pr_queries.Filters) -> dict[str, dict[str, str]]:
     return links
 
 
-def _option_tags(choices: Iterable[tuple[object, str]], selected: object) -> SafeString:
-    """The <option> tags of a filter, built here: thousands of people or teams through a template loop
-    cost 150 ms a page (500 teams, 2,000 authors); here a few ms."""
-    tags = (
-        f'<option value="{escape(str(value))}"{" selected" if value == selected else ""}>'
-        f"{escape(text)}</option>"
-        for value, text in choices
-    )
-    return mark_safe("".join(tags))  # noqa: S308 - every value and text is escaped above
+Choices = list[tuple[str, str]]
 
 
-def _option_lists(access: Access) -> tuple[SafeString, SafeString, SafeString]:
-    """The team, repository and author options with nothing selected."""
-    teams = [(t.slug, "\u00a0\u00a0" * depth + t.name) for t, depth in queries.team_tree()]
+def _option_lists(access: Access) -> tuple[list[tuple[str, int, str]], Choices, Choices]:
+    """The team, repository and author filters' (value, text) pairs."""
+    teams = [(t.slug, depth, t.name) for t, depth in queries.team_tree()]
     repositories = Repository.objects.order_by("full_name").values_list("full_name", flat=True)
     return (
-        _option_tags(teams, None),
-        _option_tags(((name, name) for name in repositories), None),
-        _option_tags(pr_queries.author_choices(access), None),
+        teams,
+        [(name, name) for name in repositories],
+        [(str(pk), name) for pk, name in pr_queries.author_choices(access)],
     )
 
 
@@ -249,11 +211,17 @@ def _options(access: Access, f: pr_queries.Filters) -> dict[str, Any]:
             sources.append(TeamMembership)  # who is in the manager's teams
     people = None if access.people_team_ids is None else sorted(access.people_team_ids)
     name = cache_key("pr-options", data_version(*sources), access.sees_any_people, people)
-    teams, repositories, authors = cache.get_or_set(name, lambda: _option_lists(access))
+    lists = cache.get_or_set(name, lambda: _option_lists(access))
+
+    def printed(which: int, chosen: str | None) -> str:  # thousands of authors: printed once per choice
+        printed_key = cache_key(name, which, chosen)
+        show = partials.tree_options if which == 0 else partials.options
+        return cache.get_or_set(printed_key, lambda: show(lists[which], chosen))
+
     return {
-        "team_options": select_option(teams, f.team.slug if f.team else None),
-        "repository_options": select_option(repositories, f.repository.full_name if f.repository else None),
-        "author_options": select_option(authors, str(f.author.pk) if f.author else None),
+        "team_options": printed(0, f.team.slug if f.team else None),
+        "repository_options": printed(1, f.repository.full_name if f.repository else None),
+        "author_options": printed(2, str(f.author.pk) if f.author else None),
         "sizes": pr_queries.SIZE_LABELS,
         "states": pr_queries.STATES,
     }
@@ -282,7 +250,9 @@ def pr_list(request: HttpRequest) -> HttpResponse:
     last_page = max(1, -(-count // pr_queries.PAGE_SIZE))
     context = {
         "f": f,
-        "rows": SafeString("".join(_row_html(pr, evidence.get(pr.pk, []), zone) for pr in page)),
+        "rows": partials.macro("dashboards/_prs.jinja", "rows")(
+            [_row_view(pr, evidence.get(pr.pk, []), zone) for pr in page]
+        ),
         "count": count,
         "more": more,
         "first": offset + 1,
