@@ -14,26 +14,24 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString
 
 from metrics.core.models import Person, Team, TeamMembership
 from metrics.core.versions import data_version
 from metrics.ingestion import privacy
 from metrics.ingestion.metric_definitions import DEFINITIONS
 from metrics.ingestion.models import MetricSnapshot
-from metrics.web import charts, display, params, queries
+from metrics.web import charts, display, params, partials, queries
 from metrics.web.access import request_access, team_subtree
 from metrics.web.memo import cache, key
 from metrics.web.overview import _trend
 from metrics.web.queries import TreeTeam
 from metrics.web.satisfaction import team_trend
-from metrics.web.templatetags import sextant
 from metrics.web.views import plotly_url
 
 KPIS = ("cycle_time_p50", "merged_prs", "revert_rate", "ai_assisted_share")
 PEOPLE_METRICS = ("merged_prs", "cycle_time_p50", "pr_size_p50", "ai_adoption_level")
 ADOPTION_LEVELS = {0: "none", 1: "occasional", 2: "regular"}
+PARTIAL = "dashboards/_team.jinja"
 RANGES = {"3m": 91, "6m": 182, "12m": 365, "all": None}  # days shown before the latest period
 RANGE_LABELS = {"3m": "3 months", "6m": "6 months", "12m": "12 months", "all": "All"}
 # (div id, builder, extra PR-explorer filters for "the PRs behind it")
@@ -102,15 +100,9 @@ def _latest_rows(latest: dict[str, tuple[float | None, int]]) -> list[dict[str, 
     ]
 
 
-def _latest_rows_html(rows: list[dict[str, Any]]) -> SafeString:
-    """The "All metrics" table body as the template's loop printed it (a tooltip tag per row)."""
-    return SafeString("".join(
-        f'\n      <tr>\n        <th scope="row">{sextant.metric(row["metric"], row["label"])}</th>\n'
-        f'        <td class="num" data-label="Value" title="{escape(row["definition"])}">'
-        f'{escape(row["display"])}</td>\n'
-        f'        <td class="num" data-label="n">{row["n"]}</td>\n      </tr>\n      '
-        for row in rows
-    ))
+def _latest_rows_html(rows: list[dict[str, Any]]) -> str:
+    """The "All metrics" table body (``_team.jinja``), a tooltip with each metric's definition."""
+    return partials.macro(PARTIAL, "latest_rows")(rows)
 
 
 def _chart_cards(
@@ -186,24 +178,16 @@ def _people(team: Team, month: dt.date | None, subtree: frozenset[int] | None = 
 
 def _people_html(
     team: Team, month: dt.date | None, snapshots: object, teams: tuple[str, queries.TreeIndex]
-) -> SafeString:
-    """The people table's rows as the template printed them, cached under the versions of the teams (the
+) -> str:
+    """The people table's rows (``_team.jinja``), cached under the versions of the teams (the
     tree's, read before it), memberships and people and the newest snapshot row (a group's table is
     hundreds of rows).  Only called for users who may see the team's people, and the same for all."""
     tree_version, index = teams
     name = key("team-people", team.pk, team.slug, month, tree_version, data_version(TeamMembership, Person),
                snapshots)
 
-    def build() -> SafeString:
-        subtree = index.below([team.pk])
-        return SafeString("".join(
-            f'\n      <tr data-person="{p["id"]}"><th scope="row"><a href="{escape(p["prs_url"])}">'
-            f'{escape(p["name"])}</a></th><td class="num" data-label="Merged PRs">{escape(p["merged"])}</td>'
-            f'<td class="num" data-label="Cycle time p50">{escape(p["cycle"])}</td><td class="num" '
-            f'data-label="PR size p50">{escape(p["size"])}</td><td class="num" data-label="AI use">'
-            f'{escape(p["ai"])}</td></tr>\n      '
-            for p in _people(team, month, subtree)
-        ))
+    def build() -> str:
+        return partials.macro(PARTIAL, "people")(_people(team, month, index.below([team.pk])))
 
     return cache.get_or_set(name, build)
 
