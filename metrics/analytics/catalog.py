@@ -77,11 +77,19 @@ def first_known(times: Mapping[str, dt.datetime | None], names: tuple[str, ...])
     return next((times[name] for name in names if times.get(name) is not None), None)
 
 
+MICROSECONDS_PER_HOUR = 3_600_000_000
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
 def hours_between(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
-    """``end - start`` in hours; None when either is unknown or the span is negative."""
+    """``end - start`` in hours; None when either is unknown or the span is negative.
+
+    Whole microseconds / ``MICROSECONDS_PER_HOUR``: one correctly rounded division of exact integers, the
+    same float ``flow.hours_between`` computes in numpy (``timedelta.total_seconds() / 3600`` rounds twice
+    and can differ in the last bit)."""
     if start is None or end is None:
         return None
-    hours = (end - start).total_seconds() / 3600
+    hours = ((end - start) // _MICROSECOND) / MICROSECONDS_PER_HOUR
     return hours if hours >= 0 else None
 
 

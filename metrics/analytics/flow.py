@@ -19,9 +19,14 @@ PHASES = tuple(phase.key for phase in catalog.PHASES)
 
 
 def hours_between(start: pd.Series, end: pd.Series) -> pd.Series:
-    """``end - start`` in hours; NaN where either is missing or the span is negative."""
-    hours = (end - start).dt.total_seconds() / 3600.0
-    return hours.where(hours >= 0)
+    """``end - start`` in hours; NaN where either is missing or the span is negative.
+
+    Whole microseconds / ``catalog.MICROSECONDS_PER_HOUR``, as ``catalog.hours_between``: the same float
+    for the same PR (exact integers below 2**53, one rounded division)."""
+    delta = end - start
+    micros = delta.to_numpy(dtype="timedelta64[us]").astype("int64")  # NaT: a sentinel, masked below
+    hours = pd.Series(micros / catalog.MICROSECONDS_PER_HOUR, index=delta.index)
+    return hours.where(delta.notna() & (hours >= 0))
 
 
 def _first_known(*columns: pd.Series) -> pd.Series:

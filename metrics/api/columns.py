@@ -21,6 +21,7 @@ from rest_framework import serializers
 from rest_framework.fields import ISO_8601
 from rest_framework.settings import api_settings
 
+from metrics.analytics import catalog
 from metrics.api.access import Access
 from metrics.api.sql import HoursBetween, IsoUtc, Pseudonym, csv_expression
 from metrics.core.models import TeamMembership
@@ -217,6 +218,22 @@ REPOSITORIES = (
     Column("url", "text", nullable=False),
     Column("team", "text", "team__slug", "slug of the owning team"),
 )
+# The phases' spans, by the catalog's rules (deploy needs the deployments: not a column of a PR row).
+_API_PHASES = tuple(catalog.PHASE[k] for k in ("coding", "pickup", "review", "cycle", "rework", "merge_wait"))
+
+
+def _first_known(names: tuple[str, ...]) -> Any:
+    return F(names[0]) if len(names) == 1 else Coalesce(*names)
+
+
+def _span(phase: catalog.Phase) -> HoursBetween:
+    return HoursBetween(_first_known(phase.start), _first_known(phase.end))
+
+
+def _span_help(phase: catalog.Phase) -> str:
+    return f"{phase.definition}, hours (null if unknown or negative)"
+
+
 _PR_TIMES = ("created_at", "ready_at", "first_commit_at", "first_review_at", "approved_at", "merged_at",
              "closed_at", "updated_at")
 PULL_REQUESTS = (
@@ -240,15 +257,7 @@ PULL_REQUESTS = (
     Column("ai_tools", "list", help="AI tools with evidence; CSV: separated by ';'", nullable=False),
     Column("reverted_at", "datetime", help="when a still-standing revert of this PR landed"),
     Column("revert_of", "int", "revert_of__number", "number of the PR (same repository) this PR reverts"),
-    Column("coding_hours", "float", HoursBetween(F("first_commit_at"), F("created_at")),
-           "first commit -> opened, hours (null if unknown or negative)"),
-    Column("pickup_hours", "float", HoursBetween(
-        Coalesce("ready_at", "created_at"), Coalesce("first_review_at", "approved_at", "merged_at")),
-        "ready for review (else opened) -> first review (else approval, else merge), hours"),
-    Column("review_hours", "float", HoursBetween(F("first_review_at"), F("merged_at")),
-           "first review -> merged, hours"),
-    Column("cycle_hours", "float", HoursBetween(F("first_commit_at"), F("merged_at")),
-           "first commit -> merged, hours (null if unknown or negative)"),
+    *(Column(phase.column, "float", _span(phase), _span_help(phase)) for phase in _API_PHASES),
 )
 REVIEWS = (
     _id("review id"),

@@ -82,7 +82,11 @@ def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> No
 
 
 class HoursBetween(Func):
-    """``end - start`` in hours rounded to 4 places; NULL when either is unknown or the span is negative."""
+    """``end - start`` in hours rounded to 4 places; NULL when either is unknown or the span is negative.
+
+    The hours are whole microseconds / 3.6e9, as ``catalog.hours_between`` computes them: a float of the
+    exact span, so the rounding is the only difference from the snapshots' figure (on SQLite, julianday()
+    alone is ~40 us off at today's dates, enough to round a 4th decimal the other way)."""
 
     output_field = FloatField()
 
@@ -93,10 +97,18 @@ class HoursBetween(Func):
         (start, start_params), (end, end_params) = (compiler.compile(e) for e in self.source_expressions)
         if connection.vendor == "postgresql":
             hours = f"round((extract(epoch from ({end}) - ({start})) / 3600)::numeric, 4)::double precision"
+            hours_params = [*end_params, *start_params]
         else:
-            hours = f"round((julianday({end}) - julianday({start})) * 24, 4)"
-        params = [*end_params, *start_params]  # in the order the placeholders appear, twice
-        return f"(CASE WHEN ({end}) >= ({start}) THEN {hours} END)", params + params
+            # Django keeps SQLite datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC): whole seconds from
+            # julianday (exact once rounded) plus the microseconds' digits.
+            seconds = f"round((julianday(substr({end}, 1, 19)) - julianday(substr({start}, 1, 19))) * 86400)"
+            micros = (f"(cast(substr(({end}) || '000000', 21, 6) as integer)"
+                      f" - cast(substr(({start}) || '000000', 21, 6) as integer))")
+            hours = f"round(({seconds} * 1000000 + {micros}) / 3600000000.0, 4)"
+            hours_params = [*end_params, *start_params] * 2
+        # The parameters in the order the placeholders appear: the condition's, then the value's.
+        params = [*end_params, *start_params, *hours_params]
+        return f"(CASE WHEN ({end}) >= ({start}) THEN {hours} END)", params
 
 
 class _TextFunc(Func):

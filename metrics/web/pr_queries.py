@@ -16,6 +16,7 @@ from django.db.models import BooleanField, DurationField, ExpressionWrapper, F, 
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
+from metrics.analytics import catalog
 from metrics.core.models import Person, Repository, Team, TeamMembership
 from metrics.ingestion.models import AIEvidence, PullRequest
 from metrics.web import params
@@ -164,11 +165,14 @@ def _dates(qs: QuerySet[PullRequest], f: Filters) -> QuerySet[PullRequest]:
     return qs
 
 
+_CYCLE = catalog.PHASE["cycle"]  # one start, one end: the sort key is the plain difference
+
+
 def pull_requests(f: Filters, access: Access) -> QuerySet[PullRequest]:
     """The filtered, sorted PRs with ``cycle``, ``size`` and ``author_visible`` annotated (``pr_time``: an
     alias for the filters, not selected)."""
     qs = PullRequest.objects.select_related("repository", "author").alias(pr_time=pr_time()).annotate(
-        cycle=ExpressionWrapper(F("merged_at") - F("first_commit_at"), output_field=DurationField()),
+        cycle=ExpressionWrapper(F(_CYCLE.end[0]) - F(_CYCLE.start[0]), output_field=DurationField()),
         size=Coalesce(F("additions"), 0) + Coalesce(F("deletions"), 0),
         author_visible=_visible(access),
     )

@@ -99,10 +99,7 @@ def explorer_spans() -> Spans:
     out: Spans = {}
     for pr in PullRequest.objects.select_related("repository").iterator():
         shown = {span["key"].replace("-", "_"): span["hours"] for span in prs.phases(pr)}
-        cycle = (pr.merged_at - pr.first_commit_at).total_seconds() / 3600 if pr.merged_at and \
-            pr.first_commit_at else None
-        shown.setdefault("cycle", cycle if cycle is not None and cycle >= 0 else None)
-        out[pr.pk] = shown
+        out[pr.pk] = {**shown, "cycle": prs.spans(pr)["cycle"]}
     return out
 
 

@@ -58,6 +58,7 @@ def test_pull_request_values(org: Org, token_client: TokenClient) -> None:
         "commits_count": 1, "head_branch": "alice/x", "base_branch": "main", "ai_assisted": False,
         "ai_tools": [], "reverted_at": "2025-05-12T00:00:00Z", "revert_of": None,
         "coding_hours": 12.0, "pickup_hours": 6.0, "review_hours": 18.0, "cycle_hours": 39.0,
+        "rework_hours": 6.0, "merge_wait_hours": 12.0,
     }
     revert = by_key[("acme/api", 3)]
     assert revert["revert_of"] == 1 and revert["ai_tools"] == ["claude"] and revert["ai_assisted"] is True
