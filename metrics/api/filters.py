@@ -11,11 +11,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 
+from metrics.analytics.catalog import METRICS, PERIODS, SCOPES, metric_is_known
 from metrics.api.access import Access
 from metrics.core.models import Repository, Team
-from metrics.ingestion.metric_definitions import DEFINITIONS
-from metrics.ingestion.models import PullRequest, SyncRun
-from metrics.web.queries import PERIODS, SCOPES, metric_is_known
+from metrics.ingestion.models import MetricSnapshot, PullRequest, SyncRun
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII only: \d would take any script's digits
 INSTANT_HELP = "YYYY-MM-DD (a whole UTC day) or an ISO 8601 timestamp (no offset = UTC)"
@@ -173,8 +172,8 @@ class MetricFilter(RepositoryFilter):
 
     def validate_metric(self, value: str) -> str:
         # Accept names computed but not (yet) defined, so a filter never hides stored data.
-        if value not in DEFINITIONS and not metric_is_known(value):
-            raise serializers.ValidationError(f"unknown metric {value!r}; known: {', '.join(DEFINITIONS)}")
+        if not metric_is_known(value) and not MetricSnapshot.objects.filter(metric=value).exists():
+            raise serializers.ValidationError(f"unknown metric {value!r}; known: {', '.join(METRICS)}")
         return value
 
 

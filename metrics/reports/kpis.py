@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-SHARES = ("revert_rate", "ai_assisted_share")
+from metrics.analytics import catalog
+
 METRICS = ("cycle_time_p50", "merged_prs", "throughput_per_engineer", "revert_rate", "ai_assisted_share")
+SHARES = tuple(m for m in METRICS if catalog.unit(m) == "share")  # changes in points, not percent
 MIN_N_FOR_NOTABLE = 10  # PRs (or respondents, for satisfaction: the privacy floor applies first)
 MIN_ENGINEERS_FOR_NOTABLE = 3  # throughput's n counts engineers, not PRs
 NOTABLE_Z = 2.0
@@ -93,19 +95,12 @@ class Change:
     better: bool | None = None
 
 
-LOWER_IS_BETTER = {"cycle_time_p50", "revert_rate"}
-HIGHER_IS_BETTER = {"throughput_per_engineer", "satisfaction"}
-
-
 def change(metric: str, now: Kpi, before: Kpi) -> Change | None:
     if now.value is None or before.value is None or not (now.known and before.known):
         return None
     delta = now.value - before.value
-    better = None
-    if delta and metric in LOWER_IS_BETTER:
-        better = delta < 0
-    elif delta and metric in HIGHER_IS_BETTER:
-        better = delta > 0
+    direction = catalog.better(metric)  # None: no direction (volume, AI adoption)
+    better = (delta > 0) == (direction == "higher") if delta and direction is not None else None
     if metric in SHARES:
         return Change(points=delta, better=better)
     if metric == "satisfaction":

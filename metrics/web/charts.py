@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from metrics.analytics import catalog
+
 INK = "#1f2937"
 MUTED = "#6b7280"
 GRID = "#eef0f3"
@@ -25,12 +27,12 @@ AMBER = "#d97706"
 VIOLET = "#7c3aed"
 VIOLET_LIGHT = "#c4b5fd"
 SLATE = "#94a3b8"
-PHASES = (
-    ("coding_time_p50", "coding", "#60a5fa"),
-    ("pickup_time_p50", "pickup", "#f59e0b"),
-    ("rework_time_p50", "rework", "#a78bfa"),
-    ("merge_wait_time_p50", "merge wait", "#34d399"),
-    ("deploy_time_p50", "deploy", "#f472b6"),
+PHASE_COLORS = {"coding": "#60a5fa", "pickup": "#f59e0b", "rework": "#a78bfa", "merge_wait": "#34d399",
+                "deploy": "#f472b6"}
+# (median metric, label, colour) of each stacked phase: the explorer's timeline, then deploy
+PHASES = tuple(
+    (f"{catalog.PHASE[key].metric}_p50", catalog.PHASE[key].label, PHASE_COLORS[key])
+    for key in (*catalog.TIMELINE, "deploy")
 )
 Spec = dict[str, Any]
 Series = Mapping[str, Sequence[tuple[dt.date, float | None, int]]]

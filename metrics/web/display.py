@@ -12,54 +12,17 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from metrics.ingestion.metric_definitions import DEFINITIONS
-
-HOUR_PREFIXES = (
-    "cycle_time_",
-    "coding_time_",
-    "pickup_time_",
-    "review_time_",
-    "rework_time_",
-    "merge_wait_time_",
-    "deploy_time_",
-    "time_to_revert_",
-)
-SHARE_METRICS = frozenset(
-    {
-        "revert_rate",
-        "ai_assisted_share",
-        "change_failure_rate",
-        "ai_adoption_regular_share",
-        "ai_adoption_any_share",
-    }
-)
-COUNT_METRICS = frozenset({"merged_prs", "bot_merged_prs"})
-LABELS = {
-    "merged_prs": "Merged PRs",
-    "bot_merged_prs": "Merged bot PRs",
-    "throughput_per_engineer": "Merged PRs per engineer",
-    "ai_assisted_share": "AI-assisted share",
-    "ai_adoption_any_share": "Engineers using AI",
-    "ai_adoption_regular_share": "Regular AI users",
-    "ai_adoption_level": "AI adoption level",
-    "pr_size_p50": "PR size p50",
-    "pr_size_p75": "PR size p75",
-    "pr_size_p90": "PR size p90",
-    "satisfaction": "Satisfaction",
-}
-EXTRA_DEFINITIONS = {
-    "satisfaction": "Mean answer to 'Overall, how satisfied are you with your work as an engineer here?' "
-    "(1-5) in the latest survey round; hidden for groups below the privacy floor.",
-}
+from metrics.analytics import catalog
 
 
 def label(metric: str) -> str:
-    """``cycle_time_p50`` -> ``Cycle time p50``, unless named in ``LABELS``."""
-    return LABELS.get(metric, metric.replace("_", " ").capitalize())
+    """The catalog's label (``cycle_time_p50`` -> ``Cycle time p50``)."""
+    return catalog.label(metric)
 
 
 def definition(metric: str) -> str:
-    return DEFINITIONS.get(metric) or EXTRA_DEFINITIONS.get(metric, "")
+    found = catalog.SHOWN.get(metric)
+    return found.definition if found else ""
 
 
 def hours(value: float) -> str:
@@ -70,11 +33,12 @@ def format_value(metric: str, value: float | None) -> str:
     """Human units: hours (days beyond two days), percentages for shares, whole counts."""
     if value is None or math.isnan(value):
         return "—"
-    if metric.startswith(HOUR_PREFIXES):
+    unit = catalog.unit(metric)
+    if unit == "hours":
         return hours(value)
-    if metric in SHARE_METRICS:
+    if unit == "share":
         return f"{value:.1%}"
-    if metric in COUNT_METRICS or metric.startswith("pr_size_"):
+    if unit in ("count", "lines"):
         return f"{value:,.0f}"
     return f"{value:.2f}"
 

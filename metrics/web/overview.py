@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from metrics.analytics import catalog
 from metrics.core.models import Team
 from metrics.ingestion import privacy
 from metrics.ingestion.models import SurveyRound
@@ -26,8 +27,6 @@ from metrics.web.satisfaction import ORGANIZATION, latest_round, round_team_sati
 
 METRICS = ("cycle_time_p50", "merged_prs", "throughput_per_engineer", "revert_rate", "ai_assisted_share")
 SPARK_METRICS = ("cycle_time_p50",)
-LOWER_IS_BETTER = frozenset({"cycle_time_p50", "revert_rate"})
-NEUTRAL = frozenset({"ai_assisted_share"})  # more AI use is neither good nor bad news by itself
 SPARK_POINTS = 12
 TABLE_CACHE_SECONDS = 600  # the key changes with the data; the timeout only bounds memory
 PARTIAL = "dashboards/_overview.jinja"
@@ -107,8 +106,8 @@ def _trend(metric: str, now: float | None, before: float | None) -> dict[str, st
     change = (now - before) / abs(before)
     if abs(change) < 0.005:
         return {"arrow": "→", "text": "no change", "tone": "flat"}
-    better = (change < 0) == (metric in LOWER_IS_BETTER)
-    tone = "neutral" if metric in NEUTRAL else "good" if better else "bad"
+    direction = catalog.better(metric)  # None: neither good nor bad news by itself (volume, AI use)
+    tone = "neutral" if direction is None else "good" if (change > 0) == (direction == "higher") else "bad"
     return {"arrow": "▲" if change > 0 else "▼", "text": f"{change:+.0%} vs previous period", "tone": tone}
 
 

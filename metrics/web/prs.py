@@ -266,6 +266,10 @@ def pr_list(request: HttpRequest) -> HttpResponse:
         else "",
         "first_page_url": "?" + urlencode(f.query(page="")),
         "filtered": bool(f.query(sort="", page="")),
+        # The phases' names and rules, as the catalog writes them (the table's tooltips and legend).
+        "cycle_tip": catalog.PHASE["cycle"].definition + ".",
+        "timeline_tip": "; ".join(f"{p.label}: {p.definition}" for p in TIMELINE) + ".",
+        "timeline": [{"css": p.key.replace("_", "-"), "label": p.label} for p in TIMELINE],
         **_options(access, f),
     }
     return render(request, "dashboards/prs.html", context)

@@ -15,13 +15,12 @@ import pandas as pd
 from django.db import connection
 from django.db.models import F, Max, Q, QuerySet
 
+from metrics.analytics.catalog import PERIODS as PERIODS  # re-exported: the pages' period choices
 from metrics.core.models import Team, descendants
 from metrics.core.versions import data_version
 from metrics.ingestion.models import MetricSnapshot
 from metrics.web.memo import cache, key
 
-PERIODS = ("week", "month")
-SCOPES = ("team", "repository", "organization")
 SNAPSHOT_COLUMNS = [
     "scope",
     "team_slug",
@@ -317,8 +316,3 @@ def metric_snapshot_list(
     return qs.annotate(team_slug=F("team__slug"), repository_full_name=F("repository__full_name")).order_by(
         "period", "period_start", "scope", "team_id", "repository_id", "metric", "id"
     )
-
-
-def metric_is_known(metric: str) -> bool:
-    """True if any snapshot carries this metric name."""
-    return MetricSnapshot.objects.filter(metric=metric).exists()

@@ -15,10 +15,10 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
+from metrics.analytics.catalog import DEFINITIONS
 from metrics.core.models import Person, Team, TeamMembership
 from metrics.core.versions import data_version
 from metrics.ingestion import privacy
-from metrics.ingestion.metric_definitions import DEFINITIONS
 from metrics.ingestion.models import MetricSnapshot
 from metrics.web import charts, display, params, partials, queries
 from metrics.web.access import request_access, team_subtree

@@ -171,7 +171,8 @@ CYCLE_CELL = re.compile(r'data-label="Cycle time">([^<]*)<')
 def test_the_explorer_page_prints_the_snapshot_spans(demo: None) -> None:
     """The rendered page, for the edge cases and the first page of the demo: what a reader sees."""
     reference = snapshot_spans()
-    ids = {f"{r}#{n}": pk for pk, r, n in PullRequest.objects.values_list("pk", "repository__full_name", "number")}
+    keys = PullRequest.objects.values_list("pk", "repository__full_name", "number")
+    ids = {f"{repository}#{number}": pk for pk, repository, number in keys}
     client = client_for(make_user("phase-admin", "admin"))
     checked = 0
     for url in (f"/prs/?repository={EDGE_REPO}", "/prs/"):
