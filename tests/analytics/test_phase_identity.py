@@ -4,14 +4,16 @@ For every PR of the demo organization, of a few planted edge cases (approved wit
 after the merge, no first commit...) and of the real flask and crewAI histories, the spans
 
 (a) shown in the PR explorer (the timeline function of every PR, and the rendered page for a sample),
-(b) returned by ``/api/v1/pull-requests/`` (JSON, through the real API with a token) and
+(b) returned by ``/api/v1/pull-requests/`` (JSON and CSV, through the real API with a token) and
 (c) used by the snapshots (``flow.phase_spans`` of the snapshot engine's own PR frame)
 
 are identical: unknown (None/NaN) on all of them, or the same hours (the API rounds to 4 places).
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 import re
 from collections.abc import Iterator
@@ -119,6 +121,17 @@ def api_spans() -> Spans:
     return out
 
 
+def csv_spans() -> Spans:
+    """(b) as a file: ``?format=csv``, whose spans PostgreSQL/SQLite format as text themselves."""
+    _token, raw = api_token_create(name="phase identity csv", role="admin", team_slugs=[])
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/pull-requests/?format=csv")
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
+    rows = csv.DictReader(io.StringIO(text))
+    return {int(row["id"]): {p.key: float(row[p.column]) if row[p.column] else None
+                             for p in catalog.PHASES if p.column in row} for row in rows}
+
+
 def _none(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
@@ -147,6 +160,7 @@ def assert_identical() -> int:
     reference = snapshot_spans()
     problems = differences(reference, explorer_spans(), "explorer")
     problems += differences(reference, api_spans(), "api", places=API_PLACES)
+    problems += differences(reference, csv_spans(), "csv", places=API_PLACES)
     assert not problems, f"{len(problems)} differences, e.g.\n" + "\n".join(problems[:12])
     return len(reference)
 
