@@ -9,13 +9,17 @@ Two estimates of hours saved, always shown side by side, never blended:
 - **self-reported**: survey answers "hours saved per week" (mean over respondents, 95% t-interval)
   x active users of the tool x weeks in the month.  Groups below the privacy floor give nothing.
 
-Spend = seats x monthly seat price.  Net value = hours x hourly cost - spend (with low/high).
+Spend = seats x monthly seat price, or usage cost (:mod:`metrics.analytics.spend`); unknown spend (a
+price and no seats) leaves the net value unknown too.  Net value = hours x hourly cost - spend (with
+low/high).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from metrics.analytics import spend as spending
 
 WEEKS_PER_MONTH = 52 / 12
 
@@ -60,9 +64,10 @@ def reported_hours(survey: pd.DataFrame, *, min_group_size: int) -> pd.DataFrame
 
 
 def net_value(frame: pd.DataFrame, *, hourly_cost: float) -> pd.DataFrame:
-    """Adds value and net value columns: hours x hourly cost - ``spend`` (both estimates, low/high)."""
+    """Adds value and net value columns: hours x hourly cost - ``spend`` (both estimates, low/high).
+    Unknown spend (NaN) gives an unknown net value: a silent 0 would overstate it."""
     out = frame.copy()
-    spend = out["spend"].astype(float).fillna(0)
+    spend = out["spend"].astype(float)
     for kind in ("measured", "reported"):
         if f"{kind}_hours" not in out:
             continue
@@ -126,6 +131,14 @@ def _distinct(frame: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
     return frame.dropna(subset=keys).groupby(keys)["person_id"].nunique().rename(name).reset_index()
 
 
+def _spend_groups(keys: list[str], *frames: pd.DataFrame) -> pd.DataFrame:
+    """The ``keys`` groups that hold seats, entered seat counts or usage cost."""
+    parts = [f[keys].dropna() for f in frames if not f.empty and set(keys) <= set(f.columns)]
+    if not parts:
+        return pd.DataFrame(columns=keys)
+    return pd.concat(parts, ignore_index=True).drop_duplicates()
+
+
 def roi_by(
     keys: list[str],
     *,
@@ -134,6 +147,8 @@ def roi_by(
     users: pd.DataFrame,
     seats: pd.DataFrame,
     prices: dict[str, float],
+    declared: pd.DataFrame | None = None,
+    usage: pd.DataFrame | None = None,
     effect: tuple[float, float, float] | None,
     hours_per_pr: float,
     hourly_cost: float,
@@ -144,12 +159,17 @@ def roi_by(
     Inputs, one row each — ai_prs: an AI-assisted PR per tool (month, tool, team_id);
     responses: a survey answer (month, tool, team_id, person_id, hours per week); users: a
     person active with a tool in a month per telemetry (month, tool, team_id, person_id); seats:
-    a seat held in a month (month, tool, team_id, person_id); prices: tool -> monthly seat price.
-    Active users default to the respondents when a tool has no telemetry.
+    a seat held in a month (month, tool, team_id, person_id); prices: tool -> monthly seat price;
+    declared: entered seat counts (month, tool, seats); usage: telemetry cost (month, tool, team_id,
+    per_user, cost).  Active users default to the respondents when a tool has no telemetry.
     """
+    declared = pd.DataFrame(columns=["month", "tool", "seats"]) if declared is None else declared
+    usage = pd.DataFrame(columns=["month", "tool", "team_id", "per_user", "cost"]) if usage is None else usage
     prs = ai_prs.dropna(subset=keys).groupby(keys).size().rename("ai_prs").reset_index()
-    seat_counts = _distinct(seats, keys, "seats")
-    seat_counts["spend"] = seat_counts["seats"].astype(float) * seat_counts["tool"].map(prices).fillna(0.0)
+    groups = _outer_merge(prs[keys], _spend_groups(keys, seats, declared, usage), keys).drop_duplicates()
+    spend = spending.spend_for(
+        groups.reset_index(drop=True), keys, seats=seats, declared=declared, usage=usage, prices=prices
+    )
     survey = pd.DataFrame(columns=[*keys, "respondents", "mean_hours", "sd_hours", "active_users"])
     answered = responses.dropna(subset=[*keys, "hours"])
     if not answered.empty:
@@ -159,14 +179,14 @@ def roi_by(
     table = roi_table(
         ai_prs=prs,
         survey=survey,
-        spend=seat_counts[[*keys, "spend"]],
+        spend=spend,
         keys=keys,
         effect=effect,
         hours_per_pr=hours_per_pr,
         hourly_cost=hourly_cost,
         min_group_size=min_group_size,
     )
-    return table.fillna({"ai_prs": 0, "spend": 0.0})
+    return table.fillna({"ai_prs": 0})
 
 
 REPORTED = [

@@ -14,7 +14,19 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Case, CharField, Exists, F, FloatField, OuterRef, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework import serializers
@@ -341,7 +353,14 @@ AI_ROI = (
     Column("tool", "text", nullable=False),
     Column("team", "text", "team__slug", "team slug; null = whole organization"),
     Column("ai_prs", "int", help="AI-assisted PRs merged in the month with this tool", nullable=False),
-    Column("spend", "float", help="seats x monthly seat price; null for viewers (no money)", money=True),
+    Column("seats", "int", help="seats paid for in the month (entered, imported or from the tool's API); "
+           "null = not known"),
+    Column("seats_known", "bool", ExpressionWrapper(Q(seats__isnull=False), output_field=BooleanField()),
+           "whether the month's seats are known", nullable=False),
+    Column("spend", "float", help="seats x monthly seat price, or usage cost; null when unknown (see "
+           "spend_note) and for viewers (no money)", money=True),
+    Column("spend_note", "text", help="how spend was found: 'seats x price', 'usage cost', 'no price set', "
+           "or why it is null: 'seats unknown', 'seats counted for the whole organization'", nullable=False),
     *(Column(f"{kind}_{what}{bound}", "float", money=what == "net")
       for kind in ("measured", "reported") for what in ("hours", "net") for bound in ("", "_low", "_high")),
     Column("computed_at", "datetime", nullable=False),

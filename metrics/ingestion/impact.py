@@ -9,7 +9,7 @@ from django.db import transaction
 from metrics.analytics import ai_impact, flow, roi
 from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.core.models import AITool, Organization
-from metrics.ingestion import selectors
+from metrics.ingestion import seats, selectors
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
 
 DEFAULT_HOURLY_COST = 100.0
@@ -89,6 +89,8 @@ def _roi_rows(model: pd.DataFrame, cycle: ai_impact.Estimate, knobs: dict[str, f
         "responses": selectors.survey_hours_frame(),
         "users": selectors.tool_users_frame(),
         "seats": selectors.seat_months_frame(),
+        "declared": seats.seat_counts_frame(),
+        "usage": seats.usage_cost_frame(),
         "prices": {t.name: float(t.monthly_seat_cost) for t in AITool.objects.all()},
     }
     effect = (cycle.estimate, cycle.ci_low, cycle.ci_high) if cycle.status == "ok" else None

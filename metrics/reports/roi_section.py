@@ -63,17 +63,31 @@ def _sum(values: pd.DataFrame) -> pd.Series:
     figure blanked by the privacy floor blanks the sum (a partial sum would misstate the scope)."""
     measured = values[MEASURED].sum(min_count=1)
     reported = values[REPORTED].sum(min_count=1).where(~values[REPORTED].isna().any())
-    return pd.concat([measured, reported])
+    sums = pd.concat([measured, reported])
+    if values["spend"].isna().any():  # a month of unknown spend: the total spend and net values are unknown
+        sums[[c for c in sums.index if c == "spend" or "_net" in c]] = float("nan")
+    return sums
 
 
-def _row(tool: str, sums: pd.Series, currency: str, *, total: bool = False) -> RoiRow:
+def _spend_note(values: pd.DataFrame) -> str:
+    """Why the spend of ``values`` is unknown ("seats unknown", ...), or "" when it is known."""
+    unknown = values[values["spend"].isna()]
+    if unknown.empty:
+        return ""
+    notes = [str(n) for n in unknown.get("spend_note", pd.Series(dtype=object)) if n]
+    note = notes[0] if notes else "seats unknown"
+    months, of = unknown["month"].nunique(), values["month"].nunique()
+    return note if months == of else f"{note} ({months} of {of} months)"
+
+
+def _row(tool: str, sums: pd.Series, currency: str, *, total: bool = False, spend_note: str = "") -> RoiRow:
     def money(column: str) -> str:
         return fmt.money(_value(sums, column), currency)
 
     return RoiRow(
         tool=tool,
         ai_prs=fmt.count(_value(sums, "ai_prs")),
-        spend=money("spend"),
+        spend=spend_note or money("spend"),
         measured_hours=fmt.hours(_value(sums, "measured_hours")),
         measured_hours_range=fmt.hours_range(
             _value(sums, "measured_hours_low"), _value(sums, "measured_hours_high")
@@ -132,7 +146,7 @@ def roi_section(
     rows, intervals = [], []
     for tool, part in sorted(frame.groupby("tool"), key=lambda item: str(item[0]).casefold()):
         sums = _sum(part)
-        rows.append(_row(str(tool), sums, currency))
+        rows.append(_row(str(tool), sums, currency, spend_note=_spend_note(part)))
         intervals.append(
             Interval(
                 str(tool),
@@ -142,7 +156,7 @@ def roi_section(
             )
         )
     if len(rows) > 1:
-        rows.append(_row("All tools", _sum(frame), currency, total=True))
+        rows.append(_row("All tools", _sum(frame), currency, total=True, spend_note=_spend_note(frame)))
     effect, measured = _effect_text()
     label = months_label(months)
     charts = []
@@ -157,7 +171,9 @@ def roi_section(
     hourly = fmt.money(float(facts["hourly_cost"]), currency)  # type: ignore[arg-type]
     assumptions = (
         f"Engineering hours per PR: {float(facts['hours_per_pr']):g} (an assumption); "  # type: ignore[arg-type]
-        f"loaded cost {hourly} per hour; spend = seats × monthly seat price."
+        f"loaded cost {hourly} per hour; spend = seats × monthly seat price, or usage cost. “Seats "
+        "unknown”: a price is set but no seat count was entered, imported or reported, so spend and net "
+        "value are not known."
     )
     method = [
         "AI ROI, measured: AI-assisted PRs × engineering hours per PR × the share of time the adjusted "

@@ -100,7 +100,7 @@ def roi_frame(*, months: Sequence[dt.date], team_ids: Iterable[int] | None) -> p
     qs = qs.filter(team__isnull=True) if team_ids is None else qs.filter(team_id__in=list(team_ids))
     fields = [f.name for f in AIRoiMonth._meta.concrete_fields if f.name not in {"id", "computed_at", "team"}]
     frame = pd.DataFrame.from_records(list(qs.values_list(*fields)), columns=fields)
-    numeric = [f for f in fields if f not in {"month", "tool"}]
+    numeric = [f for f in fields if f not in {"month", "tool", "spend_note"}]
     return frame.astype(dict.fromkeys(numeric, "float64"))
 
 

@@ -170,16 +170,23 @@ def roi_by_tool(since: dt.date) -> list[dict[str, Any]]:
                 "reported_net_high",
             )
         }
-        tools.append(
-            {
-                "tool": tool,
-                "ai_prs": sum(r.ai_prs for r in rows),
-                "spend": sum(r.spend for r in rows),
-                "months": len(rows),
-                **total,
-            }
-        )
+        tools.append({"tool": tool, "ai_prs": sum(r.ai_prs for r in rows), "months": len(rows), **total,
+                      **_spend_total(rows, total)})
     return tools
+
+
+def _spend_total(rows: list[AIRoiMonth], total: dict[str, float | None]) -> dict[str, Any]:
+    """Spend over the window, or None with the reason when a month's spend is unknown (a price and no
+    seats): then the net values are unknown too, since a sum over the known months would overstate them."""
+    unknown = [r for r in rows if r.spend is None]
+    if not unknown:
+        return {"spend": sum(r.spend or 0.0 for r in rows), "spend_note": "", "seats_known": True}
+    for field in [f for f in total if f.endswith(("_net", "_net_low", "_net_high"))]:
+        total[field] = None
+    note = unknown[0].spend_note or "seats unknown"
+    if len(unknown) < len(rows):
+        note += f" for {len(unknown)} of {len(rows)} months"
+    return {"spend": None, "spend_note": note, "seats_known": False, **total}
 
 
 def _page() -> dict[str, Any]:
@@ -252,6 +259,7 @@ def _build_page() -> dict[str, Any]:
         "knobs": org_settings(),
         "since": since,
         "has_tool_costs": AITool.objects.exists(),
+        "seats_unknown": [t["tool"] for t in tools if not t["seats_known"]],
     }
 
 

@@ -24,6 +24,7 @@ from connectors.base import ConnectorError
 from connectors.records import IdentityRecord, TeamMembershipRecord
 from connectors.teams_csv import read_memberships
 from metrics.core.models import AITool, Organization, Team, TeamMembership
+from metrics.ingestion.models import AISeatCount
 from metrics.ingestion.services import records_ingest
 from metrics.ingestion.teams import memberships_upsert
 from metrics.web.access import MANAGER_GROUP, team_subtree
@@ -227,3 +228,26 @@ def ai_tool_save(*, name: str, monthly_seat_cost: Any, currency: str, tool: AITo
     tool.name, tool.monthly_seat_cost, tool.currency = name, cost.quantize(Decimal("0.01")), currency
     tool.save()
     return tool
+
+
+def seat_count_save(*, tool: Any, month: Any, seats: Any) -> AISeatCount:
+    """The seats paid for of one configured tool in one month (``YYYY-MM``), entered on the costs page;
+    they win over the seats an API reports for that month.  Every bad field is named."""
+    from connectors.seats_csv import SeatCountRecord, parse_month, parse_seats
+    from metrics.ingestion.seats import seat_counts_set
+
+    errors: dict[str, str] = {}
+    found = AITool.objects.filter(pk=int(tool)).first() if str(tool).isdigit() else None
+    if found is None:
+        errors["tool"] = "choose one of the AI tools listed above (add it first)"
+    parsed: dict[str, Any] = {}
+    for field, value, parse in (("month", month, parse_month), ("seats", seats, parse_seats)):
+        try:
+            parsed[field] = parse(str("" if value is None else value).strip())
+        except ValueError as exc:
+            errors[field] = str(exc)
+    if errors or found is None:
+        raise SettingsError(errors)
+    record = SeatCountRecord(tool=found.name, month=parsed["month"], seats=parsed["seats"])
+    seat_counts_set(records=[record], source="settings")
+    return AISeatCount.objects.get(tool=found.name, month=record.month)

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_POST
 
 from metrics.core.models import AITool
 from metrics.ingestion.impact import org_settings
+from metrics.ingestion.models import AISeatCount
 from metrics.ingestion.recompute import recompute_request
+from metrics.ingestion.seats import recent_seat_counts
 from metrics.web import queries, services
 from metrics.web.access import Role, role_required, user_role
 from metrics.web.models import UserProfile
@@ -48,6 +50,10 @@ def _costs_post(request: HttpRequest) -> dict[str, str]:
             )
         elif action == "delete":
             get_object_or_404(AITool, pk=post.get("tool") or 0).delete()
+        elif action == "seats":
+            services.seat_count_save(tool=post.get("tool"), month=post.get("month"), seats=post.get("seats"))
+        elif action == "seats_delete":
+            get_object_or_404(AISeatCount, pk=post.get("seat_count") or 0).delete()
         else:
             return {"": f"unknown action {action!r}"}
     except services.SettingsError as exc:
@@ -62,13 +68,14 @@ def costs(request: HttpRequest) -> HttpResponse:
         errors = _costs_post(request)
         if not errors:
             # Spend and hours feed only the ROI table: refresh just that (seconds, not a full recompute).
-            outcome = recompute_request(reason="settings: AI tool costs or ROI knobs", part="ai_impact")
+            outcome = recompute_request(reason="settings: AI tool costs, seats, ROI knobs", part="ai_impact")
             done = "ROI recompute queued for the analytics workers" if outcome.queued else "ROI recomputed"
             messages.success(request, f"Saved; {done}.")
             return redirect("web:settings_costs")
     context = {
         "tools": AITool.objects.order_by("name"),
         "knobs": org_settings(),
+        "seat_counts": recent_seat_counts(),
         "errors": errors,
         "values": request.POST,
     }

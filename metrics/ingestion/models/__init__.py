@@ -1,5 +1,5 @@
 """Ingested records and the pipeline's own tables (one module per kind; import them from here)."""
-from metrics.ingestion.models.ai import AIImpactEstimate, AIRoiMonth, AISeat, AIUsageDay
+from metrics.ingestion.models.ai import AIImpactEstimate, AIRoiMonth, AISeat, AISeatCount, AIUsageDay
 from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, SyncRun, WebhookDelivery
 from metrics.ingestion.models.records import AIEvidence, Commit, Deployment, PullRequest, Revert, Review
 from metrics.ingestion.models.surveys import SurveyResponse, SurveyRound
@@ -9,6 +9,7 @@ __all__ = [
     "AIImpactEstimate",
     "AIRoiMonth",
     "AISeat",
+    "AISeatCount",
     "AIUsageDay",
     "Commit",
     "Deployment",

@@ -50,6 +50,25 @@ class AISeat(models.Model):
         return f"{self.tool} seat {self.user_key}"
 
 
+class AISeatCount(models.Model):
+    """How many seats of a tool the organization paid for in a month, as an admin entered or imported them
+    (settings page, ``manage.py import_seats``).  It wins over the seats counted from assignments
+    (``AISeat``) for that month: it is what the invoice says."""
+
+    tool = models.CharField(max_length=50)
+    month = models.DateField(help_text="first day of the month")
+    seats = models.PositiveIntegerField()
+    source = models.CharField(max_length=20, default="settings")  # settings | csv | demo
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tool", "month"], name="uniq_ai_seat_count")]
+        ordering = ["tool", "month"]
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.month:%Y-%m}: {self.seats} seats"
+
+
 class AIImpactEstimate(models.Model):
     """One effect estimate of AI assistance (metrics/analytics/ai_impact.py), recomputed with the snapshots.
 
@@ -84,7 +103,10 @@ class AIRoiMonth(models.Model):
     tool = models.CharField(max_length=50)
     team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
     ai_prs = models.IntegerField(default=0)
-    spend = models.FloatField(default=0)
+    seats = models.IntegerField(null=True, help_text="seats paid for; null = not known")
+    # Null when it cannot be known (a price and no seats): never a silent 0.  spend_note says why.
+    spend = models.FloatField(null=True)
+    spend_note = models.CharField(max_length=60, blank=True)
     measured_hours = models.FloatField(null=True)
     measured_hours_low = models.FloatField(null=True)
     measured_hours_high = models.FloatField(null=True)
