@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test prereqs lint typecheck pytest audit demo bench clean
+.PHONY: run test test-fast prereqs lint typecheck pytest audit demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP) prereqs lint typecheck pytest
 
 prereqs:
 	@bash tools/test_prereqs.sh
+
+## make test-fast: the developer loop: everything but browser, worker, realdata, statistical and slow
+## tests (tests/conftest.py KINDS), on both cores; make test still runs all of them
+FAST := not (browser or worker or realdata or statistical or slow)
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -n 2 -m "$(FAST)" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,41 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+# The suite's kinds, in one place (pyproject registers the markers; `make test-fast` leaves these out,
+# `make test` runs them all).  By file or test id prefix, relative to the project root.
+KINDS: dict[str, tuple[str, ...]] = {
+    "browser": ("tests/e2e/",),
+    "worker": (  # real Celery workers, Redis, PostgreSQL restarts
+        "tests/ingestion/test_worker.py",
+        "tests/ingestion/test_analytics_queue.py",
+        "tests/reports/test_worker.py",
+        "tests/ops/test_faults.py",
+        "tests/ops/test_load.py",
+    ),
+    "realdata": ("tests/realdata/",),
+    "statistical": ("tests/analytics/test_ai_impact_validation.py",),  # planted truths over many seeds
+    "slow": (  # subprocesses (manage.py, gunicorn), large files, fuzzing: seconds each
+        "tests/api/test_export_schema.py::test_schemathesis",
+        "tests/ingestion/test_hostile_files.py",
+        "tests/ops/test_healthz.py",
+        "tests/ops/test_deployment_files.py",
+        "tests/ops/test_access_logs.py",
+        "tests/ops/test_backup.py",
+        "tests/core/test_dependency_audit.py",
+        "tests/core/test_var_permissions.py",
+        "tests/ingestion/test_import_git.py::test_cli",
+    ),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        nodeid = item.nodeid
+        for kind, prefixes in KINDS.items():
+            if nodeid.startswith(prefixes):
+                item.add_marker(getattr(pytest.mark, kind))
+
+
 class GitRepo:
     """A real git repository built with the git CLI, with full control over dates and identities."""
 

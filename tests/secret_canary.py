@@ -428,21 +428,38 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
             COLLECTOR.scan_log_files(tmp)  # after teardown: workers stopped, files complete
 
 
+WORKER_LEAKS: list[str] = []  # what pytest-xdist workers found (make test-fast)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    WORKER_LEAKS.extend(getattr(node, "workeroutput", {}).get("secret_canary_leaks", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     factory = getattr(session.config, "_tmp_path_factory", None)
     basetemp = getattr(factory, "_basetemp", None)
-    if isinstance(basetemp, Path) and basetemp.is_dir():
+    # Under pytest-xdist (make test-fast) each worker scans its own tests' files; the controller's
+    # basetemp holds every worker's, including the detector self-test's planted ones.
+    xdist_controller = getattr(session.config.option, "dist", "no") != "no" and not hasattr(
+        session.config, "workerinput"
+    )
+    if isinstance(basetemp, Path) and basetemp.is_dir() and not xdist_controller:
         COLLECTOR.scan_log_files(basetemp)  # logs of session-scoped fixtures
     _settings_secrets(COLLECTOR)
     COLLECTOR.flush(COLLECTOR.current)
-    if COLLECTOR.leaks:
+    if hasattr(session.config, "workerinput"):  # an xdist worker: its controller reports for everyone
+        session.config.workeroutput["secret_canary_leaks"] = COLLECTOR.report()  # type: ignore[attr-defined]
+        return
+    leaks = COLLECTOR.report() + WORKER_LEAKS
+    if leaks:
         # One failed "test" of its own, so the closing line says "1 failed" and the exit code is 1.
         report = pytest.TestReport(
             nodeid="tests/secret_canary.py::session",
             location=("tests/secret_canary.py", 0, "secret canary"),
             keywords={},
             outcome="failed",
-            longrepr=f"{len(COLLECTOR.leaks)} secret leak(s):\n" + "\n".join(COLLECTOR.report()),
+            longrepr=f"{len(leaks)} secret leak(s):\n" + "\n".join(leaks),
             when="call",
         )
         session.config.hook.pytest_runtest_logreport(report=report)
@@ -453,8 +470,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if not COLLECTOR.installed:
         return
-    if COLLECTOR.leaks:
-        message = f"SECRET LEAKS: {len(COLLECTOR.leaks)} (listed above, as tests/secret_canary.py::session)"
+    if COLLECTOR.leaks or WORKER_LEAKS:
+        count = len(COLLECTOR.leaks) + len(WORKER_LEAKS)
+        message = f"SECRET LEAKS: {count} (listed above, as tests/secret_canary.py::session)"
         terminalreporter.write_sep("=", message, red=True, bold=True)
     terminalreporter.write_line(COLLECTOR.summary())
     target = os.environ.get("SECRET_CANARY_SUMMARY")
