@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from connectors.demo_events import bot_prs, reverts
+from connectors.demo_extras import DemoExtras, build_extras
 from connectors.demo_model import (
     _PR,
     ABANDON_P,
@@ -66,6 +67,7 @@ from connectors.records import CommitRecord, IdentityRecord, Record
 class DemoOrganization:
     records: list[Record]
     truth: dict[str, Any]
+    extras: DemoExtras = field(default_factory=DemoExtras)  # survey rounds, seat counts, seat prices
 
 
 
@@ -345,6 +347,9 @@ class _Generator:
     def truth(self) -> dict[str, Any]:
         return build_truth(self.seed, self.start, self.end, self.teams, self.engineers, self.prs, self.moves)
 
+    def extras(self) -> DemoExtras:
+        return build_extras(self.seed, self.start, self.end, self.teams, self.engineers, self.prs)
+
 
 def generate_demo(
     seed: int = DEFAULT_SEED, *, end: datetime | None = None, teams: int = 8, engineers: int = 60,
@@ -363,4 +368,6 @@ def generate_demo(
     bot_prs(gen)
     reverts(gen)
     gen.number()
-    return DemoOrganization(records=gen.records(), truth=gen.truth())
+    extras = gen.extras()
+    truth = {**gen.truth(), "surveys_and_seats": extras.truth}
+    return DemoOrganization(records=[*gen.records(), *extras.seats], truth=truth, extras=extras)

@@ -38,7 +38,8 @@ def test_demo_effect_is_recovered_better_than_naively() -> None:
 
 def test_roi_uses_seat_prices_and_the_adjusted_effect() -> None:
     call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
-    AITool.objects.create(name="Claude Code", monthly_seat_cost=30)
+    # The demo sets a price and monthly seats for each tool (issue 16 item 7); the price changes here.
+    AITool.objects.filter(name="Claude Code").update(monthly_seat_cost=30)
     Organization.objects.update(settings={"loaded_hourly_cost": 120, "engineering_hours_per_pr": 6})
     counts = ai_impact_recompute()
     assert counts["roi_rows"] == AIRoiMonth.objects.count() > 0
@@ -46,14 +47,14 @@ def test_roi_uses_seat_prices_and_the_adjusted_effect() -> None:
         scope="organization", method="adjusted", outcome="cycle_time", rule="any"
     )
     row = AIRoiMonth.objects.filter(team=None, tool="Claude Code").order_by("-ai_prs").first()
-    assert row is not None and row.spend == 0.0  # no seats are known in the demo
+    assert row is not None and row.seats and row.spend == row.seats * 30  # the demo's seats x the new price
+    assert row.spend_note == "seats x price"
     if cycle.status == "ok":
         saved = -cycle.estimate / (100 + cycle.estimate)
         assert row.measured_hours == pytest.approx(row.ai_prs * 6 * saved)
-        assert row.measured_net == pytest.approx(row.measured_hours * 120)
+        assert row.measured_net == pytest.approx(row.measured_hours * 120 - row.spend)
     else:
         assert row.measured_hours is None
-    assert row.reported_hours is None  # the demo has no survey answers
 
 
 def test_detection_coverage_and_adoption_levels_are_stored() -> None:

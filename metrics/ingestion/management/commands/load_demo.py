@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -16,32 +17,47 @@ from django.db import transaction
 from tqdm import tqdm
 
 from connectors.demo import DEFAULT_SEED, generate_demo
-from connectors.records import Record, RepositoryRecord, TeamMembershipRecord
-from metrics.core.models import Organization
+from connectors.demo_extras import DemoExtras
+from connectors.records import AISeatRecord, Record, RepositoryRecord, TeamMembershipRecord
+from metrics.core.models import AITool, Organization
 from metrics.ingestion.models import Commit, PullRequest, Review
 from metrics.ingestion.recompute import RecomputeOutcome, recompute_request
+from metrics.ingestion.seats import seat_counts_set
 from metrics.ingestion.services import records_ingest
+from metrics.ingestion.surveys import survey_responses_import
 
 DEMO_ORGANIZATION = "Acme (demo)"
 SMALL = {"teams": 4, "engineers": 16, "months": 6}  # for tests: a few hundred PRs instead of thousands
 
 
 def _batches(records: list[Record]) -> list[tuple[str, list[Record]]]:
-    """Teams and people first, then one batch per repository (its commits, PRs and reviews together)."""
-    people = [r for r in records if isinstance(r, TeamMembershipRecord)]
+    """Teams, people and their AI seats first, then one batch per repository (its commits, PRs and
+    reviews together)."""
+    people = [r for r in records if isinstance(r, TeamMembershipRecord | AISeatRecord)]
     by_repo: dict[str, list[Record]] = defaultdict(list)
     for record in records:
         if isinstance(record, RepositoryRecord):
             by_repo[record.full_name].append(record)
-        elif not isinstance(record, TeamMembershipRecord):
+        elif not isinstance(record, TeamMembershipRecord | AISeatRecord):
             by_repo[record.repository].append(record)
     return [("teams and people", people), *by_repo.items()]
 
 
+def _surveys_and_seats(extras: DemoExtras) -> None:
+    """Survey rounds answered above the privacy floor, seat counts, and a price for every tool (a price an
+    admin already set is kept), so satisfaction, self-reported ROI and spend have data on first run."""
+    for name, answers in extras.surveys.items():
+        survey_responses_import(records=answers, round_name=name)
+    seat_counts_set(records=extras.seat_counts, source="demo")
+    for tool, price in extras.prices.items():
+        AITool.objects.get_or_create(name=tool, defaults={"monthly_seat_cost": Decimal(str(price))})
+
+
 class Command(BaseCommand):
     help = (
-        "Load the deterministic demo organization (teams, people, repositories, ~18 months of pull requests) "
-        "and keep its planted truths in the organization's settings. Safe to run twice."
+        "Load the deterministic demo organization (teams, people, repositories, ~18 months of pull requests, "
+        "monthly survey rounds, AI seats and seat prices) and keep its planted truths in the organization's "
+        "settings. Safe to run twice."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -71,6 +87,7 @@ class Command(BaseCommand):
                 if not quiet:
                     tqdm.write(f"  {name}: {len(batch)} records", file=sys.stderr)
                 records_ingest(records=batch)
+            _surveys_and_seats(demo.extras)
             org = Organization.objects.order_by("pk").first() or Organization(name=DEMO_ORGANIZATION)
             org.settings = {**(org.settings or {}), "demo_truth": demo.truth}
             org.save()
