@@ -15,12 +15,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make run: embedded mode (SQLite under var/), demo organization, http://127.0.0.1:8000
+## make run [PORT=8080]: embedded mode (SQLite under var/), demo organization, http://127.0.0.1:$(PORT)
+PORT ?= 8000
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --if-empty
 	$(PY) manage.py ensure_admin
-	$(PY) manage.py runserver --insecure 127.0.0.1:8000
+	$(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)
 
 ## make test: system prerequisites (installed where it can), lint, type-check, the whole test suite
 test: $(STAMP) prereqs lint typecheck pytest
@@ -36,6 +37,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy connectors metrics/analytics
