@@ -115,3 +115,19 @@ def test_other_frames_read_far_dates_as_unknown(imported: None) -> None:
     survey_round = SurveyRound.objects.get()
     assert survey_round_results(survey_round=survey_round, min_size=1) is not None
     survey_trend(responses, by="round", min_size=1)
+
+
+def test_frames_read_in_chunks_equal_one_frame(imported: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks (to bound memory on large histories) must give what one ``from_records`` of every row gives,
+    dtypes included: a chunk whose column is all None, text columns, nullable numbers."""
+    repository = make_repository(full_name="acme/teamed", team=make_team(name="Owners"))
+    for number in (1, 2, 3, 4):
+        PullRequest.objects.create(repository=repository, number=number, title=f"t{number}", state="open",
+                                   created_at=datetime(2024, 6, number, tzinfo=UTC))
+    columns = [*selectors.PR_COLUMNS, "repository__team_id"]
+    rows = list(PullRequest.objects.order_by("id").values_list(*columns))
+    one = selectors._typed(pd.DataFrame.from_records(rows, columns=columns))
+    monkeypatch.setattr(selectors, "FRAME_CHUNK", 3)
+    chunked = selectors.pull_request_frame(columns=columns)
+    assert len(one) == 24
+    pd.testing.assert_frame_equal(chunked, one.rename(columns={"repository__team_id": "repository_team_id"}))
