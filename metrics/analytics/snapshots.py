@@ -18,6 +18,7 @@ import pandas as pd
 from metrics.analytics import catalog, flow, quality
 from metrics.analytics.catalog import DEFINITION_VERSION as DEFINITION_VERSION  # re-exported
 from metrics.analytics.grouped import Grouping, factorize_ids, rows_by_label, value_order
+from metrics.analytics.team_tree import TeamTree, teams_at_event
 
 OUTPUT_COLUMNS = [
     "scope", "team_id", "repository_id", "person_id", "period", "period_start", "metric", "value", "n",
@@ -37,17 +38,8 @@ METRICS = (
 
 
 def team_ancestors(teams: pd.DataFrame) -> pd.DataFrame:
-    """(team_id, rollup_team_id) pairs: every team with itself and each ancestor (cycles are cut)."""
-    parent = dict(zip(teams["team_id"], teams["parent_id"], strict=True))
-    rows = []
-    for team in teams["team_id"]:
-        seen: set[int] = set()
-        current = team
-        while current is not None and not pd.isna(current) and current not in seen:
-            seen.add(current)
-            rows.append((team, int(current)))
-            current = parent.get(current)
-    return pd.DataFrame(rows, columns=["team_id", "rollup_team_id"])
+    """(team_id, rollup_team_id): every team with itself and each ancestor (``team_tree`` cuts loops)."""
+    return TeamTree.from_frame(teams).with_ancestors()
 
 
 def assign_teams(prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFrame:
@@ -56,13 +48,7 @@ def assign_teams(prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFra
     A PR whose author was in no team then counts for its repository's owning team
     (``repository_team_id``, when the column is there and set).
     """
-    joined = prs[["id", "author_id", "merged_at"]].merge(
-        memberships, left_on="author_id", right_on="person_id"
-    )
-    active = joined[
-        (joined["start"].isna() | (joined["start"] <= joined["merged_at"]))
-        & (joined["end"].isna() | (joined["merged_at"] < joined["end"]))
-    ][["id", "team_id"]]
+    active = teams_at_event(prs, memberships)[["id", "team_id"]]
     if "repository_team_id" in prs:
         orphans = prs[~prs["id"].isin(active["id"]) & prs["repository_team_id"].notna()]
         owned = orphans[["id", "repository_team_id"]].rename(columns={"repository_team_id": "team_id"})
@@ -315,12 +301,6 @@ def metric_snapshots(
 
 def primary_teams(prs: pd.DataFrame, memberships: pd.DataFrame) -> pd.DataFrame:
     """(id, team_id): the one team the author was in at merge time (the most recently joined)."""
-    joined = prs[["id", "author_id", "merged_at"]].merge(
-        memberships, left_on="author_id", right_on="person_id"
-    )
-    active = joined[
-        (joined["start"].isna() | (joined["start"] <= joined["merged_at"]))
-        & (joined["end"].isna() | (joined["merged_at"] < joined["end"]))
-    ]
+    active = teams_at_event(prs, memberships)
     latest = active.sort_values("start", na_position="first").drop_duplicates("id", keep="last")
     return latest[["id", "team_id"]]

@@ -35,22 +35,14 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from metrics.analytics.team_tree import TeamTree
+
 ROOT = "all"
 ROOT_NAME = "All respondents"
 SMALL, SUBTRACTION = "small", "subtraction"
 
 
 # --- the group tree ---------------------------------------------------------------------------------
-
-def _ancestry(parent_of: dict[int, int | None], team: int) -> list[int]:
-    """``team`` and its ancestors, nearest first; a cycle in bad data stops the walk."""
-    chain: list[int] = []
-    current: int | None = team
-    while current is not None and current in parent_of and current not in chain:
-        chain.append(current)
-        current = parent_of[current]
-    return chain
-
 
 def group_tree(teams: pd.DataFrame, scope_team_ids: Iterable[int], extra_team_ids: Iterable[int] = ()
                ) -> pd.DataFrame:
@@ -59,70 +51,29 @@ def group_tree(teams: pd.DataFrame, scope_team_ids: Iterable[int], extra_team_id
     Output columns ``group, parent, team_id, name, depth``, in display order (depth first, children
     by name).  A team's parent group is its nearest ancestor inside the round, else the root.
     """
-    parent_of = {int(t): None if pd.isna(p) else int(p) for t, p in zip(teams["team_id"], teams["parent_id"],
-                                                                       strict=True)}
-    name_of = {int(t): str(n) for t, n in zip(teams["team_id"], teams["name"], strict=True)}
-    unknown = sorted({int(t) for t in [*scope_team_ids, *extra_team_ids]} - parent_of.keys())
+    tree = TeamTree.from_frame(teams.sort_values("team_id"))  # siblings by name, then by id
+    unknown = sorted({int(t) for t in [*scope_team_ids, *extra_team_ids]} - tree.rows.keys())
     if unknown:
         raise ValueError(f"unknown team id(s) {unknown}")
-    children: dict[int, list[int]] = defaultdict(list)
-    for team, parent in parent_of.items():
-        if parent is not None:
-            children[parent].append(team)
-    scope: set[int] = set()
-    stack = [int(t) for t in scope_team_ids]
-    while stack:
-        team = stack.pop()
-        if team not in scope:
-            scope.add(team)
-            stack.extend(children[team])
-    scope.update(int(t) for t in extra_team_ids)
-    parent_group = {t: next((f"team:{a}" for a in _ancestry(parent_of, t)[1:] if a in scope), ROOT)
-                    for t in scope}
-    _break_cycles(parent_group)
-    below: dict[str, list[int]] = defaultdict(list)
-    for team in scope:
-        below[parent_group[team]].append(team)
-    rows: list[tuple[str, str | None, int | None, str, int]] = []
-    pending: list[tuple[str, str | None, int | None, str, int]] = [(ROOT, None, None, ROOT_NAME, 0)]
-    while pending:  # depth-first, so every team is listed right under its parent
-        row = pending.pop()
-        rows.append(row)
-        kids = sorted(below[row[0]], key=lambda t: (name_of[t].casefold(), t), reverse=True)
-        pending.extend((f"team:{t}", row[0], t, name_of[t], row[4] + 1) for t in kids)
+    scope = set(tree.descendants(scope_team_ids)) | {int(t) for t in extra_team_ids}
+    # The round's own tree: each team under its nearest ancestor inside the round, else at the top.
+    inside = TeamTree(
+        (row.id, next((a for a in tree.ancestors(t) if a in scope), None), row.name)
+        for t, row in tree.rows.items() if t in scope
+    )
+    rows: list[tuple[str, str | None, int | None, str, int]] = [(ROOT, None, None, ROOT_NAME, 0)]
+    rows += [(f"team:{t}", f"team:{inside.parent(t)}" if inside.parent(t) is not None else ROOT, t,
+              inside.rows[t].name, depth + 1) for t, depth in inside.depth_first()]
     frame = pd.DataFrame(rows, columns=["group", "parent", "team_id", "name", "depth"])
     return frame.astype({"team_id": "Int64"}).reset_index(drop=True)
 
 
-def _break_cycles(parent_group: dict[int, str]) -> None:
-    """Bad team data can loop (A under B under A); the smallest team of a loop moves under the root."""
-    for start in sorted(parent_group):
-        path: list[int] = []
-        current = start
-        while current not in path:
-            path.append(current)
-            up = parent_group[current]
-            if up == ROOT:
-                break
-            current = int(up.split(":")[1])
-        else:
-            loop = path[path.index(current):]
-            parent_group[min(loop)] = ROOT
-
-
-def _chains(groups: pd.DataFrame) -> dict[object, list[str]]:
+def _chains(groups: pd.DataFrame) -> dict[int, list[str]]:
     """team_id -> its group and every group above it, root included."""
-    parent = dict(zip(groups["group"], groups["parent"], strict=True))
-    chains: dict[object, list[str]] = {}
-    for group, team in zip(groups["group"], groups["team_id"], strict=True):
-        if pd.isna(team):
-            continue
-        chain, current = [], group
-        while isinstance(current, str):
-            chain.append(current)
-            current = parent[current]
-        chains[int(team)] = chain
-    return chains
+    teams = groups.dropna(subset=["team_id"])
+    tree = TeamTree((t, None if p == ROOT else int(p.split(":")[1])) for t, p in
+                    zip(teams["team_id"], teams["parent"], strict=True))
+    return {t: [f"team:{a}" for a in (t, *tree.ancestors(t))] + [ROOT] for t in tree.rows}
 
 
 def expand_to_groups(rows: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
