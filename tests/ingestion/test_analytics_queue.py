@@ -26,9 +26,9 @@ from tests.ingestion.test_worker import (
     manage,
     migrate_with_source,
     start_worker,
-    wait_for,
     worker_db,  # noqa: F401 - the fixture
 )
+from tests.waiting import wait_on_log
 
 SNAPSHOTS = "SELECT count(*) FROM ingestion_metricsnapshot"
 RECOMPUTE = "sextant.analytics.snapshots_recompute"
@@ -64,7 +64,7 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
         try:
             app.send_task("sextant.ingestion.source_sync", args=[source_id, ""], queue="sync")
             done = "SELECT count(*) FROM ingestion_syncrun WHERE status = 'succeeded'"
-            wait_for(lambda: worker_db.scalar(done), 90, f"no sync: {sync_log.read_text()[-3000:]}")
+            wait_on_log(lambda: worker_db.scalar(done), sync_log, "no sync", 90)
         finally:
             kill(sync_worker)
 
@@ -84,7 +84,7 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
     log = tmp_path / "analytics.log"
     worker = start_worker(env, log, queues="analytics")
     try:
-        wait_for(lambda: len(_results(log)) == 1, 120, f"no recompute: {log.read_text()[-3000:]}")
+        wait_on_log(lambda: len(_results(log)) == 1, log, "no recompute", 120)
         assert _results(log)[0].startswith("{'status': 'computed', 'rows': ")
         rows = worker_db.scalar(SNAPSHOTS)
         first_id = worker_db.scalar("SELECT min(id) FROM ingestion_metricsnapshot")
@@ -96,7 +96,7 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
             covered = datetime.fromisoformat(covered).replace(tzinfo=UTC)
         app.send_task(RECOMPUTE, args=[(covered - timedelta(seconds=1)).isoformat()], queue="analytics")
         app.send_task(RECOMPUTE, args=[(covered + timedelta(seconds=1)).isoformat()], queue="analytics")
-        wait_for(lambda: len(_results(log)) == 3, 120, f"requests not served: {log.read_text()[-3000:]}")
+        wait_on_log(lambda: len(_results(log)) == 3, log, "requests not served", 120)
     finally:
         kill(worker)
     results = _results(log)

@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from metrics.ingestion.sync_sources import source_create
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
 from tests.fakes.state import database_state
+from tests.waiting import wait_for, wait_on_log
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = "redis://127.0.0.1:6379/11"
@@ -160,7 +161,7 @@ def start_worker(env: dict[str, str], log: Path, queues: str = "sync") -> subpro
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    wait_for(lambda: b"ready." in log.read_bytes(), 60, f"worker did not start: {log.read_text()[-2000:]}")
+    wait_on_log(lambda: b"ready." in log.read_bytes(), log, "worker did not start", 60)
     return worker
 
 
@@ -169,16 +170,6 @@ def kill(worker: subprocess.Popen[bytes]) -> None:
     if worker.poll() is None:
         os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
-
-
-def wait_for(condition: Callable[[], Any], seconds: float, message: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(message)
 
 
 @pytest.mark.django_db
@@ -205,7 +196,7 @@ def test_a_worker_killed_mid_sync_resumes_and_matches_an_uninterrupted_sync(
         )
         count = "SELECT count(*) FROM ingestion_pullrequest"
         try:
-            wait_for(lambda: len(asked) == 3, 90, f"third page never asked: {log.read_text()[-3000:]}")
+            wait_on_log(lambda: len(asked) == 3, log, "third page never asked", 90)
             stored = wait_for(lambda: worker_db.scalar(count), 30, "no page stored")
         finally:
             kill(worker)
@@ -219,7 +210,7 @@ def test_a_worker_killed_mid_sync_resumes_and_matches_an_uninterrupted_sync(
         worker = start_worker(env, log)  # the unacknowledged task is delivered again
         try:
             finished = "SELECT count(*) FROM ingestion_syncrun WHERE status = 'succeeded'"
-            wait_for(lambda: worker_db.scalar(finished), 120, f"not resumed: {log.read_text()[-3000:]}")
+            wait_on_log(lambda: worker_db.scalar(finished), log, "not resumed", 120)
         finally:
             kill(worker)
         resumed_from = next(v.get("after") for name, v in gh.operations if name == "PullRequests")

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -47,22 +47,13 @@ from metrics.reports.services import (
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
 from tests.reports.conftest import Mailbox, free_port, make_schedule, running_smtp
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 TEMPLATE = "faults_template"
 KEY = Fernet.generate_key().decode()
-
-
-def wait_for(condition: Callable[[], Any], seconds: float, message: Callable[[], str]) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(message())
 
 
 # --- private servers --------------------------------------------------------------------------------

@@ -13,8 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import redis
 from celery import Celery
 
 from tests.reports.conftest import Mailbox
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = "redis://127.0.0.1:6379/12"
@@ -92,16 +92,6 @@ def database(tmp_path: Path) -> Iterator[Database]:
     finally:
         if db.postgres:
             db.admin(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
-
-
-def wait_for(condition: Callable[[], Any], seconds: float, message: Callable[[], str]) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(message())
 
 
 def test_a_worker_sends_a_doubly_delivered_run_once_and_retries_a_refused_one(
