@@ -1,7 +1,8 @@
 """Golden HTML of the busiest pages (overview, team dashboard, PR explorer) for every role.
 
-The files under ``tests/web/golden/`` were captured before the tables moved from Python f-strings into
-templates (issue 14, item 5); the pages must still print the same thing.  Whitespace, the CSRF token, the
+The files under ``tests/web/golden/`` (``*.golden``: expected page text, data rather than code) were
+captured before the tables moved from Python f-strings into templates (issue 14, item 5); the pages must
+still print the same thing.  Whitespace, the CSRF token, the
 freshness line ("Synced 3 min ago") and database ids are normalized, so only what a reader sees is
 compared.  After an intended change of a page: ``GOLDEN_UPDATE=1 pytest tests/web/test_golden_html.py``
 rewrites the files; review their diff like code.
@@ -62,7 +63,7 @@ def normalize(html: str, people: dict[int, str]) -> str:
 
 def file_name(role: str, url: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "root"
-    return f"{role}--{slug}.html"
+    return f"{role}--{slug}.golden"
 
 
 @pytest.mark.parametrize("group", PAGES)
