@@ -5,7 +5,7 @@ time means something); the ingestion layer stores UTC plus the offset in minutes
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 
@@ -166,13 +166,6 @@ class SurveyResponseRecord:
     ai_tool: str = ""
     ai_frequency: str = ""
     free_text: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SyncSummary:
-    """What a connector run found, for the closing line of a command."""
-
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 Record = (

@@ -116,8 +116,3 @@ def pull_request_evidence(
     if author_tool:
         found.append(Evidence(author_tool, "author", f"{author_name or author_login} <{author_email}>"[:500]))
     return found
-
-
-def tools_of(evidence: list[Evidence]) -> list[str]:
-    """Distinct tools in first-seen order."""
-    return list(dict.fromkeys(e.tool for e in evidence))

@@ -56,11 +56,6 @@ def phase_spans(prs: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def cycle_time_spans(prs: pd.DataFrame) -> pd.DataFrame:
-    """Backwards-compatible name for :func:`phase_spans`."""
-    return phase_spans(prs)
-
-
 def deploy_spans(prs: pd.DataFrame, deployments: pd.DataFrame) -> pd.Series:
     """Hours from merge to the first successful production deployment of the same repository.
 
@@ -98,35 +93,6 @@ def grouped_quantiles(frame: pd.DataFrame, column: str, by: list[str]) -> pd.Dat
     wide.columns = list(QUANTILES)
     wide["n"] = grouped.size()
     return wide.reset_index()
-
-
-def span_quantiles(frame: pd.DataFrame, column: str, by: list[str], metric: str) -> pd.DataFrame:
-    """Quantiles of ``column`` per group in long format: *by, metric (``<metric>_p50``...), value, n."""
-    wide = grouped_quantiles(frame, column, by)
-    if wide.empty:
-        return pd.DataFrame(columns=[*by, "metric", "value", "n"])
-    parts = [wide[[*by, "n"]].assign(metric=f"{metric}_{name}", value=wide[name]) for name in QUANTILES]
-    return pd.concat(parts, ignore_index=True)
-
-
-def throughput(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Merged PRs and merged PRs per active engineer per group.
-
-    Input: merged non-bot PRs with ``author_id`` and the ``by`` columns.  An active engineer is a
-    distinct author with at least one merged PR in the group.  Output: *by, metric, value, n
-    (``merged_prs``: n = PRs; ``throughput_per_engineer``: n = engineers).
-    """
-    grouped = frame.groupby(by, observed=True)
-    prs = grouped.size().rename("prs")
-    engineers = grouped["author_id"].nunique().rename("engineers")
-    both = pd.concat([prs, engineers], axis=1).reset_index()
-    merged = both.assign(metric="merged_prs", value=both["prs"].astype(float), n=both["prs"])
-    per_engineer = both.assign(
-        metric="throughput_per_engineer", value=both["prs"] / both["engineers"].where(both["engineers"] > 0),
-        n=both["engineers"],
-    )
-    columns = [*by, "metric", "value", "n"]
-    return pd.concat([merged[columns], per_engineer[columns]], ignore_index=True)
 
 
 def pr_size(prs: pd.DataFrame) -> pd.Series:

@@ -203,23 +203,6 @@ def find_reverts(*, prs: pd.DataFrame, commits: pd.DataFrame, pr_commits: pd.Dat
     return frame
 
 
-def revert_rate(prs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Share of merged PRs later reverted (a standing revert), grouped by ``by``.
-
-    Input: merged PRs with ``reverted_at`` (NaT when never reverted) and the ``by`` columns.
-    Output columns: *by, value (0..1), n (merged PRs in the group).
-    """
-    grouped = prs.assign(_reverted=prs["reverted_at"].notna()).groupby(by, observed=True)["_reverted"]
-    out = grouped.agg(value="mean", n="size").reset_index()
-    return out
-
-
-def time_to_revert(prs: pd.DataFrame) -> pd.Series:
-    """Hours from merge to the standing revert, for reverted PRs (negative spans dropped)."""
-    hours = (prs["reverted_at"] - prs["merged_at"]).dt.total_seconds() / 3600.0
-    return hours[hours >= 0]
-
-
 def deployment_failures(deployments: pd.DataFrame, prs: pd.DataFrame) -> pd.DataFrame:
     """Production deployments with ``failed``: the deployment failed, or it shipped a PR later reverted.
 

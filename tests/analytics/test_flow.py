@@ -92,7 +92,7 @@ def test_quantiles_match_linear_interpolation_and_skip_empty_groups() -> None:
     data = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 2, "h": [1.0, 2.0, 3.0, 10.0, np.nan, np.nan]})
     out = flow.grouped_quantiles(data, "h", ["g"])
     assert out.to_dict("records") == [{"g": "a", "p50": 2.5, "p75": 4.75, "p90": pytest.approx(7.9), "n": 4}]
-    assert flow.span_quantiles(data[data["g"] == "b"], "h", ["g"], "x").empty
+    assert flow.grouped_quantiles(data[data["g"] == "b"], "h", ["g"]).empty
 
 
 def test_deploy_span_uses_the_next_production_deployment() -> None:

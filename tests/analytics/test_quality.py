@@ -1,4 +1,4 @@
-"""find_reverts and revert_rate on small frames, one rule at a time."""
+"""find_reverts on small frames, one rule at a time."""
 from __future__ import annotations
 
 import pandas as pd
@@ -58,8 +58,3 @@ def test_a_revert_before_the_merge_is_not_a_revert_of_merged_work() -> None:
                 {"number": 2, "title": 'Revert "Late"', "merged_at": t(2)})
     assert quality.find_reverts(prs=frame, commits=NO_COMMITS, pr_commits=NO_LINKS).empty
 
-
-def test_revert_rate_groups() -> None:
-    frame = pd.DataFrame({"g": ["a", "a", "b"], "reverted_at": pd.to_datetime([t(2), None, None], utc=True)})
-    out = quality.revert_rate(frame, ["g"])
-    assert out.to_dict("records") == [{"g": "a", "value": 0.5, "n": 2}, {"g": "b", "value": 0.0, "n": 1}]

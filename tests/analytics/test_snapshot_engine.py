@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.analytics import flow, quality
+from metrics.analytics import quality
 from metrics.analytics.grouped import Grouping, rows_by_label, stable_order
 from metrics.analytics.snapshots import (
     OUTPUT_COLUMNS,
@@ -21,6 +21,7 @@ from metrics.analytics.snapshots import (
     assign_teams,
     metric_snapshots,
 )
+from tests.analytics import reference_metrics as reference
 
 
 def period_start(at: pd.Series, period: str) -> pd.Series:
@@ -38,10 +39,10 @@ KEYS = ["scope", "period", "team_id", "repository_id", "person_id", "period_star
 
 def _metrics_for(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     people = frame[~frame["is_bot"]]
-    parts = [flow.span_quantiles(people, column, by, metric) for column, metric in SPAN_METRICS.items()]
+    parts = [reference.span_quantiles(people, column, by, metric) for column, metric in SPAN_METRICS.items()]
     parts += [
-        flow.throughput(people, by),
-        quality.revert_rate(people, by).assign(metric="revert_rate"),
+        reference.throughput(people, by),
+        reference.revert_rate(people, by).assign(metric="revert_rate"),
         people.groupby(by, observed=True)["ai_assisted"]
         .agg(value="mean", n="size")
         .reset_index()
