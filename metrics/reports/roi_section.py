@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from metrics.analytics.roi import REPORTED
 from metrics.reports import formatting as fmt
 from metrics.reports import selectors
 from metrics.reports.static_charts import Chart, Interval, interval_chart
@@ -23,14 +24,6 @@ MEASURED = [
     "measured_net",
     "measured_net_low",
     "measured_net_high",
-]
-REPORTED = [
-    "reported_hours",
-    "reported_hours_low",
-    "reported_hours_high",
-    "reported_net",
-    "reported_net_low",
-    "reported_net_high",
 ]
 
 
