@@ -57,16 +57,8 @@ PR_COLUMNS = [
     "labels",
 ]
 FRAME_CHUNK = 20_000
-DATE_COLUMNS = [
-    "created_at",
-    "ready_at",
-    "first_commit_at",
-    "first_review_at",
-    "approved_at",
-    "merged_at",
-    "closed_at",
-    "reverted_at",
-]
+# Every moment of a PR: the "_at" columns, in PR_COLUMNS order.
+DATE_COLUMNS = [c for c in PR_COLUMNS if c.endswith("_at")]
 
 
 def believable_times(values: Iterable[object] | pd.Series) -> pd.Series:
