@@ -197,6 +197,20 @@ def cycle_band_chart(frame: Series) -> Spec:
     }
 
 
+def _right_axis(spec: dict[str, Any], title: str, *, tickformat: str) -> None:
+    """A second y axis on the right, its ticks aligned with the left one's, for a second unit."""
+    spec["yaxis2"] = {
+        "title": {"text": title, "font": {"size": 11, "color": MUTED}},
+        "overlaying": "y",
+        "side": "right",
+        "rangemode": "tozero",
+        "showgrid": False,
+        "tickmode": "sync",
+        "tickformat": tickformat,
+    }
+    spec["margin"]["r"] = 48
+
+
 def throughput_chart(frame: Series) -> Spec:
     x, merged, _ = series(frame, "merged_prs")
     xe, per, ne = series(frame, "throughput_per_engineer")
@@ -216,15 +230,7 @@ def throughput_chart(frame: Series) -> Spec:
         },
     ]
     spec = layout("Throughput", "merged PRs", empty=not _has_values(merged, per))
-    spec["yaxis2"] = {
-        "title": {"text": "per engineer", "font": {"size": 11, "color": MUTED}},
-        "overlaying": "y",
-        "side": "right",
-        "rangemode": "tozero",
-        "showgrid": False,        "tickmode": "sync",
-        "tickformat": ".1f",
-    }
-    spec["margin"]["r"] = 48
+    _right_axis(spec, "per engineer", tickformat=".1f")
     return {"data": data, "layout": spec}
 
 
@@ -272,15 +278,7 @@ def revert_chart(frame: Series) -> Spec:
     spec = layout(
         "Revert rate and time to revert", "of merged PRs", percent=True, empty=not _has_values(rate, ttr)
     )
-    spec["yaxis2"] = {
-        "title": {"text": "hours to revert", "font": {"size": 11, "color": MUTED}},
-        "overlaying": "y",
-        "side": "right",
-        "rangemode": "tozero",
-        "showgrid": False,        "tickmode": "sync",
-        "tickformat": ",.0f",
-    }
-    spec["margin"]["r"] = 48
+    _right_axis(spec, "hours to revert", tickformat=",.0f")
     return {"data": data, "layout": spec}
 
 
