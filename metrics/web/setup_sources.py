@@ -122,13 +122,18 @@ def sources(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             messages.success(request, f"Added {source.name}. Test the connection, then sync it.")
-            return redirect(f"{reverse('web:settings_sources')}#source-{source.pk}")
+            return _back_to(source)
     context["rows"] = _rows()
     return render(request, "settings/sources.html", context, status=status)
 
 
 def _embedded() -> bool:
     return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+
+
+def _back_to(source: DataSource) -> HttpResponse:
+    """Back to the sources page, scrolled to this source's card."""
+    return redirect(f"{reverse('web:settings_sources')}#source-{source.pk}")
 
 
 @require_POST
@@ -147,7 +152,7 @@ def source_test(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         messages.success(request, f"{source.name}: the connection works.")
-    return redirect(f"{reverse('web:settings_sources')}#source-{source.pk}")
+    return _back_to(source)
 
 
 @require_POST
@@ -168,7 +173,7 @@ def source_sync_now(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"{source.name}: synced ({done} records).")
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"source": source.pk})
-    return redirect(f"{reverse('web:settings_sources')}#source-{source.pk}")
+    return _back_to(source)
 
 
 @require_POST
@@ -181,7 +186,7 @@ def source_secret(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         source_secret_set(source=source, secret=token)
         messages.success(request, f"{source.name}: new token stored (encrypted). Scheduled syncs resume.")
-    return redirect(f"{reverse('web:settings_sources')}#source-{source.pk}")
+    return _back_to(source)
 
 
 @require_POST
@@ -191,7 +196,7 @@ def source_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     source.enabled = not source.enabled
     source.save(update_fields=["enabled"])
     messages.success(request, f"{source.name}: scheduled syncs {'on' if source.enabled else 'paused'}.")
-    return redirect(f"{reverse('web:settings_sources')}#source-{source.pk}")
+    return _back_to(source)
 
 
 @require_GET
