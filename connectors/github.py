@@ -198,6 +198,14 @@ class GitHubConnector(Connector):
         checkpoint.setdefault("repos", {}).setdefault(full_name, {})[part] = state
         self.checkpoint = checkpoint
 
+    def _repository_page(self, query: str, variables: dict[str, Any], field: str, *, what: str,
+                         **options: Any) -> dict[str, Any]:
+        """One page of a repository's connection ``field``; a repository gone from view is an error."""
+        data = self.api.graphql(query, variables, what=what, **options)
+        if data.get("repository") is None:
+            raise RepositoryGoneError("deleted or no longer accessible with this token")
+        return dict(data["repository"][field])
+
     # --- pull requests ----------------------------------------------------------------------------------
     def _pull_request_pass(self, repo: RepoInfo) -> Iterator[list[Record]]:
         state = self._state(repo.full_name, "prs")
@@ -209,11 +217,9 @@ class GitHubConnector(Connector):
         done_count = 0
         while True:
             variables["after"] = state.get("cursor")
-            data = self.api.graphql(q.PULL_REQUESTS, variables, what=f"pull requests of {repo.full_name}",
-                                    on_server_error=_halve_first)
-            if data.get("repository") is None:
-                raise RepositoryGoneError("deleted or no longer accessible with this token")
-            connection = data["repository"]["pullRequests"]
+            connection = self._repository_page(q.PULL_REQUESTS, variables, "pullRequests",
+                                               what=f"pull requests of {repo.full_name}",
+                                               on_server_error=_halve_first)
             nodes = connection["nodes"]
             if state.get("top") is None:
                 state["top"] = nodes[0]["updatedAt"] if nodes else state.get("bookmark")
@@ -222,11 +228,8 @@ class GitHubConnector(Connector):
             for node in fresh:
                 self._complete(node, repo.full_name)
                 records.extend(pull_request_records(repo.full_name, node, default_branch=repo.default_branch))
-            finished = len(fresh) < len(nodes) or not connection["pageInfo"]["hasNextPage"]
-            if finished:
-                state = {"bookmark": state["top"]}
-            else:
-                state["cursor"] = connection["pageInfo"]["endCursor"]
+            state, finished = _next_state(state, connection, len(fresh) < len(nodes),
+                                          done={"bookmark": state["top"]})
             self._save(repo.full_name, "prs", state)
             done_count += len(fresh)
             self.progress(f"{repo.full_name}: pull requests", done_count, connection.get("totalCount"))
@@ -270,10 +273,8 @@ class GitHubConnector(Connector):
         while True:
             variables = {"owner": owner, "name": name, "after": state.get("cursor"),
                          "environments": self.environments}
-            data = self.api.graphql(q.DEPLOYMENTS, variables, what=f"deployments of {repo.full_name}")
-            if data.get("repository") is None:
-                raise RepositoryGoneError("deleted or no longer accessible with this token")
-            connection = data["repository"]["deployments"]
+            connection = self._repository_page(q.DEPLOYMENTS, variables, "deployments",
+                                               what=f"deployments of {repo.full_name}")
             nodes = connection["nodes"]
             if state.get("top") is None:
                 state["top"] = nodes[0]["createdAt"] if nodes else state.get("bookmark")
@@ -281,11 +282,8 @@ class GitHubConnector(Connector):
             keep = [n for n in nodes if limit is None or (ts(n["createdAt"]) or limit) >= limit]
             records: list[Record] = [repo.record]
             records += [r for r in (deployment_record(repo.full_name, n) for n in keep) if r is not None]
-            finished = len(keep) < len(nodes) or not connection["pageInfo"]["hasNextPage"]
-            if finished:
-                state = {"bookmark": state["top"], "seen": state["top_seen"]}
-            else:
-                state["cursor"] = connection["pageInfo"]["endCursor"]
+            state, finished = _next_state(state, connection, len(keep) < len(nodes),
+                                          done={"bookmark": state["top"], "seen": state["top_seen"]})
             self._save(repo.full_name, "deployments", state)
             yield records
             if finished:
@@ -312,6 +310,16 @@ class GitHubConnector(Connector):
 
 def _has_more(node: dict[str, Any], part: str) -> bool:
     return bool(((node.get(part) or {}).get("pageInfo") or {}).get("hasNextPage"))
+
+
+def _next_state(
+    state: dict[str, Any], connection: dict[str, Any], reached_old: bool, *, done: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """The checkpoint after a newest-first page: ``done`` once the pass reached what it had already read
+    (or the last page), else the cursor of the next page."""
+    if reached_old or not connection["pageInfo"]["hasNextPage"]:
+        return done, True
+    return {**state, "cursor": connection["pageInfo"]["endCursor"]}, False
 
 
 def _halve_first(variables: dict[str, Any]) -> None:
