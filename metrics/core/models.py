@@ -1,9 +1,13 @@
 """Who and what is measured: the organization, its team tree, people and their identities."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import models
+from django.db.models import Q
+
+from metrics.analytics.team_tree import TeamTree
 
 
 class Organization(models.Model):
@@ -17,25 +21,15 @@ class Organization(models.Model):
         return self.name
 
 
-def descendants(children: Mapping[int, Iterable[int]], roots: Iterable[int]) -> frozenset[int]:
-    """``roots`` and every team below them, given each team's ``children`` (a cycle stops the walk)."""
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(children.get(current, ()))
-    return frozenset(seen)
+def team_tree() -> TeamTree:
+    """The team tree of the database, siblings in the database's order of names (as pages list them)."""
+    rows = Team.objects.order_by("name").values_list("id", "parent_id", "name", "slug")
+    return TeamTree(rows, order="given")
 
 
 def team_subtree(team_ids: Iterable[int]) -> frozenset[int]:
-    """The teams and every team below them, from the database (a cycle in the parent links stops the walk)."""
-    children: dict[int, list[int]] = {}
-    for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(team_id)
-    return descendants(children, team_ids)
+    """The teams and every team below them, from the database (``TeamTree.descendants``)."""
+    return team_tree().descendants(team_ids)
 
 
 class Team(models.Model):
@@ -96,6 +90,21 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} in {self.team}"
+
+    @staticmethod
+    def at_q(when: Any, prefix: str = "") -> Q:
+        """Memberships that hold at ``when`` (a time or an expression such as ``OuterRef``): the SQL
+        spelling of ``team_tree.is_member_at`` — start inclusive, end exclusive, missing = unbounded."""
+        return (Q(**{f"{prefix}start__isnull": True}) | Q(**{f"{prefix}start__lte": when})) & (
+            Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gt": when})
+        )
+
+    @staticmethod
+    def during_q(first: Any, last: Any) -> Q:
+        """Memberships that overlap the days ``first`` to ``last`` (dates, both included), compared by
+        calendar date: an end on ``first`` still counts (the people table of a month lists them)."""
+        started = Q(start__isnull=True) | Q(start__date__lte=last)
+        return started & (Q(end__isnull=True) | Q(end__date__gte=first))
 
     @staticmethod
     def ever_in(team_ids: Iterable[int]) -> list[int]:

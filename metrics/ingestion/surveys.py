@@ -16,12 +16,11 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from connectors.records import SurveyResponseRecord
 from metrics.analytics import surveys as analytics
-from metrics.core.models import Identity, Person, Team, TeamMembership
+from metrics.core.models import Identity, Person, Team, TeamMembership, team_subtree
 from metrics.core.versions import row_versions
 from metrics.ingestion.bulk import upsert
 from metrics.ingestion.models import SurveyResponse, SurveyRound
@@ -90,21 +89,7 @@ def survey_round_is_open(survey_round: SurveyRound, now: dt.datetime | None = No
 
 def survey_round_scope(survey_round: SurveyRound) -> set[int]:
     """Ids of the round's teams and of every team below them."""
-    children: dict[int, list[int]] = {}
-    for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
-        children.setdefault(parent_id, []).append(team_id)
-    scope: set[int] = set()
-    stack = list(survey_round.teams.values_list("id", flat=True))
-    while stack:
-        team_id = stack.pop()
-        if team_id not in scope:
-            scope.add(team_id)
-            stack.extend(children.get(team_id, []))
-    return scope
-
-
-def _active_at(when: dt.datetime) -> Q:
-    return (Q(start__isnull=True) | Q(start__lte=when)) & (Q(end__isnull=True) | Q(end__gt=when))
+    return set(team_subtree(survey_round.teams.values_list("id", flat=True)))
 
 
 # --- built-in answers -------------------------------------------------------------------------------
@@ -120,7 +105,7 @@ def person_for_user(user: AbstractBaseUser | AnonymousUser) -> Person | None:
 
 def survey_eligible_teams(*, survey_round: SurveyRound, person: Person) -> list[Team]:
     """The round's teams (or teams below them) that ``person`` was in when the round opened."""
-    memberships = TeamMembership.objects.filter(_active_at(survey_round.opened_at), person=person,
+    memberships = TeamMembership.objects.filter(TeamMembership.at_q(survey_round.opened_at), person=person,
                                                 team_id__in=survey_round_scope(survey_round))
     return list(Team.objects.filter(id__in=memberships.values("team_id")).order_by("name"))
 
@@ -317,7 +302,8 @@ def survey_frame(*, round_ids: Iterable[int] | None = None) -> pd.DataFrame:
 def survey_member_frame(*, survey_round: SurveyRound) -> pd.DataFrame:
     """(person_id, team_id): who was asked — people (not bots) in the round's teams when it opened."""
     rows = TeamMembership.objects.filter(
-        _active_at(survey_round.opened_at), team_id__in=survey_round_scope(survey_round), person__is_bot=False
+        TeamMembership.at_q(survey_round.opened_at), team_id__in=survey_round_scope(survey_round),
+        person__is_bot=False,
     ).values_list("person_id", "team_id")
     return pd.DataFrame.from_records(list(rows), columns=["person_id", "team_id"]).astype("int64")
 

@@ -45,8 +45,7 @@ def membership_at_q(team_ids: Iterable[int], at: str = "pr_time") -> Exists:
     """A PR queryset condition: its author was in one of ``team_ids`` at ``at`` (an annotation name)."""
     return Exists(
         TeamMembership.objects.filter(
-            Q(start__isnull=True) | Q(start__lte=OuterRef(at)),
-            Q(end__isnull=True) | Q(end__gt=OuterRef(at)),
+            TeamMembership.at_q(OuterRef(at)),
             person_id=OuterRef("author_id"),
             team_id__in=list(team_ids),
         )
