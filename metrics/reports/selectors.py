@@ -15,6 +15,7 @@ import pandas as pd
 from django.db.models import Q
 
 from metrics.analytics.surveys import ROOT
+from metrics.analytics.team_tree import TeamTree
 from metrics.core.access import Access
 from metrics.core.models import AITool, Organization, Team
 from metrics.ingestion.impact import org_settings
@@ -64,34 +65,10 @@ class TeamNode:
 
 def team_tree(scope_ids: Sequence[int]) -> list[TeamNode]:
     """The teams in scope (none given: every team) with every team below them, depth-first by name."""
-    rows = list(Team.objects.values_list("id", "name", "parent_id"))
-    name = {t: n for t, n, _ in rows}
-    children: dict[int | None, list[int]] = {}
-    for team, _, parent in rows:
-        children.setdefault(parent if parent in name else None, []).append(team)
-    tops = [t for t in scope_ids if t in name] if scope_ids else children.get(None, [])
-    below: set[int] = set()
-    for top in tops:  # a chosen team below another chosen team is shown once, under its parent
-        stack = list(children.get(top, []))
-        while stack:
-            team = stack.pop()
-            below.add(team)
-            stack.extend(children.get(team, []))
-    out: list[TeamNode] = []
-    seen: set[int] = set()
-    stack = [
-        (t, 0)
-        for t in sorted((t for t in tops if t not in below), key=lambda t: name[t].casefold(), reverse=True)
-    ]
-    while stack:
-        team, depth = stack.pop()
-        if team in seen:  # bad data with a loop
-            continue
-        seen.add(team)
-        out.append(TeamNode(team, name[team], depth))
-        kids = sorted(children.get(team, []), key=lambda t: name[t].casefold(), reverse=True)
-        stack.extend((kid, depth + 1) for kid in kids)
-    return out
+    tree = TeamTree(Team.objects.values_list("id", "parent_id", "name"))  # siblings by name, any case
+    # a chosen team below another chosen team is shown once, under its parent (``depth_first``)
+    ordered = tree.depth_first(scope_ids or None)
+    return [TeamNode(team, tree.rows[team].name, depth) for team, depth in ordered]
 
 
 def roi_frame(*, months: Sequence[dt.date], team_ids: Iterable[int] | None) -> pd.DataFrame:

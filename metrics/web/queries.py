@@ -16,7 +16,8 @@ from django.db import connection
 from django.db.models import F, Max, Q, QuerySet
 
 from metrics.analytics.catalog import PERIODS as PERIODS  # re-exported: the pages' period choices
-from metrics.core.models import Team, descendants
+from metrics.analytics.team_tree import TeamTree
+from metrics.core.models import Team
 from metrics.core.versions import data_version
 from metrics.ingestion.models import MetricSnapshot
 from metrics.web.memo import cache, key
@@ -103,32 +104,15 @@ def overview_values(
 
 def team_tree(root: Team | None = None) -> list[tuple[Team, int]]:
     """Teams in tree order (each under its parent, siblings by name) with their depth; ``root``: only it
-    and the teams below it.  A cycle in the parent links cannot hide a team: leftovers come last."""
+    and the teams below it.  A loop in the parent links cannot hide a team (``TeamTree`` cuts it)."""
     return _tree(list(Team.objects.order_by("name")), root)
 
 
 def _tree(teams: list[Team], root: Team | None) -> list[tuple[Team, int]]:
-    """``team_tree`` of ``teams`` (all of them, by name)."""
-    children: dict[int | None, list[Team]] = {}
-    for team in teams:
-        children.setdefault(team.parent_id, []).append(team)
-    known = {team.pk for team in teams}
-    tops = (
-        [root] if root is not None else [t for t in teams if t.parent_id is None or t.parent_id not in known]
-    )
-    ordered: list[tuple[Team, int]] = []
-    seen: set[int] = set()
-    stack = [(team, 0) for team in reversed(tops)]
-    while stack:
-        team, depth = stack.pop()
-        if team.pk in seen:
-            continue
-        seen.add(team.pk)
-        ordered.append((team, depth))
-        stack.extend((child, depth + 1) for child in reversed(children.get(team.pk, [])))
-    if root is None:
-        ordered.extend((team, 0) for team in teams if team.pk not in seen)
-    return ordered
+    """``team_tree`` of ``teams`` (all of them, by name): ``TeamTree.depth_first``, siblings in this order."""
+    by_id = {team.pk: team for team in teams}
+    tree = TeamTree(((team.pk, team.parent_id, team.name) for team in teams), order="given")
+    return [(by_id[pk], depth) for pk, depth in tree.depth_first(None if root is None else [root.pk])]
 
 
 @functools.cache
@@ -169,14 +153,14 @@ def cached_team_tree(version: str | None = None) -> Tree:
 
 
 class TreeIndex(NamedTuple):
-    """The cached tree's teams by id and each team's children (by name); shared: read, never change."""
+    """The cached tree's teams by id and the ``TeamTree`` (siblings by name); shared: read, never change."""
 
     teams: dict[int, TreeTeam]
-    children: dict[int, list[int]]
+    tree: TeamTree
 
     def below(self, roots: Iterable[int]) -> frozenset[int]:
         """``team_subtree`` from the cached tree: the teams and every team below them."""
-        return descendants(self.children, roots)
+        return self.tree.descendants(roots)
 
 
 def cached_team_index(version: str | None = None) -> TreeIndex:
@@ -185,13 +169,12 @@ def cached_team_index(version: str | None = None) -> TreeIndex:
 
     def build() -> TreeIndex:
         teams = {team.pk: team for team, _ in cached_team_tree(version)}
-        children: dict[int, list[int]] = {}
-        for team in sorted(teams.values(), key=lambda t: t.rank):
-            if team.parent_id is not None:
-                children.setdefault(team.parent_id, []).append(team.pk)
-        return TreeIndex(teams, children)
+        by_rank = sorted(teams.values(), key=lambda t: t.rank)
+        rows = ((t.pk, t.parent_id, t.name, t.slug) for t in by_rank)
+        return TreeIndex(teams, TeamTree(rows, order="given"))
 
-    return cache.get_or_set(key("team-index", version), build)
+    # "team-tree-index": the value's shape changed (a TeamTree), so a rolling release never reads the old one
+    return cache.get_or_set(key("team-tree-index", version), build)
 
 
 def snapshots_version() -> tuple[int, dt.datetime] | None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pandas as pd
 import plotly.graph_objects as go
 
 from metrics.analytics import surveys as analytics
+from metrics.analytics.team_tree import TeamTree
 from metrics.ingestion.models import SurveyRound
 from metrics.ingestion.selectors import team_frame
 from metrics.reports import charts
@@ -139,8 +139,7 @@ def trend_chart(rounds: list[tuple[SurveyRound, analytics.RoundResults]]) -> str
 def team_choices() -> list[dict[str, Any]]:
     """Every team in tree order (each under its parent), for the "open a round" form."""
     teams = team_frame()
-    tops = [int(t) for t, p in zip(teams["team_id"], teams["parent_id"], strict=True) if pd.isna(p)]
-    tree = analytics.group_tree(teams, tops)
+    tree = analytics.group_tree(teams, TeamTree.from_frame(teams).tops)
     return [{"id": int(row.team_id), "name": row.name, "indent": (int(row.depth) - 1) * 1.25}
             for row in tree.iloc[1:].itertuples(index=False)]
 

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -140,8 +140,7 @@ def _people(team: Team, month: dt.date | None, subtree: frozenset[int] | None = 
         return []
     end = display.period_end("month", month)
     member = TeamMembership.objects.filter(
-        Q(start__isnull=True) | Q(start__date__lte=end),
-        Q(end__isnull=True) | Q(end__date__gte=month),
+        TeamMembership.during_q(month, end),
         person_id=OuterRef("pk"),
         team_id__in=subtree if subtree is not None else team_subtree([team.pk]),
     )
@@ -193,12 +192,8 @@ def _people_html(
 
 
 def _ancestors(team: Team, index: queries.TreeIndex) -> list[TreeTeam]:
-    chain: list[TreeTeam] = []
-    current = index.teams.get(team.parent_id) if team.parent_id is not None else None
-    while current is not None and current not in chain and len(chain) < 20:
-        chain.append(current)
-        current = index.teams.get(current.parent_id) if current.parent_id is not None else None
-    return list(reversed(chain))
+    """The teams above ``team``, the top first (the breadcrumb)."""
+    return [index.teams[pk] for pk in reversed(index.tree.ancestors(team.pk))]
 
 
 def _floored(
@@ -270,7 +265,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "range": span,
         "ranges": RANGE_LABELS,
         "month_label": figures["month_label"],
-        "children": [index.teams[pk] for pk in index.children.get(team.pk, [])],
+        "children": [index.teams[pk] for pk in index.tree.children(team.pk)],
         "latest_label": figures["latest_label"],
         "kpis": figures["kpis"],
         "latest_rows": figures["latest_rows"],
