@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.celery_worker import WorkerDatabase
 
 # Fails the run if a secret reaches a log line, a response, an error or a command output (issue 7).
 pytest_plugins = ["tests.secret_canary"]
@@ -143,3 +145,14 @@ def shared_dir() -> Path:
             pytest.fail(f"{SHARED} is missing: CI must have ../shared beside the project")
         pytest.skip(f"real data not available: {SHARED} is absent")
     return SHARED
+
+
+@pytest.fixture
+def worker_db(tmp_path: Path) -> Iterator[WorkerDatabase]:
+    """An empty database for a real Celery worker (tests/celery_worker.py), dropped afterwards."""
+    db = WorkerDatabase(tmp_path)
+    db.create()
+    try:
+        yield db
+    finally:
+        db.drop()

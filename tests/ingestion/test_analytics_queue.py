@@ -14,20 +14,10 @@ from pathlib import Path
 import redis
 from celery import Celery
 
+from tests.celery_worker import PYTHON, ROOT, WorkerDatabase, kill, manage, start_worker
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
-from tests.ingestion.test_worker import (
-    BROKER,
-    PYTHON,
-    ROOT,
-    WorkerDatabase,
-    environment,
-    kill,
-    manage,
-    migrate_with_source,
-    start_worker,
-    worker_db,  # noqa: F401 - the fixture
-)
+from tests.ingestion.test_worker import BROKER, environment, migrate_with_source
 from tests.waiting import wait_on_log
 
 SNAPSHOTS = "SELECT count(*) FROM ingestion_metricsnapshot"
@@ -48,7 +38,7 @@ def _results(log: Path) -> list[str]:
 
 
 def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_worker(
-    worker_db: WorkerDatabase, tmp_path: Path  # noqa: F811 - the fixture
+    worker_db: WorkerDatabase, tmp_path: Path
 ) -> None:
     broker = redis.Redis.from_url(BROKER)
     broker.flushdb()
@@ -108,7 +98,7 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
 
 
 def test_a_broker_down_when_a_sync_ends_loses_nothing(
-    worker_db: WorkerDatabase, tmp_path: Path  # noqa: F811 - the fixture
+    worker_db: WorkerDatabase, tmp_path: Path
 ) -> None:
     """The request is sent after the records are committed; a broker that cannot be reached (a closed
     port) is logged and the sync goes on; the tick after the grace asks again."""

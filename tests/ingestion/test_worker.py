@@ -2,26 +2,17 @@
 restarted: the task is delivered again, resumes from the checkpoint, and the data equals an
 uninterrupted sync of the same fake GitHub (run in-process into pytest-django's test database).
 
-The worker cannot share pytest-django's test database (in memory on SQLite, inside a rolled-back
-transaction otherwise), so it gets a database of its own beside the configured one (a SQLite file, or
-a PostgreSQL database on the server of DATABASE_URL), migrated by ``manage.py migrate``.
+The worker and its database of its own come from tests/celery_worker.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import sqlite3
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
-import psycopg
 import pytest
 import redis
 from celery import Celery
@@ -29,72 +20,13 @@ from cryptography.fernet import Fernet
 
 from metrics.ingestion.sync import source_sync
 from metrics.ingestion.sync_sources import source_create
+from tests.celery_worker import PYTHON, ROOT, WorkerDatabase, kill, manage, start_worker
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
 from tests.fakes.state import database_state
 from tests.waiting import wait_for, wait_on_log
 
-ROOT = Path(__file__).resolve().parents[2]
 BROKER = "redis://127.0.0.1:6379/11"
-PYTHON = sys.executable
-
-
-class WorkerDatabase:
-    """An empty Sextant database for the worker, on the engine DATABASE_URL names; dropped afterwards."""
-
-    def __init__(self, tmp: Path) -> None:
-        base = os.environ.get("DATABASE_URL", "")
-        self.config = dj_database_url.parse(base) if base else {"ENGINE": "django.db.backends.sqlite3"}
-        self.postgres = "postgresql" in self.config["ENGINE"]
-        self.name = f"sextant_worker_{os.getpid()}"
-        self.file = tmp / f"{self.name}.sqlite3"
-
-    @property
-    def url(self) -> str:
-        if not self.postgres:
-            return f"sqlite:///{self.file}"
-        c = self.config
-        auth = c["USER"] + (f":{c['PASSWORD']}" if c.get("PASSWORD") else "")
-        return f"postgres://{auth}@{c['HOST'] or '127.0.0.1'}:{c['PORT'] or 5432}/{self.name}"
-
-    def _admin(self, sql: str) -> None:
-        c = self.config
-        with psycopg.connect(
-            host=c["HOST"] or "127.0.0.1",
-            port=c["PORT"] or 5432,
-            user=c["USER"],
-            password=c.get("PASSWORD") or None,
-            dbname="postgres",
-            autocommit=True,
-        ) as conn:
-            conn.execute(sql)
-
-    def create(self) -> None:
-        if self.postgres:
-            self._admin(f'CREATE DATABASE "{self.name}"')
-
-    def drop(self) -> None:
-        if self.postgres:
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-    def scalar(self, sql: str) -> Any:
-        if self.postgres:
-            with psycopg.connect(self.url) as conn:
-                row = conn.execute(sql).fetchone()
-        else:
-            with sqlite3.connect(self.file, timeout=30) as conn:
-                row = conn.execute(sql).fetchone()
-        return row[0] if row else None
-
-
-@pytest.fixture
-def worker_db(tmp_path: Path) -> Iterator[WorkerDatabase]:
-    db = WorkerDatabase(tmp_path)
-    db.create()
-    try:
-        yield db
-    finally:
-        db.drop()
 
 
 def environment(database_url: str, tmp: Path) -> dict[str, str]:
@@ -113,14 +45,6 @@ def environment(database_url: str, tmp: Path) -> dict[str, str]:
 KEY = Fernet.generate_key().decode()
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 def migrate_with_source(env: dict[str, str], options: dict[str, Any]) -> int:
     """Migrate the worker's database and create the GitHub source "acme" there; returns its id."""
     manage(env, "migrate", "--noinput", "-v", "0", "--skip-checks")
@@ -129,47 +53,6 @@ def migrate_with_source(env: dict[str, str], options: dict[str, Any]) -> int:
         f"print(source_create(kind='github', name='acme', options={options!r}, secret='test-token').pk)"
     )
     return int(manage(env, "shell", "-c", code).strip().splitlines()[-1])
-
-
-def start_worker(env: dict[str, str], log: Path, queues: str = "sync") -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        worker = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "metrics",
-                "worker",
-                "-Q",
-                queues,
-                "--concurrency",
-                "1",
-                "-P",
-                "prefork",
-                "--loglevel",
-                "INFO",
-                "-n",
-                f"{queues.replace(',', '-')}-test-{os.getpid()}-{time.monotonic_ns()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    wait_on_log(lambda: b"ready." in log.read_bytes(), log, "worker did not start", 60)
-    return worker
-
-
-def kill(worker: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the whole worker (main process and pool children), like a machine that dies."""
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
 
 
 @pytest.mark.django_db

@@ -16,11 +16,8 @@ import email
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
@@ -44,13 +41,12 @@ from metrics.reports.services import (
     reports_due,
     schedule_period,
 )
+from tests.celery_worker import PYTHON, ROOT, kill, manage, start_worker
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
 from tests.reports.conftest import Mailbox, free_port, make_schedule, running_smtp
 from tests.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 TEMPLATE = "faults_template"
 KEY = Fernet.generate_key().decode()
@@ -191,41 +187,9 @@ def environment(database_url: str, broker: str, var: Path, **extra: str) -> dict
     }
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 def shell(env: dict[str, str], code: str) -> Any:
     """Run ``code`` in ``manage.py shell``; its last output line is JSON."""
     return json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
-
-
-def start_worker(env: dict[str, str], log: Path, queues: str) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        worker = subprocess.Popen(
-            [
-                PYTHON, "-m", "celery", "-A", "metrics", "worker", "-Q", queues, "--concurrency", "1",
-                "-P", "prefork", "--loglevel", "INFO", "-n", f"faults-{os.getpid()}-{time.monotonic_ns()}@%h",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    wait_for(lambda: b"ready." in log.read_bytes(), 60, lambda: f"no worker: {log.read_text()[-2000:]}")
-    return worker
-
-
-def kill(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGKILL)  # the whole worker, pool children included
-    worker.wait(timeout=20)
 
 
 def send(broker: str, task: str, *args: Any, queue: str) -> str:
