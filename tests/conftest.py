@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.celery_worker import WorkerDatabase
+from tests.fakes.gitlab import fast
+from tests.fakes.server import FakeApiServer
 
 # Fails the run if a secret reaches a log line, a response, an error or a command output (issue 7).
 pytest_plugins = ["tests.secret_canary"]
@@ -156,3 +158,20 @@ def worker_db(tmp_path: Path) -> Iterator[WorkerDatabase]:
         yield db
     finally:
         db.drop()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeApiServer]:
+    """A fake vendor API on 127.0.0.1 (tests/fakes/server.py), one a test module: starting one a test
+    would cost more than the tests."""
+    with FakeApiServer() as running:
+        yield fast(running)
+
+
+@pytest.fixture
+def fresh_server(server: FakeApiServer) -> FakeApiServer:
+    """The module's fake API with no routes, faults or logged requests left by the test before."""
+    server.routes.clear()
+    server.faults.clear()
+    server.reset_log()
+    return server

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from connectors.copilot import CopilotConnector
 from connectors.copilot_reports import report_rows
 from connectors.records import AISeatRecord, AIUsageRecord, IdentityRecord, Record, TeamMembershipRecord
 from tests.fakes.copilot import ORG, FakeCopilot
-from tests.fakes.gitlab import fast
 from tests.fakes.server import FakeApiServer
 
 # daily_active_users of organization-28-day-report.json, 2026-03-29 .. 2026-04-25
@@ -30,18 +28,9 @@ APRIL_25 = AIUsageRecord(
 )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeApiServer]:
-    with FakeApiServer() as running:
-        yield fast(running)
-
-
 @pytest.fixture
-def fake(server: FakeApiServer, shared_dir: Path) -> FakeCopilot:
-    server.routes.clear()
-    server.faults.clear()
-    server.reset_log()
-    return FakeCopilot(server, shared_dir / "data" / "copilot")
+def fake(fresh_server: FakeApiServer, shared_dir: Path) -> FakeCopilot:
+    return FakeCopilot(fresh_server, shared_dir / "data" / "copilot")
 
 
 def connector(fake: FakeCopilot, *, token: str | None = None, **options: object) -> CopilotConnector:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -25,7 +24,7 @@ from connectors.records import (
     ReviewRecord,
     TeamMembershipRecord,
 )
-from tests.fakes.gitlab import M1, M2, FakeGitLab, acme, fast, full_path
+from tests.fakes.gitlab import M1, M2, FakeGitLab, acme, full_path
 from tests.fakes.server import FakeApiServer
 
 
@@ -37,18 +36,9 @@ def who(login: str) -> IdentityRecord:
     return IdentityRecord(name=login.title(), login=login)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeApiServer]:
-    with FakeApiServer() as running:
-        yield fast(running)
-
-
 @pytest.fixture
-def fake(server: FakeApiServer) -> FakeGitLab:
-    server.routes.clear()
-    server.faults.clear()
-    server.reset_log()
-    gitlab = acme(server)
+def fake(fresh_server: FakeApiServer) -> FakeGitLab:
+    gitlab = acme(fresh_server)
     gitlab.max_per_page = 2
     return gitlab
 

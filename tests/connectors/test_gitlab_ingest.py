@@ -7,7 +7,7 @@ tests/ingestion/ if the directory convention should win.)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +21,7 @@ from metrics.ingestion.gitlab_webhooks import gitlab_webhook
 from metrics.ingestion.models import Deployment, PullRequest, Revert, Review, SyncRun, WebhookDelivery
 from metrics.ingestion.sync import source_sync
 from metrics.ingestion.sync_sources import source_create
-from tests.fakes.gitlab import FakeGitLab, acme, fast
+from tests.fakes.gitlab import FakeGitLab, acme
 from tests.fakes.server import FakeApiServer
 
 pytestmark = pytest.mark.django_db
@@ -29,18 +29,9 @@ HOOK_SECRET = "gitlab-hook-secret"
 Capture = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeApiServer]:
-    with FakeApiServer() as running:
-        yield fast(running)
-
-
 @pytest.fixture
-def fake(server: FakeApiServer) -> FakeGitLab:
-    server.routes.clear()
-    server.faults.clear()
-    server.reset_log()
-    return acme(server)
+def fake(fresh_server: FakeApiServer) -> FakeGitLab:
+    return acme(fresh_server)
 
 
 @pytest.fixture

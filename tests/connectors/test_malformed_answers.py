@@ -3,29 +3,19 @@ list item without ``id``, became KeyError tracebacks; now a permanent one-line C
 field, from the real python-gitlab client against the fake GitLab on 127.0.0.1."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from connectors.base import ConnectorError, SourceConfig
 from connectors.gitlab import GitLabConnector
-from tests.fakes.gitlab import FakeGitLab, acme, fast
+from tests.fakes.gitlab import FakeGitLab, acme
 from tests.fakes.server import FakeApiServer
 
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeApiServer]:
-    with FakeApiServer() as running:
-        yield fast(running)
-
-
 @pytest.fixture
-def fake(server: FakeApiServer) -> FakeGitLab:
-    server.routes.clear()
-    server.faults.clear()
-    return acme(server)
+def fake(fresh_server: FakeApiServer) -> FakeGitLab:
+    return acme(fresh_server)
 
 
 def read(fake: FakeGitLab, **options: object) -> None:

@@ -2,7 +2,6 @@
 ``import_ai_usage`` CSV files -> records_ingest -> AIUsageDay / AISeat, joined to people by login."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import StringIO
@@ -21,7 +20,6 @@ from metrics.ingestion.services import records_ingest
 from metrics.ingestion.sync import source_sync
 from metrics.ingestion.sync_sources import source_create
 from tests.fakes.copilot import ORG, FakeCopilot
-from tests.fakes.gitlab import fast
 from tests.fakes.server import FakeApiServer
 
 pytestmark = pytest.mark.django_db
@@ -30,18 +28,9 @@ USAGE_FIELDS = ("tool", "user_key", "person_id", "day", "active", "active_users"
                 "acceptances", "lines_suggested", "lines_accepted", "chat_turns", "cost", "source")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeApiServer]:
-    with FakeApiServer() as running:
-        yield fast(running)
-
-
 @pytest.fixture
-def copilot(server: FakeApiServer, shared_dir: Path) -> FakeCopilot:
-    server.routes.clear()
-    server.faults.clear()
-    server.reset_log()
-    return FakeCopilot(server, shared_dir / "data" / "copilot")
+def copilot(fresh_server: FakeApiServer, shared_dir: Path) -> FakeCopilot:
+    return FakeCopilot(fresh_server, shared_dir / "data" / "copilot")
 
 
 def person_with_login(login: str, name: str) -> Person:
