@@ -14,7 +14,7 @@ from django.utils import timezone
 from metrics.core.models import Identity, Person, Team
 from metrics.ingestion import surveys as services
 from metrics.ingestion.models import SurveyResponse, SurveyRound
-from tests.survey_factories import make_person, make_response, make_round, make_team, make_user
+from tests.factories import make_person, make_response, make_round, make_team_tree, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +30,7 @@ ANSWERS = {
 
 @pytest.fixture
 def teams() -> dict[str, Team]:
-    product = make_team(name="Product", slug="product")
-    return {
-        "product": product,
-        "checkout": make_team(name="Checkout", slug="checkout", parent=product),
-        "search": make_team(name="Search", slug="search", parent=product),
-        "platform": make_team(name="Platform", slug="platform"),
-    }
+    return make_team_tree()
 
 
 class TestOpenRound:
@@ -225,8 +219,8 @@ class TestImport:
         survey_round = SurveyRound.objects.get()
         assert out.strip() == (
             f"Imported 3 responses from {path} into round 'Pulse 2025-03' (new round, id "
-            f"{survey_round.pk}): 3 new, 0 updated; 2 teams."
-        )
+            f"{survey_round.pk}): 3 new, 0 updated; 2 teams; AI impact and ROI recomputed (0 rows)."
+        )  # survey answers feed the self-reported ROI, so an import asks for that recompute
         assert survey_round.opened_at == dt.datetime(2025, 3, 1, 8, tzinfo=dt.UTC)
         assert survey_round.closes_at == dt.datetime(2025, 3, 5, tzinfo=dt.UTC)
         assert {t.name for t in survey_round.teams.all()} == {"Checkout", "Search"}
