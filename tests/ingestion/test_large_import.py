@@ -91,6 +91,7 @@ def test_a_200_mb_file_imports_in_bounded_memory_with_progress(tmp_path: Path) -
     assert "checking prs.jsonl" in result.stderr and "storing prs.jsonl" in result.stderr  # the bars
     assert "%|" in result.stderr
     peak_mb = int(result.stderr.strip().splitlines()[-1]) / 1024
+    print(f"{rows} pull requests, {export.stat().st_size / 1e6:.0f} MB: peak RSS {peak_mb:.0f} MB")
     assert peak_mb < LIMIT_MB, f"peak resident memory {peak_mb:.0f} MB"
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT COUNT(*) FROM ingestion_pullrequest").fetchone() == (rows,)
