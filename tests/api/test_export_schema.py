@@ -97,3 +97,14 @@ def test_schemathesis_against_the_live_schema(
     assert not failures, "\n".join(failures)
     # Meaningful runs: every operation answered both data (200) and rejections (400).
     assert all(counts[200] and counts[400] for counts in statuses.values()), statuses
+
+
+def test_redoc_makes_no_request_to_another_host(client: Client) -> None:
+    """No Google Fonts link in the page, no Redocly logo from their CDN in the bundle (issue 16)."""
+    html = client.get("/api/v1/redoc/").content.decode()
+    assert "redoc-container" in html or "<redoc" in html
+    assert not re.findall(r"https?://", html), html
+    bundle = client.get("/api/v1/docs/assets/redoc/bundles/redoc.standalone.js")
+    body = b"".join(bundle.streaming_content) if bundle.streaming else bundle.content
+    assert bundle.status_code == 200 and len(body) > 100_000
+    assert b"cdn.redoc.ly" not in body and b"fonts.googleapis" not in body
