@@ -214,6 +214,9 @@ SEXTANT_ENCRYPTION_KEYS = env_secret("SEXTANT_ENCRYPTION_KEYS")
 
 # Metrics knobs.
 MIN_GROUP_SIZE = env_int("MIN_GROUP_SIZE", 5)
+# Revert rate, change failure rate and time to revert count a merge only once this many days have passed
+# after it (in the data): a revert of a recent merge has not happened yet (metrics/analytics/completeness.py).
+REVERT_OBSERVATION_DAYS = env_int("REVERT_OBSERVATION_DAYS", 14)
 # A pull ref with no merge whose last commit is older than this (relative to the repository's newest
 # commit) is reported as closed rather than open: git alone cannot tell the two apart.
 GIT_OPEN_PR_MAX_AGE_DAYS = env_int("GIT_OPEN_PR_MAX_AGE_DAYS", 30)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-DEFINITION_VERSION = "1.1"
+DEFINITION_VERSION = "1.2"
 QUANTILES = ("p50", "p75", "p90")
 PERIODS = ("week", "month")
 SCOPES = ("team", "repository", "organization")  # the scopes the pages and the API list
@@ -71,6 +71,11 @@ PHASES = (
 )
 PHASE = {phase.key: phase for phase in PHASES}
 TIMELINE = ("coding", "pickup", "rework", "merge_wait")  # the PR explorer's bar and the team chart's stack
+# The team chart's stack: the MEAN of each part over the same PRs (cycle time and every TIMELINE phase
+# known), so the parts add up to those PRs' mean cycle time (medians of parts never add up).  "draft" is
+# the rest: opened -> ready for review, which pickup excludes (cycle = coding + draft + pickup + rework +
+# merge wait for every such PR).
+BREAKDOWN = (*TIMELINE, "draft")
 
 
 def first_known(times: Mapping[str, dt.datetime | None], names: tuple[str, ...]) -> dt.datetime | None:
@@ -125,10 +130,28 @@ def _phase_metrics() -> list[Metric]:
     return out
 
 
+_BREAKDOWN_PRS = ("over non-bot merged PRs whose cycle time and coding, pickup, rework and merge-wait spans "
+                  "are all known, by merge date; the parts add up to phase_mean_cycle")
+
+
+def _breakdown_metrics() -> list[Metric]:
+    out = [Metric(f"phase_mean_{key}", f"Mean {PHASE[key].label} (breakdown)", "hours", "lower",
+                  f"Mean {PHASE[key].label} hours ({PHASE[key].definition}) {_BREAKDOWN_PRS}.")
+           for key in TIMELINE]
+    out.append(Metric("phase_mean_draft", "Mean draft time (breakdown)", "hours", "lower",
+                      f"Mean hours from PR opened to ready for review (cycle time minus the four phases) "
+                      f"{_BREAKDOWN_PRS}."))
+    out.append(Metric("phase_mean_cycle", "Mean cycle time (breakdown)", "hours", "lower",
+                      f"Mean cycle time in hours {_BREAKDOWN_PRS}."))
+    return out
+
+
 METRICS: dict[str, Metric] = {m.name: m for m in [
     *_phase_metrics(),
+    *_breakdown_metrics(),
     *_quantiles("time_to_revert", "Time to revert", "hours",
-                "Merge -> the revert landing, in hours, for reverted PRs"),
+                "Merge -> the revert landing, in hours, for PRs reverted within the observation window "
+                "(default 14 days) whose window has closed"),
     *_quantiles("pr_size", "PR size", "lines", "Lines changed (additions + deletions) per merged PR"),
     Metric("merged_prs", "Merged PRs", "count", None, "Pull requests merged in the period, bots excluded."),
     Metric("bot_merged_prs", "Merged bot PRs", "count", None,
@@ -136,9 +159,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("throughput_per_engineer", "Merged PRs per engineer", "ratio", "higher",
            "Merged PRs per active engineer (distinct non-bot authors who merged a PR)."),
     Metric("revert_rate", "Revert rate", "share", "lower",
-           "Share of the period's merged PRs that were later reverted (a revert still standing)."),
+           "Share of the period's merged PRs reverted within the observation window after the merge "
+           "(default 14 days; a revert still standing), counting only PRs whose window has closed."),
     Metric("change_failure_rate", "Change failure rate", "share", "lower",
-           "Share of production deployments that failed or shipped a PR later reverted."),
+           "Share of production deployments that failed or shipped a PR reverted within the observation "
+           "window (default 14 days), counting only deployments whose window has closed."),
     Metric("ai_adoption_level", "AI adoption level", "level", None,
            "A person's AI use in the month: 0 none, 1 occasional, 2 regular (half of their merged PRs "
            "with evidence, or telemetry on 8+ days)."),

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from metrics.analytics import catalog, flow, quality
+from metrics.analytics import catalog, completeness, flow, quality
 from metrics.analytics.catalog import DEFINITION_VERSION as DEFINITION_VERSION  # re-exported
 from metrics.analytics.grouped import Grouping, factorize_ids, rows_by_label, value_order
 from metrics.analytics.team_tree import TeamTree, teams_at_event
@@ -34,6 +35,7 @@ METRICS = (
     *(f"{metric}_{q}" for metric in SPAN_METRICS.values() for q in flow.QUANTILES),
     "merged_prs", "throughput_per_engineer", "revert_rate", "ai_assisted_share", "bot_merged_prs",
     "change_failure_rate",
+    *(f"phase_mean_{key}" for key in (*catalog.BREAKDOWN, "cycle")),
 )
 
 
@@ -57,11 +59,34 @@ def assign_teams(prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFra
     return rolled[["id", "rollup_team_id"]].rename(columns={"rollup_team_id": "team_id"}).drop_duplicates()
 
 
-def _prepare(prs: pd.DataFrame, deployments: pd.DataFrame | None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Observation:
+    """The revert metrics' fixed observation window: a merge counts once ``merged_at + window`` is at or
+    before ``through`` (the time the data runs through), and only a revert landing within the window
+    counts, so a recent period is never flattered by reverts that have not happened yet."""
+
+    through: pd.Timestamp
+    window_days: int = completeness.DEFAULT_WINDOW_DAYS
+
+    def closed(self, at: pd.Series) -> pd.Series:
+        return at + pd.Timedelta(days=self.window_days) <= self.through
+
+    def censor(self, merged: pd.DataFrame) -> pd.DataFrame:
+        """``observed`` (the window closed) and ``reverted_at`` kept only for reverts inside the window."""
+        window = pd.Timedelta(days=self.window_days)
+        within = merged["reverted_at"].notna() & (merged["reverted_at"] - merged["merged_at"] <= window)
+        return merged.assign(observed=self.closed(merged["merged_at"]),
+                             reverted_at=merged["reverted_at"].where(within))
+
+
+def _prepare(
+    prs: pd.DataFrame, deployments: pd.DataFrame | None, observation: Observation | None = None
+) -> pd.DataFrame:
     merged = prs[(prs["state"] == "merged") & prs["merged_at"].notna()]
+    merged = merged.assign(observed=True) if observation is None else observation.censor(merged)
     merged = flow.phase_spans(merged).assign(
         is_bot=lambda f: f["is_bot"].astype(bool), ai_assisted=lambda f: f["ai_assisted"].astype(float),
-        revert_hours=lambda f: flow.hours_between(f["merged_at"], f["reverted_at"]),
+        revert_hours=lambda f: flow.hours_between(f["merged_at"], f["reverted_at"]).where(f["observed"]),
     )
     if {"additions", "deletions"} <= set(merged.columns):
         merged["size_lines"] = flow.pr_size(merged)
@@ -198,35 +223,67 @@ class _Rows:
         return pd.DataFrame({c: out[c] for c in OUTPUT_COLUMNS}, copy=False)
 
 
-def _scope_metrics(scope: _Scope, rows: _Rows, columns: dict[str, np.ndarray]) -> None:
+def _scope_metrics(scope: _Scope, rows: _Rows, columns: dict[str, Any]) -> None:
     """Every metric but the span quantiles for one scope (the quantiles are added by the caller)."""
     grouping = scope.grouping
     people, bots = ~columns["is_bot"], columns["is_bot"]
+    observed = people & columns["observed"]
     known_ai = people & ~np.isnan(columns["ai"])
     results = zip(
         grouping.sums(people), grouping.distinct(columns["author"], columns["authors_by_label"]),
-        grouping.sums(people, columns["reverted"]), grouping.sums(known_ai, np.nan_to_num(columns["ai"])),
-        grouping.sums(known_ai), grouping.sums(bots), strict=True,
+        grouping.sums(observed, columns["reverted"]), grouping.sums(observed),
+        grouping.sums(known_ai, np.nan_to_num(columns["ai"])), grouping.sums(known_ai), grouping.sums(bots),
+        strict=True,
     )
-    for k, (prs, engineers, reverted, ai_sum, ai_n, bot_prs) in enumerate(results):
+    for k, (prs, engineers, reverted, watched, ai_sum, ai_n, bot_prs) in enumerate(results):
         has = np.flatnonzero(prs)
         n = prs[has]
         rows.add(scope, k, "merged_prs", has, n, n)
         engineers = engineers[has]
         rows.add(scope, k, "throughput_per_engineer", has,
                  np.where(engineers > 0, n / np.maximum(engineers, 1), np.nan), engineers)
-        rows.add(scope, k, "revert_rate", has, reverted[has] / n, n)
+        seen = np.flatnonzero(watched)  # only merges whose observation window has closed
+        rows.add(scope, k, "revert_rate", seen, reverted[seen] / watched[seen], watched[seen])
         ai_n = ai_n[has]
         rows.add(scope, k, "ai_assisted_share", has,
                  np.where(ai_n > 0, ai_sum[has] / np.maximum(ai_n, 1), np.nan), n)
         with_bots = np.flatnonzero(bot_prs)
         rows.add(scope, k, "bot_merged_prs", with_bots, bot_prs[with_bots], bot_prs[with_bots])
+    _breakdown_means(scope, rows, columns["breakdown"])
 
 
-def _change_failure(prs: pd.DataFrame, deployments: pd.DataFrame | None, rows: _Rows) -> None:
+def _breakdown_means(scope: _Scope, rows: _Rows, parts: dict[str, np.ndarray]) -> None:
+    """``phase_mean_*``: the mean of each part over the PRs with every part known (``catalog.BREAKDOWN``),
+    so the parts' means add up to those PRs' mean cycle time."""
+    known = ~np.isnan(parts["cycle"])
+    counts = scope.grouping.sums(known)
+    sums = {key: scope.grouping.sums(known, np.nan_to_num(values)) for key, values in parts.items()}
+    for k, count in enumerate(counts):
+        has = np.flatnonzero(count)
+        for key in parts:
+            rows.add(scope, k, f"phase_mean_{key}", has, sums[key][k][has] / count[has], count[has])
+
+
+def breakdown_parts(merged: pd.DataFrame, is_bot: np.ndarray) -> dict[str, np.ndarray]:
+    """Each ``catalog.BREAKDOWN`` part and the cycle time in hours, NaN unless the PR is a non-bot PR
+    with the cycle time and every timeline phase known (draft = cycle minus the timeline phases)."""
+    cycle = merged[catalog.PHASE["cycle"].column].to_numpy(dtype=float)
+    timeline = {key: merged[catalog.PHASE[key].column].to_numpy(dtype=float) for key in catalog.TIMELINE}
+    complete = ~is_bot & ~np.isnan(cycle)
+    for values in timeline.values():
+        complete &= ~np.isnan(values)
+    parts = {**timeline, "draft": cycle - sum(timeline.values()), "cycle": cycle}
+    return {key: np.where(complete, values, np.nan) for key, values in parts.items()}
+
+
+def _change_failure(
+    prs: pd.DataFrame, deployments: pd.DataFrame | None, rows: _Rows, observation: Observation | None
+) -> None:
     if deployments is None or deployments.empty:
         return
-    deploys = quality.deployment_failures(deployments, prs)
+    deploys = quality.deployment_failures(deployments, prs)  # prs' reverted_at: within the window only
+    if observation is not None:
+        deploys = deploys[observation.closed(deploys["created_at"])]
     if deploys.empty:
         return
     everyone = np.ones(len(deploys), dtype=bool)
@@ -240,9 +297,13 @@ def _change_failure(prs: pd.DataFrame, deployments: pd.DataFrame | None, rows: _
 
 
 def metric_snapshots(
-    prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame, deployments: pd.DataFrame | None = None
+    prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame,
+    deployments: pd.DataFrame | None = None, observation: Observation | None = None,
 ) -> pd.DataFrame:
     """Every snapshot row.
+
+    ``observation``: the revert metrics' window (see :class:`Observation`); None counts every merge and
+    every revert (the reference tests' plain definition).
 
     Input — prs: id, repository_id, author_id, state, is_bot, ai_assisted, first_commit_at,
     created_at, merged_at, reverted_at, and where known ready_at, first_review_at, approved_at,
@@ -258,7 +319,7 @@ def metric_snapshots(
     span instead of one per span and grouping).  ``tests/analytics/test_snapshot_engine.py`` holds
     the two to equality on random organizations.
     """
-    merged = _prepare(prs, deployments).reset_index(drop=True)
+    merged = _prepare(prs, deployments, observation).reset_index(drop=True)
     rows = _Rows()
     if merged.empty:
         return rows.frame()
@@ -286,7 +347,9 @@ def metric_snapshots(
             "author": author,
             "authors_by_label": rows_by_label(author, ~is_bot),
             "reverted": merged["reverted_at"].notna().to_numpy(dtype=float),
+            "observed": merged["observed"].to_numpy(dtype=bool),
             "ai": merged["ai_assisted"].to_numpy(dtype=float),
+            "breakdown": breakdown_parts(merged, is_bot),
         }
         for scope in scopes:
             _scope_metrics(scope, rows, columns)
@@ -295,7 +358,7 @@ def metric_snapshots(
                 for k, (groups, values, n) in enumerate(codings):
                     for i, name in enumerate(flow.QUANTILES):
                         rows.add(scope, k, f"{metric}_{name}", groups, values[:, i], n)
-    _change_failure(merged, deployments, rows)
+    _change_failure(merged, deployments, rows, observation)
     return rows.frame()
 
 

@@ -12,9 +12,9 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from metrics.analytics.snapshots import DEFINITION_VERSION, metric_snapshots
+from metrics.analytics.snapshots import DEFINITION_VERSION, Observation, metric_snapshots
 from metrics.core.memory import keep_freed_memory
-from metrics.ingestion import selectors
+from metrics.ingestion import completeness, selectors
 from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, impact_frame
 from metrics.ingestion.models import MetricSnapshot, SnapshotState, SyncRun
 
@@ -102,8 +102,12 @@ def snapshots_recompute() -> int:
         keep_freed_memory()
         as_of = database_now()
         prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
+        through = completeness.data_through()
+        window = completeness.window_days()
+        observation = None if through is None else Observation(pd.Timestamp(through), window)
         frame = metric_snapshots(
-            prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame()
+            prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame(),
+            observation,
         )
         del prs
         # AI impact and ROI are derived from the same records, so they are refreshed together; adoption
