@@ -27,12 +27,14 @@ AMBER = "#d97706"
 VIOLET = "#7c3aed"
 VIOLET_LIGHT = "#c4b5fd"
 SLATE = "#94a3b8"
-PHASE_COLORS = {"coding": "#60a5fa", "pickup": "#f59e0b", "rework": "#a78bfa", "merge_wait": "#34d399",
-                "deploy": "#f472b6"}
-# (median metric, label, colour) of each stacked phase: the explorer's timeline, then deploy
+PHASE_COLORS = {"coding": "#60a5fa", "draft": "#cbd5e1", "pickup": "#f59e0b", "rework": "#a78bfa",
+                "merge_wait": "#34d399"}
+# (mean metric, label, colour) of each stacked part, in PR order: the explorer's timeline with the draft
+# time (opened -> ready, which pickup excludes) after coding; the parts add up to phase_mean_cycle.
+_ORDER = ("coding", "draft", "pickup", "rework", "merge_wait")
 PHASES = tuple(
-    (f"{catalog.PHASE[key].metric}_p50", catalog.PHASE[key].label, PHASE_COLORS[key])
-    for key in (*catalog.TIMELINE, "deploy")
+    (f"phase_mean_{key}", catalog.PHASE[key].label if key in catalog.PHASE else "draft", PHASE_COLORS[key])
+    for key in _ORDER
 )
 Spec = dict[str, Any]
 Series = Mapping[str, Sequence[tuple[dt.date, float | None, int]]]
@@ -135,7 +137,8 @@ def line(
 
 
 def cycle_phases_chart(frame: Series) -> Spec:
-    """Median of each phase, stacked, with the cycle-time median as a line (medians do not add up)."""
+    """Mean hours of each phase over the same PRs, stacked: the stack's top is their mean cycle time
+    (drawn as a line to show it); the median cycle time of all merged PRs is a separate dashed line."""
     data = []
     ys = []
     for metric, name, color in PHASES:
@@ -151,17 +154,20 @@ def cycle_phases_chart(frame: Series) -> Spec:
                 "customdata": n,
                 "name": name,
                 "marker": {"color": color},
-                "hovertemplate": f"%{{y:.1f}} h (n=%{{customdata}})<extra>{name}</extra>",
+                "hovertemplate": f"%{{y:.1f}} h mean (n=%{{customdata}})<extra>{name}</extra>",
             }
         )
-    x, y, n = series(frame, "cycle_time_p50")
-    data.append(line(x, y, n, name="cycle time p50", color=INK, unit=" h", width=2.5))
+    x, y, n = series(frame, "phase_mean_cycle")
+    data.append(line(x, y, n, name="mean cycle time (= the stack)", color=INK, unit=" h", width=2.5))
+    mx, my, mn = series(frame, "cycle_time_p50")
+    data.append(line(mx, my, mn, name="median cycle time (all merged PRs)", color=MUTED, unit=" h",
+                     width=1.5, dash="dot"))
     return {
         "data": data,
         "layout": layout(
-            "Where the time goes (median of each phase)",
+            "Where the time goes (mean hours per phase)",
             "hours",
-            empty=not _has_values(y, *ys),
+            empty=not _has_values(y, my, *ys),
             barmode="stack",
             bargap=0.25,
         ),

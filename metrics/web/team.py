@@ -44,6 +44,14 @@ CHARTS: tuple[tuple[str, Callable[[charts.Series], dict[str, Any]], dict[str, st
     ("chart-ai-share", charts.adoption_chart, {"ai": "yes"}),
 )
 
+# What a chart shows when its title cannot say it all (printed under the chart).
+NOTES = {
+    "chart-phases": "Stacked: the mean hours of each phase over the same PRs (merged, non-bot, every phase "
+    "known), so the bars add up to those PRs' mean cycle time (solid line). Draft = opened → ready for "
+    "review. The dotted line is the median cycle time of all merged PRs: a typical PR, lower than the mean "
+    "because a few slow PRs pull the mean up. Deploy time (after the merge) is not part of cycle time.",
+}
+
 
 def _latest(
     data: charts.Series, period: str
@@ -129,6 +137,7 @@ def _chart_cards(
                 "period": period,
                 "click_url": click_url,
                 "prs_url": f"{prs}?{urlencode(all_prs)}",
+                "note": NOTES.get(div_id, ""),
             }
         )
     return cards

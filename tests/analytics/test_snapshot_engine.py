@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.analytics import quality
+from metrics.analytics import catalog, quality
 from metrics.analytics.grouped import Grouping, rows_by_label, stable_order
 from metrics.analytics.snapshots import (
     OUTPUT_COLUMNS,
@@ -37,9 +37,23 @@ def period_start(at: pd.Series, period: str) -> pd.Series:
 KEYS = ["scope", "period", "team_id", "repository_id", "person_id", "period_start", "metric"]
 
 
+def _breakdown_reference(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """phase_mean_*: plain means over the PRs with the cycle time and all four timeline phases known."""
+    timeline = [catalog.PHASE[key].column for key in catalog.TIMELINE]
+    known = people.dropna(subset=["cycle_hours", *timeline]).assign(
+        draft_hours=lambda f: f["cycle_hours"] - f[timeline].sum(axis=1)
+    )
+    out = []
+    for key in (*catalog.BREAKDOWN, "cycle"):
+        out.append(known.groupby(by, observed=True)[f"{key}_hours"].agg(value="mean", n="size")
+                   .reset_index().assign(metric=f"phase_mean_{key}"))
+    return pd.concat(out, ignore_index=True)
+
+
 def _metrics_for(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     people = frame[~frame["is_bot"]]
     parts = [reference.span_quantiles(people, column, by, metric) for column, metric in SPAN_METRICS.items()]
+    parts.append(_breakdown_reference(people, by))
     parts += [
         reference.throughput(people, by),
         reference.revert_rate(people, by).assign(metric="revert_rate"),
