@@ -77,7 +77,7 @@ def test_survey_results_csv_is_defused_too(db: None) -> None:
     from django.test import Client
 
     from metrics.api.tokens import api_token_create
-    from tests.survey_factories import make_response, make_round, make_team_members
+    from tests.factories import make_response, make_round, make_team_members
 
     team = Team.objects.create(name=HOSTILE["team"], slug="t")
     survey_round = make_round(teams=[team])

@@ -7,7 +7,7 @@ from django.test import Client
 
 from metrics.api.tokens import api_token_create
 from metrics.core.models import Team
-from tests.survey_factories import make_response, make_round, make_team_members
+from tests.factories import make_response, make_round, make_team_members
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from metrics.api.tokens import api_token_create
 from metrics.core import access
 from metrics.ingestion.surveys import survey_round_results
 from metrics.web.models import UserProfile
-from tests.factories import make_team
-from tests.survey_factories import make_response, make_round
+from tests.factories import make_response, make_round, make_team
 
 pytestmark = pytest.mark.django_db
 

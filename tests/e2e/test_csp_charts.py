@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.test_walkthrough import demo, log_in  # noqa: F401  (demo is a fixture)
-from tests.survey_factories import make_response, make_round, make_team_members
+from tests.factories import make_response, make_round, make_team_members
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,7 +21,7 @@ from django.db import connection
 from bench.loadtest import driver, mix
 from bench.loadtest import server as servers
 from metrics.core.models import Team, TeamMembership
-from tests.survey_factories import make_response, make_round
+from tests.factories import make_response, make_round
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

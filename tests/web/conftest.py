@@ -8,31 +8,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.cache import cache
 from django.test import Client
 
-from metrics.core.models import Identity, Person, Repository, Team, TeamMembership
+from metrics.core.models import Person, Repository, Team
 from metrics.ingestion.models import AIEvidence, AIImpactEstimate, AIRoiMonth, MetricSnapshot, PullRequest
-from metrics.web.services import user_role_set
-from tests.factories import make_series, make_snapshot, make_team
+from tests.factories import make_person, make_series, make_snapshot, make_team_tree, make_user
 
 JUNE = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
 
 def at(day: int, month: int = 6, hour: int = 9) -> dt.datetime:
     return dt.datetime(2025, month, day, hour, tzinfo=dt.UTC)
-
-
-def make_person(
-    name: str, email: str, *memberships: tuple[Team, dt.datetime | None, dt.datetime | None]
-) -> Person:
-    person = Person.objects.create(display_name=name)
-    Identity.objects.create(person=person, kind="email", value=email, key=f"email:{email}")
-    for team, start, end in memberships:
-        TeamMembership.objects.create(person=person, team=team, start=start, end=end)
-    return person
 
 
 def make_pr(
@@ -78,10 +66,8 @@ class Org:
 
 @pytest.fixture
 def org(db: None) -> Org:
-    product = make_team(name="Product", slug="product")
-    checkout = make_team(name="Checkout", slug="checkout", parent=product)
-    search = make_team(name="Search", slug="search", parent=product)
-    platform = make_team(name="Platform", slug="platform")
+    teams = make_team_tree()
+    product, checkout, search, platform = (teams[k] for k in ("product", "checkout", "search", "platform"))
     alice = make_person("Alice Anders", "alice@example.com", (checkout, None, None))
     bob = make_person("Bob Brenner", "bob@example.com", (search, None, None))
     carol = make_person("Carol Castillo", "carol@example.com", (platform, None, None))
@@ -260,26 +246,6 @@ def _empty_cache() -> None:
 def _fast_password_hashing(settings: object) -> None:
     # The default PBKDF2 costs ~0.3 s a password on this machine; what is tested here is not hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-
-
-def make_user(
-    username: str,
-    role: str = "",
-    teams: tuple[Team, ...] = (),
-    *,
-    superuser: bool = False,
-    password: str | None = None,
-) -> AbstractUser:
-    """A user (no usable password unless given: the tests log in with ``force_login``)."""
-    model = get_user_model()
-    if superuser:
-        return model.objects.create_superuser(
-            username=username, email=f"{username}@example.com", password=password
-        )
-    user = model.objects.create_user(username=username, email=f"{username}@example.com", password=password)
-    if role:
-        user_role_set(user=user, role=role, team_ids=[t.pk for t in teams])
-    return user
 
 
 def page(client: Client, url: str) -> str:

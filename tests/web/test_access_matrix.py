@@ -28,7 +28,7 @@ from metrics.core.models import AITool, DataSource, Person, Repository, Team
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot, Review
 from metrics.reports.models import ReportRun, ReportSchedule
 from metrics.web.models import UserProfile
-from tests.survey_factories import make_round
+from tests.factories import make_round
 from tests.web.conftest import make_person, make_pr
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from metrics.core.models import DataSource
-from tests.survey_factories import make_response, make_round, make_team_members
+from tests.factories import make_response, make_round, make_team_members
 from tests.web.conftest import Org, client_for, make_user
 
 SKIP = ("/accounts/logout", "/static/", "/assets/", "/admin/logout", "/admin/jsi18n")

@@ -19,8 +19,14 @@ from metrics.ingestion.models import AIImpactEstimate, MetricSnapshot, SurveyRes
 from metrics.ingestion.surveys import round_version
 from metrics.web import display, memo
 from metrics.web.templatetags import sextant
-from tests.factories import make_series, make_snapshot, make_team
-from tests.survey_factories import make_response, make_round, make_team_members
+from tests.factories import (
+    make_response,
+    make_round,
+    make_series,
+    make_snapshot,
+    make_team,
+    make_team_members,
+)
 from tests.web.conftest import Org, client_for, make_user, page
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from metrics.core.models import Team
 from metrics.ingestion.models import SurveyResponse, SurveyRound
 from metrics.web.surveys import can_manage_surveys
-from tests.survey_factories import make_person, make_response, make_round, make_team, make_user
+from tests.factories import make_person, make_response, make_round, make_team_tree, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +24,7 @@ SUBTRACTION = "hidden for privacy — shown beside the groups above it, it would
 
 @pytest.fixture
 def org() -> dict[str, Team]:
-    product = make_team(name="Product", slug="product")
-    return {
-        "product": product,
-        "checkout": make_team(name="Checkout", slug="checkout", parent=product),
-        "search": make_team(name="Search", slug="search", parent=product),
-        "platform": make_team(name="Platform", slug="platform"),
-    }
+    return make_team_tree()
 
 
 @pytest.fixture
