@@ -41,6 +41,13 @@ def is_provisional(
     return end > upto
 
 
+def first_provisional(period: str, *, upto: dt.datetime, censored: bool, window_days: int) -> dt.date:
+    """The first period start that :func:`is_provisional` marks (every later one is marked too): the
+    start of the period holding ``upto`` (minus the window for the censored metrics), for SQL filters."""
+    day = (upto - dt.timedelta(days=window_days if censored else 0)).astimezone(dt.UTC).date()
+    return day - dt.timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
+
+
 def through_label(upto: dt.datetime) -> str:
     """``provisional — data through 23 Nov`` as every surface prints it."""
     return f"provisional — data through {upto.day} {upto:%b %Y}"

@@ -313,6 +313,9 @@ METRICS = (
     Column("value", "float"),
     Column("n", "int", help="number of PRs (or people) behind the value", nullable=False),
     Column("definition_version", "text", nullable=False),
+    Column("provisional", "bool", help="the period runs past the data (still running, or after the time the "
+           "data runs through; for the revert metrics, until their observation window has closed): not "
+           "comparable with complete periods", nullable=False),
 )
 SYNC_RUNS = (
     _id("sync run id"),

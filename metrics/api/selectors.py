@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, DateTimeField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Length, Substr
+from django.utils import timezone
 
+from metrics.analytics import catalog, completeness
 from metrics.api.access import Access, team_subtree
 from metrics.core.models import Person, Repository, Team, TeamMembership
+from metrics.ingestion import completeness as data_completeness
 from metrics.ingestion.models import (
     AIImpactEstimate,
     AIRoiMonth,
@@ -157,7 +160,20 @@ def metric_rows(access: Access, filters: dict[str, Any]) -> QuerySet[MetricSnaps
         "period_start__gte": filters.get("since"), "period_start__lte": filters.get("until"),
     }
     qs = qs.filter(**{k: v for k, v in lookups.items() if v is not None})
-    return _updated(qs, filters, "computed_at")
+    return _updated(qs, filters, "computed_at").annotate(provisional=provisional_case())
+
+
+def provisional_case() -> Case:
+    """True for rows of a period that runs past the data (``analytics/completeness.py``), in SQL."""
+    upto = completeness.limit(data_completeness.data_through(), timezone.now())
+    window = data_completeness.window_days()
+    marked = Q()
+    for period in catalog.PERIODS:
+        for censored in (False, True):
+            start = completeness.first_provisional(period, upto=upto, censored=censored, window_days=window)
+            metrics = Q(metric__in=sorted(completeness.CENSORED))
+            marked |= Q(period=period, period_start__gte=start) & (metrics if censored else ~metrics)
+    return Case(When(marked, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def sync_run_rows(access: Access, filters: dict[str, Any]) -> QuerySet[SyncRun]:

@@ -16,7 +16,9 @@ import pandas as pd
 from django.conf import settings
 from django.utils import timezone
 
+from metrics.analytics import completeness
 from metrics.analytics.snapshots import DEFINITION_VERSION
+from metrics.ingestion import completeness as data_completeness
 from metrics.reports import formatting as fmt
 from metrics.reports import kpis as k
 from metrics.reports import selectors
@@ -132,26 +134,30 @@ def _combined_satisfaction(found: selectors.Satisfaction | None, units: Sequence
 class _Frames:
     """Snapshot rows of the current and previous period, split by unit once (fast for many teams)."""
 
-    def __init__(self, frame: pd.DataFrame, period: ReportPeriod) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, period: ReportPeriod, provisional: frozenset[str] = frozenset()
+    ) -> None:
         self.period, self.previous = period, period.previous()
+        # Metrics whose figure for the period runs past the data: shown, never compared (EMPTY before).
+        self.provisional = provisional
         # Not dict(groupby): a GroupBy has a ``keys`` attribute, so dict() would take it for a mapping.
         self.by_unit = {unit: part for unit, part in frame.groupby("unit", sort=False)}  # noqa: C416
         self.empty = frame.iloc[0:0]
 
     def pair(self, unit: object, metric: str) -> tuple[k.Kpi, k.Kpi]:
         part = self.by_unit.get(unit, self.empty)
-        return (
-            k.combine(part, metric, starts=self.period.base_starts, units=[unit]),
-            k.combine(part, metric, starts=self.previous.base_starts, units=[unit]),
-        )
+        now = k.combine(part, metric, starts=self.period.base_starts, units=[unit])
+        if metric in self.provisional:
+            return now, k.EMPTY
+        return now, k.combine(part, metric, starts=self.previous.base_starts, units=[unit])
 
     def scope_pair(self, units: Sequence[object], metric: str) -> tuple[k.Kpi, k.Kpi]:
         parts = [self.by_unit[u] for u in units if u in self.by_unit]
         frame = pd.concat(parts) if parts else self.empty
-        return (
-            k.combine(frame, metric, starts=self.period.base_starts, units=units),
-            k.combine(frame, metric, starts=self.previous.base_starts, units=units),
-        )
+        now = k.combine(frame, metric, starts=self.period.base_starts, units=units)
+        if metric in self.provisional:
+            return now, k.EMPTY
+        return now, k.combine(frame, metric, starts=self.previous.base_starts, units=units)
 
 
 def _cards(
@@ -291,7 +297,14 @@ def report_build(*, period: ReportPeriod, team_ids: Sequence[int], title: str = 
     frame = selectors.report_snapshot_frame(
         base=period.base, starts=starts, team_ids=None if not team_ids else [n.id for n in tree]
     )
-    frames = _Frames(frame, period)
+    upto = completeness.limit(data_completeness.data_through(), timezone.now())
+    provisional = frozenset(
+        m.key for m in MEASURES
+        if any(completeness.is_provisional(period.base, s, m.key, upto=upto,
+                                           window_days=data_completeness.window_days())
+               for s in period.base_starts)
+    )
+    frames = _Frames(frame, period, provisional)
     end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     sats = selectors.satisfaction_rounds(until=end)
     sat_pair = (_combined_satisfaction(sats[0], units), _combined_satisfaction(sats[1], units))
@@ -323,4 +336,18 @@ def report_build(*, period: ReportPeriod, team_ids: Sequence[int], title: str = 
         satisfaction_rounds=round_names,
         approximate=approximate,
         min_group_size=min_size,
+        extra={"incomplete": _incomplete(period, upto, provisional)},
     )
+
+
+def _incomplete(period: ReportPeriod, upto: dt.datetime, provisional: frozenset[str]) -> str:
+    """Page 1's warning when the period runs past the data ("" when it is complete)."""
+    through = f"{upto.day} {upto:%B %Y}"
+    if "merged_prs" in provisional:
+        return (f"This period is incomplete: the data runs through {through}. Its figures are provisional "
+                f"and are not compared with {period.previous().short_label}.")
+    if provisional:
+        days = data_completeness.window_days()
+        return (f"The revert rate is provisional: the data runs through {through}, and merges of its last "
+                f"{days} days are still in their observation window, so it is not compared.")
+    return ""

@@ -19,7 +19,7 @@ from metrics.core.models import Team
 from metrics.ingestion import privacy
 from metrics.ingestion.models import SurveyRound
 from metrics.ingestion.surveys import round_version
-from metrics.web import display, params, partials, queries
+from metrics.web import completeness, display, params, partials, queries
 from metrics.web.access import request_access
 from metrics.web.memo import cache, key
 from metrics.web.queries import Tree, TreeTeam
@@ -122,11 +122,25 @@ def cell(metric: str, value: float | None, n: int, *, trend: dict[str, str] | No
                 f"n={n}" if n else "no data", shown, trend or None, spark)
 
 
-def _cell(metric: str, values: dict[dt.date, tuple[float | None, int]], starts: list[dt.date]) -> Cell:
+class Frame(NamedTuple):
+    """The periods shown: their kind, their starts (oldest first) and the data-through limit."""
+
+    period: str
+    starts: list[dt.date]
+    upto: dt.datetime
+
+
+def _cell(metric: str, values: dict[dt.date, tuple[float | None, int]], frame: Frame) -> Cell:
+    starts = frame.starts
     value, n = values.get(starts[-1], (None, 0))
-    trend = _trend(metric, value, values.get(starts[-2], (None, 0))[0]) if len(starts) > 1 else None
+    # A provisional figure (the period runs past the data) is never compared: no arrow, no colour.
+    provisional = completeness.provisional(frame.period, starts[-1], metric, frame.upto)
+    trend = None
+    if len(starts) > 1 and not provisional:
+        trend = _trend(metric, value, values.get(starts[-2], (None, 0))[0])
     spark = spark_shape([values.get(s, (None, 0))[0] for s in starts]) if metric in SPARK_METRICS else None
-    return cell(metric, value, n, trend=trend, spark=spark)
+    shown = cell(metric, value, n, trend=trend, spark=spark)
+    return shown._replace(title=f"{shown.title} · provisional") if provisional else shown
 
 
 def _satisfaction_cell(score: Any) -> Cell:
@@ -157,7 +171,7 @@ def subtree(tree: Teams, root: Team | None) -> list[tuple[Team | TreeTeam, int]]
     return [(team, depth - base) for team, depth in tree[start:end]]
 
 
-def _rows(values: dict[int | None, Values], starts: list[dt.date], teams: Teams,
+def _rows(values: dict[int | None, Values], starts: Frame, teams: Teams,
           satisfaction: dict[int, Any]) -> list[Row]:
     rows = []
     prefix = reverse("web:team", args=["-"])[:-2]  # one reverse, not one per team
@@ -169,7 +183,7 @@ def _rows(values: dict[int | None, Values], starts: list[dt.date], teams: Teams,
     return rows
 
 
-def _org_cells(org: Values, starts: list[dt.date], score: Any) -> list[Cell]:
+def _org_cells(org: Values, starts: Frame, score: Any) -> list[Cell]:
     return [_satisfaction_cell(score) if metric == "satisfaction"
             else _cell(metric, org.get(metric, {}), starts) for metric, _ in COLUMNS]
 
@@ -228,19 +242,23 @@ def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Te
     team."""
     version, tree = teams
     scores = round_version(survey_round) if survey_round is not None else None
+    upto = completeness.upto(snapshots)
 
     def build() -> tuple[str, str | None]:
         satisfaction = round_team_satisfaction(survey_round, scores) if survey_round is not None else {}
         values = _values(period, starts, people)
         org = values.get(None, {})
-        rows = _rows(values, starts, subtree(tree, root), satisfaction)
-        org_cells = _org_cells(org, starts, satisfaction.get(ORGANIZATION)) if org else None
+        frame = Frame(period, starts, upto)
+        rows = _rows(values, frame, subtree(tree, root), satisfaction)
+        org_cells = _org_cells(org, frame, satisfaction.get(ORGANIZATION)) if org else None
         return (partials.macro(PARTIAL, "rows")(rows),
                 partials.macro(PARTIAL, "cells")(org_cells) if org_cells else None)
 
     survey = (survey_round.pk, scores) if survey_round is not None else None
     floored = None if people is None else tuple(sorted(people))  # what the user may see is in the key
-    parts = (period, starts, root.pk if root else None, snapshots, version, survey, floored)
+    # ``upto`` by the hour: a running period turns complete with the clock, not only with a recompute.
+    parts = (period, starts, root.pk if root else None, snapshots, version, survey, floored,
+             upto.replace(minute=0, second=0, microsecond=0))
     return cache.get_or_set(key("overview", *parts), build, TABLE_CACHE_SECONDS)
 
 
@@ -284,6 +302,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "org_cells": org_cells,
             "at": starts[-1],
             "at_label": display.period_label(period, starts[-1]),
+            "provisional": completeness.label(period, starts[-1], completeness.upto(snapshots)),
             "choices": _choices(period, available, starts[-1]),
             "survey_round": survey_round,
             "prs_url": f"{reverse('web:prs')}?state=merged&merged_from={starts[-1]:%Y-%m-%d}"

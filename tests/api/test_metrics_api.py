@@ -57,12 +57,12 @@ def test_returns_exact_values_and_fields(admin_client: Client, data: Data) -> No
         {
             "team": "platform", "repository": None, "scope": "team", "period": "week",
             "period_start": "2025-06-02", "metric": "cycle_time_p50", "value": 12.5, "n": 8,
-            "definition_version": DEFINITION_VERSION,
+            "definition_version": DEFINITION_VERSION, "provisional": False,
         },
         {
             "team": "platform", "repository": None, "scope": "team", "period": "week",
             "period_start": "2025-06-09", "metric": "cycle_time_p50", "value": None, "n": 0,
-            "definition_version": DEFINITION_VERSION,
+            "definition_version": DEFINITION_VERSION, "provisional": False,
         },
     ]
 
