@@ -8,6 +8,7 @@ from django.db import transaction
 
 from metrics.analytics import ai_impact, flow, roi
 from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
+from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import AITool, Organization
 from metrics.ingestion import seats, selectors
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
@@ -67,10 +68,22 @@ def _estimate_rows(model: pd.DataFrame) -> list[AIImpactEstimate]:
             rows.append(
                 AIImpactEstimate(scope="organization", rule=rule, **_fields(ai_impact.Estimate(**record)))
             )
-    for team_id, team_model in model.dropna(subset=["team_id"]).groupby("team_id"):
+    for team_id, team_model in _team_models(model):
         for e in ai_impact.adjusted_effects(team_model):
             rows.append(AIImpactEstimate(scope="team", team_id=int(team_id), rule="any", **_fields(e)))
     return rows
+
+
+def _team_models(model: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    """(team id, its PRs) for every team with PRs, a parent team with every PR of the teams below it (as
+    the snapshots roll up), so parents get an estimate (or a "not enough data") like any other team."""
+    known = model.dropna(subset=["team_id"])
+    if known.empty:
+        return []
+    tree = TeamTree.from_frame(selectors.team_frame()).with_ancestors()
+    rolled = known.astype({"team_id": "int64"}).merge(tree, on="team_id")
+    rolled = rolled.drop(columns="team_id").rename(columns={"rollup_team_id": "team_id"})
+    return [(int(team_id), group) for team_id, group in rolled.groupby("team_id")]
 
 
 def _fields(e: ai_impact.Estimate) -> dict[str, object]:

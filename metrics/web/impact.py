@@ -6,22 +6,28 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
+from metrics.analytics import impact_verdict
 from metrics.core.models import AITool, Organization, Team
 from metrics.core.versions import data_version
 from metrics.ingestion.impact import org_settings
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
-from metrics.web import charts, display, impact_charts, queries
+from metrics.web import charts, display, impact_charts, params, queries
 from metrics.web.access import request_access
 from metrics.web.memo import cache, key
 from metrics.web.views import plotly_url
 
-ROI_MONTHS = 12
+# The period selector (``?months=``): the window of the ROI table and the adoption chart.  The estimates
+# use every PR (an interval needs them all); the page says so.
+WINDOWS = {"3": "3 months", "6": "6 months", "12": "12 months", "all": "All history"}
+DEFAULT_WINDOW = "12"
 ADOPTION_CACHE_SECONDS = 600  # the key changes with the data; the timeout only bounds memory
 RULE_LABELS = {
     "trailer": "trailers only",
@@ -41,6 +47,7 @@ def _fmt(estimate: AIImpactEstimate) -> dict[str, Any]:
         "e": estimate,
         "ok": ok,
         "method": estimate.method,
+        "unit": unit,
         "text": f"{estimate.estimate:+.1f}{unit}" if ok else "not enough data",
         "interval": f"[{estimate.ci_low:+.1f}{unit}, {estimate.ci_high:+.1f}{unit}]" if ok else "",
         "significant": ok and (estimate.ci_low > 0 or estimate.ci_high < 0),  # type: ignore[operator]
@@ -50,7 +57,8 @@ def _fmt(estimate: AIImpactEstimate) -> dict[str, Any]:
 def _forest_rows(
     rows: list[AIImpactEstimate], outcome: str, teams: dict[int, str]
 ) -> tuple[list[dict], list[str]]:
-    """(plotted rows: organization, detection rules, teams; names of teams without enough data)."""
+    """(plotted rows: organization, detection rules, teams; names of teams without enough data: every team,
+    parents included, without a team estimate, whether it had too few PRs or none)."""
     plotted, missing = [], []
     org = [e for e in rows if e.scope == "organization" and e.outcome == outcome and e.method == "adjusted"]
     org.sort(key=lambda e: (e.rule != "any", e.rule))
@@ -73,15 +81,29 @@ def _forest_rows(
         for e in rows
         if e.scope == "team" and e.outcome == outcome and e.method == "adjusted" and e.rule == "any"
     ]
-    for e in sorted(team_rows, key=lambda e: teams.get(e.team_id or 0, "")):
-        name = teams.get(e.team_id or 0, "?")
-        if e.estimate is None:
+    estimated = {e.team_id: e for e in team_rows if e.estimate is not None}
+    for team_id, name in sorted(teams.items(), key=lambda item: item[1]):
+        e = estimated.get(team_id)
+        if e is None:
             missing.append(name)
         else:
             plotted.append(
                 {"label": name, "estimate": e.estimate, "low": e.ci_low, "high": e.ci_high, "n": e.n}
             )
     return plotted, missing
+
+
+def _verdicts(side: dict[str, list[dict[str, Any]]]) -> dict[str, impact_verdict.Verdict]:
+    """outcome -> the plain-language reading of its adjusted and DiD estimates together."""
+    out = {}
+    for outcome, pairs in side.items():
+        found = {p["method"]: p for p in pairs if p["ok"]}
+        intervals = {
+            m: impact_verdict.Interval(p["estimate"], p["low"], p["high"], p["unit"])
+            for m, p in found.items()
+        }
+        out[outcome] = impact_verdict.verdict(outcome, intervals.get("adjusted"), intervals.get("did"))
+    return out
 
 
 def _side_by_side(rows: list[AIImpactEstimate], outcome: str) -> list[dict[str, Any]]:
@@ -189,15 +211,39 @@ def _spend_total(rows: list[AIRoiMonth], total: dict[str, float | None]) -> dict
     return {"spend": None, "spend_note": note, "seats_known": False, **total}
 
 
-def _page() -> dict[str, Any]:
+_NET_FIELDS = ("spend", "measured_net", "measured_net_low", "measured_net_high", "reported_net",
+               "reported_net_low", "reported_net_high")
+
+
+def roi_total(tools: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The all-tools row: each column summed over the tools.  Spend and net values are unknown when any
+    tool's are (a partial sum would overstate the net value); hours sum the tools that have them."""
+    if len(tools) < 2:
+        return None
+    fields = [f for f in tools[0] if f.endswith(("_hours", "_hours_low", "_hours_high"))]
+    total: dict[str, Any] = {f: _sum([t[f] for t in tools]) for f in fields}
+    for f in _NET_FIELDS:
+        values = [t[f] for t in tools]
+        total[f] = None if any(v is None for v in values) else sum(values)
+    unknown = [t["tool"] for t in tools if not t["seats_known"]]
+    total["spend_note"] = f"seats unknown for {', '.join(unknown)}" if unknown else ""
+    return {"tool": "All tools", "ai_prs": sum(t["ai_prs"] for t in tools), **total}
+
+
+def _page(window: str) -> dict[str, Any]:
     """Everything the page shows whoever looks: cached under the versions of the estimates, ROI rows, tools,
-    team names and settings it reads, and the newest snapshot row (the adoption chart)."""
+    team names and settings it reads, the newest snapshot row (the adoption chart) and the window."""
     version = data_version(AIImpactEstimate, AIRoiMonth, AITool, Team, Organization)
-    name = key("impact-page", version, queries.snapshots_version())
-    return cache.get_or_set(name, _build_page, ADOPTION_CACHE_SECONDS)
+    name = key("impact-page", version, queries.snapshots_version(), window)
+    return cache.get_or_set(name, lambda: _build_page(window), ADOPTION_CACHE_SECONDS)
 
 
-def _build_page() -> dict[str, Any]:
+def _window_since(window: str) -> dt.date:
+    latest_roi = AIRoiMonth.objects.order_by("-month").values_list("month", flat=True).first()
+    return window_start(latest_roi, int(window)) if latest_roi and window != "all" else dt.date.min
+
+
+def _build_page(window: str = DEFAULT_WINDOW) -> dict[str, Any]:
     rows = list(AIImpactEstimate.objects.all())
     teams = dict(Team.objects.values_list("id", "name"))
     headline = {
@@ -212,8 +258,7 @@ def _build_page() -> dict[str, Any]:
         for o in OUTCOMES
     }
     coverage = next((e for e in rows if e.outcome == "detection_coverage"), None)
-    latest_roi = AIRoiMonth.objects.order_by("-month").values_list("month", flat=True).first()
-    since = window_start(latest_roi, ROI_MONTHS) if latest_roi else dt.date.min
+    since = _window_since(window)
     tools = roi_by_tool(since)
     forest = {}
     missing = {}
@@ -225,7 +270,7 @@ def _build_page() -> dict[str, Any]:
         forest[outcome] = display.chart_html(spec, f"chart-forest-{outcome}") if spec else None
     side = {o: _side_by_side(rows, o) for o in OUTCOMES}
     currency = AITool.objects.values_list("currency", flat=True).first() or "USD"
-    adoption = _adoption_series()
+    adoption = {m: [r for r in rows if r[0] >= since] for m, rows in _adoption_series().items()}
     return {
         "has_estimates": bool(rows),
         "headline": headline,
@@ -234,6 +279,7 @@ def _build_page() -> dict[str, Any]:
         "forest": forest,
         "missing": missing,
         "side": side,
+        "verdicts": _verdicts(side),
         "side_charts": {
             o: display.chart_html(
                 impact_charts.naive_adjusted_chart(
@@ -252,19 +298,32 @@ def _build_page() -> dict[str, Any]:
         if adoption
         else None,
         "tools": tools,
+        "total": roi_total(tools),
         "roi_chart": display.chart_html(impact_charts.roi_chart(tools, currency=currency), "chart-roi")
         if tools
         else None,
         "currency": currency,
         "knobs": org_settings(),
-        "since": since,
+        "since": since if since != dt.date.min else None,
         "has_tool_costs": AITool.objects.exists(),
         "seats_unknown": [t["tool"] for t in tools if not t["seats_known"]],
     }
 
 
 @login_required
+@params.param_errors_are_400
 def impact(request: HttpRequest) -> HttpResponse:
     access = request_access(request)
-    context = {**_page(), "sees_money": access.sees_money, "plotly_js_url": plotly_url()}
+    window = params.choice(request.GET, "months", tuple(WINDOWS), DEFAULT_WINDOW)
+    page = _page(window)
+    since = page["since"]
+    ai_prs = {"ai": "yes", "state": "merged", **({"merged_from": f"{since:%Y-%m-%d}"} if since else {})}
+    context = {
+        **page,
+        "sees_money": access.sees_money,
+        "plotly_js_url": plotly_url(),
+        "window": window,
+        "windows": [(w, text, f"?{urlencode({'months': w})}") for w, text in WINDOWS.items()],
+        "ai_prs_url": f"{reverse('web:prs')}?{urlencode(ai_prs)}",
+    }
     return render(request, "dashboards/impact.html", context)
