@@ -24,6 +24,16 @@ from tests.waiting import wait_on_log
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+# For ``manage.py shell -c``: two months of organization snapshots, enough for a report to render.
+SEED_SNAPSHOTS = """
+import datetime as dt
+from metrics.ingestion.models import MetricSnapshot
+for start in (dt.date(2026, 9, 1), dt.date(2026, 10, 1)):
+    for metric, value in (("cycle_time_p50", 30.0), ("merged_prs", 80.0), ("throughput_per_engineer", 4.0),
+                          ("revert_rate", 0.05), ("ai_assisted_share", 0.25)):
+        MetricSnapshot.objects.create(scope="organization", period="month", period_start=start, metric=metric,
+                                      value=value, n=80, definition_version="1.1")
+"""
 
 
 class WorkerDatabase:

@@ -41,7 +41,7 @@ from metrics.reports.services import (
     reports_due,
     schedule_period,
 )
-from tests.celery_worker import PYTHON, ROOT, kill, manage, start_worker
+from tests.celery_worker import PYTHON, ROOT, SEED_SNAPSHOTS, kill, manage, start_worker
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
 from tests.reports.conftest import Mailbox, free_port, make_schedule, running_smtp
@@ -452,17 +452,10 @@ def test_redis_restarted_with_tasks_queued_loses_nothing_and_sends_each_report_o
 
 # --- 3. Disk full under the report archive ------------------------------------------------------------
 
-SEED_REPORT = """
-import datetime as dt, json
-from django.utils import timezone
-from metrics.ingestion.models import MetricSnapshot
+SEED_REPORT = SEED_SNAPSHOTS + """
+import json
 from metrics.reports.models import ReportSchedule
 from metrics.reports.services import report_run_for, schedule_period
-for start in (dt.date(2026, 9, 1), dt.date(2026, 10, 1)):
-    for metric, value in (("cycle_time_p50", 30.0), ("merged_prs", 80.0), ("throughput_per_engineer", 4.0),
-                          ("revert_rate", 0.05), ("ai_assisted_share", 0.25)):
-        MetricSnapshot.objects.create(scope="organization", period="month", period_start=start, metric=metric,
-                                      value=value, n=80, definition_version="1.1")
 schedule = ReportSchedule.objects.create(name="Monthly brief", audience="cfo@example.com")
 run, _ = report_run_for(schedule=schedule, period=schedule_period(schedule))
 print(json.dumps(run.pk))

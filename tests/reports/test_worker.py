@@ -13,20 +13,13 @@ from pathlib import Path
 import redis
 from celery import Celery
 
-from tests.celery_worker import ROOT, WorkerDatabase, kill, manage, start_worker
+from tests.celery_worker import ROOT, SEED_SNAPSHOTS, WorkerDatabase, kill, manage, start_worker
 from tests.reports.conftest import Mailbox
 from tests.waiting import wait_for
 
 BROKER = "redis://127.0.0.1:6379/12"
-SEED = """
-import datetime as dt
-from metrics.ingestion.models import MetricSnapshot
+SEED = SEED_SNAPSHOTS + """
 from metrics.reports.models import ReportRun, ReportSchedule
-for start in (dt.date(2026, 9, 1), dt.date(2026, 10, 1)):
-    for metric, value in (("cycle_time_p50", 30.0), ("merged_prs", 80.0), ("throughput_per_engineer", 4.0),
-                          ("revert_rate", 0.05), ("ai_assisted_share", 0.25)):
-        MetricSnapshot.objects.create(scope="organization", period="month", period_start=start, metric=metric,
-                                      value=value, n=80, definition_version="1.1")
 for name in ("Twice", "Flaky"):
     schedule = ReportSchedule.objects.create(name=name, audience=f"{name.lower()}@example.com")
     ReportRun.objects.create(schedule=schedule, period_start=dt.date(2026, 10, 1),
