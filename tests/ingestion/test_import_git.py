@@ -54,6 +54,9 @@ def test_reverts_revert_of_revert_ai_and_bots(git_repo: GitRepo) -> None:
     revert2 = git_repo.commit('Revert "ai-work"', date=at(7), commit_date=at(7, 2))
     # ...and that direct revert is itself reverted: PR 2 stands again.
     git_repo.commit(f'Revert "Revert "ai-work""\n\nThis reverts commit {revert2}.', date=at(8))
+    # Later work, so that the 14-day observation window of those merges has closed (revert rate counts
+    # only merges whose window closed before the data ends: definition 1.2).
+    git_repo.commit("later work", date=at(28))
     out = run(git_repo.path)
     assert "5 PRs found (5 merged, 5 new)" in out and "1 reverts" in out and "2 AI-assisted PRs" in out
     prs = {p.number: p for p in PullRequest.objects.all()}
