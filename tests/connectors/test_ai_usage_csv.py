@@ -4,11 +4,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from connectors.ai_usage_csv import read_ai_usage
-from connectors.base import ConnectorError
 from connectors.records import AIUsageRecord, IdentityRecord
+from tests.connectors.file_errors import permanent_error
 
 
 def usage_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -18,10 +16,7 @@ def usage_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 
 def error_of(path: Path) -> str:
-    with pytest.raises(ConnectorError) as info:
-        read_ai_usage(path)
-    assert info.value.permanent
-    return str(info.value)
+    return permanent_error(read_ai_usage, path)
 
 
 def test_exact_records(tmp_path: Path) -> None:

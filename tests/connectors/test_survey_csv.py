@@ -16,6 +16,7 @@ from connectors.survey_csv import (
     mapping_from_pairs,
     read_survey_responses,
 )
+from tests.connectors.file_errors import permanent_error
 
 TOOL_HEADER = "Response ID,Timestamp,Email,Group,How satisfied?,Shipping,Hours saved,Tool,How often,Comments"
 TOOL_MAP = [
@@ -39,10 +40,7 @@ def csv_file(tmp_path: Path, *lines: str, name: str = "answers.csv") -> Path:
 
 
 def error_of(path: Path, mapping: SurveyMapping | None = None) -> str:
-    with pytest.raises(ConnectorError) as info:
-        read_survey_responses(path, mapping)
-    assert info.value.permanent
-    return str(info.value)
+    return permanent_error(read_survey_responses, path, mapping)
 
 
 class TestRows:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ConnectorError
 from connectors.records import IdentityRecord, TeamMembershipRecord
 from connectors.teams_csv import read_memberships
+from tests.connectors.file_errors import permanent_error
 
 HEADER = "team,parent_team,name,email,login,start,end"
 
@@ -20,10 +20,7 @@ def teams_file(tmp_path: Path, *rows: str, header: str = HEADER, encoding: str =
 
 
 def error_of(path: Path) -> str:
-    with pytest.raises(ConnectorError) as info:
-        read_memberships(path)
-    assert info.value.permanent
-    return str(info.value)
+    return permanent_error(read_memberships, path)
 
 
 class TestRows:
