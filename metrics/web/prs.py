@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
@@ -25,6 +26,8 @@ from metrics.web.memo import key as cache_key
 
 TIMELINE = tuple(catalog.PHASE[key] for key in catalog.TIMELINE)  # the phases' rules: the catalog's
 SORT_COLUMNS = {"merged": "Merged", "cycle": "Cycle time", "size": "Size"}
+SORT_PHASES = {key: catalog.PHASE[key].label for key in pr_queries.SORT_PHASES}
+PAGE_WINDOW = 2  # page numbers shown either side of the current one (and always the first and last)
 
 
 class PageRow(NamedTuple):
@@ -120,6 +123,7 @@ class RowView(NamedTuple):
     """What ``_prs.jinja`` prints of one PR: plain text and numbers (the template escapes them)."""
 
     ref: str
+    permalink: str  # the PR's own page in Sextant
     url: str
     state: str
     title: str
@@ -137,10 +141,19 @@ class RowView(NamedTuple):
     cycle: str
     size: int
     is_bot: bool
+    sorted_phase: str  # "pickup 45.1 h" when the table is sorted by a phase, else ""
 
 
-def _row_view(pr: PageRow, evidence: list[tuple[str, str, str]], zone: dt.tzinfo) -> RowView:
-    """One PR's table row.  ``zone``: the current time zone (the template's date filter's)."""
+def permalink(repository: str, number: int) -> str:
+    """The PR's permanent page: its repository's full name and its number."""
+    return reverse("web:pr", args=[repository, number])
+
+
+def _row_view(
+    pr: PageRow, evidence: list[tuple[str, str, str]], zone: dt.tzinfo, sort_key: str = ""
+) -> RowView:
+    """One PR's table row.  ``zone``: the current time zone (the template's date filter's); ``sort_key``:
+    the phase the table is sorted by, if any."""
     visible = bool(pr.author_visible)
     hours = spans(pr)
     cycle = hours["cycle"]
@@ -149,6 +162,7 @@ def _row_view(pr: PageRow, evidence: list[tuple[str, str, str]], zone: dt.tzinfo
     timeline = phases(pr, hours)
     return RowView(
         ref=f"{pr.repository_name}#{pr.number}",
+        permalink=permalink(pr.repository_name, pr.number),
         url=_host_url(pr.repository_url, pr.repository_host, pr.number),
         state=pr.state,
         title=_truncated(pr.title or "(no title)", 110),
@@ -168,12 +182,23 @@ def _row_view(pr: PageRow, evidence: list[tuple[str, str, str]], zone: dt.tzinfo
         cycle=display.hours(cycle) if cycle is not None else "—",
         size=pr.size,
         is_bot=pr.is_bot,
+        sorted_phase=_phase_text(sort_key, hours),
     )
 
 
+def _phase_text(key: str, hours: dict[str, float | None]) -> str:
+    """"pickup 45.1 h" (or "pickup unknown"); "" without a phase."""
+    if not key:
+        return ""
+    value = hours[key]
+    return f"{catalog.PHASE[key].label} {display.hours(value) if value is not None else 'unknown'}"
+
+
 def _sort_links(f: pr_queries.Filters) -> dict[str, dict[str, str]]:
+    """Per sortable column and phase: the link that sorts by it (descending first: the longest, the
+    newest, the largest), its arrow and its aria-sort."""
     links = {}
-    for key, text in SORT_COLUMNS.items():
+    for key, text in {**SORT_COLUMNS, **SORT_PHASES}.items():
         current = f.sort.lstrip("-") == key
         descending = f.sort.startswith("-")
         target = key if current and descending else f"-{key}"
@@ -185,6 +210,24 @@ def _sort_links(f: pr_queries.Filters) -> dict[str, dict[str, str]]:
             "aria": ("descending" if descending else "ascending") if current else "none",
         }
     return links
+
+
+def _pages(f: pr_queries.Filters, count: int, more: bool) -> list[dict[str, Any]]:
+    """The pager's page numbers: the first, the last, the current one and its neighbours, with gaps (None)
+    between; a gap after the last known page when the count was capped."""
+    last = max(1, -(-count // pr_queries.PAGE_SIZE))
+    near = range(max(1, f.page - PAGE_WINDOW), min(last, f.page + PAGE_WINDOW) + 1)
+    items: list[dict[str, Any]] = []
+    previous = 0
+    for number in sorted({1, last, *near}):
+        if number - previous > 1:
+            items.append({"gap": True})
+        url = "?" + urlencode(f.query(page=number if number > 1 else ""))
+        items.append({"number": number, "url": url, "current": number == f.page})
+        previous = number
+    if more:
+        items.append({"gap": True})
+    return items
 
 
 Choices = list[tuple[str, str]]
@@ -248,17 +291,21 @@ def pr_list(request: HttpRequest) -> HttpResponse:
     evidence = pr_queries.evidence_of([pr.pk for pr in page])
     zone = timezone.get_current_timezone()
     last_page = max(1, -(-count // pr_queries.PAGE_SIZE))
+    sort_key = f.sort.lstrip("-") if f.sort.lstrip("-") in SORT_PHASES else ""
+    sorts = _sort_links(f)
     context = {
         "f": f,
         "rows": partials.macro("dashboards/_prs.jinja", "rows")(
-            [_row_view(pr, evidence.get(pr.pk, []), zone) for pr in page]
+            [_row_view(pr, evidence.get(pr.pk, []), zone, sort_key) for pr in page]
         ),
+        "pages": _pages(f, count, more),
+        "phase_sorts": [sorts[key] for key in SORT_PHASES],
         "count": count,
         "more": more,
         "first": offset + 1,
         "last": offset + len(page),
         "sees_names": access.sees_any_people,
-        "sorts": _sort_links(f),
+        "sorts": sorts,
         "any_prs": bool(page) or PullRequest.objects.exists(),
         "prev_url": "?" + urlencode(f.query(page=f.page - 1 if f.page > 2 else "")) if f.page > 1 else "",
         "next_url": "?" + urlencode(f.query(page=f.page + 1))

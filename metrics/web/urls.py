@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from metrics.web import impact, overview, prs, setup_org, setup_sources, setup_teams, team, views
+from metrics.web import impact, overview, pr_page, prs, setup_org, setup_sources, setup_teams, team, views
 
 app_name = "web"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("", overview.overview, name="overview"),
     path("teams/<slug:slug>/", team.team_detail, name="team"),
     path("prs/", prs.pr_list, name="prs"),
+    # A PR's permanent address: its repository's full name (owner/name, GitLab groups/sub/name) and number.
+    path("prs/<path:repository>/<int:number>/", pr_page.pr_detail, name="pr"),
     path("ai-impact/", impact.impact, name="impact"),
     path("assets/<str:name>", views.asset, name="asset"),
     path("surveys/", include("metrics.web.survey_urls")),

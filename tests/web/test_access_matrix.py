@@ -134,6 +134,7 @@ def build_world() -> World:
     values = {"slug": [xray.slug, sub.slug, outer.slug], "round_id": [survey_round.pk],
               "name": ["sextant.css"],
               "uidb64": ["x"], "token": ["y"], "path": ["swagger-ui.css"],
+              "repository": [mine.full_name, theirs.full_name], "number": [pr_in.number, pr_out.number],
               "pk": {"reports:run_pdf": run.pk, "reports:run_html": run.pk,
                      "reports:schedule_edit": schedule.pk}, "source": source.pk}
     return World(xray, sub, outer, inside, outside, values)
@@ -215,8 +216,9 @@ def body(response: Any) -> str:
 
 MUST_SHOW = {  # where an allowed role must see the planted value (else the matrix proves nothing)
     "inside": ["/api/v1/people/", "/api/v1/people/?format=csv", "/teams/xray-kids/?period=month",
-               "/prs/?team=xray"],
-    "outside": ["/api/v1/people/", "/api/v1/people/?format=csv", "/teams/outer/?period=month"],
+               "/prs/?team=xray", "/prs/acme/xray/1/"],
+    "outside": ["/api/v1/people/", "/api/v1/people/?format=csv", "/teams/outer/?period=month",
+                "/prs/acme/outer/2/"],
     "money": ["/api/v1/ai-roi/", "/api/v1/ai-roi/?format=csv", "/ai-impact/"],
 }
 
