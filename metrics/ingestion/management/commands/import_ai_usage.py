@@ -5,31 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
 from connectors.ai_usage_csv import read_ai_usage
-from connectors.base import ConnectorError
+from metrics.ingestion.management.commands._csv_command import CsvFileCommand
 from metrics.ingestion.models import AIUsageDay
 from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.services import records_ingest
 
 
-class Command(BaseCommand):
+class Command(CsvFileCommand):
     help = (
         "Import daily AI-tool usage (Cursor, Claude Code, Codex, ...) from a CSV file with columns date, "
         "user (login or e-mail), tool, active (true/false, 1/0, yes/no) and an optional cost; every bad "
         "row is reported with its line and column and nothing is stored until the file is clean."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, help="a .csv file")
-
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
-        try:
-            records = read_ai_usage(path)
-        except ConnectorError as exc:
-            raise CommandError(str(exc)) from exc
+        records = self.read(read_ai_usage, path)
         before = AIUsageDay.objects.count()
         stored = records_ingest(records=records).counts.get("ai_usage_days", 0)
         new = AIUsageDay.objects.count() - before

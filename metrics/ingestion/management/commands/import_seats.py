@@ -6,30 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 
-from connectors.base import ConnectorError
 from connectors.seats_csv import read_seat_counts
+from metrics.ingestion.management.commands._csv_command import CsvFileCommand
 from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.seats import seat_counts_set
 
 
-class Command(BaseCommand):
+class Command(CsvFileCommand):
     help = (
         "Import the seats paid for per AI tool and month from a CSV file with columns tool, month (YYYY-MM) "
         "and seats (a whole number); every bad row is reported with its line and column and nothing is "
         "stored until the file is clean. Spend = seats x the tool's monthly seat price (Settings > AI tools)."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, help="a .csv file")
-
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
-        try:
-            records = read_seat_counts(path)
-        except ConnectorError as exc:
-            raise CommandError(str(exc)) from exc
+        records = self.read(read_seat_counts, path)
         if not records:
             raise CommandError(f"{path}: the file holds no rows (columns: tool, month, seats)")
         new, updated = seat_counts_set(records=records, source="csv")
