@@ -17,12 +17,11 @@ its line and column; nothing is imported until the file is clean.
 """
 from __future__ import annotations
 
-import math
 import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from connectors.file_rows import Cells, Problems, believable, csv_rows, parse_text
+from connectors.file_rows import Cells, Problems, believable, csv_rows, parse_amount, parse_text
 from connectors.records import AIUsageRecord, IdentityRecord
 
 REQUIRED = ("date", "user", "tool", "active")
@@ -75,14 +74,7 @@ def parse_active(value: object) -> bool:
 
 
 def parse_cost(value: object) -> float:
-    text = parse_text(value)
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{text!r} is not a cost (a number, 0 or more)")
-    return number
+    return parse_amount(value, allowed="a cost (a number, 0 or more)")
 
 
 def _record(cells: Cells) -> AIUsageRecord | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -282,6 +283,18 @@ def parse_number(value: object) -> int:
     number = _whole(value)
     if number < 1:
         raise ValueError(f"{number} is not a pull request number (1 or more)")
+    return number
+
+
+def parse_amount(value: object, *, allowed: str, high: float = math.inf, noun: str = "number") -> float:
+    """A finite number from 0 to ``high``.  Errors: "'x' is not a <noun>", "'50' is not <allowed>"."""
+    text = parse_text(value)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a {noun}") from None
+    if not 0 <= number <= high:  # also rejects nan
+        raise ValueError(f"{text!r} is not {allowed}")
     return number
 
 

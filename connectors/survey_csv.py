@@ -47,6 +47,7 @@ from connectors.file_rows import (
     Problems,
     csv_rows,
     first_nonblank,
+    parse_amount,
     parse_date_or_timestamp,
     parse_text,
     read_text,
@@ -136,14 +137,9 @@ def parse_scale(value: object) -> int:
 
 
 def parse_hours(value: object) -> float:
-    text = parse_text(value)
-    try:
-        hours = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of hours") from None
-    if not 0 <= hours <= MAX_HOURS:  # also rejects nan
-        raise ValueError(f"{text!r} is not between 0 and {MAX_HOURS:g} hours per week")
-    return hours
+    return parse_amount(
+        value, allowed=f"between 0 and {MAX_HOURS:g} hours per week", high=MAX_HOURS, noun="number of hours"
+    )
 
 
 def parse_frequency(value: object) -> str:
