@@ -307,6 +307,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "survey_round": survey_round,
             "prs_url": f"{reverse('web:prs')}?state=merged&merged_from={starts[-1]:%Y-%m-%d}"
             f"&merged_to={display.period_end(period, starts[-1]):%Y-%m-%d}",
+            # With the organization row only (the whole tree shown): its merged PRs that no team counts.
+            "unassigned": queries.unassigned_merged(period=period, start=starts[-1])
+            if org_cells and root is None
+            else None,
         }
     )
     return render(request, "dashboards/teams.html", context)

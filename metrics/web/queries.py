@@ -13,13 +13,14 @@ from typing import NamedTuple
 
 import pandas as pd
 from django.db import connection
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 
 from metrics.analytics.catalog import PERIODS as PERIODS  # re-exported: the pages' period choices
 from metrics.analytics.team_tree import TeamTree
-from metrics.core.models import Team
+from metrics.core.models import Team, TeamMembership
 from metrics.core.versions import data_version
-from metrics.ingestion.models import MetricSnapshot
+from metrics.ingestion.models import MetricSnapshot, PullRequest
+from metrics.web import display
 from metrics.web.memo import cache, key
 
 SNAPSHOT_COLUMNS = [
@@ -298,4 +299,22 @@ def metric_snapshot_list(
     qs = MetricSnapshot.objects.filter(**{k: v for k, v in lookups.items() if v is not None})
     return qs.annotate(team_slug=F("team__slug"), repository_full_name=F("repository__full_name")).order_by(
         "period", "period_start", "scope", "team_id", "repository_id", "metric", "id"
+    )
+
+
+def unassigned_merged(*, period: str, start: dt.date) -> int:
+    """Merged human PRs of the period that count for no team: their author was in no team when they
+    merged and their repository has no team (the snapshot engine's rule), so the organization's figure
+    is the teams' plus these (less PRs counted in two top-level teams, by people in both)."""
+    first = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
+    after = dt.datetime.combine(display.period_end(period, start) + dt.timedelta(days=1), dt.time.min,
+                                tzinfo=dt.UTC)
+    in_a_team = Exists(TeamMembership.objects.filter(
+        TeamMembership.at_q(OuterRef("merged_at")), person_id=OuterRef("author_id")
+    ))
+    return (
+        PullRequest.objects.filter(merged_at__gte=first, merged_at__lt=after, is_bot=False,
+                                   repository__team__isnull=True)
+        .exclude(in_a_team)
+        .count()
     )

@@ -3,7 +3,18 @@ from __future__ import annotations
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from metrics.web import impact, overview, pr_page, prs, setup_org, setup_sources, setup_teams, team, views
+from metrics.web import (
+    impact,
+    overview,
+    pr_page,
+    prs,
+    setup_org,
+    setup_repositories,
+    setup_sources,
+    setup_teams,
+    team,
+    views,
+)
 
 app_name = "web"
 
@@ -27,6 +38,7 @@ urlpatterns = [
     path("settings/teams/import/", setup_teams.teams_import, name="settings_teams_import"),
     path("settings/teams/<slug:slug>/", setup_teams.team_edit, name="settings_team"),
     path("settings/recompute/", setup_teams.recompute, name="settings_recompute"),
+    path("settings/repositories/", setup_repositories.repositories, name="settings_repositories"),
     path("settings/costs/", setup_org.costs, name="settings_costs"),
     path("settings/users/", setup_org.users, name="settings_users"),
     path("settings/users/<int:pk>/", setup_org.user_edit, name="settings_user"),
