@@ -158,9 +158,9 @@ def cycle_phases_chart(frame: Series) -> Spec:
             }
         )
     x, y, n = series(frame, "phase_mean_cycle")
-    data.append(line(x, y, n, name="mean cycle time (= the stack)", color=INK, unit=" h", width=2.5))
+    data.append(line(x, y, n, name="mean cycle time (= stack)", color=INK, unit=" h", width=2.5))
     mx, my, mn = series(frame, "cycle_time_p50")
-    data.append(line(mx, my, mn, name="median cycle time (all merged PRs)", color=MUTED, unit=" h",
+    data.append(line(mx, my, mn, name="median cycle time", color=MUTED, unit=" h",
                      width=1.5, dash="dot"))
     return {
         "data": data,

@@ -216,16 +216,19 @@ _NET_FIELDS = ("spend", "measured_net", "measured_net_low", "measured_net_high",
 
 
 def roi_total(tools: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The all-tools row: each column summed over the tools.  Spend and net values are unknown when any
-    tool's are (a partial sum would overstate the net value); hours sum the tools that have them."""
+    """The all-tools row: each column summed over the tools that have it (a tool without survey answers adds
+    no self-reported hours), except that an unknown spend (seats unknown) makes the spend and every net value
+    unknown: a sum without that tool's spend would overstate the net value."""
     if len(tools) < 2:
         return None
-    fields = [f for f in tools[0] if f.endswith(("_hours", "_hours_low", "_hours_high"))]
+    fields = [f for f in tools[0] if f.endswith(("_hours", "_hours_low", "_hours_high", "_net", "_net_low",
+                                                  "_net_high"))]
     total: dict[str, Any] = {f: _sum([t[f] for t in tools]) for f in fields}
-    for f in _NET_FIELDS:
-        values = [t[f] for t in tools]
-        total[f] = None if any(v is None for v in values) else sum(values)
     unknown = [t["tool"] for t in tools if not t["seats_known"]]
+    spends = [t["spend"] for t in tools]
+    total["spend"] = None if unknown or None in spends else sum(spends)
+    if total["spend"] is None:
+        total.update(dict.fromkeys(_NET_FIELDS))
     total["spend_note"] = f"seats unknown for {', '.join(unknown)}" if unknown else ""
     return {"tool": "All tools", "ai_prs": sum(t["ai_prs"] for t in tools), **total}
 
@@ -236,6 +239,10 @@ def _page(window: str) -> dict[str, Any]:
     version = data_version(AIImpactEstimate, AIRoiMonth, AITool, Team, Organization)
     name = key("impact-page", version, queries.snapshots_version(), window)
     return cache.get_or_set(name, lambda: _build_page(window), ADOPTION_CACHE_SECONDS)
+
+
+def _window_text(since: dt.date) -> str:
+    return "all history" if since == dt.date.min else f"since {since:%B %Y}"
 
 
 def _window_since(window: str) -> dt.date:
@@ -299,7 +306,12 @@ def _build_page(window: str = DEFAULT_WINDOW) -> dict[str, Any]:
         else None,
         "tools": tools,
         "total": roi_total(tools),
-        "roi_chart": display.chart_html(impact_charts.roi_chart(tools, currency=currency), "chart-roi")
+        "roi_chart": display.chart_html(
+            impact_charts.roi_chart(
+                tools, currency=currency, title=f"Net value ({currency}), {_window_text(since)}"
+            ),
+            "chart-roi",
+        )
         if tools
         else None,
         "currency": currency,

@@ -50,9 +50,14 @@ def forest_chart(rows: Sequence[dict[str, Any]], *, title: str, unit: str) -> Sp
             "zerolinecolor": MUTED,
             "zerolinewidth": 1.5,
             "ticksuffix": suffix,
+            "nticks": 5,  # a handful of ticks: more collided on a phone
+            "tickangle": 0,
         }
     )
-    spec["yaxis"].update({"rangemode": "normal", "automargin": True, "title": {"text": ""}})
+    labels = [r["label"] for r in ordered]
+    # A long label on two lines: on one line it left the x axis too little room for its ticks at 390 px.
+    spec["yaxis"].update({"rangemode": "normal", "automargin": True, "title": {"text": ""},
+                          "tickvals": labels, "ticktext": [label.replace(", ", ",<br>") for label in labels]})
     spec["margin"].update({"l": 12, "b": 44})
     return {"data": data, "layout": spec}
 
@@ -94,7 +99,9 @@ def naive_adjusted_chart(pairs: Sequence[dict[str, Any]], *, title: str, unit: s
     return {"data": data, "layout": spec}
 
 
-def roi_chart(tools: Sequence[dict[str, Any]], *, currency: str) -> Spec:
+def roi_chart(
+    tools: Sequence[dict[str, Any]], *, currency: str, title: str = "Net value per tool, last 12 months"
+) -> Spec:
     """Net value per tool (measured estimate) with its interval, and spend, over the window."""
     names = [t["tool"] for t in tools]
     measured = [t["measured_net"] for t in tools]
@@ -126,17 +133,23 @@ def roi_chart(tools: Sequence[dict[str, Any]], *, currency: str) -> Spec:
         },
     ]
     spec = layout(
-        "Net value per tool, last 12 months",
+        title,
         currency,
         empty=not tools,
         height=max(200, 110 + 60 * len(tools)),
         barmode="group",
         hovermode="closest",
     )
-    spec["legend"].update({"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})
+    # The legend under the plot: beside the title it overlapped it at 390 px.  The title names the currency
+    # instead of an axis title that would sit under the legend.
+    spec["legend"].update({"y": -0.16, "yanchor": "top", "x": 0, "xanchor": "left"})
+    spec["margin"].update({"b": 60})
     spec["xaxis"].update(
         {
-            "title": {"text": currency, "font": {"size": 11, "color": MUTED}},
+            "title": {"text": ""},
+            "tickformat": "~s",
+            "tickangle": 0,
+            "nticks": 5,
             "zeroline": True,
             "zerolinecolor": MUTED,
         }

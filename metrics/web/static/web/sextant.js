@@ -17,9 +17,12 @@
     return isoDay(new Date(d.getTime() + 6 * 86400000));
   }
 
-  function phoneLayout(layout) {
+  function phoneLayout(layout, data) {
     if (window.innerWidth > PHONE) return layout;
-    layout.height = Math.min(layout.height || 300, 280);
+    // On a phone the legend wraps one entry a line: give each entry beyond three its own room, or a
+    // seven-entry legend leaves the plot a sliver.
+    var entries = (data || []).filter(function (t) { return t.showlegend !== false; }).length;
+    layout.height = Math.min(layout.height || 300, 280) + 20 * Math.max(0, entries - 3);
     layout.margin = Object.assign({}, layout.margin, { l: Math.min((layout.margin || {}).l || 40, 44), r: 12 });
     layout.font = Object.assign({}, layout.font, { size: 11 });
     layout.title = Object.assign({}, layout.title, { font: { size: 13 } });
@@ -34,7 +37,7 @@
       if (!source) return;
       var spec = JSON.parse(source.textContent);
       var config = { displaylogo: false, responsive: true, displayModeBar: false };
-      window.Plotly.newPlot(el, spec.data, phoneLayout(spec.layout), config);
+      window.Plotly.newPlot(el, spec.data, phoneLayout(spec.layout, spec.data), config);
       var url = el.dataset.clickUrl;
       if (url) {
         el.classList.add("clickable");
