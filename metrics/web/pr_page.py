@@ -15,6 +15,7 @@ from metrics.ingestion.models import PullRequest, Revert
 from metrics.web import display, pr_queries, prs
 from metrics.web.access import pr_time, request_access
 
+HOST_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
 MOMENTS = (  # the PR's timestamps, in the order they happen
     ("first_commit_at", "First commit"),
     ("created_at", "Opened"),
@@ -81,6 +82,7 @@ def pr_detail(request: HttpRequest, repository: str, number: int) -> HttpRespons
         "pr": pr,
         "ref": f"{pr.repository.full_name}#{pr.number}",
         "host_url": prs.host_url(pr),
+        "host_name": HOST_NAMES.get(pr.repository.host, pr.repository.host),
         "author": (pr.author.display_name if pr.author else "unknown") if visible else "",
         "size": (pr.additions or 0) + (pr.deletions or 0),
         "moments": [(label, getattr(pr, name)) for name, label in MOMENTS],
