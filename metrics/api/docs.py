@@ -13,6 +13,8 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 
+from metrics.core.security import CONTENT_SECURITY_POLICY
+
 try:
     import drf_spectacular_sidecar
 except ImportError:  # docs UI unavailable; the schema itself is still served
@@ -80,4 +82,8 @@ class RedocView(SpectacularRedocView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         if ASSETS is None:
             return HttpResponse(MISSING, content_type="text/plain", status=501)
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        # Redoc runs its search in a Web Worker made from a blob of its own bundle: allowed on this page
+        # only (blocked, the browser logs an error and the search runs on the page's thread).
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY + "; worker-src 'self' blob:"
+        return response
