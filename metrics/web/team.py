@@ -20,7 +20,7 @@ from metrics.core.models import Person, Team, TeamMembership
 from metrics.core.versions import data_version
 from metrics.ingestion import privacy
 from metrics.ingestion.models import MetricSnapshot
-from metrics.web import charts, display, params, partials, queries
+from metrics.web import charts, completeness, display, params, partials, queries
 from metrics.web.access import request_access, team_subtree
 from metrics.web.memo import cache, key
 from metrics.web.overview import _trend
@@ -78,7 +78,13 @@ def _latest(
     return starts[-1], latest, previous
 
 
-def _kpis(latest: dict[str, tuple[float | None, int]], previous: dict[str, float]) -> list[dict[str, Any]]:
+def _kpis(
+    latest: dict[str, tuple[float | None, int]],
+    previous: dict[str, float],
+    provisional: Callable[[str], bool],
+) -> list[dict[str, Any]]:
+    """The KPI tiles; a provisional figure (its period runs past the data, or its revert window is still
+    open) is never compared with the period before: no arrow, no colour (the overview's rule)."""
     tiles = []
     for metric in KPIS:
         value, n = latest.get(metric, (None, 0))
@@ -88,7 +94,7 @@ def _kpis(latest: dict[str, tuple[float | None, int]], previous: dict[str, float
                 "label": display.label(metric),
                 "n": n,
                 "display": display.format_value(metric, value),
-                "trend": _trend(metric, value, previous.get(metric)),
+                "trend": None if provisional(metric) else _trend(metric, value, previous.get(metric)),
             }
         )
     return tiles
@@ -240,11 +246,17 @@ def _figures(team: Team, period: str, span: str, snapshots: object, floored: boo
         start, latest, previous = _latest(data, period)
         month = newest if period == "month" else queries.latest_month(team_id=team.pk)
         rows = _latest_rows(latest)
+        upto = completeness.upto(snapshots)
+
+        def provisional(metric: str) -> bool:
+            return start is not None and completeness.provisional(period, start, metric, upto)
+
         return {
+            "provisional": completeness.label(period, start, upto) if start else "",
             "month": month,
             "month_label": display.period_label("month", month) if month else "",
             "latest_label": display.period_label(period, start) if start else None,
-            "kpis": _kpis(latest, previous),
+            "kpis": _kpis(latest, previous, provisional),
             "latest_rows": rows,
             "latest_rows_html": _latest_rows_html(rows),
             "charts": _chart_cards(team, period, data, adoption) if data else [],
@@ -276,6 +288,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "month_label": figures["month_label"],
         "children": [index.teams[pk] for pk in index.tree.children(team.pk)],
         "latest_label": figures["latest_label"],
+        "provisional": figures["provisional"],
         "kpis": figures["kpis"],
         "latest_rows": figures["latest_rows"],
         "latest_rows_html": figures["latest_rows_html"],

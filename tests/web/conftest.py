@@ -124,6 +124,13 @@ def _snapshots(checkout: Team, alice: Person, bob: Person, dave: Person) -> None
         "pickup_time_p50": [5.0, 2.0],
         "rework_time_p50": [3.0, 1.0],
         "merge_wait_time_p50": [1.0, 0.5],
+        # "Where the time goes": means over the same PRs, so the parts add up to the mean cycle time
+        "phase_mean_coding": [4.5, 3.5],
+        "phase_mean_draft": [0.5, 0.0],
+        "phase_mean_pickup": [6.0, 2.5],
+        "phase_mean_rework": [3.5, 1.5],
+        "phase_mean_merge_wait": [1.5, 0.5],
+        "phase_mean_cycle": [16.0, 8.0],
         "merged_prs": [9.0, 11.0],
         "throughput_per_engineer": [1.5, 2.75],
         "revert_rate": [0.0, None],

@@ -115,14 +115,12 @@ def test_team_dashboard_charts_link_to_their_prs(admin_client: Client, org: Org)
         assert f'id="{div_id}"' in html
     assert "/assets/plotly.min.js?v=" in html
     phases = _spec(html, "chart-phases")
-    assert [t["name"] for t in phases["data"]] == [
-        "coding",
-        "pickup",
-        "rework",
-        "merge wait",
-        "cycle time p50",
-    ]
-    assert phases["data"][0]["y"] == [4.0, 3.0] and phases["layout"]["barmode"] == "stack"
+    names = [t["name"] for t in phases["data"]]
+    assert names == ["coding", "draft", "pickup", "rework", "merge wait", "mean cycle time (= stack)",
+                     "median cycle time"]
+    assert phases["data"][0]["y"] == [4.5, 3.5] and phases["layout"]["barmode"] == "stack"
+    parts = [t["y"] for t in phases["data"][:5]]
+    assert [sum(week) for week in zip(*parts, strict=True)] == phases["data"][5]["y"]  # the stack adds up
     band = _spec(html, "chart-cycle-time")
     assert band["data"][1]["fill"] == "tonexty"  # p50 shaded up to p90
     assert _spec(html, "chart-revert-rate")["data"][0]["y"] == [0.0, None]  # a gap, never a zero
