@@ -111,16 +111,6 @@ def source_secret_set(*, source: DataSource, secret: str) -> None:
     source.save(update_fields=["secret_encrypted", "checkpoint", "last_error"])
 
 
-def source_webhook_secret_set(*, source: DataSource, secret: str) -> None:
-    options = dict(source.options)
-    if secret:
-        options[WEBHOOK_SECRET_OPTION] = crypto.encrypt(secret)
-    else:
-        options.pop(WEBHOOK_SECRET_OPTION, None)
-    source.options = options
-    source.save(update_fields=["options"])
-
-
 def source_secret(source: DataSource) -> str:
     return crypto.decrypt(source.secret_encrypted, what=f"token of source {source.name!r}")
 

@@ -1,6 +1,6 @@
 """Selectors over materialized metric snapshots, for the web pages and the REST API.
 
-Pages get long-format DataFrames (``snapshot_frame``); the API gets a lazily paginated queryset
+Pages get series and tables read from the snapshots; the API gets a lazily paginated queryset
 (``metric_snapshot_list``).  Nothing here computes a metric: values are read as materialized.
 """
 
@@ -11,9 +11,8 @@ import functools
 from collections.abc import Iterable
 from typing import NamedTuple
 
-import pandas as pd
 from django.db import connection
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from metrics.analytics.catalog import PERIODS as PERIODS  # re-exported: the pages' period choices
 from metrics.analytics.team_tree import TeamTree
@@ -22,52 +21,6 @@ from metrics.core.versions import data_version
 from metrics.ingestion.models import MetricSnapshot, PullRequest
 from metrics.web import display
 from metrics.web.memo import cache, key
-
-SNAPSHOT_COLUMNS = [
-    "scope",
-    "team_slug",
-    "repository_full_name",
-    "period",
-    "period_start",
-    "metric",
-    "value",
-    "n",
-    "definition_version",
-]
-
-
-def snapshot_frame(
-    *,
-    period: str,
-    scope: str | None = None,
-    team_id: int | None = None,
-    metrics: Iterable[str] | None = None,
-    since: dt.date | None = None,
-) -> pd.DataFrame:
-    """One row per snapshot, columns ``SNAPSHOT_COLUMNS``, sorted by period_start.
-
-    ``period_start`` is a pandas datetime (midnight, naive: it is a calendar date); ``value`` is float
-    with NaN where no value could be computed.
-    """
-    qs = MetricSnapshot.objects.filter(period=period)
-    if scope is not None:
-        qs = qs.filter(scope=scope)
-    if team_id is not None:
-        qs = qs.filter(team_id=team_id)
-    if metrics is not None:
-        qs = qs.filter(metric__in=list(metrics))
-    if since is not None:
-        qs = qs.filter(period_start__gte=since)
-    rows = (
-        qs.annotate(team_slug=F("team__slug"), repository_full_name=F("repository__full_name"))
-        .order_by("period_start", "metric", "id")
-        .values_list(*SNAPSHOT_COLUMNS)
-    )
-    frame = pd.DataFrame.from_records(list(rows), columns=SNAPSHOT_COLUMNS)
-    return frame.assign(
-        period_start=pd.to_datetime(frame["period_start"]),
-        value=pd.to_numeric(frame["value"], errors="coerce").astype(float),
-    )
 
 
 def period_starts(*, period: str, limit: int = 60) -> list[dt.date]:
@@ -258,18 +211,6 @@ def team_series(
 
 def snapshots_exist() -> bool:
     return MetricSnapshot.objects.exists()
-
-
-def latest_computed_at(*, team_id: int | None = None) -> dt.datetime | None:
-    """When the newest snapshot (of the team, if given) was computed: the page's "data as of"."""
-    qs = MetricSnapshot.objects.all()
-    if team_id is not None:
-        qs = qs.filter(team_id=team_id)
-    return qs.aggregate(latest=Max("computed_at"))["latest"]
-
-
-def team_list() -> list[Team]:
-    return list(Team.objects.order_by("name"))
 
 
 def metric_snapshot_list(
