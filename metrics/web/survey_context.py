@@ -5,6 +5,7 @@ so a group below the floor can only ever be rendered as a "hidden for privacy" m
 """
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -14,7 +15,7 @@ from metrics.analytics import surveys as analytics
 from metrics.analytics.team_tree import TeamTree
 from metrics.ingestion.models import SurveyRound
 from metrics.ingestion.selectors import team_frame
-from metrics.reports import charts
+from metrics.web import display
 
 MEAN_QUESTIONS = analytics.NUMERIC
 SHORT = {
@@ -133,7 +134,7 @@ def trend_chart(rounds: list[tuple[SurveyRound, analytics.RoundResults]]) -> str
     fig.update_layout(title="Whole organization, by round", yaxis={"range": [1, 5], "title": "mean (1-5)"},
                       margin={"l": 50, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h"},
                       template="plotly_white")
-    return charts.render(fig, div_id="chart-survey-trend")
+    return display.chart_html(json.loads(fig.to_json()), "chart-survey-trend")
 
 
 def team_choices() -> list[dict[str, Any]]:
