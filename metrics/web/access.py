@@ -32,10 +32,6 @@ def user_role(user: AbstractBaseUser | AnonymousUser) -> str:
     return core_access.for_user(user).role
 
 
-def user_access(user: AbstractBaseUser | AnonymousUser) -> Access:
-    return core_access.for_user(user)
-
-
 def request_access(request: HttpRequest) -> Access:
     """The request's access (``metrics.core.access``), computed once per request."""
     return core_access.for_request(request)

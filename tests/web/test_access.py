@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from metrics.web.access import user_access
+from metrics.core.access import for_user as user_access
 from metrics.web.models import UserProfile
 from tests.web.conftest import Org, make_user, page
 
