@@ -149,13 +149,6 @@ def parse_frequency(value: object) -> str:
     return text
 
 
-PARSERS: dict[str, Callable[[object], object]] = {
-    "overall_satisfaction": parse_scale, "ease_of_shipping": parse_scale,
-    "ai_hours_saved_per_week": parse_hours, "ai_tool": parse_text, "ai_frequency": parse_frequency,
-    "free_text": parse_text,
-}
-
-
 def _header(path: Path, mapping: SurveyMapping) -> tuple[dict[str, str], list[str]]:
     """field -> column as the CSV spells it, and the header; a mapped column that is missing is an error."""
     try:

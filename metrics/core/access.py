@@ -64,10 +64,6 @@ class Access:
     def sees_people_of(self, team_id: int) -> bool:
         return self.people_team_ids is None or team_id in self.people_team_ids
 
-    @property
-    def scoped(self) -> bool:
-        return self.team_ids is not None
-
     def allows_team(self, team_id: int) -> bool:
         return self.team_ids is None or team_id in self.team_ids
 

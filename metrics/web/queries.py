@@ -1,7 +1,7 @@
 """Selectors over materialized metric snapshots, for the web pages and the REST API.
 
-Pages get series and tables read from the snapshots; the API gets a lazily paginated queryset
-(``metric_snapshot_list``).  Nothing here computes a metric: values are read as materialized.
+Pages get series and tables read from the snapshots.  Nothing here computes a metric: values are read as
+materialized.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 
 from metrics.analytics.catalog import PERIODS as PERIODS  # re-exported: the pages' period choices
 from metrics.analytics.team_tree import TeamTree
@@ -211,36 +211,6 @@ def team_series(
 
 def snapshots_exist() -> bool:
     return MetricSnapshot.objects.exists()
-
-
-def metric_snapshot_list(
-    *,
-    team_slug: str | None = None,
-    repository: str | None = None,
-    metric: str | None = None,
-    period: str | None = None,
-    scope: str | None = None,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
-) -> QuerySet[MetricSnapshot]:
-    """Snapshots matching every given filter, in a stable order for offset pagination.
-
-    ``team_slug`` selects team-scope rows of that team; ``repository`` (``owner/name``) selects
-    repository-scope rows; ``since``/``until`` bound ``period_start`` inclusively.
-    """
-    lookups = {
-        "team__slug": team_slug,
-        "repository__full_name": repository,
-        "metric": metric,
-        "period": period,
-        "scope": scope,
-        "period_start__gte": since,
-        "period_start__lte": until,
-    }
-    qs = MetricSnapshot.objects.filter(**{k: v for k, v in lookups.items() if v is not None})
-    return qs.annotate(team_slug=F("team__slug"), repository_full_name=F("repository__full_name")).order_by(
-        "period", "period_start", "scope", "team_id", "repository_id", "metric", "id"
-    )
 
 
 def unassigned_merged(*, period: str, start: dt.date) -> int:
