@@ -37,6 +37,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/vulture metrics connectors tools/vulture_whitelist.py --exclude "*/migrations/*" --min-confidence 60
 

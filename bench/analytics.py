@@ -97,11 +97,13 @@ SPANS = {  # span -> (DuckDB expression in hours, Sextant metric prefix)
     "coding": ("epoch(p.created_at - p.first_commit_at) / 3600.0", "coding_time"),
     "pickup": (
         "epoch(coalesce(p.first_review_at, p.approved_at, p.merged_at) - coalesce(p.ready_at, p.created_at))"
-        " / 3600.0", "pickup_time",
+        " / 3600.0",
+        "pickup_time",
     ),
     "rework": (
         "CASE WHEN p.approved_at IS NULL THEN NULL WHEN p.first_review_at IS NULL THEN 0.0 "
-        "ELSE epoch(p.approved_at - p.first_review_at) / 3600.0 END", "rework_time",
+        "ELSE epoch(p.approved_at - p.first_review_at) / 3600.0 END",
+        "rework_time",
     ),
     "merge_wait": ("epoch(p.merged_at - p.approved_at) / 3600.0", "merge_wait_time"),
     "review": ("epoch(p.merged_at - p.first_review_at) / 3600.0", "review_time"),
@@ -151,7 +153,8 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--default-malloc", action="store_true",
+        "--default-malloc",
+        action="store_true",
         help="leave glibc malloc as it is (snapshots_recompute tunes it: metrics/core/memory.py)",
     )
     args = parser.parse_args()
@@ -185,6 +188,7 @@ def main() -> None:
         f"ratio {f / a:.2f}x B, {f / d:.2f}x A (target <= 2x)"
     )
     print(f"peak memory (RSS): {peak_mb:.0f} MB")
+
 
 if __name__ == "__main__":
     main()

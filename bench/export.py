@@ -13,6 +13,7 @@ exporting one repository (N/10 rows) and everything (N rows) (target: flat, < 30
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/sextant_bench python bench/export.py [--rows N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -160,14 +161,26 @@ def child(query: str, copy_path: bool) -> None:
     before = rss_mb()
     rows, _size, seconds, _digest = view_export(query, copy_path)
     lifetime_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": rows, "seconds": seconds, "before_mb": before, "during_mb": PEAK["rss_mb"],
-                      "lifetime_peak_mb": lifetime_peak}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "seconds": seconds,
+                "before_mb": before,
+                "during_mb": PEAK["rss_mb"],
+                "lifetime_peak_mb": lifetime_peak,
+            }
+        )
+    )
 
 
 def memory(query: str, copy_path: bool) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child", query, *([] if copy_path else ["--cursor"])],
-        check=False, capture_output=True, text=True, env=os.environ.copy(),
+        check=False,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     )
     if out.returncode != 0:
         sys.exit(f"the export child process failed:\n{out.stderr[-3000:]}")
@@ -205,8 +218,10 @@ def report_speed(rows: int, repeat: int) -> None:
     print(f"CSV export of {rows:,} pull requests (PostgreSQL, same run, best of {repeat}):")
     print(line("COPY (the view's SELECT) TO STDOUT  [baseline]", base_rows, base_s))
     print(line("COPY (SELECT * raw table) TO STDOUT  [context]", best["raw"][0], best["raw"][2], baseline))
-    for key, label in (("view-copy", "view ?format=csv, COPY path (default)"),
-                       ("view-cursor", "view ?format=csv, cursor path")):
+    for key, label in (
+        ("view-copy", "view ?format=csv, COPY path (default)"),
+        ("view-cursor", "view ?format=csv, cursor path"),
+    ):
         view_rows, _, seconds, digest = best[key]
         assert view_rows == base_rows, (view_rows, base_rows)
         same = "  same bytes as baseline" if digest == base_digest else ""
@@ -214,14 +229,18 @@ def report_speed(rows: int, repeat: int) -> None:
 
 
 def report_memory() -> None:
-    print("RSS of a fresh process exporting (after a warm-up request -> highest while streaming; "
-          "lifetime peak):")
+    print(
+        "RSS of a fresh process exporting (after a warm-up request -> highest while streaming; "
+        "lifetime peak):"
+    )
     for copy_path, label in ((True, "COPY path"), (False, "cursor path")):
         parts = []
         for query in ("&repository=bench/repo-0", ""):  # one repository (rows / 10), then everything
             m = memory(query, copy_path)
-            parts.append(f"{m['rows']:>9,} rows {m['before_mb']:5.0f} -> {m['during_mb']:5.0f} MB "
-                         f"(peak {m['lifetime_peak_mb']:.0f})")
+            parts.append(
+                f"{m['rows']:>9,} rows {m['before_mb']:5.0f} -> {m['during_mb']:5.0f} MB "
+                f"(peak {m['lifetime_peak_mb']:.0f})"
+            )
         print(f"  {label:<12} " + "   |   ".join(parts))
 
 

@@ -60,7 +60,9 @@ def main() -> int:
             populate(gh, "acme/big", prs=args.prs, seed=7, start=start)
             populate_teams(gh, "acme")
             source = source_create(
-                kind="github", name="bench", secret="test-token",  # noqa: S106 - the fake's token
+                kind="github",
+                name="bench",
+                secret="test-token",  # noqa: S106 - the fake's token
                 options={"org": "acme", "api_url": gh.url, "page_size": args.page_size},
             )
             began = time.perf_counter()
@@ -75,12 +77,16 @@ def main() -> int:
     tenth = max(1, len(stores) // 10)
     first, last = statistics.mean(stores[:tenth]), statistics.mean(stores[-tenth:])
     print(f"first sync: {stored} PRs in {len(stores)} page stores, {total:.1f} s in all")
-    print(f"store per page: first tenth {first * 1000:.1f} ms, last tenth {last * 1000:.1f} ms, "
-          f"median {statistics.median(stores) * 1000:.1f} ms")
+    print(
+        f"store per page: first tenth {first * 1000:.1f} ms, last tenth {last * 1000:.1f} ms, "
+        f"median {statistics.median(stores) * 1000:.1f} ms"
+    )
     verdict = "met" if last / first <= 1.5 else "MISSED"
     print(f"ratio last/first: {last / first:.2f} (target <= 1.5: {verdict})")
-    print(f"baseline: deriving the whole repository once (reverts, AI flags; what every page paid before): "
-          f"{whole_derive * 1000:.1f} ms = {whole_derive / statistics.median(stores):.1f}x a page's store")
+    print(
+        f"baseline: deriving the whole repository once (reverts, AI flags; what every page paid before): "
+        f"{whole_derive * 1000:.1f} ms = {whole_derive / statistics.median(stores):.1f}x a page's store"
+    )
     return 0 if last / first <= 1.5 else 1
 
 

@@ -7,6 +7,7 @@ bare repository, then in the same run times
   sextant:   manage.py import_git      (fresh SQLite database, or DATABASE_URL if set)
 and prints the ratio (target: <= 3x).  Usage: python bench/import_git.py [flask|crewai] [--repeat N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +37,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / f"{args.name}.git"
         print(f"rebuilding {args.name} ...", flush=True)
-        subprocess.run([sys.executable, str(SHARED / "tools" / "rebuild_git_repo.py"),
-                        str(SHARED / "data" / "git" / f"{args.name}.commits.jsonl.gz"), str(repo), "--bare"],
-                       check=True, stdout=subprocess.DEVNULL)
-        commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--all", "--count"], check=True,
-                                 capture_output=True, text=True).stdout.strip()
+        subprocess.run(
+            [
+                sys.executable,
+                str(SHARED / "tools" / "rebuild_git_repo.py"),
+                str(SHARED / "data" / "git" / f"{args.name}.commits.jsonl.gz"),
+                str(repo),
+                "--bare",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        commits = subprocess.run(
+            ["git", "-C", str(repo), "rev-list", "--all", "--count"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         baseline, sextant = [], []
         for i in range(args.repeat):
             baseline.append(timed(["git", "-C", str(repo), "log", "--all", "--numstat"]))

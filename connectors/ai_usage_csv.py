@@ -15,6 +15,7 @@ case-insensitive; unknown columns are ignored.
 The same user, tool and day twice is an error.  Every problem in the file is reported at once, each with
 its line and column; nothing is imported until the file is clean.
 """
+
 from __future__ import annotations
 
 import re
@@ -100,8 +101,12 @@ def read_ai_usage(path: Path) -> list[AIUsageRecord]:
         key = (record.tool.casefold(), record.user.key, record.day)
         if key in first_line:
             who = parse_text(values["user"])
-            problems.add(line, "user", f"{who!r} already has a {record.tool!r} row for "
-                                       f"{record.day.isoformat()} on line {first_line[key]}")
+            problems.add(
+                line,
+                "user",
+                f"{who!r} already has a {record.tool!r} row for "
+                f"{record.day.isoformat()} on line {first_line[key]}",
+            )
             continue
         first_line[key] = line
         records.append(record)

@@ -12,6 +12,7 @@ The host name is resolved when checked, so a name pointing at a blocked address 
 that does not resolve (yet) is let through, its sync then fails to connect.  The clients resolve again
 when they connect, so a DNS answer that changes between the check and the connection is not covered.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -22,11 +23,18 @@ from urllib.parse import urlsplit
 from connectors.base import ConnectorError
 
 ALLOW_ENV = "SEXTANT_ALLOW_METADATA_HOSTS"
-METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data",
-                            "instance-data.ec2.internal"})
-METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200",  # AWS, ECS, AWS v6, Alibaba
-))
+METADATA_NAMES = frozenset(
+    {"metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"}
+)
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "fd00:ec2::254",
+        "100.100.100.200",  # AWS, ECS, AWS v6, Alibaba
+    )
+)
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 

@@ -3,6 +3,7 @@
 A connector reads one source and yields frozen records (``connectors.records``).  It never
 touches the database; the ingestion services upsert what it yields.
 """
+
 from __future__ import annotations
 
 import abc
@@ -23,12 +24,16 @@ REDACTED = "[redacted]"
 MIN_SECRET = 6  # shorter "secrets" (test stubs) would blank out ordinary words
 _CREDENTIAL_PATTERNS = (
     # Authorization / PRIVATE-TOKEN style headers, with or without a scheme word, as a server echoes them.
-    re.compile(r"(?i)\b((?:proxy-)?authorization|private-token|x-gitlab-token|x-api-key|job-token)"
-               r"([\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|token|basic)\s+)?[^\s\"',;)]+"),
+    re.compile(
+        r"(?i)\b((?:proxy-)?authorization|private-token|x-gitlab-token|x-api-key|job-token)"
+        r"([\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|token|basic)\s+)?[^\s\"',;)]+"
+    ),
     re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
     # key=value and "key": "value" forms (query strings, JSON bodies).
-    re.compile(r"(?i)\b(access[_-]?token|private[_-]?token|api[_-]?key|password|passwd|secret|token)"
-               r"([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;)]{6,}"),
+    re.compile(
+        r"(?i)\b(access[_-]?token|private[_-]?token|api[_-]?key|password|passwd|secret|token)"
+        r"([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;)]{6,}"
+    ),
 )
 _TOKEN_SHAPES = re.compile(
     r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|gl(?:pat|dt|rt|ptt|oas|cbt|imt)-[A-Za-z0-9_-]{16,})"

@@ -22,6 +22,7 @@ Errors: 401 and 403 are permanent; 429 and a 403 with ``Retry-After`` or an exha
 (up to ``max_wait_seconds``, else a temporary error with ``retry_after``); 5xx and dropped connections are
 retried with backoff, then end the run as temporary.  Messages never hold the token or a signed URL.
 """
+
 from __future__ import annotations
 
 import time
@@ -72,8 +73,10 @@ class CopilotConnector(Connector):
         self.api_url = api_url_check(str(options.get("api_url") or DEFAULT_API_URL)).rstrip("/") + "/"
         self.mode = str(options.get("metrics_api") or "auto")
         if self.mode not in ("auto", "reports", "legacy"):
-            raise ConnectorError(f"Copilot source {config.name!r}: metrics_api must be auto, reports or "
-                                 f"legacy, not {self.mode!r}")
+            raise ConnectorError(
+                f"Copilot source {config.name!r}: metrics_api must be auto, reports or "
+                f"legacy, not {self.mode!r}"
+            )
         self.max_retries = int(options.get("max_retries", 5))
         self.max_wait = float(options.get("max_wait_seconds", 60))
         self.request_counts: dict[str, int] = {"api_requests": 0, "report_downloads": 0}
@@ -99,7 +102,8 @@ class CopilotConnector(Connector):
                 if last:
                     raise ConnectorError(
                         f"cannot reach GitHub for {_safe(url)} after {attempt + 1} tries "
-                        f"({type(exc).__name__}); the sync will be retried", permanent=False,
+                        f"({type(exc).__name__}); the sync will be retried",
+                        permanent=False,
                     ) from None
                 time.sleep(0.1 * 2**attempt)
                 continue
@@ -119,13 +123,15 @@ class CopilotConnector(Connector):
         if wait is not None and wait > self.max_wait:
             raise ConnectorError(
                 f"GitHub rate limit on {_safe(url)}: asked to wait {wait:.0f}s; the sync will resume later",
-                permanent=False, retry_after=wait,
+                permanent=False,
+                retry_after=wait,
             )
         if attempt == self.max_retries:
             raise ConnectorError(
                 f"GitHub answered {status} on {_safe(url)} after {attempt + 1} tries; the sync will be "
                 "retried",
-                permanent=False, retry_after=wait,
+                permanent=False,
+                retry_after=wait,
             )
         time.sleep(wait if wait is not None else 0.1 * 2**attempt)
         return True
@@ -189,8 +195,9 @@ class CopilotConnector(Connector):
             yield from self._reports()
         except ReportMissing as exc:
             if self.mode == "reports" or self.checkpoint.get("api") == "reports":
-                raise ConnectorError(f"Copilot usage metrics reports are not available for {self.org}: "
-                                     f"{exc}") from None
+                raise ConnectorError(
+                    f"Copilot usage metrics reports are not available for {self.org}: {exc}"
+                ) from None
             yield from self._legacy()
 
     def _seats(self) -> Iterator[Record]:
@@ -240,8 +247,9 @@ class CopilotConnector(Connector):
 
     def _usage(self, rows: list[dict[str, Any]]) -> Iterator[AIUsageRecord]:
         org_rows = sorted((r for r in rows if "user_login" not in r), key=lambda r: str(r.get("day")))
-        user_rows = sorted((r for r in rows if "user_login" in r), key=lambda r: (str(r.get("day")),
-                                                                                   str(r["user_login"])))
+        user_rows = sorted(
+            (r for r in rows if "user_login" in r), key=lambda r: (str(r.get("day")), str(r["user_login"]))
+        )
         for row in org_rows:
             yield reports.organization_usage(row)
         for row in user_rows:
@@ -257,8 +265,10 @@ class CopilotConnector(Connector):
         last = self.checkpoint.get("last_day")
         params = {"since": (date.fromisoformat(last) + timedelta(days=1)).isoformat()} if last else {}
         try:
-            days = sorted(self._pages(f"/orgs/{self.org}/copilot/metrics", None, **params),
-                          key=lambda d: str(d.get("date")))
+            days = sorted(
+                self._pages(f"/orgs/{self.org}/copilot/metrics", None, **params),
+                key=lambda d: str(d.get("date")),
+            )
         except ReportMissing as exc:
             raise ConnectorError(
                 f"Copilot usage metrics are not available for {self.org}: neither the usage metrics reports "

@@ -15,6 +15,7 @@ Field mapping of a report row to ``AIUsageRecord``: ``suggestions`` = code_gener
 carry ``active_users`` = daily_active_users.  A user row is ``active`` when it shows any interaction,
 generation, acceptance or any ``used_*`` feature flag.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,11 +48,14 @@ def report_rows(text: str, where: str) -> list[dict[str, Any]]:
         try:
             rows += _rows(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise ConnectorError(f"Copilot report {where}, line {number}: not JSON ({exc.msg})",
-                                 permanent=False) from None
+            raise ConnectorError(
+                f"Copilot report {where}, line {number}: not JSON ({exc.msg})", permanent=False
+            ) from None
         except (RecursionError, ValueError):
-            raise ConnectorError(f"Copilot report {where}, line {number}: JSON nested too deeply or a "
-                                 "number too long", permanent=False) from None
+            raise ConnectorError(
+                f"Copilot report {where}, line {number}: JSON nested too deeply or a number too long",
+                permanent=False,
+            ) from None
     return rows
 
 
@@ -72,8 +76,9 @@ def _day(row: dict[str, Any], key: str = "day") -> date:
     try:
         day = date.fromisoformat(str(row[key]))
     except (KeyError, ValueError):
-        raise ConnectorError(f"Copilot report row without a valid {key!r}: {str(row)[:120]}",
-                             permanent=False) from None
+        raise ConnectorError(
+            f"Copilot report row without a valid {key!r}: {str(row)[:120]}", permanent=False
+        ) from None
     why = timebounds.out_of_range(datetime.combine(day, datetime.min.time(), tzinfo=UTC))
     if why is not None:  # year 9999 would be stored, then stop every recompute
         raise ConnectorError(f"Copilot report row with an impossible {key!r}: {why}", permanent=False)
@@ -93,8 +98,13 @@ def _counts(row: dict[str, Any]) -> dict[str, int | None]:
 def organization_usage(row: dict[str, Any]) -> AIUsageRecord:
     active_users = _int(row, "daily_active_users")
     return AIUsageRecord(
-        tool=TOOL, day=_day(row), user=None, active=bool(active_users), active_users=active_users,
-        source=REPORTS_SOURCE, **_counts(row),
+        tool=TOOL,
+        day=_day(row),
+        user=None,
+        active=bool(active_users),
+        active_users=active_users,
+        source=REPORTS_SOURCE,
+        **_counts(row),
     )
 
 
@@ -106,7 +116,11 @@ def user_usage(row: dict[str, Any]) -> AIUsageRecord | None:
     used = any(value is True for key, value in row.items() if key.startswith("used_"))
     active = used or any(counts[key] for key in ("suggestions", "acceptances", "chat_turns"))
     return AIUsageRecord(
-        tool=TOOL, day=_day(row), user=IdentityRecord(login=login), active=active, source=REPORTS_SOURCE,
+        tool=TOOL,
+        day=_day(row),
+        user=IdentityRecord(login=login),
+        active=active,
+        source=REPORTS_SOURCE,
         **counts,
     )
 
@@ -117,9 +131,10 @@ def team_memberships(rows: Iterable[dict[str, Any]]) -> list[TeamMembershipRecor
     for row in rows:
         login, team = str(row.get("user_login") or ""), str(row.get("team_name") or row.get("slug") or "")
         if login and team:
-            found.setdefault((team, login.lower()), TeamMembershipRecord(
-                team=team, identities=(IdentityRecord(login=login),)
-            ))
+            found.setdefault(
+                (team, login.lower()),
+                TeamMembershipRecord(team=team, identities=(IdentityRecord(login=login),)),
+            )
     return list(found.values())
 
 
@@ -141,12 +156,17 @@ def legacy_usage(day: dict[str, Any]) -> AIUsageRecord:
     chats += list(dotcom_chat.get("models") or [])
     active_users = _int(day, "total_active_users")
     return AIUsageRecord(
-        tool=TOOL, day=_day(day, "date"), user=None, active=bool(active_users), active_users=active_users,
+        tool=TOOL,
+        day=_day(day, "date"),
+        user=None,
+        active=bool(active_users),
+        active_users=active_users,
         suggestions=_sum(languages, "total_code_suggestions"),
         acceptances=_sum(languages, "total_code_acceptances"),
         lines_suggested=_sum(languages, "total_code_lines_suggested"),
         lines_accepted=_sum(languages, "total_code_lines_accepted"),
-        chat_turns=_sum(chats, "total_chats"), source=LEGACY_SOURCE,
+        chat_turns=_sum(chats, "total_chats"),
+        source=LEGACY_SOURCE,
     )
 
 
@@ -171,7 +191,10 @@ def seat(item: dict[str, Any]) -> AISeatRecord | None:
     if not login or assignee.get("type", "User") != "User":
         return None
     return AISeatRecord(
-        tool=TOOL, user=IdentityRecord(login=login), assigned_at=_timestamp(item.get("created_at")),
-        last_activity_at=_timestamp(item.get("last_activity_at")), plan=str(item.get("plan_type") or ""),
+        tool=TOOL,
+        user=IdentityRecord(login=login),
+        assigned_at=_timestamp(item.get("created_at")),
+        last_activity_at=_timestamp(item.get("last_activity_at")),
+        plan=str(item.get("plan_type") or ""),
         cancelled_at=_timestamp(item.get("pending_cancellation_date")),
     )

@@ -13,6 +13,7 @@ with confounding on purpose: AI users open smaller PRs (``AI_SIZE_FACTOR``) and 
 adopt AI early are already faster (their ``team`` effect is lower).  AI use is staggered by team,
 and ``UNMARKED_SHARE`` of AI-assisted PRs leave no trace, so detection is a lower bound.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,7 +71,6 @@ class DemoOrganization:
     extras: DemoExtras = field(default_factory=DemoExtras)  # survey rounds, seat counts, seat prices
 
 
-
 class _Generator:
     def __init__(self, seed: int, end: datetime, months: int) -> None:
         self.seed, self.rng, self.end = seed, random.Random(seed), end.astimezone(UTC)
@@ -110,12 +110,19 @@ class _Generator:
             if rank < adopting:
                 share = 0.1 + 0.55 * rank / max(1, adopting - 1)
                 adoption = self.at(share) + timedelta(days=rng.randint(-7, 7))
-            self.teams.append(_Team(
-                name=name if i < len(TEAM_POOL) else f"{name} {i // len(TEAM_POOL) + 1}",
-                parent=parent, repo=repo, tz=_tz(rng.choice(TZ_OFFSETS)), adoption=adoption,
-                tool=rng.choice(list(TRAILERS)),
-                effect=-0.3 + 0.6 * rank / max(1, n - 1) + rng.gauss(0, 0.04),  # early adopters are faster
-            ))
+            self.teams.append(
+                _Team(
+                    name=name if i < len(TEAM_POOL) else f"{name} {i // len(TEAM_POOL) + 1}",
+                    parent=parent,
+                    repo=repo,
+                    tz=_tz(rng.choice(TZ_OFFSETS)),
+                    adoption=adoption,
+                    tool=rng.choice(list(TRAILERS)),
+                    effect=-0.3
+                    + 0.6 * rank / max(1, n - 1)
+                    + rng.gauss(0, 0.04),  # early adopters are faster
+                )
+            )
 
     def build_engineers(self, n: int) -> None:
         rng, teams = self.rng, len(self.teams)
@@ -130,11 +137,17 @@ class _Generator:
             )
             tz = self.teams[team].tz if rng.random() < 0.8 else _tz(rng.choice(TZ_OFFSETS))
             joined = self.start - timedelta(days=rng.randint(30, 1500))
-            self.engineers.append(_Engineer(
-                ident=ident, tz=tz, rate=WEEKLY_PR_RATE * rng.lognormvariate(-0.125, 0.5),
-                effect=rng.gauss(0, 0.25), ai_lag=None if rng.random() < 0.2 else rng.expovariate(1 / 30),
-                ai_p=rng.uniform(0.4, 0.95), spans=[(team, joined, None)],
-            ))
+            self.engineers.append(
+                _Engineer(
+                    ident=ident,
+                    tz=tz,
+                    rate=WEEKLY_PR_RATE * rng.lognormvariate(-0.125, 0.5),
+                    effect=rng.gauss(0, 0.25),
+                    ai_lag=None if rng.random() < 0.2 else rng.expovariate(1 / 30),
+                    ai_p=rng.uniform(0.4, 0.95),
+                    spans=[(team, joined, None)],
+                )
+            )
         self.change_teams(n)
         for eng in self.engineers:
             for team, _, _ in eng.spans:
@@ -157,8 +170,14 @@ class _Generator:
             new = rng.choice([t for t in range(len(self.teams)) if t != team])
             moved = self.at(rng.uniform(0.25, 0.75))
             self.engineers[i].spans = [(team, joined, moved), (new, moved, None)]
-            self.moves.append({"person": self.engineers[i].ident.name, "from": self.teams[team].name,
-                               "to": self.teams[new].name, "at": moved.isoformat()})
+            self.moves.append(
+                {
+                    "person": self.engineers[i].ident.name,
+                    "from": self.teams[team].name,
+                    "to": self.teams[new].name,
+                    "at": moved.isoformat(),
+                }
+            )
 
     def working_time(self, t: datetime, tz: timezone) -> datetime:
         """``t`` moved into working hours of its local day, weekends mostly pushed to Monday."""
@@ -197,9 +216,13 @@ class _Generator:
         lines = additions + deletions
         share = (created - self.start) / (self.end - self.start)
         log_hours = (
-            math.log(BASE_CYCLE_HOURS) + SIZE_ELASTICITY * (math.log1p(lines) - math.log1p(150))
-            + self.teams[eng.spans[0][0]].effect + eng.effect + TREND * share  # speed moves with people
-            + (math.log(AI_CYCLE_TIME_FACTOR) if ai else 0.0) + rng.gauss(0, NOISE)
+            math.log(BASE_CYCLE_HOURS)
+            + SIZE_ELASTICITY * (math.log1p(lines) - math.log1p(150))
+            + self.teams[eng.spans[0][0]].effect
+            + eng.effect
+            + TREND * share  # speed moves with people
+            + (math.log(AI_CYCLE_TIME_FACTOR) if ai else 0.0)
+            + rng.gauss(0, NOISE)
         )
         verb = rng.choice(VERBS)
         title = self.unique_title(f"{verb} {rng.choice(OBJECTS)}{rng.choice(QUALIFIERS)}")
@@ -210,13 +233,22 @@ class _Generator:
         prefix = rng.choice((f"{eng.ident.login}/", "feature/", "fix/"))
         prefix = BRANCH_PREFIXES[tool] if mark == "branch" else prefix
         pr = _PR(
-            uid=self.new_uid(), repo=tm.repo if rng.random() < 0.75 else rng.choice(REPOS), author=eng.ident,
-            tz=eng.tz, team=team, created=created, title=title, branch=prefix + _slug(title),
-            additions=additions, deletions=deletions,
+            uid=self.new_uid(),
+            repo=tm.repo if rng.random() < 0.75 else rng.choice(REPOS),
+            author=eng.ident,
+            tz=eng.tz,
+            team=team,
+            created=created,
+            title=title,
+            branch=prefix + _slug(title),
+            additions=additions,
+            deletions=deletions,
             files=max(1, round(math.exp(0.55 * math.log1p(lines) - 0.9 + rng.gauss(0, 0.45)))),
             labels=(LABELS[verb],) if verb in LABELS and rng.random() < 0.6 else (),
             body=f"## Summary\n{title}.\n\nTracked in ACME-{rng.randint(1000, 9999)}.",
-            ai=ai, tool=tool, mark=mark,
+            ai=ai,
+            tool=tool,
+            mark=mark,
         )
         draft, rework = rng.random() < 0.15, rng.random() < 0.65
         times = self.timeline(created, math.exp(log_hours), draft=draft, rework=rework)
@@ -231,9 +263,12 @@ class _Generator:
         first_review = created + _hours(pickup)
         approved = first_review + _hours(rework_h)
         return {
-            "first_commit": created - _hours(coding), "created": created,
+            "first_commit": created - _hours(coding),
+            "created": created,
             "ready": created + _hours(pickup * self.rng.uniform(0.3, 0.8)) if draft else created,
-            "first_review": first_review, "approved": approved, "merged": approved + _hours(wait),
+            "first_review": first_review,
+            "approved": approved,
+            "merged": approved + _hours(wait),
         }
 
     def finish(self, pr: _PR, times: dict[str, datetime], *, abandon: bool) -> None:
@@ -269,14 +304,24 @@ class _Generator:
         for i, when in enumerate(times):
             sha = _sha(self.seed, pr.repo, pr.uid, i)
             local = when.astimezone(pr.tz)
-            pr.commits.append(CommitRecord(
-                repository=f"acme/{pr.repo}", sha=sha, parents=(parent,),
-                author=pr.author, committer=pr.author,
-                authored_at=local, committed_at=local + timedelta(seconds=rng.randint(0, 900)),
-                message=self.message(pr, i), additions=adds[i], deletions=dels[i],
-                changed_files=max(1, min(pr.files, round(pr.files * (adds[i] + dels[i] + 1) / (lines + 1)))),
-                on_default_branch=pr.state == "merged",
-            ))
+            pr.commits.append(
+                CommitRecord(
+                    repository=f"acme/{pr.repo}",
+                    sha=sha,
+                    parents=(parent,),
+                    author=pr.author,
+                    committer=pr.author,
+                    authored_at=local,
+                    committed_at=local + timedelta(seconds=rng.randint(0, 900)),
+                    message=self.message(pr, i),
+                    additions=adds[i],
+                    deletions=dels[i],
+                    changed_files=max(
+                        1, min(pr.files, round(pr.files * (adds[i] + dels[i] + 1) / (lines + 1)))
+                    ),
+                    on_default_branch=pr.state == "merged",
+                )
+            )
             parent = sha
 
     def message(self, pr: _PR, i: int) -> str:
@@ -341,6 +386,7 @@ class _Generator:
                 orig = pr.reverts
                 pr.branch = f"revert-{orig.number}-{_slug(orig.branch, 60)}"
                 pr.body = f"Reverts acme/{pr.repo}#{orig.number}\n\nThis broke {self.rng.choice(OBJECTS)}."
+
     def records(self) -> list[Record]:
         return build_records(self.seed, self.teams, self.engineers, self.prs)
 
@@ -352,7 +398,11 @@ class _Generator:
 
 
 def generate_demo(
-    seed: int = DEFAULT_SEED, *, end: datetime | None = None, teams: int = 8, engineers: int = 60,
+    seed: int = DEFAULT_SEED,
+    *,
+    end: datetime | None = None,
+    teams: int = 8,
+    engineers: int = 60,
     months: int = 18,
 ) -> DemoOrganization:
     """The demo organization for ``seed``: the same arguments always give the same records and truth."""

@@ -1,4 +1,5 @@
 """Demo PRs beyond the engineers' own work: weekly dependency bumps by bots, and reverts."""
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,10 @@ def bot_prs(gen: _Generator) -> None:
 
 
 def _bot_pr(
-    gen: _Generator, repo: str, bot: IdentityRecord, created: datetime,
+    gen: _Generator,
+    repo: str,
+    bot: IdentityRecord,
+    created: datetime,
     versions: dict[tuple[str, str], list[int]],
 ) -> None:
     rng = gen.rng
@@ -41,15 +45,30 @@ def _bot_pr(
     home = [i for i, t in enumerate(gen.teams) if t.repo == repo]
     review = created + _hours(rng.lognormvariate(math.log(20), 1.0))
     approved = review
-    times = {"first_commit": created - timedelta(minutes=2), "created": created, "ready": created,
-             "first_review": review, "approved": approved,
-             "merged": approved + _hours(rng.lognormvariate(math.log(0.5), 0.8))}
+    times = {
+        "first_commit": created - timedelta(minutes=2),
+        "created": created,
+        "ready": created,
+        "first_review": review,
+        "approved": approved,
+        "merged": approved + _hours(rng.lognormvariate(math.log(0.5), 0.8)),
+    }
     additions = max(1, int(rng.lognormvariate(math.log(8), 1.0)))
     pr = _PR(
-        uid=gen.new_uid(), repo=repo, author=bot, tz=UTC, team=home[0] if home else None,
-        created=created, title=gen.unique_title(title), branch=branch, additions=additions,
-        deletions=additions, files=rng.randint(1, 2), labels=("dependencies",),
-        body=f"Bumps {pkg} from {old} to {new}.", is_bot=True,
+        uid=gen.new_uid(),
+        repo=repo,
+        author=bot,
+        tz=UTC,
+        team=home[0] if home else None,
+        created=created,
+        title=gen.unique_title(title),
+        branch=branch,
+        additions=additions,
+        deletions=additions,
+        files=rng.randint(1, 2),
+        labels=("dependencies",),
+        body=f"Bumps {pkg} from {old} to {new}.",
+        is_bot=True,
     )
     gen.finish(pr, times, abandon=rng.random() < 0.25)
 
@@ -72,10 +91,25 @@ def reverts(gen: _Generator) -> None:
             author = gen.reviewers(pr, created)[0]
         eng = next(e for e in gen.engineers if e.ident is author)
         revert = _PR(
-            uid=gen.new_uid(), repo=pr.repo, author=author, tz=eng.tz, team=eng.team_at(created),
-            created=created, title=gen.unique_title(f'Revert "{pr.title}"'), branch="",
-            additions=pr.deletions, deletions=pr.additions, files=pr.files, reverts=pr,
+            uid=gen.new_uid(),
+            repo=pr.repo,
+            author=author,
+            tz=eng.tz,
+            team=eng.team_at(created),
+            created=created,
+            title=gen.unique_title(f'Revert "{pr.title}"'),
+            branch="",
+            additions=pr.deletions,
+            deletions=pr.additions,
+            files=pr.files,
+            reverts=pr,
         )
-        times = {"first_commit": created - timedelta(minutes=rng.uniform(2, 20)), "created": created,
-                 "ready": created, "first_review": review, "approved": review, "merged": done}
+        times = {
+            "first_commit": created - timedelta(minutes=rng.uniform(2, 20)),
+            "created": created,
+            "ready": created,
+            "first_review": review,
+            "approved": review,
+            "merged": done,
+        }
         gen.finish(revert, times, abandon=False)

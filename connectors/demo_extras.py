@@ -7,6 +7,7 @@ billing API reports them (assigned a few days before the person's first Copilot 
 leave); Claude Code and Cursor seats are monthly counts as an invoice gives them (the tool's users that
 month plus a spare seat or two).  Drawn from their own random stream, so the PRs do not change.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,8 +70,14 @@ def _answer(
     ease = min(5, max(1, round(rng.gauss(3.4 + mood, 0.9))))
     hours = round(rng.lognormvariate(math.log(AI_HOURS_MEDIAN), 0.6), 1) if tool else None
     return SurveyResponseRecord(
-        external_id=f"{round_id}:{eng.ident.login}", respondent=eng.ident, submitted_at=at, team=team.name,
-        overall_satisfaction=score, ease_of_shipping=ease, ai_hours_saved_per_week=hours, ai_tool=tool,
+        external_id=f"{round_id}:{eng.ident.login}",
+        respondent=eng.ident,
+        submitted_at=at,
+        team=team.name,
+        overall_satisfaction=score,
+        ease_of_shipping=ease,
+        ai_hours_saved_per_week=hours,
+        ai_tool=tool,
         ai_frequency=rng.choice(("daily", "daily", "weekly")) if tool else "never",
     )
 
@@ -82,8 +89,14 @@ def _uses(eng: _Engineer, team: _Team, at: datetime) -> str:
     return team.tool if at >= team.adoption + timedelta(days=eng.ai_lag) else ""
 
 
-def _surveys(rng: random.Random, start: datetime, end: datetime, teams: list[_Team],
-             engineers: list[_Engineer], used: dict[tuple[date, str], set[str]]) -> dict[str, list]:
+def _surveys(
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    teams: list[_Team],
+    engineers: list[_Engineer],
+    used: dict[tuple[date, str], set[str]],
+) -> dict[str, list]:
     moods = {t.name: rng.gauss(0, 0.35) for t in teams}
     rounds: dict[str, list[SurveyResponseRecord]] = {}
     for month in _months(start, end):
@@ -106,8 +119,9 @@ def _surveys(rng: random.Random, start: datetime, end: datetime, teams: list[_Te
     return rounds
 
 
-def _seats(rng: random.Random, prs: list[_PR], engineers: list[_Engineer],
-           used: dict[tuple[date, str], set[str]]) -> tuple[list[AISeatRecord], list[SeatCountRecord]]:
+def _seats(
+    rng: random.Random, prs: list[_PR], engineers: list[_Engineer], used: dict[tuple[date, str], set[str]]
+) -> tuple[list[AISeatRecord], list[SeatCountRecord]]:
     first: dict[str, datetime] = {}
     for pr in sorted(prs, key=lambda p: p.created):
         if pr.ai and pr.tool == API_SEATS and not pr.is_bot:
@@ -117,26 +131,34 @@ def _seats(rng: random.Random, prs: list[_PR], engineers: list[_Engineer],
         if eng.ident.login in first:
             left = eng.spans[-1][2]
             assigned = first[eng.ident.login] - timedelta(days=rng.randint(1, 10))
-            seats.append(AISeatRecord(tool=API_SEATS, user=eng.ident, assigned_at=assigned, plan="business",
-                                      cancelled_at=left))
+            seats.append(
+                AISeatRecord(
+                    tool=API_SEATS, user=eng.ident, assigned_at=assigned, plan="business", cancelled_at=left
+                )
+            )
     counts = [
         SeatCountRecord(tool=tool, month=month, seats=len(logins) + rng.randint(0, 2))
-        for (month, tool), logins in sorted(used.items()) if tool != API_SEATS
+        for (month, tool), logins in sorted(used.items())
+        if tool != API_SEATS
     ]
     return seats, counts
 
 
-def build_extras(seed: int, start: datetime, end: datetime, teams: list[_Team], engineers: list[_Engineer],
-                 prs: list[_PR]) -> DemoExtras:
+def build_extras(
+    seed: int, start: datetime, end: datetime, teams: list[_Team], engineers: list[_Engineer], prs: list[_PR]
+) -> DemoExtras:
     rng = random.Random(f"{seed}:surveys-and-seats")  # noqa: S311 - its own stream: the PRs stay the same
     used = _ai_tools_by_month(prs)
     surveys = _surveys(rng, start, end, teams, engineers, used)
     seats, counts = _seats(rng, prs, engineers, used)
     prices = {tool: SEAT_PRICES[tool] for tool in sorted({t for _, t in used} | {API_SEATS})}
     truth = {
-        "survey_rounds": len(surveys), "survey_responses": sum(len(a) for a in surveys.values()),
-        "survey_response_probability": RESPONSE_P, "satisfaction_mean": SATISFACTION_MEAN,
-        "ai_hours_saved_median": AI_HOURS_MEDIAN, "seat_prices": prices,
+        "survey_rounds": len(surveys),
+        "survey_responses": sum(len(a) for a in surveys.values()),
+        "survey_response_probability": RESPONSE_P,
+        "satisfaction_mean": SATISFACTION_MEAN,
+        "ai_hours_saved_median": AI_HOURS_MEDIAN,
+        "seat_prices": prices,
         "seat_assignments": {API_SEATS: len(seats)},
         "seat_months": {t: sum(c.seats for c in counts if c.tool == t) for t in {c.tool for c in counts}},
     }

@@ -1,4 +1,5 @@
 """Parameters, working types and small helpers of the demo generator (see :mod:`connectors.demo`)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -77,7 +78,6 @@ class _PR:
     t: dict[str, datetime | None] = field(default_factory=dict)  # timeline as seen at ``end``
     commits: list[CommitRecord] = field(default_factory=list)
     reviews: list[tuple[IdentityRecord, str, datetime]] = field(default_factory=list)
-
 
 
 def _sha(*parts: object) -> str:

@@ -7,6 +7,7 @@ CSV, JSON nested too deeply, numbers too long to be numbers.  The value parsers 
 importers (text, whole numbers within the database's integer range, timestamps within the range of
 believable dates, connectors/timebounds.py) live here too.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -133,7 +134,7 @@ def lines(path: Path, progress: Progress | None = None) -> Iterator[tuple[int, s
                 progress(len(raw))
             offset = 0
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw, offset = raw[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
+                raw, offset = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -160,8 +161,14 @@ def first_nonblank(path: Path) -> str:
     raise ConnectorError(f"{path}: the file is empty")  # pragma: no cover - lines() raises first
 
 
-def csv_rows(path: Path, required: tuple[str, ...], problems: Problems, *, one_of: tuple[str, ...] = (),
-             progress: Progress | None = None) -> Iterator[Row]:
+def csv_rows(
+    path: Path,
+    required: tuple[str, ...],
+    problems: Problems,
+    *,
+    one_of: tuple[str, ...] = (),
+    progress: Progress | None = None,
+) -> Iterator[Row]:
     """The rows under the header, streamed; blank lines are skipped, a row's line is the one where it starts.
 
     The header must name every ``required`` column and at least one of ``one_of``; that is checked
@@ -180,7 +187,7 @@ def csv_rows(path: Path, required: tuple[str, ...], problems: Problems, *, one_o
             if not header:
                 header = _header(path, line, fields, required, one_of)
                 continue
-            if len(fields) > len(header) and any(field.strip() for field in fields[len(header):]):
+            if len(fields) > len(header) and any(field.strip() for field in fields[len(header) :]):
                 problems.add(line, len(header) + 1, f"{len(fields)} fields, but the header has {len(header)}")
                 continue
             cells = zip_longest(header, fields, fillvalue="")  # a short row: the missing cells are empty
@@ -190,14 +197,17 @@ def csv_rows(path: Path, required: tuple[str, ...], problems: Problems, *, one_o
         raise ConnectorError(f"{path}, line {start}: malformed CSV row ({_one_line(str(exc))})") from None
 
 
-def _header(path: Path, line: int, fields: list[str], required: tuple[str, ...],
-            one_of: tuple[str, ...]) -> list[str]:
+def _header(
+    path: Path, line: int, fields: list[str], required: tuple[str, ...], one_of: tuple[str, ...]
+) -> list[str]:
     names = [field.strip().lower() for field in fields]
     counts = Counter(name for name in names if name)  # linear: names.count() per name was quadratic
     twice = sorted(name for name, count in counts.items() if count > 1)
     if twice:
-        raise ConnectorError(f"{path}, line {line}: column(s) {quoted(twice[:MAX_SHOWN])}"
-                             f"{' and more' if len(twice) > MAX_SHOWN else ''} appear twice in the header")
+        raise ConnectorError(
+            f"{path}, line {line}: column(s) {quoted(twice[:MAX_SHOWN])}"
+            f"{' and more' if len(twice) > MAX_SHOWN else ''} appear twice in the header"
+        )
     missing = [quoted([name]) for name in required if name not in counts]
     if one_of and not any(name in counts for name in one_of):
         missing.append(quoted(list(one_of), " or "))
@@ -246,8 +256,10 @@ def parse_text(value: object) -> str:
     if isinstance(value, str):
         control = _CONTROL.search(value)
         if control:
-            raise ValueError(f"contains the control character U+{ord(control.group()):04X} "
-                             f"at character {control.start() + 1}")
+            raise ValueError(
+                f"contains the control character U+{ord(control.group()):04X} "
+                f"at character {control.start() + 1}"
+            )
         return value.strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
@@ -267,8 +279,9 @@ def _whole(value: object) -> int:
     else:
         raise ValueError(f"{repr(value)[:40]} is not a whole number")
     if abs(number) > MAX_INTEGER:
-        raise ValueError(f"{str(number)[:20]}{'...' if len(str(number)) > 20 else ''} is too large "
-                         f"(at most {MAX_INTEGER})")
+        raise ValueError(
+            f"{str(number)[:20]}{'...' if len(str(number)) > 20 else ''} is too large (at most {MAX_INTEGER})"
+        )
     return number
 
 
@@ -302,8 +315,9 @@ def believable(moment: datetime, *, planned: bool = False) -> datetime:
     """``moment`` when it is within the believed range (connectors/timebounds.py), else a ValueError."""
     why = timebounds.out_of_range(moment, planned=planned)
     if why is not None:
-        raise ValueError(f"{why}; dates must be from 1970 on"
-                         f"{'' if planned else ' and at most a day after the import'}")
+        raise ValueError(
+            f"{why}; dates must be from 1970 on{'' if planned else ' and at most a day after the import'}"
+        )
     return moment
 
 

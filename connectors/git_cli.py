@@ -8,6 +8,7 @@ system and user configs are skipped (the results must not depend on the server a
 inherited ``GIT_*`` variables are dropped (``GIT_DIR`` would read another repository), and no transport
 is allowed at all: Sextant only reads what is on disk.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,7 +86,11 @@ class Git:
     def run(self, *args: str, input: bytes | None = None) -> bytes:
         try:
             done = subprocess.run(
-                [*self.prefix, *args], input=input, capture_output=True, check=False, env=self.env,
+                [*self.prefix, *args],
+                input=input,
+                capture_output=True,
+                check=False,
+                env=self.env,
                 stdin=subprocess.DEVNULL if input is None else None,
             )
         except FileNotFoundError as exc:

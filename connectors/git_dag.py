@@ -3,6 +3,7 @@
 Computing ``git rev-list A..B`` in a subprocess for thousands of PRs is too slow; the graph
 is small enough (tens of thousands of commits) to answer the same questions in Python.
 """
+
 from __future__ import annotations
 
 import heapq

@@ -5,6 +5,7 @@ separator byte.  ``git cat-file --batch`` prints each object after its size in b
 where its size says, whatever it holds.  The headers are parsed as git does (``split_ident_line``); a
 date git could not read, or one outside the believable range (``connectors.timebounds``), is unknown.
 """
+
 from __future__ import annotations
 
 import re
@@ -81,8 +82,8 @@ def parse_signature(raw: bytes, encoding: str, now: datetime) -> Signature:
     if closing < 0:
         name = raw[:opening] if opening >= 0 else raw
         return Signature(IdentityRecord(name=text(name.strip(b" \t\r\n"), encoding)), None)
-    name, email = raw[:opening].rstrip(b" \t\r\n"), raw[opening + 1:closing]
-    at, dropped = parse_when(raw[raw.rfind(b">") + 1:], now)
+    name, email = raw[:opening].rstrip(b" \t\r\n"), raw[opening + 1 : closing]
+    at, dropped = parse_when(raw[raw.rfind(b">") + 1 :], now)
     return Signature(IdentityRecord(name=text(name, encoding), email=text(email, encoding)), at, dropped)
 
 
@@ -114,4 +115,4 @@ def read_objects(out: bytes, shas: list[str]) -> Iterator[bytes]:
             raise ConnectorError(f"git cat-file answered {out[pos:end][:80]!r} for commit {sha}")
         start = end + 1
         pos = start + int(size) + 1
-        yield out[start:pos - 1]
+        yield out[start : pos - 1]

@@ -14,6 +14,7 @@
   (git alone cannot tell them apart).  Size = diff from the fork point to the head.
 - One PR per number: the earliest merge wins.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,15 @@ def _body_title(message: str) -> str:
 
 class PullRequestFinder:
     def __init__(
-        self, *, repository: str, branch: str, graph: CommitGraph, commits: list[CommitRecord], main_tip: str,
-        pull_refs: dict[int, str], open_max_age_days: int = 30,
+        self,
+        *,
+        repository: str,
+        branch: str,
+        graph: CommitGraph,
+        commits: list[CommitRecord],
+        main_tip: str,
+        pull_refs: dict[int, str],
+        open_max_age_days: int = 30,
     ) -> None:
         self.repository = repository
         self.branch = branch
@@ -79,11 +87,21 @@ class PullRequestFinder:
         ids = self.graph.range(exclude=parents[:1], include=parents[1:])
         self.diff_pairs[number] = (self.graph.shas[parents[0]], merge.sha)
         return PullRequestRecord(
-            repository=self.repository, number=number, title=title or head, author=self._author(ids, merge),
-            state="merged", first_commit_at=self._first_commit_at(ids), merged_at=merge.committed_at,
-            updated_at=merge.committed_at, commits_count=len(ids), head_branch=head,
-            base_branch=self.branch if i in self.on_fp_line else "", merge_sha=merge.sha, body=merge.message,
-            commit_shas=(merge.sha, *(self.graph.shas[j] for j in sorted(ids))), merge_style=style,
+            repository=self.repository,
+            number=number,
+            title=title or head,
+            author=self._author(ids, merge),
+            state="merged",
+            first_commit_at=self._first_commit_at(ids),
+            merged_at=merge.committed_at,
+            updated_at=merge.committed_at,
+            commits_count=len(ids),
+            head_branch=head,
+            base_branch=self.branch if i in self.on_fp_line else "",
+            merge_sha=merge.sha,
+            body=merge.message,
+            commit_shas=(merge.sha, *(self.graph.shas[j] for j in sorted(ids))),
+            merge_style=style,
         )
 
     # -- the three kinds ---------------------------------------------------------------------
@@ -116,13 +134,22 @@ class PullRequestFinder:
                 ids, _ = self.graph.outside(head, self.landed)
             known = bool(ids)
             prs[number] = PullRequestRecord(
-                repository=self.repository, number=number, title=SQUASH_RE.sub("", commit.subject),
-                author=commit.author, state="merged",
+                repository=self.repository,
+                number=number,
+                title=SQUASH_RE.sub("", commit.subject),
+                author=commit.author,
+                state="merged",
                 first_commit_at=self._first_commit_at(ids) if known else None,
-                merged_at=commit.committed_at, updated_at=commit.committed_at,
-                additions=commit.additions, deletions=commit.deletions, changed_files=commit.changed_files,
-                commits_count=len(ids) if known else None, base_branch=self.branch, merge_sha=commit.sha,
-                body=commit.message, commit_shas=(commit.sha, *(self.graph.shas[j] for j in sorted(ids))),
+                merged_at=commit.committed_at,
+                updated_at=commit.committed_at,
+                additions=commit.additions,
+                deletions=commit.deletions,
+                changed_files=commit.changed_files,
+                commits_count=len(ids) if known else None,
+                base_branch=self.branch,
+                merge_sha=commit.sha,
+                body=commit.message,
+                commit_shas=(commit.sha, *(self.graph.shas[j] for j in sorted(ids))),
                 merge_style="squash",
             )
 
@@ -145,10 +172,16 @@ class PullRequestFinder:
                 key=lambda i: (self.commits[i].authored_at is None, self.commits[i].authored_at or EPOCH),
             )
             prs[number] = PullRequestRecord(
-                repository=self.repository, number=number, title=self.commits[first].subject,
-                author=self._author(ids, self.commits[head]), state="open" if is_open else "closed",
-                first_commit_at=self._first_commit_at(ids), updated_at=last, commits_count=len(ids),
-                base_branch=self.branch, commit_shas=tuple(self.graph.shas[j] for j in ordered),
+                repository=self.repository,
+                number=number,
+                title=self.commits[first].subject,
+                author=self._author(ids, self.commits[head]),
+                state="open" if is_open else "closed",
+                first_commit_at=self._first_commit_at(ids),
+                updated_at=last,
+                commits_count=len(ids),
+                base_branch=self.branch,
+                commit_shas=tuple(self.graph.shas[j] for j in ordered),
                 merge_style="",
             )
 

@@ -29,6 +29,7 @@ Checkpoint (``self.checkpoint``, replaced after each page, before the page's rec
 ``bookmark`` is the newest ``updatedAt`` a finished pass started from; ``cursor``/``top`` describe the pass
 in progress, so a killed run resumes after the last stored page.
 """
+
 from __future__ import annotations
 
 import copy
@@ -70,8 +71,9 @@ class RepoInfo:
 
     @property
     def record(self) -> RepositoryRecord:
-        return RepositoryRecord(full_name=self.full_name, host="github", default_branch=self.default_branch,
-                                url=self.url)
+        return RepositoryRecord(
+            full_name=self.full_name, host="github", default_branch=self.default_branch, url=self.url
+        )
 
 
 def _repo_info(node: dict[str, Any]) -> RepoInfo:
@@ -83,9 +85,11 @@ def _repo_info(node: dict[str, Any]) -> RepoInfo:
         moments = [newest.get("createdAt"), (newest.get("latestStatus") or {}).get("createdAt")]
         deploy_fresh = max((m for m in moments if m), key=_moment)
     return RepoInfo(
-        full_name=str(node["nameWithOwner"]), url=str(node.get("url") or ""),
+        full_name=str(node["nameWithOwner"]),
+        url=str(node.get("url") or ""),
         default_branch=str((node.get("defaultBranchRef") or {}).get("name") or "main"),
-        pr_fresh=prs[0]["updatedAt"] if prs else None, deploy_fresh=deploy_fresh,
+        pr_fresh=prs[0]["updatedAt"] if prs else None,
+        deploy_fresh=deploy_fresh,
     )
 
 
@@ -118,11 +122,13 @@ class GitHubConnector(Connector):
             api_url=api_url_check(
                 str(options.get("api_url") or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
             ),
-            token=config.secret, app_id=str(options.get("app_id") or ""),
+            token=config.secret,
+            app_id=str(options.get("app_id") or ""),
             installation_id=str(options.get("installation_id") or ""),
             max_retries=int(options.get("max_retries", 5)),
             backoff=float(options.get("backoff_seconds", 1.0)),
-            max_wait=float(options.get("max_wait_seconds", 900)), progress=self.progress,
+            max_wait=float(options.get("max_wait_seconds", 900)),
+            progress=self.progress,
         )
 
     @property
@@ -198,8 +204,9 @@ class GitHubConnector(Connector):
         checkpoint.setdefault("repos", {}).setdefault(full_name, {})[part] = state
         self.checkpoint = checkpoint
 
-    def _repository_page(self, query: str, variables: dict[str, Any], field: str, *, what: str,
-                         **options: Any) -> dict[str, Any]:
+    def _repository_page(
+        self, query: str, variables: dict[str, Any], field: str, *, what: str, **options: Any
+    ) -> dict[str, Any]:
         """One page of a repository's connection ``field``; a repository gone from view is an error."""
         data = self.api.graphql(query, variables, what=what, **options)
         if data.get("repository") is None:
@@ -217,9 +224,13 @@ class GitHubConnector(Connector):
         done_count = 0
         while True:
             variables["after"] = state.get("cursor")
-            connection = self._repository_page(q.PULL_REQUESTS, variables, "pullRequests",
-                                               what=f"pull requests of {repo.full_name}",
-                                               on_server_error=_halve_first)
+            connection = self._repository_page(
+                q.PULL_REQUESTS,
+                variables,
+                "pullRequests",
+                what=f"pull requests of {repo.full_name}",
+                on_server_error=_halve_first,
+            )
             nodes = connection["nodes"]
             if state.get("top") is None:
                 state["top"] = nodes[0]["updatedAt"] if nodes else state.get("bookmark")
@@ -228,8 +239,9 @@ class GitHubConnector(Connector):
             for node in fresh:
                 self._complete(node, repo.full_name)
                 records.extend(pull_request_records(repo.full_name, node, default_branch=repo.default_branch))
-            state, finished = _next_state(state, connection, len(fresh) < len(nodes),
-                                          done={"bookmark": state["top"]})
+            state, finished = _next_state(
+                state, connection, len(fresh) < len(nodes), done={"bookmark": state["top"]}
+            )
             self._save(repo.full_name, "prs", state)
             done_count += len(fresh)
             self.progress(f"{repo.full_name}: pull requests", done_count, connection.get("totalCount"))
@@ -250,8 +262,9 @@ class GitHubConnector(Connector):
             variables: dict[str, Any] = {"id": node["id"], **wanted}
             for part in wanted:
                 variables[f"{part}After"] = node[part]["pageInfo"]["endCursor"]
-            data = self.api.graphql(q.PULL_REQUEST_REST, variables,
-                                    what=f"pull request {full_name}#{node['number']}")
+            data = self.api.graphql(
+                q.PULL_REQUEST_REST, variables, what=f"pull request {full_name}#{node['number']}"
+            )
             rest = data.get("node")
             if rest is None:
                 raise RepositoryGoneError(f"pull request #{node['number']} disappeared")
@@ -271,10 +284,15 @@ class GitHubConnector(Connector):
         owner, _, name = repo.full_name.partition("/")
         state.setdefault("top_seen", repo.deploy_fresh)
         while True:
-            variables = {"owner": owner, "name": name, "after": state.get("cursor"),
-                         "environments": self.environments}
-            connection = self._repository_page(q.DEPLOYMENTS, variables, "deployments",
-                                               what=f"deployments of {repo.full_name}")
+            variables = {
+                "owner": owner,
+                "name": name,
+                "after": state.get("cursor"),
+                "environments": self.environments,
+            }
+            connection = self._repository_page(
+                q.DEPLOYMENTS, variables, "deployments", what=f"deployments of {repo.full_name}"
+            )
             nodes = connection["nodes"]
             if state.get("top") is None:
                 state["top"] = nodes[0]["createdAt"] if nodes else state.get("bookmark")
@@ -282,8 +300,12 @@ class GitHubConnector(Connector):
             keep = [n for n in nodes if limit is None or (ts(n["createdAt"]) or limit) >= limit]
             records: list[Record] = [repo.record]
             records += [r for r in (deployment_record(repo.full_name, n) for n in keep) if r is not None]
-            state, finished = _next_state(state, connection, len(keep) < len(nodes),
-                                          done={"bookmark": state["top"], "seen": state["top_seen"]})
+            state, finished = _next_state(
+                state,
+                connection,
+                len(keep) < len(nodes),
+                done={"bookmark": state["top"], "seen": state["top_seen"]},
+            )
             self._save(repo.full_name, "deployments", state)
             yield records
             if finished:

@@ -17,6 +17,7 @@ answer:
 
 No message carries the token: errors name the request path and the status only.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,9 +69,18 @@ class GitHubApi:
     """Requests against one GitHub (or GitHub Enterprise Server) API with the rules above."""
 
     def __init__(
-        self, *, api_url: str = DEFAULT_API_URL, token: str = "", app_id: str = "", installation_id: str = "",
-        timeout: int = 30, max_retries: int = 5, backoff: float = 1.0, max_wait: float = 900.0,
-        progress: ProgressCallback | None = None, sleep: Callable[[float], None] = time.sleep,
+        self,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        token: str = "",
+        app_id: str = "",
+        installation_id: str = "",
+        timeout: int = 30,
+        max_retries: int = 5,
+        backoff: float = 1.0,
+        max_wait: float = 900.0,
+        progress: ProgressCallback | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         auth: Auth.Auth
         if app_id:
@@ -79,8 +89,14 @@ class GitHubApi:
         else:
             auth = Auth.Token(token)
         self.github = Github(
-            auth=auth, base_url=api_url.rstrip("/") or DEFAULT_API_URL, timeout=timeout, retry=None,
-            user_agent=USER_AGENT, per_page=100, seconds_between_requests=None, seconds_between_writes=None,
+            auth=auth,
+            base_url=api_url.rstrip("/") or DEFAULT_API_URL,
+            timeout=timeout,
+            retry=None,
+            user_agent=USER_AGENT,
+            per_page=100,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
         )
         self.requester = self.github.requester
         self.max_retries = max_retries
@@ -93,7 +109,11 @@ class GitHubApi:
 
     # --- public -----------------------------------------------------------------------------------
     def graphql(
-        self, query: str, variables: dict[str, Any], *, what: str,
+        self,
+        query: str,
+        variables: dict[str, Any],
+        *,
+        what: str,
         on_server_error: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """``data`` of a GraphQL query; errors of type NOT_FOUND stay in ``data['_errors']`` for the caller.
@@ -102,8 +122,13 @@ class GitHubApi:
         answers 502 when a query takes too long.
         """
         body = {"query": query, "variables": variables}
-        answer = self.request("POST", self.requester.graphql_url, input=body, what=what,
-                              on_server_error=lambda: on_server_error(variables) if on_server_error else None)
+        answer = self.request(
+            "POST",
+            self.requester.graphql_url,
+            input=body,
+            what=what,
+            on_server_error=lambda: on_server_error(variables) if on_server_error else None,
+        )
         if answer.status != 200 or not isinstance(answer.data, dict):
             raise ConnectorError(f"GitHub GraphQL {what}: answered {answer.status} {_message(answer.data)}")
         errors = answer.data.get("errors") or []
@@ -124,8 +149,14 @@ class GitHubApi:
 
     # --- the request loop -------------------------------------------------------------------------
     def request(
-        self, verb: str, url: str, *, params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None, input: Any = None, what: str = "",
+        self,
+        verb: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        input: Any = None,
+        what: str = "",
         on_server_error: Callable[[], None] | None = None,
     ) -> Answer:
         failures = 0
@@ -139,7 +170,8 @@ class GitHubApi:
                 if failures > self.max_retries:
                     raise ConnectorError(
                         f"GitHub {what}: {exc} (gave up after {self.max_retries} retries); the sync will be "
-                        "retried", permanent=False,
+                        "retried",
+                        permanent=False,
                     ) from None
                 if on_server_error is not None:
                     on_server_error()
@@ -153,7 +185,8 @@ class GitHubApi:
             if wait > self.max_wait or rate_waits > self.max_retries:
                 raise ConnectorError(
                     f"GitHub rate limit on {what}: asked to wait {wait:.0f}s; the sync will resume later",
-                    permanent=False, retry_after=wait,
+                    permanent=False,
+                    retry_after=wait,
                 )
             self.counts["rate_limit_waits"] += 1
             self._wait(wait, f"rate limit on {what}")
@@ -220,7 +253,8 @@ class GitHubApi:
         if wait > self.max_wait:
             raise ConnectorError(
                 f"GitHub rate limit exhausted before {what}: resets in {wait:.0f}s; the sync resumes later",
-                permanent=False, retry_after=wait,
+                permanent=False,
+                retry_after=wait,
             )
         self.counts["rate_limit_waits"] += 1
         self._wait(wait, "rate limit reset")

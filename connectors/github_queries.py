@@ -6,6 +6,7 @@ first comments, labels and ready-for-review event; the rare pull request with mo
 pull request and newest production deployment last changed, so a re-sync with nothing new costs one
 request per hundred repositories.
 """
+
 from __future__ import annotations
 
 ACTOR = """
@@ -54,7 +55,8 @@ fragment RepositoryFields on Repository {
 }
 """
 
-PULL_REQUESTS = """
+PULL_REQUESTS = (
+    """
 query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String) {
   repository(owner: $owner, name: $name) {
     nameWithOwner
@@ -64,9 +66,14 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String
     }
   }
 }
-""" + PULL_REQUEST + ACTOR + COMMIT
+"""
+    + PULL_REQUEST
+    + ACTOR
+    + COMMIT
+)
 
-PULL_REQUEST_REST = """
+PULL_REQUEST_REST = (
+    """
 query PullRequestRest(
   $id: ID!, $commitsAfter: String, $reviewsAfter: String, $commentsAfter: String,
   $commits: Boolean!, $reviews: Boolean!, $comments: Boolean!
@@ -86,7 +93,10 @@ query PullRequestRest(
     }
   }
 }
-""" + ACTOR + COMMIT
+"""
+    + ACTOR
+    + COMMIT
+)
 
 DEPLOYMENTS = """
 query Deployments($owner: String!, $name: String!, $after: String, $environments: [String!]) {
@@ -104,7 +114,8 @@ query Deployments($owner: String!, $name: String!, $after: String, $environments
 }
 """
 
-ORGANIZATION_REPOSITORIES = """
+ORGANIZATION_REPOSITORIES = (
+    """
 query OrganizationRepositories($org: String!, $after: String, $environments: [String!]) {
   organization(login: $org) {
     repositories(first: 100, after: $after, orderBy: {field: NAME, direction: ASC}) {
@@ -113,7 +124,9 @@ query OrganizationRepositories($org: String!, $after: String, $environments: [St
     }
   }
 }
-""" + REPOSITORY
+"""
+    + REPOSITORY
+)
 
 
 def named_repositories_query(count: int) -> str:

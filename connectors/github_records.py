@@ -8,6 +8,7 @@ Pure functions on the JSON GitHub returns; the timing rules live here:
 * ``ready_at``: the first ``ReadyForReviewEvent`` (only pull requests opened as drafts have one);
 * ``first_commit_at``: the earliest author date of the pull request's commits, UTC offset kept.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,7 +58,8 @@ def git_identity(person: dict[str, Any] | None) -> IdentityRecord:
     person = person or {}
     user = person.get("user") or {}
     return IdentityRecord(
-        name=str(person.get("name") or ""), email=str(person.get("email") or ""),
+        name=str(person.get("name") or ""),
+        email=str(person.get("email") or ""),
         login=str(user.get("login") or ""),
     )
 
@@ -66,13 +68,18 @@ def commit_record(repository: str, node: dict[str, Any], *, on_default_branch: b
     author, committer = node.get("author") or {}, node.get("committer") or {}
     parents = tuple(str(p["oid"]) for p in (node.get("parents") or {}).get("nodes") or [])
     return CommitRecord(
-        repository=repository, sha=str(node["oid"]), parents=parents,
-        author=git_identity(author), committer=git_identity(committer),
+        repository=repository,
+        sha=str(node["oid"]),
+        parents=parents,
+        author=git_identity(author),
+        committer=git_identity(committer),
         # GitActor.date keeps the author's UTC offset; authoredDate is the same instant in UTC.
         authored_at=ts(author.get("date")) or ts(node.get("authoredDate")),
         committed_at=ts(committer.get("date")) or ts(node.get("committedDate")),
-        message=str(node.get("message") or ""), additions=int(node.get("additions") or 0),
-        deletions=int(node.get("deletions") or 0), on_default_branch=on_default_branch,
+        message=str(node.get("message") or ""),
+        additions=int(node.get("additions") or 0),
+        deletions=int(node.get("deletions") or 0),
+        on_default_branch=on_default_branch,
     )
 
 
@@ -116,36 +123,58 @@ def pull_request_records(
     style = ("merge" if merge_parents > 1 else "squash") if merge else ""
     commits = [
         commit_record(repository, n["commit"], on_default_branch=landed and style == "merge")
-        for n in _nodes(pr, "commits") if n.get("commit")
+        for n in _nodes(pr, "commits")
+        if n.get("commit")
     ]
     records: list[CommitRecord | PullRequestRecord | ReviewRecord] = list(commits)
     if merge:
         records.append(commit_record(repository, merge, on_default_branch=landed))
     first_review, approved = review_times(pr)
     ready = [ts(e.get("createdAt")) for e in _nodes(pr, "timelineItems") if e.get("createdAt")]
-    records.append(PullRequestRecord(
-        repository=repository, number=int(pr["number"]), title=str(pr.get("title") or ""),
-        author=actor_identity(pr.get("author")), state=state, created_at=ts(pr.get("createdAt")),
-        ready_at=min((r for r in ready if r), default=None),
-        first_commit_at=min((c.authored_at for c in commits if c.authored_at), default=None),
-        first_review_at=first_review, approved_at=approved, merged_at=ts(pr.get("mergedAt")),
-        closed_at=ts(pr.get("closedAt")), updated_at=ts(pr.get("updatedAt")),
-        is_draft=bool(pr.get("isDraft")), additions=pr.get("additions"), deletions=pr.get("deletions"),
-        changed_files=pr.get("changedFiles"), commits_count=(pr.get("commits") or {}).get("totalCount"),
-        head_branch=str(pr.get("headRefName") or ""),
-        base_branch=str(pr.get("baseRefName") or ""), merge_sha=str((merge or {}).get("oid") or ""),
-        body=str(pr.get("body") or ""), labels=tuple(str(label["name"]) for label in _nodes(pr, "labels")),
-        commit_shas=(*(c.sha for c in commits), *([str(merge["oid"])] if merge else [])), merge_style=style,
-    ))
+    records.append(
+        PullRequestRecord(
+            repository=repository,
+            number=int(pr["number"]),
+            title=str(pr.get("title") or ""),
+            author=actor_identity(pr.get("author")),
+            state=state,
+            created_at=ts(pr.get("createdAt")),
+            ready_at=min((r for r in ready if r), default=None),
+            first_commit_at=min((c.authored_at for c in commits if c.authored_at), default=None),
+            first_review_at=first_review,
+            approved_at=approved,
+            merged_at=ts(pr.get("mergedAt")),
+            closed_at=ts(pr.get("closedAt")),
+            updated_at=ts(pr.get("updatedAt")),
+            is_draft=bool(pr.get("isDraft")),
+            additions=pr.get("additions"),
+            deletions=pr.get("deletions"),
+            changed_files=pr.get("changedFiles"),
+            commits_count=(pr.get("commits") or {}).get("totalCount"),
+            head_branch=str(pr.get("headRefName") or ""),
+            base_branch=str(pr.get("baseRefName") or ""),
+            merge_sha=str((merge or {}).get("oid") or ""),
+            body=str(pr.get("body") or ""),
+            labels=tuple(str(label["name"]) for label in _nodes(pr, "labels")),
+            commit_shas=(*(c.sha for c in commits), *([str(merge["oid"])] if merge else [])),
+            merge_style=style,
+        )
+    )
     for review in _nodes(pr, "reviews"):
         reviewer = actor_identity(review.get("author"))
         submitted = ts(review.get("submittedAt"))
         if reviewer is None or submitted is None or review.get("state") not in REVIEW_STATES:
             continue  # pending reviews and reviews of deleted accounts
-        records.append(ReviewRecord(
-            repository=repository, pr_number=int(pr["number"]), reviewer=reviewer, state=str(review["state"]),
-            submitted_at=submitted, external_id=f"github:{review.get('databaseId')}",
-        ))
+        records.append(
+            ReviewRecord(
+                repository=repository,
+                pr_number=int(pr["number"]),
+                reviewer=reviewer,
+                state=str(review["state"]),
+                submitted_at=submitted,
+                external_id=f"github:{review.get('databaseId')}",
+            )
+        )
     return records
 
 
@@ -166,8 +195,12 @@ def deployment_record(repository: str, node: dict[str, Any]) -> DeploymentRecord
     else:
         status, finished = str(node.get("state") or "pending").lower(), None
     return DeploymentRecord(
-        repository=repository, external_id=f"github:{node['databaseId']}",
+        repository=repository,
+        external_id=f"github:{node['databaseId']}",
         environment=str(node.get("environment") or ""),
-        sha=str(node.get("commitOid") or ""), status=status, created_at=created, finished_at=finished,
+        sha=str(node.get("commitOid") or ""),
+        status=status,
+        created_at=created,
+        finished_at=finished,
         is_production=True,
     )

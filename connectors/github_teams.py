@@ -3,6 +3,7 @@
 Each list page's ETag and items are kept in the checkpoint, so a re-read of unchanged teams costs only
 304s, and a member who left a team since the last read gets an ``end`` on the membership.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,11 @@ def next_link(header: str | None) -> str | None:
 
 def _team(item: dict[str, Any]) -> dict[str, Any]:
     parent = item.get("parent") or {}
-    return {"slug": str(item["slug"]), "name": str(item.get("name") or item["slug"]),
-            "parent": str(parent.get("name") or "")}
+    return {
+        "slug": str(item["slug"]),
+        "name": str(item.get("name") or item["slug"]),
+        "parent": str(parent.get("name") or ""),
+    }
 
 
 def _member(item: dict[str, Any]) -> dict[str, Any]:
@@ -63,14 +67,22 @@ class TeamReader:
                 continue
             current = {m["login"] for m in members}
             for login in sorted(current):
-                records.append(TeamMembershipRecord(
-                    team=team["name"], identities=(IdentityRecord(login=login),), parent_team=team["parent"]
-                ))
+                records.append(
+                    TeamMembershipRecord(
+                        team=team["name"],
+                        identities=(IdentityRecord(login=login),),
+                        parent_team=team["parent"],
+                    )
+                )
             for login in sorted(previous - current):
-                records.append(TeamMembershipRecord(
-                    team=team["name"], identities=(IdentityRecord(login=login),), parent_team=team["parent"],
-                    end=now,
-                ))
+                records.append(
+                    TeamMembershipRecord(
+                        team=team["name"],
+                        identities=(IdentityRecord(login=login),),
+                        parent_team=team["parent"],
+                        end=now,
+                    )
+                )
         return records, ""
 
     def _list(

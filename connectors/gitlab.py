@@ -28,6 +28,7 @@ Errors: a project that is gone or not visible (404/403) is added to ``self.probl
 on; 401 is a permanent ``ConnectorError`` (no retries); 5xx, 429 and dropped connections are retried by
 python-gitlab and, if they outlast the retries, end the run as a temporary ``ConnectorError``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -57,8 +58,13 @@ from connectors.records import (
 
 PRODUCTION_NAMES = {"production", "prod"}
 DEPLOYMENT_STATUS = {
-    "success": "success", "failed": "failure", "canceled": "cancelled", "running": "in_progress",
-    "created": "pending", "blocked": "waiting", "skipped": "skipped",
+    "success": "success",
+    "failed": "failure",
+    "canceled": "cancelled",
+    "running": "in_progress",
+    "created": "pending",
+    "blocked": "waiting",
+    "skipped": "skipped",
 }
 
 
@@ -107,7 +113,8 @@ class GitLabConnector(Connector):
         if not self.group and not self.projects:
             raise ConnectorError(f"GitLab source {config.name!r}: set a 'group' or a 'project' to read")
         self.api = GitLabApi(
-            api_url=api_url_check(str(options.get("api_url") or DEFAULT_API_URL)), token=config.secret,
+            api_url=api_url_check(str(options.get("api_url") or DEFAULT_API_URL)),
+            token=config.secret,
             max_retries=int(options.get("max_retries", 5)),
             max_wait=float(options.get("max_wait_seconds", 60)),
         )
@@ -132,8 +139,11 @@ class GitLabConnector(Connector):
             if not self.only:
                 yield from self._memberships(group)
             projects: Iterator[dict[str, Any]] = self.api.pages(
-                f"/groups/{group['id']}/projects", include_subgroups=True, archived=False,
-                order_by="id", sort="asc",
+                f"/groups/{group['id']}/projects",
+                include_subgroups=True,
+                archived=False,
+                order_by="id",
+                sort="asc",
             )
         else:
             projects = self._listed_projects()
@@ -159,8 +169,9 @@ class GitLabConnector(Connector):
             except NotFound as exc:
                 self.problems.append(f"project {path} skipped: {exc}")
         if wanted and len(self.problems) == len(wanted):
-            raise ConnectorError(f"GitLab source {self.config.name!r}: no project could be read: "
-                                 + "; ".join(self.problems))
+            raise ConnectorError(
+                f"GitLab source {self.config.name!r}: no project could be read: " + "; ".join(self.problems)
+            )
 
     def _memberships(self, top: dict[str, Any]) -> Iterator[TeamMembershipRecord]:
         """Direct members of the group and of each subgroup: the group is the team, its parent the parent."""
@@ -187,7 +198,9 @@ class GitLabConnector(Connector):
         # leaves no trace but the problem it is recorded as.
         first = next(listed, None)
         yield RepositoryRecord(
-            full_name=name, host="gitlab", default_branch=str(project.get("default_branch") or "main"),
+            full_name=name,
+            host="gitlab",
+            default_branch=str(project.get("default_branch") or "main"),
             url=str(project.get("web_url") or ""),
         )
         mrs = itertools.chain([first] if first is not None else [], listed)
@@ -262,7 +275,12 @@ def _deployment_record(
     if finished is None and status == "success":
         finished = timestamp(deployment.get("updated_at"))
     return DeploymentRecord(
-        repository=repository, external_id=str(deployment["id"]), environment=env_name,
-        sha=str(deployment.get("sha") or ""), status=status, created_at=created, finished_at=finished,
+        repository=repository,
+        external_id=str(deployment["id"]),
+        environment=env_name,
+        sha=str(deployment.get("sha") or ""),
+        status=status,
+        created_at=created,
+        finished_at=finished,
         is_production=env_name.lower() in PRODUCTION_NAMES or tier == "production",
     )

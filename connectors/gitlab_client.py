@@ -9,6 +9,7 @@ with exponential backoff, up to ``max_retries``.  Two things are added here:
 * errors are translated: 401 is permanent (a revoked token must not cause a retry storm), 5xx and
   connection failures that outlast the retries are temporary, and nothing in a message carries the token.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,8 +73,12 @@ class GitLabApi:
         # python-gitlab adds /api/v4 itself; a URL copied with it would be doubled.
         base = api_url.rstrip("/").removesuffix("/api/v4") or DEFAULT_API_URL
         self.client = gitlab.Gitlab(
-            url=base, private_token=token or None, timeout=timeout,
-            retry_transient_errors=True, session=session, per_page=100,
+            url=base,
+            private_token=token or None,
+            timeout=timeout,
+            retry_transient_errors=True,
+            session=session,
+            per_page=100,
         )
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
@@ -117,7 +122,8 @@ def translated(path: str) -> Iterator[None]:
     except WaitTooLong as exc:
         raise ConnectorError(
             f"GitLab rate limit on {path}: asked to wait {exc.seconds:.0f}s; the sync will resume later",
-            permanent=False, retry_after=exc.seconds,
+            permanent=False,
+            retry_after=exc.seconds,
         ) from None
     except gitlab.exceptions.GitlabAuthenticationError:
         raise ConnectorError(
@@ -135,8 +141,9 @@ def translated(path: str) -> Iterator[None]:
             ) from None
         raise ConnectorError(f"GitLab answered {_status_text(exc)} on {path}") from None
     except gitlab.exceptions.GitlabParsingError as exc:
-        raise ConnectorError(f"GitLab answered something that is not JSON on {path} ({exc})",
-                             permanent=False) from None
+        raise ConnectorError(
+            f"GitLab answered something that is not JSON on {path} ({exc})", permanent=False
+        ) from None
     except requests.RequestException as exc:
         raise ConnectorError(
             f"cannot reach GitLab for {path} after retries ({type(exc).__name__}); the sync will be retried",

@@ -14,6 +14,7 @@ What comes from where (GitLab REST v4):
 Revert MRs need nothing special here: GitLab names them ``Revert "<title>"`` on a branch
 ``revert-<sha8>``; the ingestion's revert finder links them through the title, branch and merge sha.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,9 @@ _BOT_LOGIN = re.compile(r"^(project|group)_\d+_bot(_[0-9a-f]+)?$|\[bot\]$|^ghost
 _APPROVED = "approved this merge request"
 _UNAPPROVED = "unapproved this merge request"
 # "ready" since GitLab 13.x; older instances said "unmarked as a **Work In Progress**".
-_READY = re.compile(r"^(marked this merge request as \*\*ready\*\*|unmarked as a \*\*work in progress\*\*)",
-                    re.IGNORECASE)
+_READY = re.compile(
+    r"^(marked this merge request as \*\*ready\*\*|unmarked as a \*\*work in progress\*\*)", re.IGNORECASE
+)
 
 
 def is_bot(user: dict[str, Any] | None) -> bool:
@@ -64,10 +66,15 @@ def commit_record(repository: str, commit: dict[str, Any], *, landed: bool) -> C
         name=str(commit.get("committer_name") or ""), email=str(commit.get("committer_email") or "")
     )
     return CommitRecord(
-        repository=repository, sha=str(commit["id"]), parents=tuple(commit.get("parent_ids") or ()),
-        author=author, committer=committer, authored_at=timestamp(commit.get("authored_date")),
+        repository=repository,
+        sha=str(commit["id"]),
+        parents=tuple(commit.get("parent_ids") or ()),
+        author=author,
+        committer=committer,
+        authored_at=timestamp(commit.get("authored_date")),
         committed_at=timestamp(commit.get("committed_date")),
-        message=str(commit.get("message") or commit.get("title") or ""), on_default_branch=landed,
+        message=str(commit.get("message") or commit.get("title") or ""),
+        on_default_branch=landed,
     )
 
 
@@ -107,8 +114,10 @@ def _reviewer_notes(mr: dict[str, Any], notes: list[dict[str, Any]]) -> list[dic
     """Human comments by anyone but the MR's author, oldest first (system notes and bots excluded)."""
     author = (mr.get("author") or {}).get("username")
     human = [
-        note for note in notes
-        if not note.get("system") and not is_bot(note.get("author"))
+        note
+        for note in notes
+        if not note.get("system")
+        and not is_bot(note.get("author"))
         and (note.get("author") or {}).get("username") not in (None, author)
         and timestamp(note.get("created_at")) is not None
     ]
@@ -117,8 +126,10 @@ def _reviewer_notes(mr: dict[str, Any], notes: list[dict[str, Any]]) -> list[dic
 
 def _ready_at(notes: list[dict[str, Any]]) -> datetime | None:
     times = [
-        when for note in notes
-        if note.get("system") and _READY.match(str(note.get("body", "")))
+        when
+        for note in notes
+        if note.get("system")
+        and _READY.match(str(note.get("body", "")))
         and (when := timestamp(note.get("created_at"))) is not None
     ]
     return min(times) if times else None
@@ -160,8 +171,12 @@ def pull_request_record(
     authored = [when for c in details.commits if (when := timestamp(c.get("authored_date"))) is not None]
     additions, deletions, files = _size(details.diffs)
     return PullRequestRecord(
-        repository=repository, number=int(mr["iid"]), title=str(mr.get("title") or ""),
-        author=identity(mr.get("author")), state=state, created_at=timestamp(mr.get("created_at")),
+        repository=repository,
+        number=int(mr["iid"]),
+        title=str(mr.get("title") or ""),
+        author=identity(mr.get("author")),
+        state=state,
+        created_at=timestamp(mr.get("created_at")),
         ready_at=_ready_at(details.notes),
         first_commit_at=min(authored) if authored else None,
         first_review_at=_first(timestamp(notes[0]["created_at"]) if notes else None, *approval_times),
@@ -170,12 +185,17 @@ def pull_request_record(
         closed_at=timestamp(mr.get("closed_at")) if state == "closed" else None,
         updated_at=timestamp(mr.get("updated_at")),
         is_draft=bool(mr.get("draft", mr.get("work_in_progress", False))),
-        additions=additions, deletions=deletions, changed_files=files,
+        additions=additions,
+        deletions=deletions,
+        changed_files=files,
         commits_count=len(details.commits) if details.commits else None,
-        head_branch=str(mr.get("source_branch") or ""), base_branch=str(mr.get("target_branch") or ""),
-        merge_sha=_merge_sha(mr, state), body=str(mr.get("description") or ""),
+        head_branch=str(mr.get("source_branch") or ""),
+        base_branch=str(mr.get("target_branch") or ""),
+        merge_sha=_merge_sha(mr, state),
+        body=str(mr.get("description") or ""),
         labels=tuple(str(label) for label in mr.get("labels") or ()),
-        commit_shas=tuple(str(c["id"]) for c in details.commits), merge_style="gitlab",
+        commit_shas=tuple(str(c["id"]) for c in details.commits),
+        merge_style="gitlab",
     )
 
 

@@ -7,6 +7,7 @@ one ``git log`` over the default branch and the pull refs (hashes, parents and s
 forge a record), and one ``git diff-tree --stdin`` for the diffs of merged and open PRs.  Every git
 command runs with the safe configuration of ``git_cli``: the repository's config runs nothing.
 """
+
 from __future__ import annotations
 
 import re
@@ -78,7 +79,10 @@ def default_branch_ref(git: Git, refs: dict[str, str], wanted: str = "") -> str 
         if target:
             candidates.append(target)
     candidates += [
-        "refs/heads/main", "refs/heads/master", "refs/remotes/origin/main", "refs/remotes/origin/master",
+        "refs/heads/main",
+        "refs/heads/master",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
     ]
     if wanted and not any(c in refs for c in candidates[:3]):
         raise ConnectorError(f"branch {wanted!r} not found in {git.path}")
@@ -129,10 +133,17 @@ def read_commits(git: Git, refs: list[str], repository: str, dropped: DroppedDat
         dropped.note(sha, "committer", commit.committer.dropped)
         additions, deletions, files = parse_stat(stat)
         yield CommitRecord(
-            repository=repository, sha=sha, parents=parents,
-            author=commit.author.identity, authored_at=commit.author.at,
-            committer=commit.committer.identity, committed_at=commit.committer.at,
-            message=commit.message, additions=additions, deletions=deletions, changed_files=files,
+            repository=repository,
+            sha=sha,
+            parents=parents,
+            author=commit.author.identity,
+            authored_at=commit.author.at,
+            committer=commit.committer.identity,
+            committed_at=commit.committer.at,
+            message=commit.message,
+            additions=additions,
+            deletions=deletions,
+            changed_files=files,
         )
 
 
@@ -207,8 +218,13 @@ class LocalGitConnector(Connector):
                 f"a day after this import (first: {self._dropped.example})"
             )
         finder = PullRequestFinder(
-            repository=name, branch=branch, graph=graph, commits=commits, main_tip=refs[main_ref],
-            pull_refs=pull_refs, open_max_age_days=int(self.config.options.get("open_pr_max_age_days", 30)),
+            repository=name,
+            branch=branch,
+            graph=graph,
+            commits=commits,
+            main_tip=refs[main_ref],
+            pull_refs=pull_refs,
+            open_max_age_days=int(self.config.options.get("open_pr_max_age_days", 30)),
         )
         landed = finder.landed
         for i, commit in enumerate(commits):
@@ -219,4 +235,3 @@ class LocalGitConnector(Connector):
         for pr in prs:
             yield finder.with_size(pr, stats)
         self.progress("finding pull requests", len(prs), len(prs))
-

@@ -36,6 +36,7 @@ the file is clean.
 The file is streamed (connectors/file_rows.py): :func:`check_pull_requests` reads it once to find every
 problem, :func:`pull_request_batches` reads it again in batches to store; neither holds the whole file.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,7 +61,13 @@ from connectors.records import IdentityRecord, PullRequestRecord
 
 REQUIRED = ("repository", "number", "title", "author", "created_at")
 TIMESTAMPS = (
-    "created_at", "ready_at", "first_commit_at", "first_review_at", "approved_at", "merged_at", "closed_at",
+    "created_at",
+    "ready_at",
+    "first_commit_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "closed_at",
 )
 COUNTS = ("additions", "deletions", "changed_files")
 COLUMNS = (*REQUIRED, *TIMESTAMPS[1:], *COUNTS, "head_branch", "labels", "reverts", "ai_tool")
@@ -101,13 +108,26 @@ def _pull_request(cells: Cells) -> PullRequestRecord | None:
         return None
     merged_at, closed_at = stamps["merged_at"], stamps["closed_at"]
     return PullRequestRecord(
-        repository=repository, number=number, title=title, author=_author(author),
+        repository=repository,
+        number=number,
+        title=title,
+        author=_author(author),
         state="merged" if merged_at else "closed" if closed_at else "open",
-        created_at=created_at, ready_at=stamps["ready_at"], first_commit_at=stamps["first_commit_at"],
-        first_review_at=stamps["first_review_at"], approved_at=stamps["approved_at"],
-        merged_at=merged_at, closed_at=closed_at,
-        additions=counts["additions"], deletions=counts["deletions"], changed_files=counts["changed_files"],
-        head_branch=head_branch, labels=labels, merge_style="file", reverts_number=reverts, ai_tool=ai_tool,
+        created_at=created_at,
+        ready_at=stamps["ready_at"],
+        first_commit_at=stamps["first_commit_at"],
+        first_review_at=stamps["first_review_at"],
+        approved_at=stamps["approved_at"],
+        merged_at=merged_at,
+        closed_at=closed_at,
+        additions=counts["additions"],
+        deletions=counts["deletions"],
+        changed_files=counts["changed_files"],
+        head_branch=head_branch,
+        labels=labels,
+        merge_style="file",
+        reverts_number=reverts,
+        ai_tool=ai_tool,
     )
 
 
@@ -143,8 +163,12 @@ def _pull_requests(path: Path, problems: Problems, progress: Progress | None) ->
         if key is not None:
             seen = first_line.setdefault(key[0], {})
             if key[1] in seen:
-                problems.add(line, "number", f"{key[0]}#{key[1]} already appears on line {seen[key[1]]} "
-                                             "(each pull request may appear once)")
+                problems.add(
+                    line,
+                    "number",
+                    f"{key[0]}#{key[1]} already appears on line {seen[key[1]]} "
+                    "(each pull request may appear once)",
+                )
                 continue
             seen[key[1]] = line
         if record is not None:
@@ -159,8 +183,9 @@ def check_pull_requests(path: Path, progress: Progress | None = None) -> int:
     return count
 
 
-def pull_request_batches(path: Path, progress: Progress | None = None,
-                         size: int = BATCH) -> Iterator[list[PullRequestRecord]]:
+def pull_request_batches(
+    path: Path, progress: Progress | None = None, size: int = BATCH
+) -> Iterator[list[PullRequestRecord]]:
     """The records of a checked file in batches of ``size``; a problem (the file changed since it was
     checked) raises a ConnectorError after the last batch, so that the caller's transaction rolls back."""
     problems = Problems(path)

@@ -3,6 +3,7 @@
 Every datetime is timezone-aware.  Connectors keep the original UTC offset (author local
 time means something); the ingestion layer stores UTC plus the offset in minutes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -169,6 +170,13 @@ class SurveyResponseRecord:
 
 
 Record = (
-    RepositoryRecord | CommitRecord | PullRequestRecord | ReviewRecord | TeamMembershipRecord
-    | DeploymentRecord | AIUsageRecord | AISeatRecord | SurveyResponseRecord
+    RepositoryRecord
+    | CommitRecord
+    | PullRequestRecord
+    | ReviewRecord
+    | TeamMembershipRecord
+    | DeploymentRecord
+    | AIUsageRecord
+    | AISeatRecord
+    | SurveyResponseRecord
 )

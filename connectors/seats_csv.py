@@ -12,6 +12,7 @@ case-insensitive; unknown columns are ignored.
 The same tool and month twice is an error.  Every problem in the file is reported at once, each with its
 line and column; nothing is imported until the file is clean.
 """
+
 from __future__ import annotations
 
 import re

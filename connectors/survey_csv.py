@@ -28,6 +28,7 @@ Without an ``external_id`` column a response is identified by its respondent, el
 so importing the same file again changes nothing.  Every problem is reported at once with its line
 and column; nothing is returned until the file is clean.
 """
+
 from __future__ import annotations
 
 import csv
@@ -57,7 +58,11 @@ from connectors.teams_csv import parse_email, parse_login
 
 IDENTITY = ("external_id", "email", "login", "name", "submitted_at", "team")
 ANSWERS = (
-    "overall_satisfaction", "ease_of_shipping", "ai_hours_saved_per_week", "ai_tool", "ai_frequency",
+    "overall_satisfaction",
+    "ease_of_shipping",
+    "ai_hours_saved_per_week",
+    "ai_tool",
+    "ai_frequency",
     "free_text",
 )
 FIELDS = (*IDENTITY, *ANSWERS)
@@ -171,21 +176,27 @@ def _header(path: Path, mapping: SurveyMapping) -> tuple[dict[str, str], list[st
     if "submitted_at" not in columns and "submitted_at" not in mapping.columns:
         missing.append("a column for submitted_at (name one with --map submitted_at=COLUMN)")
     if missing:
-        raise ConnectorError(f"{path}, line 1: the header lacks {', '.join(missing)}; it has "
-                             f"{', '.join(repr(h) for h in header if h) or 'no names'}")
+        raise ConnectorError(
+            f"{path}, line 1: the header lacks {', '.join(missing)}; it has "
+            f"{', '.join(repr(h) for h in header if h) or 'no names'}"
+        )
     twice = {c for c, count in Counter(columns.values()).items() if count > 1}
     if twice:
-        clashes = [f"{column!r} is mapped to {' and '.join(n for n, c in columns.items() if c == column)}"
-                   for column in sorted(twice)]
+        clashes = [
+            f"{column!r} is mapped to {' and '.join(n for n, c in columns.items() if c == column)}"
+            for column in sorted(twice)
+        ]
         raise ConnectorError(f"{path}: a column may hold one field only, but {'; '.join(clashes)}")
     if not any(name in columns for name in ANSWERS):
-        raise ConnectorError(f"{path}, line 1: no answer column found; map at least one of "
-                             f"{', '.join(ANSWERS)}")
+        raise ConnectorError(
+            f"{path}, line 1: no answer column found; map at least one of {', '.join(ANSWERS)}"
+        )
     return columns, header
 
 
-def _translated(values: Mapping[str, str], columns: Mapping[str, str],
-                tables: Mapping[str, Mapping[str, str]]) -> dict[str, object]:
+def _translated(
+    values: Mapping[str, str], columns: Mapping[str, str], tables: Mapping[str, Mapping[str, str]]
+) -> dict[str, object]:
     """The row with answer texts replaced through the mapping's ``values`` tables."""
     out: dict[str, object] = dict(values)
     for name, table in tables.items():
@@ -202,16 +213,20 @@ def _record(cells: Cells, columns: Mapping[str, str]) -> SurveyResponseRecord | 
 
     submitted_at = cells.required(columns["submitted_at"], parse_date_or_timestamp, None)
     identity = IdentityRecord(
-        name=get("name", parse_text) or "", email=get("email", parse_email) or "",
+        name=get("name", parse_text) or "",
+        email=get("email", parse_email) or "",
         login=get("login", parse_login) or "",
     )
     record = SurveyResponseRecord(
-        external_id=get("external_id", parse_text) or "", respondent=identity,
-        submitted_at=submitted_at or EPOCH, team=get("team", parse_text) or "",
+        external_id=get("external_id", parse_text) or "",
+        respondent=identity,
+        submitted_at=submitted_at or EPOCH,
+        team=get("team", parse_text) or "",
         overall_satisfaction=get("overall_satisfaction", parse_scale),
         ease_of_shipping=get("ease_of_shipping", parse_scale),
         ai_hours_saved_per_week=get("ai_hours_saved_per_week", parse_hours),
-        ai_tool=get("ai_tool", parse_text) or "", ai_frequency=get("ai_frequency", parse_frequency) or "",
+        ai_tool=get("ai_tool", parse_text) or "",
+        ai_frequency=get("ai_frequency", parse_frequency) or "",
         free_text=get("free_text", parse_text) or "",
     )
     if cells.ok and all(getattr(record, name) in (None, "") for name in ANSWERS):
@@ -237,8 +252,13 @@ def _identify(record: SurveyResponseRecord) -> tuple[SurveyResponseRecord, str, 
     return _replace(record, external_id=f"sha256:{digest}"), person, "content"
 
 
-def _duplicate(record: SurveyResponseRecord, person: str, origin: str, first_id: dict[str, int],
-               first_person: dict[str, int]) -> tuple[str, str]:
+def _duplicate(
+    record: SurveyResponseRecord,
+    person: str,
+    origin: str,
+    first_id: dict[str, int],
+    first_person: dict[str, int],
+) -> tuple[str, str]:
     """(field, why) when this record repeats an earlier row, else ("", "")."""
     if person and person in first_person:
         who = person.split(":", 1)

@@ -22,6 +22,7 @@ first non-empty `name`.  A person may be in several teams, or in one team severa
 errors (connectors/timebounds.py).  Every problem in the file is reported at once, each with its line
 and column.
 """
+
 from __future__ import annotations
 
 import re
@@ -140,8 +141,12 @@ def _check_parents(rows: list[_Row], problems: Problems) -> None:
         if team == parent:
             problems.add(row.line, "parent_team", f"team {row.team!r} cannot be its own parent")
         elif team in parent_of and parent_of[team][0] != parent:
-            problems.add(row.line, "parent_team", f"{row.parent_team!r} conflicts with the parent given for "
-                                                  f"{row.team!r} on line {parent_of[team][1]}")
+            problems.add(
+                row.line,
+                "parent_team",
+                f"{row.parent_team!r} conflicts with the parent given for "
+                f"{row.team!r} on line {parent_of[team][1]}",
+            )
         else:
             parent_of.setdefault(team, (parent, row.line))
     for team, (parent, line) in parent_of.items():
@@ -161,15 +166,19 @@ def _cycle(parent_of: dict[str, tuple[str, int]], team: str) -> list[str]:
     return [*names, team]
 
 
-def _check_duplicates(rows: list[_Row], people: list[tuple[tuple[IdentityRecord, ...], str]],
-                      problems: Problems) -> None:
+def _check_duplicates(
+    rows: list[_Row], people: list[tuple[tuple[IdentityRecord, ...], str]], problems: Problems
+) -> None:
     first_line: dict[tuple[str, str, datetime | None], int] = {}
     for row, (identities, _) in zip(rows, people, strict=True):
         # The smallest key names the person whichever of their rows we look at.
         key = (min(identity.key for identity in identities), _team_key(row.team), row.start)
         if key in first_line:
-            problems.add(row.line, "start", f"the same person, team {row.team!r} and start already appear on "
-                                            f"line {first_line[key]}")
+            problems.add(
+                row.line,
+                "start",
+                f"the same person, team {row.team!r} and start already appear on line {first_line[key]}",
+            )
         else:
             first_line[key] = row.line
 
@@ -185,8 +194,12 @@ def read_memberships(path: Path) -> list[TeamMembershipRecord]:
     problems.raise_if_any()
     return [
         TeamMembershipRecord(
-            team=row.team, identities=identities, person_name=name, parent_team=row.parent_team,
-            start=row.start, end=row.end,
+            team=row.team,
+            identities=identities,
+            person_name=name,
+            parent_team=row.parent_team,
+            start=row.start,
+            end=row.end,
         )
         for row, (identities, name) in zip(rows, people, strict=True)
     ]

@@ -6,6 +6,7 @@ activity, and far-away ones (year 1 or 9999) overflow pandas' nanosecond timesta
 could stop every later recompute.  Every connector checks its dates here: files reject them with a
 message naming the value; git (which cannot be corrected by the importer) stores them as unknown.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,5 @@
 """Sextant: engineering metrics and AI ROI, self-hosted."""
+
 from __future__ import annotations
 
 from metrics.celery import app as celery_app

@@ -1,4 +1,5 @@
 """Celery application.  Tasks live in each app's ``tasks.py``."""
+
 from __future__ import annotations
 
 import os

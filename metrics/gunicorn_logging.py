@@ -1,5 +1,6 @@
 """gunicorn's access log without secrets: no query strings, no password-reset tokens, no credential
 headers, whatever ``access_log_format`` asks for (``logger_class`` in metrics/gunicorn_conf.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,16 @@ from gunicorn.glogging import Logger
 
 from metrics.core.url_secrets import redact_url
 
-_HIDDEN_HEADERS = ("{authorization}i", "{cookie}i", "{proxy-authorization}i", "{set-cookie}o",
-                   "{x-gitlab-token}i", "{query_string}e", "{http_authorization}e", "{http_cookie}e")
+_HIDDEN_HEADERS = (
+    "{authorization}i",
+    "{cookie}i",
+    "{proxy-authorization}i",
+    "{set-cookie}o",
+    "{x-gitlab-token}i",
+    "{query_string}e",
+    "{http_authorization}e",
+    "{http_cookie}e",
+)
 
 
 class RedactingLogger(Logger):

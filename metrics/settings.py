@@ -4,6 +4,7 @@ Defaults are the embedded mode: SQLite under ``var/``, Celery tasks run eagerly 
 no broker, no other server.  Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ...
 Any secret may instead be given as ``NAME_FILE`` pointing to a file holding it (Docker secrets).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -264,8 +265,12 @@ REST_FRAMEWORK = {
 }
 
 # E-mail (executive reports).  Embedded mode writes e-mails to the console.
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if env("EMAIL_HOST")
-                    else "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER")

@@ -12,14 +12,24 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Sign-in is throttled in the authentication backend (metrics/core/auth_throttle.py), for every path.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/password_reset/", when_enabled(ThrottledPasswordResetView.as_view()),
-         name="password_reset"),
-    path("accounts/password_reset/done/", when_enabled(auth_views.PasswordResetDoneView.as_view()),
-         name="password_reset_done"),
-    path("accounts/reset/<uidb64>/<token>/", when_enabled(auth_views.PasswordResetConfirmView.as_view()),
-         name="password_reset_confirm"),
-    path("accounts/reset/done/", when_enabled(auth_views.PasswordResetCompleteView.as_view()),
-         name="password_reset_complete"),
+    path(
+        "accounts/password_reset/", when_enabled(ThrottledPasswordResetView.as_view()), name="password_reset"
+    ),
+    path(
+        "accounts/password_reset/done/",
+        when_enabled(auth_views.PasswordResetDoneView.as_view()),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        when_enabled(auth_views.PasswordResetConfirmView.as_view()),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        when_enabled(auth_views.PasswordResetCompleteView.as_view()),
+        name="password_reset_complete",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("metrics.api.urls")),
     path("webhooks/", include("metrics.ingestion.urls")),

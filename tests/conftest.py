@@ -1,4 +1,5 @@
 """Shared fixtures.  Tests run on SQLite by default and on PostgreSQL when DATABASE_URL says so (CI)."""
+
 from __future__ import annotations
 
 import os
@@ -76,7 +77,11 @@ class GitRepo:
         }
         out = subprocess.run(
             ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
-            cwd=self.path, env=full_env, check=True, capture_output=True, input=input,
+            cwd=self.path,
+            env=full_env,
+            check=True,
+            capture_output=True,
+            input=input,
         )
         return out.stdout.decode("utf-8", "replace").strip()
 
@@ -100,18 +105,33 @@ class GitRepo:
             self.git("add", name)
         committer = committer or author
         self.git(
-            "commit", "-q", "--allow-empty", "-F", "-",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-F",
+            "-",
             input=message.encode("utf-8"),
             env=self._ident_env(author, committer, date, commit_date or date),
         )
         return self.git("rev-parse", "HEAD")
 
     def merge(
-        self, branch: str, message: str, *, date: str,
-        author: tuple[str, str] = ("Merger", "merger@example.com"), extra: tuple[str, ...] = (),
+        self,
+        branch: str,
+        message: str,
+        *,
+        date: str,
+        author: tuple[str, str] = ("Merger", "merger@example.com"),
+        extra: tuple[str, ...] = (),
     ) -> str:
         self.git(
-            "merge", "-q", "--no-ff", "-m", message, *extra, branch,
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            message,
+            *extra,
+            branch,
             env=self._ident_env(author, author, date, date),
         )
         return self.git("rev-parse", "HEAD")
@@ -121,8 +141,11 @@ class GitRepo:
         author: tuple[str, str], committer: tuple[str, str], adate: str, cdate: str
     ) -> dict[str, str]:
         return {
-            "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1], "GIT_AUTHOR_DATE": adate,
-            "GIT_COMMITTER_NAME": committer[0], "GIT_COMMITTER_EMAIL": committer[1],
+            "GIT_AUTHOR_NAME": author[0],
+            "GIT_AUTHOR_EMAIL": author[1],
+            "GIT_AUTHOR_DATE": adate,
+            "GIT_COMMITTER_NAME": committer[0],
+            "GIT_COMMITTER_EMAIL": committer[1],
             "GIT_COMMITTER_DATE": cdate,
         }
 

@@ -1,5 +1,6 @@
 """The test factories (no factory_boy): sensible defaults, keyword overrides. Teams, people, users,
 repositories, snapshots, survey rounds and responses."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,8 +61,15 @@ def make_snapshot(
     if scope is None:
         scope = "team" if team is not None else "repository" if repository is not None else "organization"
     return MetricSnapshot.objects.create(
-        scope=scope, team=team, repository=repository, period=period, period_start=period_start,
-        metric=metric, value=value, n=n, definition_version=definition_version,
+        scope=scope,
+        team=team,
+        repository=repository,
+        period=period,
+        period_start=period_start,
+        metric=metric,
+        value=value,
+        n=n,
+        definition_version=definition_version,
     )
 
 
@@ -83,10 +91,17 @@ def make_series(
         else:
             month = start.month - 1 + i
             period_start = dt.date(start.year + month // 12, month % 12 + 1, 1)
-        snapshots.append(make_snapshot(
-            metric=metric, value=value, period_start=period_start, n=n, period=period, team=team,
-            repository=repository,
-        ))
+        snapshots.append(
+            make_snapshot(
+                metric=metric,
+                value=value,
+                period_start=period_start,
+                n=n,
+                period=period,
+                team=team,
+                repository=repository,
+            )
+        )
     return snapshots
 
 

@@ -1,5 +1,6 @@
 """Builders for hostile git repositories (issue 15): forged commit objects and repository config that
 would run commands.  Used by the connector tests and the import_git hostile suite."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ only after ``seconds`` *without progress*: each time ``progress()`` returns some
 growing, rows being stored) the wait starts again, up to ``ceiling`` in all.  A stuck worker still fails
 after ``seconds``; a slow one that keeps working does not.
 """
+
 from __future__ import annotations
 
 import time

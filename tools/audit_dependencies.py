@@ -4,6 +4,7 @@ CI tooling, not part of the shipped package: ``make audit`` (run by ``.ci/run``)
 ``python -m tools.audit_dependencies``.  Exits 1 on a known vulnerability, 2 when the index cannot be
 asked; with --strict also 1 when a package could only be partly audited or was not found.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,10 @@ def _parser() -> argparse.ArgumentParser:
         help="PyPI's JSON API (default: %(default)s; env DEPENDENCY_AUDIT_INDEX)",
     )
     parser.add_argument(
-        "--ignore-vuln", action="append", default=[], metavar="ID",
+        "--ignore-vuln",
+        action="append",
+        default=[],
+        metavar="ID",
         help="an advisory id or alias (PYSEC-, GHSA-, CVE-) accepted on purpose; repeatable",
     )
     parser.add_argument("--strict", action="store_true", help="fail on partly audited or unknown packages")
@@ -37,8 +41,11 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
     packages, local = depaudit.installed_packages()
     try:
         report = depaudit.audit(
-            packages, index=options.index_url, ignore=options.ignore_vuln,
-            fetch=depaudit.http_fetch(options.timeout), local=local,
+            packages,
+            index=options.index_url,
+            ignore=options.ignore_vuln,
+            fetch=depaudit.http_fetch(options.timeout),
+            local=local,
         )
     except depaudit.AuditError as exc:
         print(f"dependency audit could not run: {exc}", file=stderr)
@@ -52,13 +59,16 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
         for line in depaudit.render(report):
             print(line, file=stdout)
     if report.vulnerable:
-        print("known vulnerabilities in: " + ", ".join(f"{p.name} {p.version}" for p in report.vulnerable),
-              file=stderr)
+        print(
+            "known vulnerabilities in: " + ", ".join(f"{p.name} {p.version}" for p in report.vulnerable),
+            file=stderr,
+        )
         return 1
     unknown = [p for p in report.packages if p.coverage in ("partial", "not on the index")]
     if options.strict and unknown:
-        print("--strict: not fully audited: " + ", ".join(f"{p.name} {p.version}" for p in unknown),
-              file=stderr)
+        print(
+            "--strict: not fully audited: " + ", ".join(f"{p.name} {p.version}" for p in unknown), file=stderr
+        )
         return 1
     return 0
 

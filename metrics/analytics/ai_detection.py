@@ -4,6 +4,7 @@ Pure functions over strings.  Each finding is an :class:`Evidence` (tool, kind, 
 that the product can always show *why* a PR counts as AI-assisted.  Trailers and authors are a
 lower bound: many AI-assisted changes carry no mark at all (see detection coverage).
 """
+
 from __future__ import annotations
 
 import re
@@ -38,19 +39,32 @@ _GENERATED = re.compile(
     re.IGNORECASE,
 )
 _GENERATED_TOOLS = {
-    "claude code": "Claude Code", "cursor": "Cursor", "aider": "aider", "codex": "Codex",
-    "github copilot": "GitHub Copilot", "devin": "Devin", "gemini": "Gemini",
+    "claude code": "Claude Code",
+    "cursor": "Cursor",
+    "aider": "aider",
+    "codex": "Codex",
+    "github copilot": "GitHub Copilot",
+    "devin": "Devin",
+    "gemini": "Gemini",
 }
 _BRANCH_PREFIXES = {
-    "copilot/": "GitHub Copilot", "codex/": "Codex", "cursor/": "Cursor",
-    "claude/": "Claude Code", "devin/": "Devin", "jules/": "Jules",
+    "copilot/": "GitHub Copilot",
+    "codex/": "Codex",
+    "cursor/": "Cursor",
+    "claude/": "Claude Code",
+    "devin/": "Devin",
+    "jules/": "Jules",
 }
 _LABEL = re.compile(
     r"\b(ai[-_ ]?(assisted|generated)|claude|copilot|cursor|aider|devin|codex)\b", re.IGNORECASE
 )
 _LABEL_TOOLS = {
-    "claude": "Claude Code", "copilot": "GitHub Copilot", "cursor": "Cursor", "aider": "aider",
-    "devin": "Devin", "codex": "Codex",
+    "claude": "Claude Code",
+    "copilot": "GitHub Copilot",
+    "cursor": "Cursor",
+    "aider": "aider",
+    "devin": "Devin",
+    "codex": "Codex",
 }
 _BOT_NAMES = re.compile(
     r"\[bot\]|^(dependabot|renovate|github-actions|pre-commit-ci|greenkeeper|snyk-bot|mergify|imgbot|"
@@ -98,8 +112,11 @@ def commit_evidence(message: str, author_name: str = "", author_email: str = "")
 
 
 def pull_request_evidence(
-    head_branch: str = "", labels: tuple[str, ...] | list[str] = (), author_name: str = "",
-    author_email: str = "", author_login: str = "",
+    head_branch: str = "",
+    labels: tuple[str, ...] | list[str] = (),
+    author_name: str = "",
+    author_email: str = "",
+    author_login: str = "",
 ) -> list[Evidence]:
     """Evidence in a PR's own metadata: agent branch prefixes, labels, an AI author account."""
     found: list[Evidence] = []

@@ -13,6 +13,7 @@ Method (documented for users on the AI-impact page):
   effects across adoption cohorts this is a weighted average, said so in the UI).
 - Too little data gives ``status="not enough data"`` and no number.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -47,8 +48,9 @@ class Estimate:
         return asdict(self)
 
 
-def absorb(frame: pd.DataFrame, columns: list[str], fixed_effects: list[str],
-           max_iter: int = 100, tol: float = 1e-9) -> pd.DataFrame:
+def absorb(
+    frame: pd.DataFrame, columns: list[str], fixed_effects: list[str], max_iter: int = 100, tol: float = 1e-9
+) -> pd.DataFrame:
     """``columns`` with the group means of every fixed effect removed (alternating projections)."""
     out = frame[columns].astype(float).copy()
     groups = [frame[fe].to_numpy() for fe in fixed_effects]
@@ -74,9 +76,18 @@ def _transform(outcome: str, b: float, se: float) -> tuple[float, float, float]:
     return b * 100, low * 100, high * 100
 
 
-def fe_effect(frame: pd.DataFrame, *, outcome: str, y: str, treat: str, controls: list[str],
-              fixed_effects: list[str], cluster: str, method: str = "adjusted",
-              min_clusters: int = MIN_CLUSTERS) -> Estimate:
+def fe_effect(
+    frame: pd.DataFrame,
+    *,
+    outcome: str,
+    y: str,
+    treat: str,
+    controls: list[str],
+    fixed_effects: list[str],
+    cluster: str,
+    method: str = "adjusted",
+    min_clusters: int = MIN_CLUSTERS,
+) -> Estimate:
     """The coefficient of ``treat`` with absorbed fixed effects and cluster-robust errors."""
     unit = "percent_change" if outcome == "cycle_time" else "percentage_points"
     data = frame.dropna(subset=[y, treat, *controls, *fixed_effects, cluster])
@@ -167,8 +178,17 @@ def did_effect(model: pd.DataFrame, adoption: pd.Series, team: str = "team_id") 
     data = model.dropna(subset=[team]).copy()
     first = data[team].map(adoption)
     data["post"] = (first.notna() & (data["week"] >= first.fillna("9999"))).astype(float)
-    return fe_effect(data, outcome="cycle_time", y="log_cycle", treat="post", controls=CONTROLS,
-                     fixed_effects=[team, "week"], cluster=team, method="did", min_clusters=MIN_DID_CLUSTERS)
+    return fe_effect(
+        data,
+        outcome="cycle_time",
+        y="log_cycle",
+        treat="post",
+        controls=CONTROLS,
+        fixed_effects=[team, "week"],
+        cluster=team,
+        method="did",
+        min_clusters=MIN_DID_CLUSTERS,
+    )
 
 
 def sensitivity(model: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
@@ -182,8 +202,15 @@ def sensitivity(model: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
     for kind in kinds:
         ids = evidence["id"] if kind == "any" else evidence.loc[evidence["kind"] == kind, "id"]
         flagged = model.assign(rule=model["id"].isin(set(ids)).astype(float))
-        estimate = fe_effect(flagged, outcome="cycle_time", y="log_cycle", treat="rule", controls=CONTROLS,
-                             fixed_effects=FIXED_EFFECTS, cluster="author_id")
+        estimate = fe_effect(
+            flagged,
+            outcome="cycle_time",
+            y="log_cycle",
+            treat="rule",
+            controls=CONTROLS,
+            fixed_effects=FIXED_EFFECTS,
+            cluster="author_id",
+        )
         rows.append({"rule": kind, **estimate.as_dict()})
     return pd.DataFrame(rows)
 
@@ -207,8 +234,11 @@ def detection_coverage(prs: pd.DataFrame, usage: pd.DataFrame) -> dict[str, floa
     with_telemetry = joined.drop_duplicates("id")
     n = len(with_telemetry)
     unmarked = int((~with_telemetry["ai_assisted"].astype(bool)).sum())
-    return {"prs_with_telemetry": n, "without_evidence": unmarked,
-            "share_without_evidence": unmarked / n if n else None}
+    return {
+        "prs_with_telemetry": n,
+        "without_evidence": unmarked,
+        "share_without_evidence": unmarked / n if n else None,
+    }
 
 
 def adoption_levels(prs: pd.DataFrame, usage: pd.DataFrame | None = None) -> pd.DataFrame:

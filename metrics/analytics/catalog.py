@@ -9,6 +9,7 @@ Pure Python: no Django, no pandas.
 Changing a rule or the meaning of a metric changes the numbers: bump ``DEFINITION_VERSION`` (stored on
 every snapshot row and exported by the API) and say so in the README's metric table.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,24 +51,55 @@ class Phase:
 # The timestamps the rules read.  ``deployed_at`` is derived: the first successful production deployment
 # of the PR's repository at or after its merge (``flow.deploy_spans``).
 TIMESTAMPS = (
-    "first_commit_at", "created_at", "ready_at", "first_review_at", "approved_at", "merged_at", "deployed_at",
+    "first_commit_at",
+    "created_at",
+    "ready_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "deployed_at",
 )
 
 PHASES = (
     Phase("cycle", "cycle time", ("first_commit_at",), ("merged_at",), "First commit authored -> PR merged"),
-    Phase("coding", "coding", ("first_commit_at",), ("created_at",),
-          "First commit authored -> PR opened (only where the opening time is known)"),
-    Phase("pickup", "pickup", ("ready_at", "created_at"), ("first_review_at", "approved_at", "merged_at"),
-          "Ready for review (else opened; draft time excluded) -> first review or comment by a non-author "
-          "non-bot (else first approval, else merge)"),
+    Phase(
+        "coding",
+        "coding",
+        ("first_commit_at",),
+        ("created_at",),
+        "First commit authored -> PR opened (only where the opening time is known)",
+    ),
+    Phase(
+        "pickup",
+        "pickup",
+        ("ready_at", "created_at"),
+        ("first_review_at", "approved_at", "merged_at"),
+        "Ready for review (else opened; draft time excluded) -> first review or comment by a non-author "
+        "non-bot (else first approval, else merge)",
+    ),
     # Without a review the rework starts at the approval itself: 0, not unknown.
-    Phase("rework", "rework", ("first_review_at", "approved_at"), ("approved_at",),
-          "First review -> last approval (0 when approved without a review)"),
+    Phase(
+        "rework",
+        "rework",
+        ("first_review_at", "approved_at"),
+        ("approved_at",),
+        "First review -> last approval (0 when approved without a review)",
+    ),
     Phase("merge_wait", "merge wait", ("approved_at",), ("merged_at",), "Last approval -> merge"),
-    Phase("review", "review", ("first_review_at",), ("merged_at",),
-          "First review -> merge (rework + merge wait)"),
-    Phase("deploy", "deploy", ("merged_at",), ("deployed_at",),
-          "Merge -> first successful production deployment of the repository at or after it"),
+    Phase(
+        "review",
+        "review",
+        ("first_review_at",),
+        ("merged_at",),
+        "First review -> merge (rework + merge wait)",
+    ),
+    Phase(
+        "deploy",
+        "deploy",
+        ("merged_at",),
+        ("deployed_at",),
+        "Merge -> first successful production deployment of the repository at or after it",
+    ),
 )
 PHASE = {phase.key: phase for phase in PHASES}
 TIMELINE = ("coding", "pickup", "rework", "merge_wait")  # the PR explorer's bar and the team chart's stack
@@ -118,8 +150,10 @@ _SPAN_SUFFIX = "; negative spans dropped; non-bot PRs by merge date."
 
 
 def _quantiles(family: str, label: str, unit: Unit, text: str) -> list[Metric]:
-    return [Metric(f"{family}_{q}", f"{label} {q}", unit, "lower", f"{text} ({q}){_SPAN_SUFFIX}")
-            for q in QUANTILES]
+    return [
+        Metric(f"{family}_{q}", f"{label} {q}", unit, "lower", f"{text} ({q}){_SPAN_SUFFIX}")
+        for q in QUANTILES
+    ]
 
 
 def _phase_metrics() -> list[Metric]:
@@ -130,54 +164,129 @@ def _phase_metrics() -> list[Metric]:
     return out
 
 
-_BREAKDOWN_PRS = ("over non-bot merged PRs whose cycle time and coding, pickup, rework and merge-wait spans "
-                  "are all known, by merge date; the parts add up to phase_mean_cycle")
+_BREAKDOWN_PRS = (
+    "over non-bot merged PRs whose cycle time and coding, pickup, rework and merge-wait spans "
+    "are all known, by merge date; the parts add up to phase_mean_cycle"
+)
 
 
 def _breakdown_metrics() -> list[Metric]:
-    out = [Metric(f"phase_mean_{key}", f"Mean {PHASE[key].label} (breakdown)", "hours", "lower",
-                  f"Mean {PHASE[key].label} hours ({PHASE[key].definition}) {_BREAKDOWN_PRS}.")
-           for key in TIMELINE]
-    out.append(Metric("phase_mean_draft", "Mean draft time (breakdown)", "hours", "lower",
-                      f"Mean hours from PR opened to ready for review (cycle time minus the four phases) "
-                      f"{_BREAKDOWN_PRS}."))
-    out.append(Metric("phase_mean_cycle", "Mean cycle time (breakdown)", "hours", "lower",
-                      f"Mean cycle time in hours {_BREAKDOWN_PRS}."))
+    out = [
+        Metric(
+            f"phase_mean_{key}",
+            f"Mean {PHASE[key].label} (breakdown)",
+            "hours",
+            "lower",
+            f"Mean {PHASE[key].label} hours ({PHASE[key].definition}) {_BREAKDOWN_PRS}.",
+        )
+        for key in TIMELINE
+    ]
+    out.append(
+        Metric(
+            "phase_mean_draft",
+            "Mean draft time (breakdown)",
+            "hours",
+            "lower",
+            f"Mean hours from PR opened to ready for review (cycle time minus the four phases) "
+            f"{_BREAKDOWN_PRS}.",
+        )
+    )
+    out.append(
+        Metric(
+            "phase_mean_cycle",
+            "Mean cycle time (breakdown)",
+            "hours",
+            "lower",
+            f"Mean cycle time in hours {_BREAKDOWN_PRS}.",
+        )
+    )
     return out
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in [
-    *_phase_metrics(),
-    *_breakdown_metrics(),
-    *_quantiles("time_to_revert", "Time to revert", "hours",
-                "Merge -> the revert landing, in hours, for PRs reverted within the observation window "
-                "(default 14 days) whose window has closed"),
-    *_quantiles("pr_size", "PR size", "lines", "Lines changed (additions + deletions) per merged PR"),
-    Metric("merged_prs", "Merged PRs", "count", None, "Pull requests merged in the period, bots excluded."),
-    Metric("bot_merged_prs", "Merged bot PRs", "count", None,
-           "Pull requests by bots (dependabot, renovate, [bot] accounts) merged in the period."),
-    Metric("throughput_per_engineer", "Merged PRs per engineer", "ratio", "higher",
-           "Merged PRs per active engineer (distinct non-bot authors who merged a PR)."),
-    Metric("revert_rate", "Revert rate", "share", "lower",
-           "Share of the period's merged PRs reverted within the observation window after the merge "
-           "(default 14 days; a revert still standing), counting only PRs whose window has closed."),
-    Metric("change_failure_rate", "Change failure rate", "share", "lower",
-           "Share of production deployments that failed or shipped a PR reverted within the observation "
-           "window (default 14 days), counting only deployments whose window has closed."),
-    Metric("ai_adoption_level", "AI adoption level", "level", None,
-           "A person's AI use in the month: 0 none, 1 occasional, 2 regular (half of their merged PRs "
-           "with evidence, or telemetry on 8+ days)."),
-    Metric("ai_adoption_regular_share", "Regular AI users", "share", None,
-           "Share of the team's engineers (with a merged PR) who are regular AI users."),
-    Metric("ai_adoption_any_share", "Engineers using AI", "share", None,
-           "Share of the team's engineers (with a merged PR) who use AI at least occasionally."),
-    Metric("ai_assisted_share", "AI-assisted share", "share", None,
-           "Share of merged PRs with AI evidence (trailers, AI authors, agent branches, labels); a lower "
-           "bound."),
-]}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        *_phase_metrics(),
+        *_breakdown_metrics(),
+        *_quantiles(
+            "time_to_revert",
+            "Time to revert",
+            "hours",
+            "Merge -> the revert landing, in hours, for PRs reverted within the observation window "
+            "(default 14 days) whose window has closed",
+        ),
+        *_quantiles("pr_size", "PR size", "lines", "Lines changed (additions + deletions) per merged PR"),
+        Metric(
+            "merged_prs", "Merged PRs", "count", None, "Pull requests merged in the period, bots excluded."
+        ),
+        Metric(
+            "bot_merged_prs",
+            "Merged bot PRs",
+            "count",
+            None,
+            "Pull requests by bots (dependabot, renovate, [bot] accounts) merged in the period.",
+        ),
+        Metric(
+            "throughput_per_engineer",
+            "Merged PRs per engineer",
+            "ratio",
+            "higher",
+            "Merged PRs per active engineer (distinct non-bot authors who merged a PR).",
+        ),
+        Metric(
+            "revert_rate",
+            "Revert rate",
+            "share",
+            "lower",
+            "Share of the period's merged PRs reverted within the observation window after the merge "
+            "(default 14 days; a revert still standing), counting only PRs whose window has closed.",
+        ),
+        Metric(
+            "change_failure_rate",
+            "Change failure rate",
+            "share",
+            "lower",
+            "Share of production deployments that failed or shipped a PR reverted within the observation "
+            "window (default 14 days), counting only deployments whose window has closed.",
+        ),
+        Metric(
+            "ai_adoption_level",
+            "AI adoption level",
+            "level",
+            None,
+            "A person's AI use in the month: 0 none, 1 occasional, 2 regular (half of their merged PRs "
+            "with evidence, or telemetry on 8+ days).",
+        ),
+        Metric(
+            "ai_adoption_regular_share",
+            "Regular AI users",
+            "share",
+            None,
+            "Share of the team's engineers (with a merged PR) who are regular AI users.",
+        ),
+        Metric(
+            "ai_adoption_any_share",
+            "Engineers using AI",
+            "share",
+            None,
+            "Share of the team's engineers (with a merged PR) who use AI at least occasionally.",
+        ),
+        Metric(
+            "ai_assisted_share",
+            "AI-assisted share",
+            "share",
+            None,
+            "Share of merged PRs with AI evidence (trailers, AI authors, agent branches, labels); a lower "
+            "bound.",
+        ),
+    ]
+}
 # Not a snapshot metric: read from survey answers, shown beside the metrics (overview, reports).
 SATISFACTION = Metric(
-    "satisfaction", "Satisfaction", "score", "higher",
+    "satisfaction",
+    "Satisfaction",
+    "score",
+    "higher",
     "Mean answer to 'Overall, how satisfied are you with your work as an engineer here?' (1-5) in the "
     "latest survey round; hidden for groups below the privacy floor.",
 )

@@ -7,15 +7,22 @@ revert-based metrics (revert rate, change failure rate, time to revert) count a 
 fixed observation window has closed (merged_at + window <= data through), so a period stays provisional
 for them until the window of its last day has closed.  Pure Python: no Django, no pandas.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
 DEFAULT_WINDOW_DAYS = 14
 # The metrics that wait for the observation window (a revert of a recent merge has not happened yet).
-CENSORED = frozenset({
-    "revert_rate", "change_failure_rate", "time_to_revert_p50", "time_to_revert_p75", "time_to_revert_p90",
-})
+CENSORED = frozenset(
+    {
+        "revert_rate",
+        "change_failure_rate",
+        "time_to_revert_p50",
+        "time_to_revert_p75",
+        "time_to_revert_p90",
+    }
+)
 
 
 def period_after(period: str, start: dt.date) -> dt.date:

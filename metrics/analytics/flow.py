@@ -7,6 +7,7 @@ All spans are in hours.  A span that would be negative (clock skew, a review bef
 rebased history) is dropped, never clipped.  Quantiles are reported with the number of PRs behind them;
 never averaged.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,11 +50,13 @@ def phase_spans(prs: pd.DataFrame) -> pd.DataFrame:
     def first_known(names: tuple[str, ...]) -> pd.Series:
         return _first_known(*(prs.get(name, empty) for name in names))
 
-    return prs.assign(**{
-        phase.column: hours_between(first_known(phase.start), first_known(phase.end))
-        for phase in catalog.PHASES
-        if phase.key != "deploy"
-    })
+    return prs.assign(
+        **{
+            phase.column: hours_between(first_known(phase.start), first_known(phase.end))
+            for phase in catalog.PHASES
+            if phase.key != "deploy"
+        }
+    )
 
 
 def deploy_spans(prs: pd.DataFrame, deployments: pd.DataFrame) -> pd.Series:
@@ -71,8 +74,12 @@ def deploy_spans(prs: pd.DataFrame, deployments: pd.DataFrame) -> pd.Series:
         return out
     prod = prod[["repository_id", "created_at"]].sort_values("created_at")
     joined = pd.merge_asof(
-        merged.reset_index(), prod.rename(columns={"created_at": "deployed_at"}), left_on="merged_at",
-        right_on="deployed_at", by="repository_id", direction="forward",
+        merged.reset_index(),
+        prod.rename(columns={"created_at": "deployed_at"}),
+        left_on="merged_at",
+        right_on="deployed_at",
+        by="repository_id",
+        direction="forward",
     ).set_index("index")
     deploy = catalog.PHASE["deploy"]  # merged_at -> deployed_at (the deployment found above)
     out.loc[joined.index] = hours_between(joined[deploy.start[0]], joined[deploy.end[0]])

@@ -9,6 +9,7 @@ Pure Python (no Django, no pandas).  An interval "says" something only when it e
 - **single**: only the adjusted estimate exists (DiD needs teams adopting AI at different times);
 - **missing**: no adjusted estimate.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,32 +59,53 @@ def verdict(outcome: str, adjusted: Interval | None, did: Interval | None) -> Ve
         return Verdict("missing", "No estimate yet", "There is not enough data for an adjusted estimate.")
     adj = f"the adjusted estimate ({adjusted.text})"
     if did is None:
-        seen = (f"points to {_says(outcome, adjusted.side)}" if adjusted.side
-                else "cannot tell an effect from no change")
-        return Verdict("single", "One method only",
-                       f"Only {adj} is available and it {seen}; there is no second method to check it "
-                       "(the staggered-adoption check needs teams that adopted AI at different times).")
+        seen = (
+            f"points to {_says(outcome, adjusted.side)}"
+            if adjusted.side
+            else "cannot tell an effect from no change"
+        )
+        return Verdict(
+            "single",
+            "One method only",
+            f"Only {adj} is available and it {seen}; there is no second method to check it "
+            "(the staggered-adoption check needs teams that adopted AI at different times).",
+        )
     check = f"the staggered-adoption check, difference-in-differences ({did.text})"
     if adjusted.side and adjusted.side == did.side:
-        return Verdict("agree", f"Both methods point to {_says(outcome, adjusted.side)}",
-                       f"Both {adj} and {check} exclude no change, on the same side: two independent methods "
-                       "agree on the direction. The size is less certain than the direction: quote the "
-                       "adjusted estimate with its interval.")
+        return Verdict(
+            "agree",
+            f"Both methods point to {_says(outcome, adjusted.side)}",
+            f"Both {adj} and {check} exclude no change, on the same side: two independent methods "
+            "agree on the direction. The size is less certain than the direction: quote the "
+            "adjusted estimate with its interval.",
+        )
     if adjusted.side and did.side:
-        return Verdict("disagree", "The methods disagree",
-                       f"{adj.capitalize()} points to {_says(outcome, adjusted.side)}, {check} to "
-                       f"{_says(outcome, did.side)}. At least one of them is biased (for example by teams "
-                       "that were changing anyway): do not quote either until this is understood.")
+        return Verdict(
+            "disagree",
+            "The methods disagree",
+            f"{adj.capitalize()} points to {_says(outcome, adjusted.side)}, {check} to "
+            f"{_says(outcome, did.side)}. At least one of them is biased (for example by teams "
+            "that were changing anyway): do not quote either until this is understood.",
+        )
     if adjusted.side:
-        return Verdict("inconclusive", "Likely, not confirmed",
-                       f"{adj.capitalize()} points to {_says(outcome, adjusted.side)}; {check} cannot "
-                       "confirm it: its interval includes no change. It does not contradict it either: treat "
-                       "the adjusted estimate as likely but unconfirmed.")
+        return Verdict(
+            "inconclusive",
+            "Likely, not confirmed",
+            f"{adj.capitalize()} points to {_says(outcome, adjusted.side)}; {check} cannot "
+            "confirm it: its interval includes no change. It does not contradict it either: treat "
+            "the adjusted estimate as likely but unconfirmed.",
+        )
     if did.side:
-        return Verdict("inconclusive", "Not established",
-                       f"{adj.capitalize()} cannot tell an effect from no change; {check} points to "
-                       f"{_says(outcome, did.side)}, but on its own it is the weaker design (fewer, larger "
-                       "groups). Treat the effect as not established.")
-    return Verdict("inconclusive", "No clear effect",
-                   f"Neither {adj} nor {check} can tell an effect from no change: the data are consistent "
-                   "with no effect, and with a modest one either way.")
+        return Verdict(
+            "inconclusive",
+            "Not established",
+            f"{adj.capitalize()} cannot tell an effect from no change; {check} points to "
+            f"{_says(outcome, did.side)}, but on its own it is the weaker design (fewer, larger "
+            "groups). Treat the effect as not established.",
+        )
+    return Verdict(
+        "inconclusive",
+        "No clear effect",
+        f"Neither {adj} nor {check} can tell an effect from no change: the data are consistent "
+        "with no effect, and with a modest one either way.",
+    )

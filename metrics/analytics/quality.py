@@ -6,6 +6,7 @@ A revert is found by the union of (DESIGN.md): a landed commit whose body says
 or an explicit link from the source (``reverts_number``).  A revert of a revert restores the
 original: the first revert then gets ``restored_at`` and no longer counts.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,12 @@ SQUASH_SUFFIX_RE = re.compile(r"\s*\(#(\d+)\)\s*$")
 MERGE_TITLE_RE = re.compile(r"^Merge pull request #(\d+) from ")
 
 REVERT_COLUMNS = [
-    "revert_sha", "reverting_number", "reverted_number", "reverted_at", "evidence", "matched_text",
+    "revert_sha",
+    "reverting_number",
+    "reverted_number",
+    "reverted_at",
+    "evidence",
+    "matched_text",
     "restored_at",
 ]
 
@@ -59,11 +65,29 @@ def _commit_events(
         number = pr_of_sha.get(sha)
         when = merged_at.get(number, committed_at) if number is not None else committed_at
         for target in shas:
-            events.append(_Event(sha, number, when, "sha", f"This reverts commit {target}",
-                                 target_sha=target.lower(), subject=_subject(message)))
+            events.append(
+                _Event(
+                    sha,
+                    number,
+                    when,
+                    "sha",
+                    f"This reverts commit {target}",
+                    target_sha=target.lower(),
+                    subject=_subject(message),
+                )
+            )
         if title and not shas:
-            events.append(_Event(sha, number, when, "title", _subject(message),
-                                 target_title=title.group("title"), subject=_subject(message)))
+            events.append(
+                _Event(
+                    sha,
+                    number,
+                    when,
+                    "title",
+                    _subject(message),
+                    target_title=title.group("title"),
+                    subject=_subject(message),
+                )
+            )
     return events
 
 
@@ -78,8 +102,11 @@ def _pr_events(prs: pd.DataFrame) -> list[_Event]:
         pr_title = cast(str, row.title or "")
         title = TITLE_RE.match(SQUASH_SUFFIX_RE.sub("", pr_title))
         if title:
-            events.append(_Event(sha, number, when, "title", pr_title, target_title=title.group("title"),
-                                 subject=pr_title))
+            events.append(
+                _Event(
+                    sha, number, when, "title", pr_title, target_title=title.group("title"), subject=pr_title
+                )
+            )
         for ref in REVERTS_REF_RE.findall(cast(str, row.body or "")):
             events.append(_Event(sha, number, when, "reverts_ref", f"Reverts #{ref}", target_number=int(ref)))
         branch = cast(str, row.head_branch or "")
@@ -89,8 +116,11 @@ def _pr_events(prs: pd.DataFrame) -> list[_Event]:
             events.append(_Event(sha, number, when, "branch", branch, target_sha=m.group(1)))
         explicit = getattr(row, "reverts_number", None)
         if explicit is not None and pd.notna(explicit):
-            events.append(_Event(sha, number, when, "explicit", f"reverts #{int(explicit)}",
-                                 target_number=int(explicit)))
+            events.append(
+                _Event(
+                    sha, number, when, "explicit", f"reverts #{int(explicit)}", target_number=int(explicit)
+                )
+            )
     return events
 
 
@@ -149,7 +179,8 @@ def _restores(event: _Event, found: list[dict], resolver: _Resolver) -> list[dic
     if event.target_sha:
         number = resolver.sha(event.target_sha)
         return [
-            r for r in found
+            r
+            for r in found
             if r["revert_sha"].startswith(event.target_sha)
             or (number is not None and r["reverting_number"] == number)
         ]
@@ -192,12 +223,18 @@ def find_reverts(*, prs: pd.DataFrame, commits: pd.DataFrame, pr_commits: pd.Dat
         if (unit, target) in seen:
             continue
         seen.add((unit, target))
-        found.append({
-            "revert_sha": event.revert_sha, "reverting_number": event.reverting_number,
-            "reverted_number": target, "reverted_at": event.landed_at, "evidence": event.evidence,
-            "matched_text": event.matched_text,
-            "restored_at": pd.NaT, "subject": event.subject,
-        })
+        found.append(
+            {
+                "revert_sha": event.revert_sha,
+                "reverting_number": event.reverting_number,
+                "reverted_number": target,
+                "reverted_at": event.landed_at,
+                "evidence": event.evidence,
+                "matched_text": event.matched_text,
+                "restored_at": pd.NaT,
+                "subject": event.subject,
+            }
+        )
     frame = pd.DataFrame(found, columns=[*REVERT_COLUMNS, "subject"]).drop(columns="subject")
     frame["reverting_number"] = frame["reverting_number"].astype("Int64")
     return frame
@@ -210,14 +247,20 @@ def deployment_failures(deployments: pd.DataFrame, prs: pd.DataFrame) -> pd.Data
     to it.  Input — deployments: repository_id, created_at, status, is_production; prs (merged):
     repository_id, merged_at, reverted_at.  Output: repository_id, created_at, failed (0/1 float).
     """
-    prod = deployments[deployments["is_production"].astype(bool)
-                       & deployments["status"].isin(["success", "failure", "error"])]
+    prod = deployments[
+        deployments["is_production"].astype(bool)
+        & deployments["status"].isin(["success", "failure", "error"])
+    ]
     prod = prod[["repository_id", "created_at", "status"]].sort_values("created_at").reset_index(drop=True)
     prod["deployment"] = prod.index
     merged = prs[["repository_id", "merged_at", "reverted_at"]].dropna(subset=["merged_at"])
     shipped = pd.merge_asof(
-        merged.sort_values("merged_at"), prod[["repository_id", "created_at", "deployment"]],
-        left_on="merged_at", right_on="created_at", by="repository_id", direction="forward",
+        merged.sort_values("merged_at"),
+        prod[["repository_id", "created_at", "deployment"]],
+        left_on="merged_at",
+        right_on="created_at",
+        by="repository_id",
+        direction="forward",
     )
     bad = set(shipped.loc[shipped["reverted_at"].notna(), "deployment"].dropna().astype(int))
     failed = prod["status"].isin(["failure", "error"]) | prod["deployment"].isin(bad)

@@ -6,6 +6,7 @@ below it, when the PR merged; an author in no team counts for the repository's o
 ``week`` (starting Monday) and calendar ``month``, by merge date (deployment date for the change
 failure rate).  Bots are excluded from every people metric and counted separately as ``bot_merged_prs``.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,18 +23,31 @@ from metrics.analytics.grouped import Grouping, factorize_ids, rows_by_label, va
 from metrics.analytics.team_tree import TeamTree, teams_at_event
 
 OUTPUT_COLUMNS = [
-    "scope", "team_id", "repository_id", "person_id", "period", "period_start", "metric", "value", "n",
+    "scope",
+    "team_id",
+    "repository_id",
+    "person_id",
+    "period",
+    "period_start",
+    "metric",
+    "value",
+    "n",
 ]
 # span column -> metric name prefix (each gives _p50, _p75, _p90)
 SPAN_METRICS = {
     **{phase.column: phase.metric for phase in catalog.PHASES},
-    "size_lines": "pr_size", "revert_hours": "time_to_revert",
+    "size_lines": "pr_size",
+    "revert_hours": "time_to_revert",
 }
 SCOPES = ("organization", "team", "repository", "person")
 PERIODS = ("week", "month")
 METRICS = (
     *(f"{metric}_{q}" for metric in SPAN_METRICS.values() for q in flow.QUANTILES),
-    "merged_prs", "throughput_per_engineer", "revert_rate", "ai_assisted_share", "bot_merged_prs",
+    "merged_prs",
+    "throughput_per_engineer",
+    "revert_rate",
+    "ai_assisted_share",
+    "bot_merged_prs",
     "change_failure_rate",
     *(f"phase_mean_{key}" for key in (*catalog.BREAKDOWN, "cycle")),
 )
@@ -75,8 +89,9 @@ class Observation:
         """``observed`` (the window closed) and ``reverted_at`` kept only for reverts inside the window."""
         window = pd.Timedelta(days=self.window_days)
         within = merged["reverted_at"].notna() & (merged["reverted_at"] - merged["merged_at"] <= window)
-        return merged.assign(observed=self.closed(merged["merged_at"]),
-                             reverted_at=merged["reverted_at"].where(within))
+        return merged.assign(
+            observed=self.closed(merged["merged_at"]), reverted_at=merged["reverted_at"].where(within)
+        )
 
 
 def _prepare(
@@ -85,7 +100,8 @@ def _prepare(
     merged = prs[(prs["state"] == "merged") & prs["merged_at"].notna()]
     merged = merged.assign(observed=True) if observation is None else observation.censor(merged)
     merged = flow.phase_spans(merged).assign(
-        is_bot=lambda f: f["is_bot"].astype(bool), ai_assisted=lambda f: f["ai_assisted"].astype(float),
+        is_bot=lambda f: f["is_bot"].astype(bool),
+        ai_assisted=lambda f: f["ai_assisted"].astype(float),
         revert_hours=lambda f: flow.hours_between(f["merged_at"], f["reverted_at"]).where(f["observed"]),
     )
     if {"additions", "deletions"} <= set(merged.columns):
@@ -130,7 +146,10 @@ class _Scope:
 
 
 def _coded(
-    key: np.ndarray | None, nkeys: int, periods: list[tuple[np.ndarray, np.ndarray]], size: int,
+    key: np.ndarray | None,
+    nkeys: int,
+    periods: list[tuple[np.ndarray, np.ndarray]],
+    size: int,
     rows: np.ndarray | None = None,
 ) -> Grouping:
     """A key (None: the organization) crossed with each period: one coding per period."""
@@ -138,7 +157,9 @@ def _coded(
         return Grouping([codes for codes, _ in periods], [len(starts) for _, starts in periods], size, rows)
     return Grouping(
         [np.where(key >= 0, key * len(starts) + codes, -1) for codes, starts in periods],
-        [nkeys * len(starts) for _, starts in periods], size, rows,
+        [nkeys * len(starts) for _, starts in periods],
+        size,
+        rows,
     )
 
 
@@ -161,9 +182,15 @@ def _scopes(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame
     both, out = _by_date(merged, "merged_at")
     starts = [s for _, s in both]
     person_codes, person_keys = factorize_ids(merged["author_id"])
-    out.append(_Scope(
-        "person", _coded(person_codes, len(person_keys), both[1:], size), person_keys, ["month"], starts[1:],
-    ))
+    out.append(
+        _Scope(
+            "person",
+            _coded(person_codes, len(person_keys), both[1:], size),
+            person_keys,
+            ["month"],
+            starts[1:],
+        )
+    )
     pairs = assign_teams(merged, memberships, teams)
     if len(pairs):
         rows = pd.Index(merged["id"]).get_indexer(pairs["id"])
@@ -185,8 +212,17 @@ class _Rows:
     ) -> None:
         width = len(scope.starts[k])
         keys = None if scope.keys is None else scope.keys[groups // width]
-        self.blocks.append((scope.scope, scope.periods[k], metric, keys, scope.starts[k][groups % width],
-                            np.asarray(value, dtype=float), np.asarray(n, dtype=np.int64)))
+        self.blocks.append(
+            (
+                scope.scope,
+                scope.periods[k],
+                metric,
+                keys,
+                scope.starts[k][groups % width],
+                np.asarray(value, dtype=float),
+                np.asarray(n, dtype=np.int64),
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.blocks:
@@ -198,7 +234,8 @@ class _Rows:
         total = int(ends[-1])
         out: dict[str, object] = {}
         for name, values, labels in (
-            ("scope", SCOPES, [b[0] for b in blocks]), ("period", PERIODS, [b[1] for b in blocks]),
+            ("scope", SCOPES, [b[0] for b in blocks]),
+            ("period", PERIODS, [b[1] for b in blocks]),
             ("metric", METRICS, [b[2] for b in blocks]),
         ):
             index = {v: i for i, v in enumerate(values)}
@@ -230,9 +267,13 @@ def _scope_metrics(scope: _Scope, rows: _Rows, columns: dict[str, Any]) -> None:
     observed = people & columns["observed"]
     known_ai = people & ~np.isnan(columns["ai"])
     results = zip(
-        grouping.sums(people), grouping.distinct(columns["author"], columns["authors_by_label"]),
-        grouping.sums(observed, columns["reverted"]), grouping.sums(observed),
-        grouping.sums(known_ai, np.nan_to_num(columns["ai"])), grouping.sums(known_ai), grouping.sums(bots),
+        grouping.sums(people),
+        grouping.distinct(columns["author"], columns["authors_by_label"]),
+        grouping.sums(observed, columns["reverted"]),
+        grouping.sums(observed),
+        grouping.sums(known_ai, np.nan_to_num(columns["ai"])),
+        grouping.sums(known_ai),
+        grouping.sums(bots),
         strict=True,
     )
     for k, (prs, engineers, reverted, watched, ai_sum, ai_n, bot_prs) in enumerate(results):
@@ -240,13 +281,25 @@ def _scope_metrics(scope: _Scope, rows: _Rows, columns: dict[str, Any]) -> None:
         n = prs[has]
         rows.add(scope, k, "merged_prs", has, n, n)
         engineers = engineers[has]
-        rows.add(scope, k, "throughput_per_engineer", has,
-                 np.where(engineers > 0, n / np.maximum(engineers, 1), np.nan), engineers)
+        rows.add(
+            scope,
+            k,
+            "throughput_per_engineer",
+            has,
+            np.where(engineers > 0, n / np.maximum(engineers, 1), np.nan),
+            engineers,
+        )
         seen = np.flatnonzero(watched)  # only merges whose observation window has closed
         rows.add(scope, k, "revert_rate", seen, reverted[seen] / watched[seen], watched[seen])
         ai_n = ai_n[has]
-        rows.add(scope, k, "ai_assisted_share", has,
-                 np.where(ai_n > 0, ai_sum[has] / np.maximum(ai_n, 1), np.nan), n)
+        rows.add(
+            scope,
+            k,
+            "ai_assisted_share",
+            has,
+            np.where(ai_n > 0, ai_sum[has] / np.maximum(ai_n, 1), np.nan),
+            n,
+        )
         with_bots = np.flatnonzero(bot_prs)
         rows.add(scope, k, "bot_merged_prs", with_bots, bot_prs[with_bots], bot_prs[with_bots])
     _breakdown_means(scope, rows, columns["breakdown"])
@@ -297,8 +350,11 @@ def _change_failure(
 
 
 def metric_snapshots(
-    prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame,
-    deployments: pd.DataFrame | None = None, observation: Observation | None = None,
+    prs: pd.DataFrame,
+    memberships: pd.DataFrame,
+    teams: pd.DataFrame,
+    deployments: pd.DataFrame | None = None,
+    observation: Observation | None = None,
 ) -> pd.DataFrame:
     """Every snapshot row.
 

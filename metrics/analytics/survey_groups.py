@@ -28,6 +28,7 @@ which is why each question's statistics may be floored again by the number who a
 Example: parent 7 respondents, child A 5, child B 2.  The parent (7) is shown first; showing A would
 leave 7 - 5 = 2, so A is hidden by subtraction; B is hidden as small.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -44,8 +45,10 @@ SMALL, SUBTRACTION = "small", "subtraction"
 
 # --- the group tree ---------------------------------------------------------------------------------
 
-def group_tree(teams: pd.DataFrame, scope_team_ids: Iterable[int], extra_team_ids: Iterable[int] = ()
-               ) -> pd.DataFrame:
+
+def group_tree(
+    teams: pd.DataFrame, scope_team_ids: Iterable[int], extra_team_ids: Iterable[int] = ()
+) -> pd.DataFrame:
     """The groups of a round: root, the scope teams with all teams below them, and ``extra`` teams.
 
     Output columns ``group, parent, team_id, name, depth``, in display order (depth first, children
@@ -59,11 +62,20 @@ def group_tree(teams: pd.DataFrame, scope_team_ids: Iterable[int], extra_team_id
     # The round's own tree: each team under its nearest ancestor inside the round, else at the top.
     inside = TeamTree(
         (row.id, next((a for a in tree.ancestors(t) if a in scope), None), row.name)
-        for t, row in tree.rows.items() if t in scope
+        for t, row in tree.rows.items()
+        if t in scope
     )
     rows: list[tuple[str, str | None, int | None, str, int]] = [(ROOT, None, None, ROOT_NAME, 0)]
-    rows += [(f"team:{t}", f"team:{inside.parent(t)}" if inside.parent(t) is not None else ROOT, t,
-              inside.rows[t].name, depth + 1) for t, depth in inside.depth_first()]
+    rows += [
+        (
+            f"team:{t}",
+            f"team:{inside.parent(t)}" if inside.parent(t) is not None else ROOT,
+            t,
+            inside.rows[t].name,
+            depth + 1,
+        )
+        for t, depth in inside.depth_first()
+    ]
     frame = pd.DataFrame(rows, columns=["group", "parent", "team_id", "name", "depth"])
     return frame.astype({"team_id": "Int64"}).reset_index(drop=True)
 
@@ -71,8 +83,10 @@ def group_tree(teams: pd.DataFrame, scope_team_ids: Iterable[int], extra_team_id
 def _chains(groups: pd.DataFrame) -> dict[int, list[str]]:
     """team_id -> its group and every group above it, root included."""
     teams = groups.dropna(subset=["team_id"])
-    tree = TeamTree((t, None if p == ROOT else int(p.split(":")[1])) for t, p in
-                    zip(teams["team_id"], teams["parent"], strict=True))
+    tree = TeamTree(
+        (t, None if p == ROOT else int(p.split(":")[1]))
+        for t, p in zip(teams["team_id"], teams["parent"], strict=True)
+    )
     return {t: [f"team:{a}" for a in (t, *tree.ancestors(t))] + [ROOT] for t in tree.rows}
 
 
@@ -88,6 +102,7 @@ def expand_to_groups(rows: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- the privacy floor ------------------------------------------------------------------------------
+
 
 def _tree_of(frame: pd.DataFrame, count: str) -> tuple[dict[str, str | None], dict[str, int]]:
     """(parent, count) per group, checked: one row per group, known parents, no cycle, nested counts."""
@@ -116,8 +131,10 @@ def _tree_of(frame: pd.DataFrame, count: str) -> tuple[dict[str, str | None], di
             current = parent[current]
     for group, total in children_total.items():
         if total > counts[group]:
-            raise ValueError(f"group {group!r}: its sub-groups hold {total} {count}, more than its own "
-                             f"{counts[group]}; groups must be nested")
+            raise ValueError(
+                f"group {group!r}: its sub-groups hold {total} {count}, more than its own "
+                f"{counts[group]}; groups must be nested"
+            )
     return parent, counts
 
 
@@ -156,12 +173,14 @@ def floor_status(results: pd.DataFrame, min_size: int, *, count: str = "responde
             residual[above] = left
         residual[group] = counts[group]
         status[group] = ""
-    return pd.Series([status[str(g)] for g in results["group"]], index=results.index, name="hidden",
-                     dtype=object)
+    return pd.Series(
+        [status[str(g)] for g in results["group"]], index=results.index, name="hidden", dtype=object
+    )
 
 
-def apply_group_floor(results: pd.DataFrame, min_size: int, *, count: str = "respondents",
-                      by: Sequence[str] = ()) -> pd.DataFrame:
+def apply_group_floor(
+    results: pd.DataFrame, min_size: int, *, count: str = "respondents", by: Sequence[str] = ()
+) -> pd.DataFrame:
     """The rows of ``results`` that may be shown: every other group is dropped (module docstring).
 
     With ``by``, each partition (e.g. each round, each question) is its own tree.

@@ -22,6 +22,7 @@ the privacy floor: see :mod:`metrics.analytics.survey_groups`, whose names are r
 Results of different rounds are disjoint and may be shown side by side.  A round's results must not
 also be shown split by month: the months would be overlapping groups outside this tree.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,9 +44,23 @@ from metrics.analytics.survey_groups import (
 )
 
 __all__ = [
-    "QUESTIONS", "ROOT", "ROOT_NAME", "SMALL", "SUBTRACTION", "RoundResults", "apply_group_floor",
-    "canonical_tool", "expand_to_groups", "floor_status", "group_tree", "question_distribution",
-    "question_means", "results_trend", "round_results", "survey_comments", "survey_trend",
+    "QUESTIONS",
+    "ROOT",
+    "ROOT_NAME",
+    "SMALL",
+    "SUBTRACTION",
+    "RoundResults",
+    "apply_group_floor",
+    "canonical_tool",
+    "expand_to_groups",
+    "floor_status",
+    "group_tree",
+    "question_distribution",
+    "question_means",
+    "results_trend",
+    "round_results",
+    "survey_comments",
+    "survey_trend",
 ]
 SCALE = (1, 2, 3, 4, 5)
 FREQUENCIES = ("never", "monthly", "weekly", "daily")
@@ -66,29 +81,67 @@ class Question:
 
 
 QUESTIONS: tuple[Question, ...] = (
-    Question("overall_satisfaction", "Overall, how satisfied are you with your work as an engineer here?",
-             "scale", True, ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied")),
-    Question("ease_of_shipping", "How easy is it to get your changes reviewed, merged and shipped?",
-             "scale", True, ("Very hard", "Hard", "Neither easy nor hard", "Easy", "Very easy")),
-    Question("ai_hours_saved_per_week",
-             "In a typical week, how many hours do AI coding tools save you? (0 to 40, decimals allowed)",
-             "hours", False),
+    Question(
+        "overall_satisfaction",
+        "Overall, how satisfied are you with your work as an engineer here?",
+        "scale",
+        True,
+        ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"),
+    ),
+    Question(
+        "ease_of_shipping",
+        "How easy is it to get your changes reviewed, merged and shipped?",
+        "scale",
+        True,
+        ("Very hard", "Hard", "Neither easy nor hard", "Easy", "Very easy"),
+    ),
+    Question(
+        "ai_hours_saved_per_week",
+        "In a typical week, how many hours do AI coding tools save you? (0 to 40, decimals allowed)",
+        "hours",
+        False,
+    ),
     Question("ai_tool", "Which AI coding tool do you use most?", "tool", False),
-    Question("ai_frequency", "How often do you use AI coding tools?", "frequency", False,
-             ("Never", "About monthly", "Weekly", "Daily")),
-    Question("free_text", "Anything else you want to tell us? (read only by managers, never shown per team)",
-             "text", False),
+    Question(
+        "ai_frequency",
+        "How often do you use AI coding tools?",
+        "frequency",
+        False,
+        ("Never", "About monthly", "Weekly", "Daily"),
+    ),
+    Question(
+        "free_text",
+        "Anything else you want to tell us? (read only by managers, never shown per team)",
+        "text",
+        False,
+    ),
 )
 QUESTION = {q.key: q for q in QUESTIONS}
 
 KNOWN_TOOLS = (
-    "Claude Code", "GitHub Copilot", "Cursor", "aider", "Devin", "Codex", "Gemini", "Windsurf", "Amazon Q",
-    "ChatGPT", "JetBrains AI", "Jules", "Factory",
+    "Claude Code",
+    "GitHub Copilot",
+    "Cursor",
+    "aider",
+    "Devin",
+    "Codex",
+    "Gemini",
+    "Windsurf",
+    "Amazon Q",
+    "ChatGPT",
+    "JetBrains AI",
+    "Jules",
+    "Factory",
 )
 _TOOL_ALIASES = {
     **{tool.casefold(): tool for tool in KNOWN_TOOLS},
-    "claude": "Claude Code", "copilot": "GitHub Copilot", "github copilot chat": "GitHub Copilot",
-    "codeium": "Windsurf", "gemini code assist": "Gemini", "openai codex": "Codex", "q developer": "Amazon Q",
+    "claude": "Claude Code",
+    "copilot": "GitHub Copilot",
+    "github copilot chat": "GitHub Copilot",
+    "codeium": "Windsurf",
+    "gemini code assist": "Gemini",
+    "openai codex": "Codex",
+    "q developer": "Amazon Q",
 }
 
 
@@ -99,6 +152,7 @@ def canonical_tool(text: str) -> str:
 
 
 # --- statistics -------------------------------------------------------------------------------------
+
 
 def answered(responses: pd.DataFrame, question: str) -> pd.Series:
     """True where the response answers ``question`` (a number, or non-blank text)."""
@@ -191,6 +245,7 @@ def _distinct_per_group(expanded: pd.DataFrame, column: str, groups: pd.Series) 
 
 # --- results, floored -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RoundResults:
     """A round's results with the floor applied: nothing here belongs to a hidden group.
@@ -211,8 +266,9 @@ class RoundResults:
         return bool(len(row)) and row["hidden"].iloc[0] == ""
 
 
-def round_results(responses: pd.DataFrame, groups: pd.DataFrame, members: pd.DataFrame, *,
-                  min_size: int) -> RoundResults:
+def round_results(
+    responses: pd.DataFrame, groups: pd.DataFrame, members: pd.DataFrame, *, min_size: int
+) -> RoundResults:
     """Means, distributions and response rates of one round per group, floored (module docstring)."""
     expanded = expand_to_groups(responses, groups)
     respondents = _distinct_per_group(expanded, "response_id", groups["group"])
@@ -222,9 +278,11 @@ def round_results(responses: pd.DataFrame, groups: pd.DataFrame, members: pd.Dat
     shown = (hidden == "").to_numpy()
     rate = respondents.to_numpy() / asked.replace(0, math.nan).to_numpy()
     frame = groups.assign(
-        hidden=hidden.to_numpy(), members=asked.to_numpy(),
-        respondents=pd.array([int(n) if ok else pd.NA for n, ok in zip(respondents, shown, strict=True)],
-                             dtype="Int64"),
+        hidden=hidden.to_numpy(),
+        members=asked.to_numpy(),
+        respondents=pd.array(
+            [int(n) if ok else pd.NA for n, ok in zip(respondents, shown, strict=True)], dtype="Int64"
+        ),
         response_rate=[float(r) if ok else math.nan for r, ok in zip(rate, shown, strict=True)],
     )
     visible_groups = [g for g, ok in zip(groups["group"], shown, strict=True) if ok]
@@ -274,8 +332,11 @@ def survey_trend(responses: pd.DataFrame, *, by: str, min_size: int) -> pd.DataF
     rows = []
     for key, part in frame.groupby("period", sort=True):
         respondents = int(part["response_id"].nunique())
-        row: dict[str, object] = {"period": key, "hidden": "" if respondents >= min_size else SMALL,
-                                  "respondents": respondents if respondents >= min_size else pd.NA}
+        row: dict[str, object] = {
+            "period": key,
+            "hidden": "" if respondents >= min_size else SMALL,
+            "respondents": respondents if respondents >= min_size else pd.NA,
+        }
         for question in NUMERIC:
             n = int(part[question].notna().sum())
             ok = respondents >= min_size and n >= min_size
@@ -287,8 +348,9 @@ def survey_trend(responses: pd.DataFrame, *, by: str, min_size: int) -> pd.DataF
     return out.astype({c: "Int64" for c in columns if c == "respondents" or c.startswith("n_")})
 
 
-def results_trend(reference: RoundResults, rounds: Sequence[tuple[object, RoundResults]], question: str
-                  ) -> pd.DataFrame:
+def results_trend(
+    reference: RoundResults, rounds: Sequence[tuple[object, RoundResults]], question: str
+) -> pd.DataFrame:
     """One numeric question across rounds for the groups of ``reference``.
 
     Columns: group, name, depth, round (the label given), status ("shown" | "hidden" | "absent": the
@@ -298,11 +360,14 @@ def results_trend(reference: RoundResults, rounds: Sequence[tuple[object, RoundR
     out: list[tuple[object, ...]] = []
     for label, results in rounds:
         means = results.means[results.means["question"] == question]
-        found = {g: (int(n), float(mean))
-                 for g, n, mean in zip(means["group"], means["n"], means["mean"], strict=True)}
+        found = {
+            g: (int(n), float(mean))
+            for g, n, mean in zip(means["group"], means["n"], means["mean"], strict=True)
+        }
         present = set(results.groups["group"])
-        for group, name, depth in zip(reference.groups["group"], reference.groups["name"],
-                                      reference.groups["depth"], strict=True):
+        for group, name, depth in zip(
+            reference.groups["group"], reference.groups["name"], reference.groups["depth"], strict=True
+        ):
             status = "shown" if group in found else "hidden" if group in present else "absent"
             n, mean = found.get(group, (pd.NA, math.nan))
             out.append((group, name, depth, label, status, n, mean))

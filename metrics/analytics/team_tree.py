@@ -21,6 +21,7 @@ Membership at a time
 A membership is ``(person_id, team_id, start, end)``: the person is in the team at ``when`` when
 ``start <= when < end`` — start inclusive, end exclusive, a missing start or end unbounded.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -66,7 +67,7 @@ class TeamTree:
                 path.append(current)
                 current = self._parent[current]
             if current is not None and current in path:
-                self._parent[min(path[path.index(current):])] = None
+                self._parent[min(path[path.index(current) :])] = None
             done.update(path)
 
     def __contains__(self, team: object) -> bool:
@@ -148,6 +149,7 @@ def _id_or_none(value: object) -> int | None:
 
 # --- membership at a time ---------------------------------------------------------------------------
 
+
 class Membership(NamedTuple):
     person_id: int
     team_id: int
@@ -188,8 +190,9 @@ def memberships_at(memberships: pd.DataFrame, when: Any) -> pd.DataFrame:
     return memberships[active_mask(memberships["start"], memberships["end"], when)]
 
 
-def teams_at_event(events: pd.DataFrame, memberships: pd.DataFrame, *, person: str = "author_id",
-                   when: str = "merged_at") -> pd.DataFrame:
+def teams_at_event(
+    events: pd.DataFrame, memberships: pd.DataFrame, *, person: str = "author_id", when: str = "merged_at"
+) -> pd.DataFrame:
     """Each event (say a PR: ``id``, ``person``, ``when``) joined with the memberships its person held at
     ``when`` (``person_id, team_id, start, end``): one row per event and team, events in no team left out."""
     joined = events[["id", person, when]].merge(memberships, left_on=person, right_on="person_id")

@@ -1,4 +1,5 @@
 """Who is asking and what they may see: role, team scope, read-only permission, per-token throttle."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """API tokens in the Django admin: create (the token is shown once, on the page after saving), scope,
 revoke.  Only the hash is stored, so a lost token cannot be shown again: revoke it and create another."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,13 +50,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
             request._sextant_raw_token = api_token_issue(token=obj)
         super().save_model(request, obj, form, change)
 
-    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
-                     ) -> HttpResponse:
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
         raw = getattr(request, "_sextant_raw_token", None)
         if raw is None:
             return super().response_add(request, obj, post_url_continue)
-        context = {**self.admin_site.each_context(request), "token": obj, "raw_token": raw,
-                   "opts": self.model._meta, "title": "API token created"}
+        context = {
+            **self.admin_site.each_context(request),
+            "token": obj,
+            "raw_token": raw,
+            "opts": self.model._meta,
+            "title": "API token created",
+        }
         response = TemplateResponse(request, "api/token_created.html", context)
         response["Cache-Control"] = "no-store"
         return response

@@ -1,4 +1,5 @@
 """``Authorization: Bearer <token>`` for BI tools, beside session (browsable API) and basic auth."""
+
 from __future__ import annotations
 
 from typing import Any

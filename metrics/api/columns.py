@@ -3,6 +3,7 @@
 Each column is selected under an alias ``c_<name>`` (names such as ``author`` or ``repository`` would
 clash with model fields), typed for JSON and text-formatted in SQL for CSV (see ``sql.py``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,11 +73,19 @@ class Column:
         return Case(When(Exists(members), then=value), default=Value(None), output_field=CharField())
 
     def field(self) -> serializers.Field:
-        options: dict[str, Any] = {"source": ALIAS + self.name, "help_text": self.help or None,
-                                   "allow_null": self.nullable, "read_only": True}
+        options: dict[str, Any] = {
+            "source": ALIAS + self.name,
+            "help_text": self.help or None,
+            "allow_null": self.nullable,
+            "read_only": True,
+        }
         kinds: dict[str, Any] = {
-            "int": serializers.IntegerField, "float": serializers.FloatField, "text": serializers.CharField,
-            "bool": serializers.BooleanField, "date": serializers.DateField, "json": serializers.JSONField,
+            "int": serializers.IntegerField,
+            "float": serializers.FloatField,
+            "text": serializers.CharField,
+            "bool": serializers.BooleanField,
+            "date": serializers.DateField,
+            "json": serializers.JSONField,
         }
         if self.kind == "datetime":
             return serializers.DateTimeField(format=ISO_SECONDS, **options)
@@ -97,7 +106,8 @@ def json_values(columns: Sequence[Column], access: Access, datetime_text: bool =
     come already formatted, which DRF passes through unchanged, and psycopg need not build a datetime
     per value (Django's timestamptz loader is Python: ~3.5 us a value, 16 ms of a 500-PR page)."""
     return {
-        ALIAS + c.name: DatetimeText(c.expression(access)) if datetime_text and c.kind == "datetime"
+        ALIAS + c.name: DatetimeText(c.expression(access))
+        if datetime_text and c.kind == "datetime"
         else c.expression(access)
         for c in columns
     }
@@ -218,8 +228,13 @@ TEAMS = (
 )
 PEOPLE = (
     Column("person", "text", Pseudonym(F("id")), PERSON_HELP, nullable=False),
-    Column("name", "text", "display_name", "display name; null unless the token's role is admin or manager",
-           personal="id"),
+    Column(
+        "name",
+        "text",
+        "display_name",
+        "display name; null unless the token's role is admin or manager",
+        personal="id",
+    ),
     Column("is_bot", "bool", nullable=False),
 )
 REPOSITORIES = (
@@ -246,8 +261,16 @@ def _span_help(phase: catalog.Phase) -> str:
     return f"{phase.definition}, hours (null if unknown or negative)"
 
 
-_PR_TIMES = ("created_at", "ready_at", "first_commit_at", "first_review_at", "approved_at", "merged_at",
-             "closed_at", "updated_at")
+_PR_TIMES = (
+    "created_at",
+    "ready_at",
+    "first_commit_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "closed_at",
+    "updated_at",
+)
 PULL_REQUESTS = (
     _id("pull request id"),
     Column("repository", "text", "repository__full_name", "owner/name", nullable=False),
@@ -262,8 +285,9 @@ PULL_REQUESTS = (
     Column("deletions", "int"),
     Column("changed_files", "int"),
     Column("commits_count", "int"),
-    Column("head_branch", "text", help="null unless the token's role is admin or manager",
-           personal="author_id"),
+    Column(
+        "head_branch", "text", help="null unless the token's role is admin or manager", personal="author_id"
+    ),
     Column("base_branch", "text", nullable=False),
     Column("ai_assisted", "bool", help="AI evidence found (a lower bound)", nullable=False),
     Column("ai_tools", "list", help="AI tools with evidence; CSV: separated by ';'", nullable=False),
@@ -313,9 +337,14 @@ METRICS = (
     Column("value", "float"),
     Column("n", "int", help="number of PRs (or people) behind the value", nullable=False),
     Column("definition_version", "text", nullable=False),
-    Column("provisional", "bool", help="the period runs past the data (still running, or after the time the "
-           "data runs through; for the revert metrics, until their observation window has closed): not "
-           "comparable with complete periods", nullable=False),
+    Column(
+        "provisional",
+        "bool",
+        help="the period runs past the data (still running, or after the time the "
+        "data runs through; for the revert metrics, until their observation window has closed): not "
+        "comparable with complete periods",
+        nullable=False,
+    ),
 )
 SYNC_RUNS = (
     _id("sync run id"),
@@ -335,10 +364,15 @@ AI_IMPACT = (
     Column("scope", "text", help="organization | team", nullable=False),
     Column("team", "text", "team__slug", "team slug (team scope)"),
     Column("outcome", "text", help="cycle_time | revert_rate | detection_coverage", nullable=False),
-    Column("method", "text", help="adjusted | naive | did | coverage (naive: only beside adjusted)",
-           nullable=False),
-    Column("rule", "text", help="detection rule behind the AI flag: any, or one evidence kind",
-           nullable=False),
+    Column(
+        "method",
+        "text",
+        help="adjusted | naive | did | coverage (naive: only beside adjusted)",
+        nullable=False,
+    ),
+    Column(
+        "rule", "text", help="detection rule behind the AI flag: any, or one evidence kind", nullable=False
+    ),
     Column("unit", "text", help="percent_change | percentage_points | percent", nullable=False),
     Column("estimate", "float", help="null when status is 'not enough data'"),
     Column("ci_low", "float", help="95% interval, lower bound"),
@@ -356,15 +390,37 @@ AI_ROI = (
     Column("tool", "text", nullable=False),
     Column("team", "text", "team__slug", "team slug; null = whole organization"),
     Column("ai_prs", "int", help="AI-assisted PRs merged in the month with this tool", nullable=False),
-    Column("seats", "int", help="seats paid for in the month (entered, imported or from the tool's API); "
-           "null = not known"),
-    Column("seats_known", "bool", ExpressionWrapper(Q(seats__isnull=False), output_field=BooleanField()),
-           "whether the month's seats are known", nullable=False),
-    Column("spend", "float", help="seats x monthly seat price, or usage cost; null when unknown (see "
-           "spend_note) and for viewers (no money)", money=True),
-    Column("spend_note", "text", help="how spend was found: 'seats x price', 'usage cost', 'no price set', "
-           "or why it is null: 'seats unknown', 'seats counted for the whole organization'", nullable=False),
-    *(Column(f"{kind}_{what}{bound}", "float", money=what == "net")
-      for kind in ("measured", "reported") for what in ("hours", "net") for bound in ("", "_low", "_high")),
+    Column(
+        "seats",
+        "int",
+        help="seats paid for in the month (entered, imported or from the tool's API); null = not known",
+    ),
+    Column(
+        "seats_known",
+        "bool",
+        ExpressionWrapper(Q(seats__isnull=False), output_field=BooleanField()),
+        "whether the month's seats are known",
+        nullable=False,
+    ),
+    Column(
+        "spend",
+        "float",
+        help="seats x monthly seat price, or usage cost; null when unknown (see "
+        "spend_note) and for viewers (no money)",
+        money=True,
+    ),
+    Column(
+        "spend_note",
+        "text",
+        help="how spend was found: 'seats x price', 'usage cost', 'no price set', "
+        "or why it is null: 'seats unknown', 'seats counted for the whole organization'",
+        nullable=False,
+    ),
+    *(
+        Column(f"{kind}_{what}{bound}", "float", money=what == "net")
+        for kind in ("measured", "reported")
+        for what in ("hours", "net")
+        for bound in ("", "_low", "_high")
+    ),
     Column("computed_at", "datetime", nullable=False),
 )

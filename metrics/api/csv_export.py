@@ -8,6 +8,7 @@ view only forwards blocks); elsewhere, or with ``SEXTANT_API_CSV_COPY=0``, a ser
 Cells a spreadsheet would run as a formula are defused by ``sql.csv_cell`` (in SQL: ``sql.CsvCell``)
 unless the request says ``?csv_raw=1``.
 """
+
 from __future__ import annotations
 
 import csv

@@ -1,5 +1,6 @@
 """OpenAPI schema and docs UI (Swagger UI, Redoc) served from the installed drf-spectacular-sidecar:
 no CDN, so the docs work on an air-gapped installation."""
+
 from __future__ import annotations
 
 import functools

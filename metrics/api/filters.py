@@ -1,4 +1,5 @@
 """Query filters of every list.  A bad value is a 400 whose detail starts with the parameter's name."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,7 +70,9 @@ class DateOnlyField(serializers.DateField):
 
 def _choice(choices: tuple[str, ...] | list[str], help_text: str = "") -> serializers.ChoiceField:
     return serializers.ChoiceField(
-        choices=list(choices), required=False, help_text=help_text or None,
+        choices=list(choices),
+        required=False,
+        help_text=help_text or None,
         error_messages={"invalid_choice": f'"{{input}}" is not one of {", ".join(choices)}.'},
     )
 

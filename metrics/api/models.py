@@ -1,4 +1,5 @@
 """API tokens for BI tools: hashed at rest, scoped by role and teams, read-only, revocable."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -24,7 +25,9 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, editable=False)
     role = models.CharField(
-        max_length=10, choices=Role.choices, default=Role.VIEWER,
+        max_length=10,
+        choices=Role.choices,
+        default=Role.VIEWER,
         help_text="admin and manager see people's names; executive and viewer see pseudonyms",
     )
     all_teams = models.BooleanField(

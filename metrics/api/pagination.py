@@ -4,6 +4,7 @@
 ``count`` (the table is small); every other list is cursor-only, without a count (a COUNT over a
 million PRs per page would cost more than the page).
 """
+
 from __future__ import annotations
 
 import re
@@ -101,10 +102,15 @@ class ExportCursorPagination(CursorPagination):
         for parameter in parameters:
             if parameter["name"] == "page_size":
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
-        parameters.append({
-            "name": "ordering", "required": False, "in": "query", "description": "id (default) or -id",
-            "schema": {"type": "string", "enum": list(ORDERINGS)},
-        })
+        parameters.append(
+            {
+                "name": "ordering",
+                "required": False,
+                "in": "query",
+                "description": "id (default) or -id",
+                "schema": {"type": "string", "enum": list(ORDERINGS)},
+            }
+        )
         return parameters
 
 
@@ -129,10 +135,14 @@ class MetricPagination(ExportCursorPagination):
     def get_paginated_response(self, data: Any) -> Response:
         if self.offset_pages is not None:
             return self.offset_pages.get_paginated_response(data)
-        return Response({
-            "count": self.count, "next": self.get_next_link(), "previous": self.get_previous_link(),
-            "results": data,
-        })
+        return Response(
+            {
+                "count": self.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         paginated = super().get_paginated_response_schema(schema)
@@ -143,8 +153,18 @@ class MetricPagination(ExportCursorPagination):
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [
             *super().get_schema_operation_parameters(view),
-            {"name": "limit", "required": False, "in": "query", "description": "page size (offset pages)",
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
-            {"name": "offset", "required": False, "in": "query", "description": "rows to skip (offset pages)",
-             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}},
+            {
+                "name": "limit",
+                "required": False,
+                "in": "query",
+                "description": "page size (offset pages)",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            },
+            {
+                "name": "offset",
+                "required": False,
+                "in": "query",
+                "description": "rows to skip (offset pages)",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+            },
         ]

@@ -4,6 +4,7 @@ Team rule (scope and the ``team`` filter alike): a PR belongs to a team when its
 by the team, or its author was a member of the team when it merged (when it was opened, if it is not
 merged), counting sub-teams.  Reviews and reverts follow their PR; deployments their repository.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -48,9 +49,8 @@ def pr_in_teams(team_ids: Iterable[int], prefix: str = "") -> Q:
     at = Coalesce(
         OuterRef(f"{prefix}merged_at"), OuterRef(f"{prefix}created_at"), output_field=DateTimeField()
     )
-    member = (
-        TeamMembership.objects.filter(person_id=OuterRef(f"{prefix}author_id"), team_id__in=ids)
-        .filter(TeamMembership.at_q(at))
+    member = TeamMembership.objects.filter(person_id=OuterRef(f"{prefix}author_id"), team_id__in=ids).filter(
+        TeamMembership.at_q(at)
     )
     # The ids as literal lists (two small queries), so PostgreSQL can combine the repository and author
     # indexes instead of testing the membership of every PR in the date range (1M PRs: 355 ms -> 11 ms).
@@ -156,8 +156,11 @@ def metric_rows(access: Access, filters: dict[str, Any]) -> QuerySet[MetricSnaps
     lookups = {
         "team_id": getattr(filters.get("team"), "id", None),
         "repository_id": getattr(filters.get("repository"), "id", None),
-        "metric": filters.get("metric"), "period": filters.get("period"), "scope": filters.get("scope"),
-        "period_start__gte": filters.get("since"), "period_start__lte": filters.get("until"),
+        "metric": filters.get("metric"),
+        "period": filters.get("period"),
+        "scope": filters.get("scope"),
+        "period_start__gte": filters.get("since"),
+        "period_start__lte": filters.get("until"),
     }
     qs = qs.filter(**{k: v for k, v in lookups.items() if v is not None})
     return _updated(qs, filters, "computed_at").annotate(provisional=provisional_case())
@@ -197,8 +200,11 @@ def ai_impact_rows(access: Access, filters: dict[str, Any]) -> QuerySet[AIImpact
     if access.team_ids is not None:
         qs = qs.filter(scope="team", team_id__in=list(access.team_ids))
     lookups = {
-        "team_id": getattr(filters.get("team"), "id", None), "outcome": filters.get("outcome"),
-        "method": filters.get("method"), "rule": filters.get("rule"), "scope": filters.get("scope"),
+        "team_id": getattr(filters.get("team"), "id", None),
+        "outcome": filters.get("outcome"),
+        "method": filters.get("method"),
+        "rule": filters.get("rule"),
+        "scope": filters.get("scope"),
     }
     return qs.filter(**{k: v for k, v in lookups.items() if v is not None})
 
@@ -209,7 +215,9 @@ def ai_roi_rows(access: Access, filters: dict[str, Any]) -> QuerySet[AIRoiMonth]
     if access.team_ids is not None:
         qs = qs.filter(team_id__in=list(access.team_ids))
     lookups = {
-        "team_id": getattr(filters.get("team"), "id", None), "tool": filters.get("tool"),
-        "month__gte": filters.get("since"), "month__lte": filters.get("until"),
+        "team_id": getattr(filters.get("team"), "id", None),
+        "tool": filters.get("tool"),
+        "month__gte": filters.get("since"),
+        "month__lte": filters.get("until"),
     }
     return qs.filter(**{k: v for k, v in lookups.items() if v is not None})

@@ -8,6 +8,7 @@ Pseudonyms are ``person-`` + the first 12 hex digits of HMAC-SHA256(key, str(per
 derived from SECRET_KEY.  PostgreSQL computes the HMAC with its built-in ``sha256()``; SQLite calls a
 Python function registered on each connection (``register_sqlite_functions``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -102,8 +103,10 @@ class HoursBetween(Func):
             # Django keeps SQLite datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC): whole seconds from
             # julianday (exact once rounded) plus the microseconds' digits.
             seconds = f"round((julianday(substr({end}, 1, 19)) - julianday(substr({start}, 1, 19))) * 86400)"
-            micros = (f"(cast(substr(({end}) || '000000', 21, 6) as integer)"
-                      f" - cast(substr(({start}) || '000000', 21, 6) as integer))")
+            micros = (
+                f"(cast(substr(({end}) || '000000', 21, 6) as integer)"
+                f" - cast(substr(({start}) || '000000', 21, 6) as integer))"
+            )
             hours = f"round(({seconds} * 1000000 + {micros}) / 3600000000.0, 4)"
             hours_params = [*end_params, *start_params] * 2
         # The parameters in the order the placeholders appear: the condition's, then the value's.
@@ -175,13 +178,18 @@ class CsvCell(_TextFunc):
 
     template = "sextant_csv_cell(%(expressions)s)"
     pg_template = (
-        "(CASE WHEN %(expressions)s ~ '^[-=+@\\t\\r]' AND %(expressions)s !~ '" + PLAIN_NUMBER.pattern
+        "(CASE WHEN %(expressions)s ~ '^[-=+@\\t\\r]' AND %(expressions)s !~ '"
+        + PLAIN_NUMBER.pattern
         + "' THEN '''' || %(expressions)s ELSE %(expressions)s END)"
     )
 
 
 CSV_TEXT: dict[str, type[_TextFunc]] = {
-    "datetime": IsoUtc, "date": DateText, "bool": BoolText, "list": ListText, "json": JsonText,
+    "datetime": IsoUtc,
+    "date": DateText,
+    "bool": BoolText,
+    "list": ListText,
+    "json": JsonText,
     "float": FloatText,
 }
 

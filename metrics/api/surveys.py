@@ -3,6 +3,7 @@
 Only what the survey pages may show leaves here: rows come from ``survey_round_results`` (the one
 floored path out of the database); hidden groups appear with their reason and no numbers.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,19 +31,36 @@ from metrics.core.models import Team
 from metrics.ingestion.models import SurveyRound
 from metrics.ingestion.surveys import RESULTS_CACHE_SECONDS, round_version, survey_round_results
 
-FIELDS = ["round_id", "round", "group", "team", "hidden", "members", "respondents", "response_rate",
-          "question", "n", "mean"]
+FIELDS = [
+    "round_id",
+    "round",
+    "group",
+    "team",
+    "hidden",
+    "members",
+    "respondents",
+    "response_rate",
+    "question",
+    "n",
+    "mean",
+]
 ERROR = inline_serializer("SurveyError", {"detail": serializers.CharField()})
-ROW = inline_serializer("SurveyResult", {
-    "round_id": serializers.IntegerField(), "round": serializers.CharField(),
-    "group": serializers.CharField(), "team": serializers.CharField(allow_null=True),
-    "hidden": serializers.CharField(help_text="'' when shown; small | subtraction when hidden"),
-    "members": serializers.IntegerField(allow_null=True),
-    "respondents": serializers.IntegerField(allow_null=True),
-    "response_rate": serializers.FloatField(allow_null=True),
-    "question": serializers.CharField(allow_null=True), "n": serializers.IntegerField(allow_null=True),
-    "mean": serializers.FloatField(allow_null=True),
-})
+ROW = inline_serializer(
+    "SurveyResult",
+    {
+        "round_id": serializers.IntegerField(),
+        "round": serializers.CharField(),
+        "group": serializers.CharField(),
+        "team": serializers.CharField(allow_null=True),
+        "hidden": serializers.CharField(help_text="'' when shown; small | subtraction when hidden"),
+        "members": serializers.IntegerField(allow_null=True),
+        "respondents": serializers.IntegerField(allow_null=True),
+        "response_rate": serializers.FloatField(allow_null=True),
+        "question": serializers.CharField(allow_null=True),
+        "n": serializers.IntegerField(allow_null=True),
+        "mean": serializers.FloatField(allow_null=True),
+    },
+)
 
 
 def _num(value: Any) -> Any:
@@ -58,8 +76,7 @@ def _num(value: Any) -> Any:
 
 def survey_result_rows(survey_round: SurveyRound, team_ids: frozenset[int] | None) -> list[dict[str, Any]]:
     """The rows the caller may see; a team-scoped token sees its teams' groups only."""
-    return [row for team_id, row in _cached_rows(survey_round)
-            if team_ids is None or team_id in team_ids]
+    return [row for team_id, row in _cached_rows(survey_round) if team_ids is None or team_id in team_ids]
 
 
 def _cached_rows(survey_round: SurveyRound) -> list[tuple[int | None, dict[str, Any]]]:
@@ -79,8 +96,11 @@ def _rows(survey_round: SurveyRound) -> list[tuple[int | None, dict[str, Any]]]:
         team_id = group.get("team_id")
         team_id = None if _num(team_id) is None else int(team_id)
         base = {
-            "round_id": survey_round.pk, "round": survey_round.name, "group": group["group"],
-            "team": group.get("name") if team_id is not None else None, "hidden": group["hidden"],
+            "round_id": survey_round.pk,
+            "round": survey_round.name,
+            "group": group["group"],
+            "team": group.get("name") if team_id is not None else None,
+            "hidden": group["hidden"],
             "members": None if group["hidden"] else _num(group.get("members")),
             "respondents": None if group["hidden"] else _num(group.get("respondents")),
             "response_rate": None if group["hidden"] else _num(group.get("response_rate")),
@@ -90,8 +110,12 @@ def _rows(survey_round: SurveyRound) -> list[tuple[int | None, dict[str, Any]]]:
             rows.append((team_id, {**base, "question": None, "n": None, "mean": None}))
             continue
         for stat in stats.to_dict("records"):
-            rows.append((team_id, {**base, "question": stat["question"], "n": int(stat["n"]),
-                                   "mean": _num(stat["mean"])}))
+            rows.append(
+                (
+                    team_id,
+                    {**base, "question": stat["question"], "n": int(stat["n"]), "mean": _num(stat["mean"])},
+                )
+            )
     return rows
 
 
@@ -105,12 +129,18 @@ class SurveyResultsApi(APIView):
 
     @extend_schema(
         operation_id="survey_results_list",
-        parameters=[OpenApiParameter("round", int, description="survey round id (default: the latest)"),
-                    OpenApiParameter("format", str, enum=["json", "csv"])],
+        parameters=[
+            OpenApiParameter("round", int, description="survey round id (default: the latest)"),
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+        ],
         responses={
-            200: inline_serializer("SurveyResults", {
-                "min_group_size": serializers.IntegerField(), "results": serializers.ListField(child=ROW),
-            }),
+            200: inline_serializer(
+                "SurveyResults",
+                {
+                    "min_group_size": serializers.IntegerField(),
+                    "results": serializers.ListField(child=ROW),
+                },
+            ),
             **dict.fromkeys((400, 403, 404, 429), ERROR),
         },
     )

@@ -4,6 +4,7 @@ A token reads ``sxt_<prefix>_<secret>``: ``prefix`` (8 hex characters, stored an
 finds the row, ``sha256`` of the whole token is compared in constant time.  The secret is 32 random
 bytes, so a plain (unsalted) sha256 is enough: there is nothing to brute-force.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -71,7 +72,7 @@ def api_token_find(*, raw: str) -> ApiToken | None:
     """The token whose hash matches ``raw`` (revoked or not), else None."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    prefix, sep, _secret = raw[len(TOKEN_PREFIX):].partition("_")
+    prefix, sep, _secret = raw[len(TOKEN_PREFIX) :].partition("_")
     if not sep or len(prefix) != 8:
         return None
     token = ApiToken.objects.filter(prefix=prefix).first()

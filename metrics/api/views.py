@@ -1,4 +1,5 @@
 """Thin read-only DRF views: check access, validate filters, call a selector, then page JSON or stream CSV."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,11 +29,16 @@ from metrics.api.pagination import ExportCursorPagination, IdsFirst, MetricPagin
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 FORMAT = OpenApiParameter(
-    "format", str, enum=["json", "csv"], description="csv: the whole filtered list as one streamed CSV file "
+    "format",
+    str,
+    enum=["json", "csv"],
+    description="csv: the whole filtered list as one streamed CSV file "
     "(or send Accept: text/csv); pagination parameters are then ignored",
 )
 CSV_RAW = OpenApiParameter(
-    "csv_raw", bool, description="CSV only: 1 = text exactly as stored; by default a text cell starting "
+    "csv_raw",
+    bool,
+    description="CSV only: 1 = text exactly as stored; by default a text cell starting "
     "with = + - @ TAB or CR gets a leading ' so spreadsheets do not run it as a formula",
 )
 Selector = Callable[[Access, dict[str, Any]], QuerySet]
@@ -95,21 +101,38 @@ class ExportListView(ListModelMixin, GenericAPIView):
 
 
 def _export(
-    name: str, row: str, columns: tuple[cols.Column, ...], filter_class: type[serializers.Serializer],
-    selector: Selector, description: str, pagination: type = ExportCursorPagination, ids_first: bool = False,
+    name: str,
+    row: str,
+    columns: tuple[cols.Column, ...],
+    filter_class: type[serializers.Serializer],
+    selector: Selector,
+    description: str,
+    pagination: type = ExportCursorPagination,
+    ids_first: bool = False,
 ) -> type[ExportListView]:
     """The list view class of endpoint ``name`` whose rows are ``row`` (the OpenAPI component)."""
     serializer = cols.make_serializer(row, columns)
-    view = type(f"{row}ListApi", (ExportListView,), {
-        "columns": columns, "filter_class": filter_class, "selector": staticmethod(selector),
-        "serializer_class": serializer, "pagination_class": pagination,
-        "export_name": name, "ids_first": ids_first, "__doc__": description,
-    })
+    view = type(
+        f"{row}ListApi",
+        (ExportListView,),
+        {
+            "columns": columns,
+            "filter_class": filter_class,
+            "selector": staticmethod(selector),
+            "serializer_class": serializer,
+            "pagination_class": pagination,
+            "export_name": name,
+            "ids_first": ids_first,
+            "__doc__": description,
+        },
+    )
     schema = extend_schema(
-        operation_id=f"{name.replace('-', '_')}_list", description=description,
+        operation_id=f"{name.replace('-', '_')}_list",
+        description=description,
         parameters=[filter_class, FORMAT, CSV_RAW],
         responses={
-            (200, "application/json"): serializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): serializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
             **{(code, "application/json"): ERROR for code in (400, 403, 429)},
         },
     )
@@ -118,57 +141,101 @@ def _export(
 
 
 TeamListApi = _export(
-    "teams", "Team", cols.TEAMS, flt.TeamFilter, selectors.team_rows,
+    "teams",
+    "Team",
+    cols.TEAMS,
+    flt.TeamFilter,
+    selectors.team_rows,
     "Teams; `team` returns the team and its sub-teams.",
 )
 PersonListApi = _export(
-    "people", "Person", cols.PEOPLE, flt.PeopleFilter, selectors.person_rows,
+    "people",
+    "Person",
+    cols.PEOPLE,
+    flt.PeopleFilter,
+    selectors.person_rows,
     "People, keyed by a stable pseudonym; names only for admin and manager tokens. `team`: people who were "
     "ever members of the team or its sub-teams.",
 )
 RepositoryListApi = _export(
-    "repositories", "Repository", cols.REPOSITORIES, flt.RepositoryFilter, selectors.repository_rows,
+    "repositories",
+    "Repository",
+    cols.REPOSITORIES,
+    flt.RepositoryFilter,
+    selectors.repository_rows,
     "Repositories; `team`: owned by the team (or a sub-team), or holding PRs of its members.",
 )
 PullRequestListApi = _export(
-    "pull-requests", "PullRequest", cols.PULL_REQUESTS, flt.PullRequestFilter, selectors.pull_request_rows,
+    "pull-requests",
+    "PullRequest",
+    cols.PULL_REQUESTS,
+    flt.PullRequestFilter,
+    selectors.pull_request_rows,
     "Pull requests with phase spans (hours) and AI flags. `since`/`until` bound merged_at; `updated_since` "
     "matches updated_at or reverted_at; `team`: repository owned by the team, or author a member at merge.",
     ids_first=True,
 )
 ReviewListApi = _export(
-    "reviews", "Review", cols.REVIEWS, flt.ExportFilter, selectors.review_rows,
+    "reviews",
+    "Review",
+    cols.REVIEWS,
+    flt.ExportFilter,
+    selectors.review_rows,
     "Reviews. `since`/`until` bound submitted_at; `updated_since` the PR's updated_at; `team` as for PRs.",
 )
 RevertListApi = _export(
-    "reverts", "Revert", cols.REVERTS, flt.ExportFilter, selectors.revert_rows,
+    "reverts",
+    "Revert",
+    cols.REVERTS,
+    flt.ExportFilter,
+    selectors.revert_rows,
     "Reverts of merged PRs. `since`/`until` bound reverted_at; `updated_since` matches reverted_at or "
     "restored_at; `team` as for the reverted PR.",
 )
 DeploymentListApi = _export(
-    "deployments", "Deployment", cols.DEPLOYMENTS, flt.DeploymentFilter, selectors.deployment_rows,
+    "deployments",
+    "Deployment",
+    cols.DEPLOYMENTS,
+    flt.DeploymentFilter,
+    selectors.deployment_rows,
     "Deployments. `since`/`until` bound created_at; `team`: repositories the team owns.",
 )
 MetricSnapshotListApi = _export(
-    "metrics", "Metric", cols.METRICS, flt.MetricFilter, selectors.metric_rows,
+    "metrics",
+    "Metric",
+    cols.METRICS,
+    flt.MetricFilter,
+    selectors.metric_rows,
     "Materialized metric values in long format. `team`: team-scope rows of that team; `repository`: "
     "repository-scope rows; `since`/`until` (dates) bound period_start; `updated_since` the computation "
     "time. Cursor pages by default, `limit`/`offset` pages when either is given; both report `count`.",
     pagination=MetricPagination,
 )
 SyncRunListApi = _export(
-    "sync-runs", "SyncRun", cols.SYNC_RUNS, flt.SyncRunFilter, selectors.sync_run_rows,
+    "sync-runs",
+    "SyncRun",
+    cols.SYNC_RUNS,
+    flt.SyncRunFilter,
+    selectors.sync_run_rows,
     "Import and sync runs (data freshness). `since`/`until` bound started_at.",
 )
 AIImpactListApi = _export(
-    "ai-impact", "AIImpactEstimate", cols.AI_IMPACT, flt.AIImpactFilter, selectors.ai_impact_rows,
+    "ai-impact",
+    "AIImpactEstimate",
+    cols.AI_IMPACT,
+    flt.AIImpactFilter,
+    selectors.ai_impact_rows,
     "Effect of AI assistance with 95% intervals (metrics/analytics/ai_impact.py): adjusted (fixed "
     "effects, author-clustered), naive (only to be shown beside adjusted), did (staggered team adoption), "
     "a sensitivity row per detection rule, and detection coverage. Estimates are null when status is "
     "'not enough data'.",
 )
 AIRoiListApi = _export(
-    "ai-roi", "AIRoiMonth", cols.AI_ROI, flt.AIRoiFilter, selectors.ai_roi_rows,
+    "ai-roi",
+    "AIRoiMonth",
+    cols.AI_ROI,
+    flt.AIRoiFilter,
+    selectors.ai_roi_rows,
     "AI ROI per month and tool (team null = organization): measured and self-reported hours saved side by "
     "side with intervals, seat spend, net value. Self-reported figures below the survey privacy floor "
     "are null.",

@@ -14,6 +14,7 @@ The role comes from the Sextant profile (``user.sextant_profile``), never from D
 a user without a profile is a viewer.  An API token carries its own role; a token limited to teams
 sees only those teams (and the teams below them) at all (``team_ids``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

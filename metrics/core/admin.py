@@ -1,5 +1,6 @@
 """Core admin: the audit log, read-only.  (Data sources' admin lives with the sync pipeline, in
 metrics/ingestion/admin.py: core imports nothing above it.)"""
+
 from __future__ import annotations
 
 from typing import Any

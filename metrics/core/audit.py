@@ -5,6 +5,7 @@ and groups.  A change records the fields that changed; values of secret fields (
 secret, password, token, key or hash in its name) are recorded as "[changed]", never in clear.
 Bookkeeping fields a sync writes (checkpoint, last_success_at, ...) do not make an entry.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,11 +17,24 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from metrics.core.observability import current_user_id
 
 AUDITED = (
-    "core.DataSource", "core.AITool", "core.Organization", "api.ApiToken", "web.UserProfile",
-    "reports.ReportSchedule", "auth.User", "auth.Group",
+    "core.DataSource",
+    "core.AITool",
+    "core.Organization",
+    "api.ApiToken",
+    "web.UserProfile",
+    "reports.ReportSchedule",
+    "auth.User",
+    "auth.Group",
 )
-IGNORED_FIELDS = {"checkpoint", "last_success_at", "last_error", "last_used_at", "last_login", "updated_at",
-                  "last_period_sent"}
+IGNORED_FIELDS = {
+    "checkpoint",
+    "last_success_at",
+    "last_error",
+    "last_used_at",
+    "last_login",
+    "updated_at",
+    "last_period_sent",
+}
 SECRET_WORDS = ("secret", "password", "token", "key", "hash")
 
 
@@ -68,20 +82,35 @@ def _after(sender: type[models.Model], instance: models.Model, created: bool, **
         changes = {k: _shown(k, v) for k, v in now.items() if v not in (None, "", [], {})}
         action = "create"
     else:
-        changes = {k: {"from": _shown(k, before.get(k)), "to": _shown(k, v)} for k, v in now.items()
-                   if before.get(k) != v}
+        changes = {
+            k: {"from": _shown(k, before.get(k)), "to": _shown(k, v)}
+            for k, v in now.items()
+            if before.get(k) != v
+        }
         action = "update"
         if not changes:
             return
-    AuditLog.objects.create(actor_id=current_user_id.get(), action=action, object_type=sender._meta.label,
-                            object_id=str(instance.pk), object_repr=str(instance)[:300], changes=changes)
+    AuditLog.objects.create(
+        actor_id=current_user_id.get(),
+        action=action,
+        object_type=sender._meta.label,
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:300],
+        changes=changes,
+    )
 
 
 def _deleted(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
     from metrics.core.models import AuditLog
 
-    AuditLog.objects.create(actor_id=current_user_id.get(), action="delete", object_type=sender._meta.label,
-                            object_id=str(instance.pk), object_repr=str(instance)[:300], changes={})
+    AuditLog.objects.create(
+        actor_id=current_user_id.get(),
+        action="delete",
+        object_type=sender._meta.label,
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:300],
+        changes={},
+    )
 
 
 def connect() -> None:

@@ -11,6 +11,7 @@ The check runs in :class:`ThrottledModelBackend` (``AUTHENTICATION_BACKENDS``), 
 goes through, before the password is even hashed; a refused attempt marks the request and
 :class:`AuthThrottleMiddleware` turns whatever the page or the API answered into a 429.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -98,8 +99,13 @@ def mark_blocked(request: Any) -> None:
 class ThrottledModelBackend(ModelBackend):
     """Django's username/password check behind the throttle: every password sign-in goes through here."""
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None,
-                     password: str | None = None, **kwargs: Any) -> Any:
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if request is None:  # management commands, shell: no address to throttle on
             return super().authenticate(request, username=username, password=password, **kwargs)
         account = str(username if username is not None else kwargs.get("username", ""))[:150]

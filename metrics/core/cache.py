@@ -5,6 +5,7 @@ get/set, and each build fills its response-callback table (about 0.5 ms of CPU):
 does two cache operations per request.  ``redis.Redis`` is thread-safe and the pool is already shared, so
 one client per pool is equivalent.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -8,6 +8,7 @@ Embedded mode (no broker: one process reads and writes the secrets) may leave th
 is generated once into ``VAR_DIR/encryption_key`` (mode 0600).  With a broker configured, workers may run
 on other machines that could not read that file, so the variable is required there.
 """
+
 from __future__ import annotations
 
 import os

@@ -8,6 +8,7 @@ where a page fault is expensive that doubled the recompute's wall time (bench/an
 high-water mark of memory (about 1.5 GB at 1M PRs) instead of returning it between recomputes.
 No-op where the C library is not glibc.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -27,6 +28,9 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     settings = (
-        (M_ARENA_MAX, 1), (M_MMAP_THRESHOLD, 32 << 20), (M_TRIM_THRESHOLD, 1 << 30), (M_TOP_PAD, 64 << 20),
+        (M_ARENA_MAX, 1),
+        (M_MMAP_THRESHOLD, 32 << 20),
+        (M_TRIM_THRESHOLD, 1 << 30),
+        (M_TOP_PAD, 64 << 20),
     )
     return all(mallopt(option, value) == 1 for option, value in settings)

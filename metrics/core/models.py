@@ -1,4 +1,5 @@
 """Who and what is measured: the organization, its team tree, people and their identities."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

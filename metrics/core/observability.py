@@ -4,6 +4,7 @@ Each request gets an id (the incoming ``X-Request-ID`` when it is a sane token, 
 echoed in the response; each Celery task logs under its task id.  The JSON formatter also scrubs
 anything that looks like a credential, so a token pasted into an error message never reaches a log.
 """
+
 from __future__ import annotations
 
 import contextvars

@@ -1,6 +1,7 @@
 """Password reset by e-mail: on only where a mail server is configured (``PASSWORD_RESET_ENABLED``,
 default: when ``EMAIL_HOST`` is set), and throttled per client address and per e-mail address, so the
 form can neither flood someone's mailbox nor probe many accounts from one place."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,8 +13,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
 from metrics.core import auth_throttle
 
-OFF = ("Password reset is off: no mail server is configured (set EMAIL_HOST, or PASSWORD_RESET_ENABLED). "
-       "An administrator can set a new password with: python manage.py changepassword <user>")
+OFF = (
+    "Password reset is off: no mail server is configured (set EMAIL_HOST, or PASSWORD_RESET_ENABLED). "
+    "An administrator can set a new password with: python manage.py changepassword <user>"
+)
 
 
 def _off() -> HttpResponse:

@@ -1,4 +1,5 @@
 """Security headers (CSP and friends); sign-in throttling is in ``metrics.core.auth_throttle``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

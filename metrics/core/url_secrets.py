@@ -5,6 +5,7 @@ is refused with a 400 naming the rule (a URL ends up in access logs, proxy logs,
 ``Referer`` headers).  And whatever a client sends, access logs (gunicorn, runserver, Django's request
 log) show neither query strings nor the token of a password-reset link (``/accounts/reset/<uid>/<token>/``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,6 +47,7 @@ class QueryStringSecretMiddleware:
             return HttpResponse(
                 f"Query parameter {found!r} refused: credentials go in the Authorization header "
                 "(Authorization: Bearer <token>), never in the URL.",
-                status=400, content_type="text/plain; charset=utf-8",
+                status=400,
+                content_type="text/plain; charset=utf-8",
             )
         return self.get_response(request)

@@ -1,5 +1,6 @@
 """Versions of database rows for cache keys: a text that changes whenever the rows change, however they
 were written (the ORM, bulk upserts, ``update()``, raw SQL, the admin, psql)."""
+
 from __future__ import annotations
 
 import hashlib

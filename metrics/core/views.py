@@ -2,6 +2,7 @@
 humans.  Anonymous callers (load balancers, the Docker health check) get the source counts; names and
 sync times only for signed-in staff.  Exempt from the HTTPS redirect (``SECURE_REDIRECT_EXEMPT``): the
 container's own check talks plain HTTP to 127.0.0.1, and a redirect is not an answer."""
+
 from __future__ import annotations
 
 import uuid
@@ -56,10 +57,13 @@ def _sources() -> list[dict[str, object]]:
     now = timezone.now()
     return [
         {
-            "name": s.name, "kind": s.kind, "enabled": s.enabled,
+            "name": s.name,
+            "kind": s.kind,
+            "enabled": s.enabled,
             "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
             "minutes_since_success": round((now - s.last_success_at).total_seconds() / 60)
-            if s.last_success_at else None,
+            if s.last_success_at
+            else None,
             "failing": bool(s.last_error),
         }
         for s in DataSource.objects.order_by("name")

@@ -1,5 +1,6 @@
 """Admin of the sync pipeline: data sources (secrets can be set or replaced, never shown, not even
 encrypted) and sync runs, read-only: the record of what ran is not edited by hand."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,12 +25,16 @@ from metrics.ingestion.sync_sources import (
 
 class DataSourceForm(forms.ModelForm):
     new_secret = forms.CharField(
-        label="Token", required=False, strip=True,
+        label="Token",
+        required=False,
+        strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="API token (GitHub App: the private key). Leave empty to keep the stored one.",
     )
     new_webhook_secret = forms.CharField(
-        label="Webhook secret", required=False, strip=True,
+        label="Webhook secret",
+        required=False,
+        strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Secret of the repository/organization webhook. Leave empty to keep the stored one.",
     )
@@ -78,7 +83,13 @@ class DataSourceForm(forms.ModelForm):
 class DataSourceAdmin(admin.ModelAdmin):
     form = DataSourceForm
     list_display = [
-        "name", "kind", "target", "enabled", "sync_interval_minutes", "last_success_at", "has_secret",
+        "name",
+        "kind",
+        "target",
+        "enabled",
+        "sync_interval_minutes",
+        "last_success_at",
+        "has_secret",
         "short_error",
     ]
     list_filter = ["kind", "enabled"]

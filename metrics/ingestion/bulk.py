@@ -4,6 +4,7 @@ Django's ``bulk_create``/``bulk_update`` build an expression tree per value, whi
 import time of a real history; an import writes tens of thousands of rows, so it goes around that.
 Values still pass through each field's ``get_db_prep_save``, so types are stored exactly as the ORM would.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -14,7 +15,10 @@ CHUNK = 2000
 
 
 def upsert(
-    model: type[models.Model], objs: Iterable[models.Model], *, unique: Sequence[str] = (),
+    model: type[models.Model],
+    objs: Iterable[models.Model],
+    *,
+    unique: Sequence[str] = (),
     update: Sequence[str] = (),
 ) -> int:
     """Insert ``objs``; on a conflict over ``unique`` update ``update`` fields (or do nothing)."""

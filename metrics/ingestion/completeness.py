@@ -3,6 +3,7 @@
 A period after this time is provisional (``analytics/completeness.py``): the pages, the API and the
 reports read it here, and the snapshot engine uses it to close the revert metrics' observation window.
 """
+
 from __future__ import annotations
 
 import datetime as dt

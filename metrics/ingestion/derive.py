@@ -3,6 +3,7 @@
 Derivation reads everything of the repository again and rewrites the derived fields, so running
 it twice gives the same result (idempotent) and it sees links that span several imports.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -18,8 +19,20 @@ CHUNK = 500
 def repository_derive(*, repository: Repository) -> dict[str, int]:
     prs = selectors.pull_request_frame(
         repository_ids=[repository.pk],
-        columns=["id", "number", "title", "author_id", "state", "merged_at", "head_branch", "merge_sha",
-                 "body", "reverts_number", "is_bot", "ai_assisted"],
+        columns=[
+            "id",
+            "number",
+            "title",
+            "author_id",
+            "state",
+            "merged_at",
+            "head_branch",
+            "merge_sha",
+            "body",
+            "reverts_number",
+            "is_bot",
+            "ai_assisted",
+        ],
     )
     if prs.empty:
         return {"reverts": 0, "ai_assisted_prs": 0}
@@ -65,12 +78,16 @@ def _reverts_update(repository: Repository, prs: pd.DataFrame) -> int:
     Revert.objects.bulk_create(
         [
             Revert(
-                repository=repository, revert_sha=row.revert_sha,
+                repository=repository,
+                revert_sha=row.revert_sha,
                 reverting_pr_id=(
                     id_by_number.get(row.reverting_number) if pd.notna(row.reverting_number) else None
                 ),
-                reverted_pr_id=id_by_number[row.reverted_number], reverted_at=_ts(row.reverted_at),
-                evidence=row.evidence, matched_text=row.matched_text[:2000], restored_at=_ts(row.restored_at),
+                reverted_pr_id=id_by_number[row.reverted_number],
+                reverted_at=_ts(row.reverted_at),
+                evidence=row.evidence,
+                matched_text=row.matched_text[:2000],
+                restored_at=_ts(row.restored_at),
             )
             for row in found.itertuples()
         ],
@@ -84,7 +101,9 @@ def _reverts_update(repository: Repository, prs: pd.DataFrame) -> int:
     for number, when in standing.items():
         PullRequest.objects.filter(id=id_by_number[number]).update(reverted_at=_ts(when))
     for reverting, reverted in zip(revert_of["reverting_number"], revert_of["reverted_number"], strict=True):
-        PullRequest.objects.filter(id=id_by_number[int(reverting)]).update(revert_of_id=id_by_number[reverted])
+        PullRequest.objects.filter(id=id_by_number[int(reverting)]).update(
+            revert_of_id=id_by_number[reverted]
+        )
     return int(found["restored_at"].isna().sum())
 
 

@@ -4,6 +4,7 @@
 200 MB export is read in batches instead (connectors/pr_file.py), each stored as it comes, all inside
 one transaction, and each repository derived once at the end.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -1,4 +1,5 @@
 """Importing a local git repository: connector -> records_ingest -> snapshots, tracked as a SyncRun."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,9 @@ def git_import(
                 f"unknown team {team!r}: create it first with `manage.py import_teams FILE.csv`"
             )
     connector = LocalGitConnector(
-        SourceConfig(kind="git", name=name or str(path), location=str(path),
-                     options={"name": name, "branch": branch}),
+        SourceConfig(
+            kind="git", name=name or str(path), location=str(path), options={"name": name, "branch": branch}
+        ),
         progress=progress,
     )
     connector.check()
@@ -56,8 +58,9 @@ def git_import(
             progress("computing metrics", 0, None)
         recompute_request(reason=f"import_git {repo_name}")
     except Exception as exc:
-        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.FAILED, error=str(exc)[:2000],
-                                                 finished_at=timezone.now())
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
         raise
     repo = Repository.objects.get(full_name=repo_name)
     prs = PullRequest.objects.filter(repository=repo)

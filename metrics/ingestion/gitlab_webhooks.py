@@ -8,6 +8,7 @@ than 200 characters is a 400.  Merge request, note (comments), push and
 deployment events of a project inside a source (its group, or its project) enqueue a sync of that project,
 which reads only what changed since the source's bookmark; other events get 202 "ignored".
 """
+
 from __future__ import annotations
 
 import hmac
@@ -90,5 +91,6 @@ def gitlab_webhook(request: HttpRequest) -> JsonResponse:
     if (too_long := delivery_id_error(header, delivery)) is not None:
         return too_long
     digest = payload_digest("gitlab", sources, event, request.body)
-    return enqueue_once(provider="gitlab", delivery=delivery, digest=digest, event=event, sources=sources,
-                        repository=project)
+    return enqueue_once(
+        provider="gitlab", delivery=delivery, digest=digest, event=event, sources=sources, repository=project
+    )

@@ -1,4 +1,5 @@
 """Resolving connector identities to people: one person, many e-mails and logins."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -6,6 +6,7 @@ A group (a team, a repository, the organization) in one period is *large* when i
 group's snapshots of that period describe one or a few people: roles that may not see those people (web
 viewers and executives, managers for other teams, API executive/viewer tokens) do not get them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,10 @@ def floor() -> int:
 def above_floor_q() -> Q:
     """A MetricSnapshot queryset condition: the row's group was large in the row's period."""
     large = MetricSnapshot.objects.filter(
-        metric=ENGINEERS_METRIC, n__gte=floor(), scope=OuterRef("scope"), period=OuterRef("period"),
+        metric=ENGINEERS_METRIC,
+        n__gte=floor(),
+        scope=OuterRef("scope"),
+        period=OuterRef("period"),
         period_start=OuterRef("period_start"),
     )
     return (
@@ -41,8 +45,9 @@ def above_floor_q() -> Q:
 def large_groups(*, team_ids: Iterable[int] | None, since: dt.date | None = None) -> set[GroupPeriod]:
     """(team id or None, period, start) of the team/organization groups that were large (``team_ids``:
     only those teams, and the organization; None: every team)."""
-    qs = MetricSnapshot.objects.filter(metric=ENGINEERS_METRIC, n__gte=floor(),
-                                       scope__in=("team", "organization"))
+    qs = MetricSnapshot.objects.filter(
+        metric=ENGINEERS_METRIC, n__gte=floor(), scope__in=("team", "organization")
+    )
     if team_ids is not None:
         qs = qs.filter(Q(scope="organization") | Q(team_id__in=list(team_ids)))
     if since is not None:

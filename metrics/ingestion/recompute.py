@@ -12,6 +12,7 @@ then; nothing is asked for data that was rolled back), sending the task *by name
 task module, so ``sync`` -> ``recompute`` has no cycle back through ``tasks``.  Every computation, here
 or on a worker, full or AI-impact only, runs under ``snapshots.recompute_lock``: one at a time.
 """
+
 from __future__ import annotations
 
 import functools
@@ -111,7 +112,8 @@ def _ask_for_recompute(*, reason: str = "", part: Part = "all") -> None:
     except Exception as exc:
         logger.warning(
             "could not queue the metrics recompute (%s); beat will ask again for a sync's records "
-            "(`manage.py recompute` computes at once)", broker_error(exc)
+            "(`manage.py recompute` computes at once)",
+            broker_error(exc),
         )
 
 

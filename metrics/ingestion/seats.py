@@ -49,12 +49,9 @@ def seat_counts_frame() -> pd.DataFrame:
 def usage_cost_frame() -> pd.DataFrame:
     """(month, tool, team_id, per_user, cost): telemetry cost per month; ``per_user`` False for the rows
     of an organization total."""
-    rows = (
-        AIUsageDay.objects.filter(
-            Q(day__gte=timebounds.EARLIEST.date(), day__lte=timebounds.latest().date()), cost__isnull=False
-        )
-        .values_list("day", "tool", "person_id", "user_key", "cost")
-    )
+    rows = AIUsageDay.objects.filter(
+        Q(day__gte=timebounds.EARLIEST.date(), day__lte=timebounds.latest().date()), cost__isnull=False
+    ).values_list("day", "tool", "person_id", "user_key", "cost")
     frame = pd.DataFrame.from_records(list(rows), columns=["month", "tool", "person_id", "user_key", "cost"])
     if frame.empty:
         return pd.DataFrame(columns=["month", "tool", "team_id", "per_user", "cost"])

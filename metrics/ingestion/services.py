@@ -4,6 +4,7 @@
 of records inside one transaction (nothing half-written) and re-derives what depends on them
 (AI evidence, bot flags, reverts).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -36,9 +37,28 @@ from metrics.ingestion.usage import ai_seats_upsert, ai_usage_upsert
 CHUNK = 500
 
 PR_FIELDS = (
-    "title", "body", "reverts_number", "state", "is_draft", "created_at", "ready_at", "first_commit_at",
-    "first_review_at", "approved_at", "merged_at", "closed_at", "additions", "deletions", "changed_files",
-    "commits_count", "head_branch", "base_branch", "merge_sha", "merge_style", "labels", "updated_at",
+    "title",
+    "body",
+    "reverts_number",
+    "state",
+    "is_draft",
+    "created_at",
+    "ready_at",
+    "first_commit_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "closed_at",
+    "additions",
+    "deletions",
+    "changed_files",
+    "commits_count",
+    "head_branch",
+    "base_branch",
+    "merge_sha",
+    "merge_style",
+    "labels",
+    "updated_at",
     "author_id",
 )
 
@@ -88,10 +108,17 @@ def commits_upsert(*, repository: Repository, records: list[CommitRecord]) -> in
     people = people_resolve(identities=[r.author for r in fresh])
     rows = [
         Commit(
-            repository=repository, sha=r.sha, author_id=people.get(r.author.key),
-            authored_at=_utc(r.authored_at), author_tz_offset=_offset_minutes(r.authored_at),
-            committed_at=_utc(r.committed_at), message=r.message, is_merge=r.is_merge,
-            additions=r.additions, deletions=r.deletions, changed_files=r.changed_files,
+            repository=repository,
+            sha=r.sha,
+            author_id=people.get(r.author.key),
+            authored_at=_utc(r.authored_at),
+            author_tz_offset=_offset_minutes(r.authored_at),
+            committed_at=_utc(r.committed_at),
+            message=r.message,
+            is_merge=r.is_merge,
+            additions=r.additions,
+            deletions=r.deletions,
+            changed_files=r.changed_files,
             on_default_branch=r.on_default_branch,
         )
         for r in fresh
@@ -115,14 +142,30 @@ def commits_upsert(*, repository: Repository, records: list[CommitRecord]) -> in
 
 def _pr_row(repository: Repository, r: PullRequestRecord, author_id: int | None) -> PullRequest:
     return PullRequest(
-        repository=repository, number=r.number, title=r.title, body=r.body,
-        reverts_number=r.reverts_number, author_id=author_id, state=r.state,
-        is_draft=r.is_draft, created_at=_utc(r.created_at), ready_at=_utc(r.ready_at),
-        first_commit_at=_utc(r.first_commit_at), first_review_at=_utc(r.first_review_at),
-        approved_at=_utc(r.approved_at), merged_at=_utc(r.merged_at), closed_at=_utc(r.closed_at),
-        additions=r.additions, deletions=r.deletions, changed_files=r.changed_files,
-        commits_count=r.commits_count, head_branch=r.head_branch[:300], base_branch=r.base_branch[:300],
-        merge_sha=r.merge_sha, merge_style=r.merge_style, labels=list(r.labels),
+        repository=repository,
+        number=r.number,
+        title=r.title,
+        body=r.body,
+        reverts_number=r.reverts_number,
+        author_id=author_id,
+        state=r.state,
+        is_draft=r.is_draft,
+        created_at=_utc(r.created_at),
+        ready_at=_utc(r.ready_at),
+        first_commit_at=_utc(r.first_commit_at),
+        first_review_at=_utc(r.first_review_at),
+        approved_at=_utc(r.approved_at),
+        merged_at=_utc(r.merged_at),
+        closed_at=_utc(r.closed_at),
+        additions=r.additions,
+        deletions=r.deletions,
+        changed_files=r.changed_files,
+        commits_count=r.commits_count,
+        head_branch=r.head_branch[:300],
+        base_branch=r.base_branch[:300],
+        merge_sha=r.merge_sha,
+        merge_style=r.merge_style,
+        labels=list(r.labels),
         updated_at=_utc(r.updated_at),
     )
 
@@ -176,7 +219,10 @@ def _pr_evidence_replace(repository: Repository, items: list[tuple[int, PullRequ
     for pr_id, r in items:
         author = r.author
         found = ai_detection.pull_request_evidence(
-            r.head_branch, r.labels, author.name if author else "", author.email if author else "",
+            r.head_branch,
+            r.labels,
+            author.name if author else "",
+            author.email if author else "",
             author.login if author else "",
         )
         if r.ai_tool:
@@ -193,7 +239,9 @@ def reviews_upsert(*, repository: Repository, records: list[ReviewRecord]) -> in
     people = people_resolve(identities=[r.reviewer for r in records])
     rows = [
         Review(
-            pull_request_id=pr_ids[r.pr_number], reviewer_id=people.get(r.reviewer.key), state=r.state,
+            pull_request_id=pr_ids[r.pr_number],
+            reviewer_id=people.get(r.reviewer.key),
+            state=r.state,
             submitted_at=_utc(r.submitted_at),
             external_id=r.external_id or f"{r.reviewer.key}@{r.submitted_at.isoformat()}",
         )
@@ -201,7 +249,10 @@ def reviews_upsert(*, repository: Repository, records: list[ReviewRecord]) -> in
         if r.pr_number in pr_ids
     ]
     Review.objects.bulk_create(
-        rows, batch_size=CHUNK, update_conflicts=True, unique_fields=["pull_request", "external_id"],
+        rows,
+        batch_size=CHUNK,
+        update_conflicts=True,
+        unique_fields=["pull_request", "external_id"],
         update_fields=["reviewer", "state", "submitted_at"],
     )
     return len(rows)
@@ -215,9 +266,14 @@ def deployments_upsert(*, repository: Repository, records: list[DeploymentRecord
     by_id = {r.external_id: r for r in records}
     rows = [
         Deployment(
-            repository=repository, external_id=r.external_id[:100], environment=r.environment[:100],
-            is_production=r.is_production, sha=r.sha[:64], status=r.status[:20],
-            created_at=_utc(r.created_at), finished_at=_utc(r.finished_at),
+            repository=repository,
+            external_id=r.external_id[:100],
+            environment=r.environment[:100],
+            is_production=r.is_production,
+            sha=r.sha[:64],
+            status=r.status[:20],
+            created_at=_utc(r.created_at),
+            finished_at=_utc(r.finished_at),
         )
         for r in by_id.values()
     ]

@@ -1,4 +1,5 @@
 """Recomputing the metric snapshot tables from ingested records (selector -> analytics -> table)."""
+
 from __future__ import annotations
 
 import itertools
@@ -19,14 +20,35 @@ from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, im
 from metrics.ingestion.models import MetricSnapshot, SnapshotState, SyncRun
 
 SNAPSHOT_PR_COLUMNS = [
-    "id", "repository_id", "author_id", "state", "is_bot", "ai_assisted", "first_commit_at", "created_at",
-    "ready_at", "first_review_at", "approved_at", "merged_at", "reverted_at", "additions", "deletions",
+    "id",
+    "repository_id",
+    "author_id",
+    "state",
+    "is_bot",
+    "ai_assisted",
+    "first_commit_at",
+    "created_at",
+    "ready_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "reverted_at",
+    "additions",
+    "deletions",
     "repository__team_id",
 ]
 
 
 SNAPSHOT_COLUMNS = [
-    "scope", "team_id", "repository_id", "person_id", "period", "period_start", "metric", "value", "n",
+    "scope",
+    "team_id",
+    "repository_id",
+    "person_id",
+    "period",
+    "period_start",
+    "metric",
+    "value",
+    "n",
 ]
 WRITE_BATCH = 50_000
 
@@ -47,7 +69,7 @@ def _column(frame: pd.DataFrame, name: str) -> list:
 def _rows(frame: pd.DataFrame) -> Iterator[tuple]:
     now = timezone.now()
     for start in range(0, len(frame), WRITE_BATCH):
-        part = frame.iloc[start:start + WRITE_BATCH]
+        part = frame.iloc[start : start + WRITE_BATCH]
         columns = [_column(part, name) for name in SNAPSHOT_COLUMNS]
         for row in zip(*columns, strict=True):
             yield (*row, DEFINITION_VERSION, now)
@@ -106,7 +128,10 @@ def snapshots_recompute() -> int:
         window = completeness.window_days()
         observation = None if through is None else Observation(pd.Timestamp(through), window)
         frame = metric_snapshots(
-            prs, selectors.membership_frame(), selectors.team_frame(), selectors.deployment_frame(),
+            prs,
+            selectors.membership_frame(),
+            selectors.team_frame(),
+            selectors.deployment_frame(),
             observation,
         )
         del prs

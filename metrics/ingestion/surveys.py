@@ -5,6 +5,7 @@ developer has one response per round and may change it until the round closes; i
 keyed ``(csv, round:<id>:<the tool's id>)``, so importing the same file again changes nothing.  Results
 leave this module only through :func:`survey_round_results`, which applies the privacy floor.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,11 @@ from metrics.ingestion.teams import team_find
 MAX_FREE_TEXT = 5000
 RESULTS_CACHE_SECONDS = 7 * 86400  # floored results are cached under round_version(), which changes with them
 ANSWER_FIELDS = (
-    "overall_satisfaction", "ease_of_shipping", "ai_hours_saved_per_week", "ai_tool", "ai_frequency",
+    "overall_satisfaction",
+    "ease_of_shipping",
+    "ai_hours_saved_per_week",
+    "ai_tool",
+    "ai_frequency",
     "free_text",
 )
 RESPONSE_COLUMNS = ["response_id", "round_id", "team_id", "person_id", "submitted_at", *ANSWER_FIELDS]
@@ -57,8 +62,14 @@ class ImportSummary:
 
 # --- rounds -----------------------------------------------------------------------------------------
 
-def survey_round_open(*, name: str, teams: Iterable[Team], closes_at: dt.datetime | None,
-                      user: AbstractBaseUser | AnonymousUser | None) -> SurveyRound:
+
+def survey_round_open(
+    *,
+    name: str,
+    teams: Iterable[Team],
+    closes_at: dt.datetime | None,
+    user: AbstractBaseUser | AnonymousUser | None,
+) -> SurveyRound:
     """Open a round now for ``teams`` (and every team below them), closing at ``closes_at`` (None: open)."""
     name = " ".join(name.split())
     chosen = list(dict.fromkeys(teams))
@@ -76,8 +87,9 @@ def survey_round_open(*, name: str, teams: Iterable[Team], closes_at: dt.datetim
         raise SurveyError(errors)
     with transaction.atomic():
         created_by = user if user is not None and user.is_authenticated else None
-        survey_round = SurveyRound.objects.create(name=name, opened_at=now, closes_at=closes_at,
-                                                  created_by=created_by)
+        survey_round = SurveyRound.objects.create(
+            name=name, opened_at=now, closes_at=closes_at, created_by=created_by
+        )
         survey_round.teams.set(chosen)
     return survey_round
 
@@ -94,6 +106,7 @@ def survey_round_scope(survey_round: SurveyRound) -> set[int]:
 
 # --- built-in answers -------------------------------------------------------------------------------
 
+
 def person_for_user(user: AbstractBaseUser | AnonymousUser) -> Person | None:
     """The person behind a logged-in account: the one with the identity ``email:<the account's e-mail>``."""
     email = (getattr(user, "email", "") or "").strip().lower()
@@ -105,8 +118,11 @@ def person_for_user(user: AbstractBaseUser | AnonymousUser) -> Person | None:
 
 def survey_eligible_teams(*, survey_round: SurveyRound, person: Person) -> list[Team]:
     """The round's teams (or teams below them) that ``person`` was in when the round opened."""
-    memberships = TeamMembership.objects.filter(TeamMembership.at_q(survey_round.opened_at), person=person,
-                                                team_id__in=survey_round_scope(survey_round))
+    memberships = TeamMembership.objects.filter(
+        TeamMembership.at_q(survey_round.opened_at),
+        person=person,
+        team_id__in=survey_round_scope(survey_round),
+    )
     return list(Team.objects.filter(id__in=memberships.values("team_id")).order_by("name"))
 
 
@@ -159,8 +175,9 @@ def survey_answers_clean(answers: Mapping[str, object]) -> dict[str, object]:
 def _answer_team(survey_round: SurveyRound, person: Person, chosen: object) -> Team:
     teams = survey_eligible_teams(survey_round=survey_round, person=person)
     if not teams:
-        raise SurveyError("you were not a member of this round's teams when it opened, so it is not yours "
-                          "to answer")
+        raise SurveyError(
+            "you were not a member of this round's teams when it opened, so it is not yours to answer"
+        )
     if chosen in (None, "") and len(teams) == 1:
         return teams[0]
     by_id = {str(team.pk): team for team in teams}
@@ -169,8 +186,9 @@ def _answer_team(survey_round: SurveyRound, person: Person, chosen: object) -> T
     return by_id[str(chosen)]
 
 
-def survey_response_submit(*, round: SurveyRound, user: AbstractBaseUser | AnonymousUser,
-                           answers: Mapping[str, object]) -> SurveyResponse:
+def survey_response_submit(
+    *, round: SurveyRound, user: AbstractBaseUser | AnonymousUser, answers: Mapping[str, object]
+) -> SurveyResponse:
     """Store (or replace) the user's answers to ``round``: one response per person per round, editable
     until the round closes.  ``answers`` holds the question keys and, when the person was in several of
     the round's teams, ``team`` (the id of the team they answer for)."""
@@ -178,19 +196,29 @@ def survey_response_submit(*, round: SurveyRound, user: AbstractBaseUser | Anony
     person = person_for_user(user)
     if person is None:
         email = getattr(user, "email", "") or "(none)"
-        raise SurveyError(f"your account's e-mail address {email} does not belong to any person Sextant "
-                          "knows; ask an administrator to add it (import_teams) so that your answers count "
-                          "for your team")
+        raise SurveyError(
+            f"your account's e-mail address {email} does not belong to any person Sextant "
+            "knows; ask an administrator to add it (import_teams) so that your answers count "
+            "for your team"
+        )
     if not survey_round_is_open(survey_round):
-        raise SurveyError(f"this round closed on {survey_round.closes_at:%Y-%m-%d %H:%M} UTC; answers can no "
-                          "longer be given or changed")
+        raise SurveyError(
+            f"this round closed on {survey_round.closes_at:%Y-%m-%d %H:%M} UTC; answers can no "
+            "longer be given or changed"
+        )
     team = _answer_team(survey_round, person, answers.get("team"))
     clean = survey_answers_clean(answers)
     with transaction.atomic():
         response, _ = SurveyResponse.objects.update_or_create(
-            source="builtin", external_id=f"round:{survey_round.pk}:person:{person.pk}",
-            defaults={"survey_round": survey_round, "person": person, "team": team,
-                      "submitted_at": timezone.now(), **clean},
+            source="builtin",
+            external_id=f"round:{survey_round.pk}:person:{person.pk}",
+            defaults={
+                "survey_round": survey_round,
+                "person": person,
+                "team": team,
+                "submitted_at": timezone.now(),
+                **clean,
+            },
         )
     return response
 
@@ -204,8 +232,10 @@ def survey_response_get(*, survey_round: SurveyRound, person: Person) -> SurveyR
 
 # --- imported answers -------------------------------------------------------------------------------
 
-def _import_round(round_name: str, records: list[SurveyResponseRecord], teams: list[Team]
-                  ) -> tuple[SurveyRound, bool]:
+
+def _import_round(
+    round_name: str, records: list[SurveyResponseRecord], teams: list[Team]
+) -> tuple[SurveyRound, bool]:
     """The round called ``round_name``; a new one spans the file's submission times (so it is closed)."""
     found = list(SurveyRound.objects.filter(name=round_name)[:2])
     if len(found) > 1:
@@ -232,13 +262,17 @@ def _check_once_per_person(survey_round: SurveyRound, rows: list[SurveyResponse]
     """A person already answered this round under another response (built-in, or another file's id)."""
     ours = {row.external_id for row in rows}
     people = {row.person_id: row for row in rows if row.person_id is not None}
-    earlier = SurveyResponse.objects.filter(survey_round=survey_round, person_id__in=list(people)).exclude(
-        source="csv", external_id__in=list(ours)
-    ).values_list("person_id", "source", "person__display_name")
+    earlier = (
+        SurveyResponse.objects.filter(survey_round=survey_round, person_id__in=list(people))
+        .exclude(source="csv", external_id__in=list(ours))
+        .values_list("person_id", "source", "person__display_name")
+    )
     clashes = [f"{name} ({source})" for _, source, name in earlier]
     if clashes:
-        raise SurveyError(f"{len(clashes)} respondent(s) already answered round {survey_round.name!r} under "
-                          f"another response: {', '.join(sorted(clashes)[:20])}")
+        raise SurveyError(
+            f"{len(clashes)} respondent(s) already answered round {survey_round.name!r} under "
+            f"another response: {', '.join(sorted(clashes)[:20])}"
+        )
 
 
 def survey_responses_import(*, records: list[SurveyResponseRecord], round_name: str) -> ImportSummary:
@@ -253,36 +287,47 @@ def survey_responses_import(*, records: list[SurveyResponseRecord], round_name: 
     teams = {name: team_find(name=name) for name in names}
     unknown = [name for name, team in teams.items() if team is None]
     if unknown:
-        raise SurveyError(f"unknown team(s) {', '.join(repr(n) for n in unknown)}: create them with "
-                          "import_teams first, or map no team column")
+        raise SurveyError(
+            f"unknown team(s) {', '.join(repr(n) for n in unknown)}: create them with "
+            "import_teams first, or map no team column"
+        )
     with transaction.atomic():
         known = [team for team in teams.values() if team is not None]
         survey_round, created = _import_round(round_name, records, known)
         people = people_resolve(identities=[r.respondent for r in records])
         rows = [
             SurveyResponse(
-                survey_round=survey_round, person_id=people.get(r.respondent.key) if r.respondent else None,
-                team=teams[r.team] if r.team else None, submitted_at=r.submitted_at.astimezone(dt.UTC),
-                overall_satisfaction=r.overall_satisfaction, ease_of_shipping=r.ease_of_shipping,
+                survey_round=survey_round,
+                person_id=people.get(r.respondent.key) if r.respondent else None,
+                team=teams[r.team] if r.team else None,
+                submitted_at=r.submitted_at.astimezone(dt.UTC),
+                overall_satisfaction=r.overall_satisfaction,
+                ease_of_shipping=r.ease_of_shipping,
                 ai_hours_saved_per_week=r.ai_hours_saved_per_week,
                 ai_tool=analytics.canonical_tool(r.ai_tool),
-                ai_frequency=r.ai_frequency, free_text=r.free_text, source="csv",
+                ai_frequency=r.ai_frequency,
+                free_text=r.free_text,
+                source="csv",
                 external_id=_external_id(survey_round, r),
             )
             for r in records
         ]
         _check_once_per_person(survey_round, rows)
-        existing = set(SurveyResponse.objects.filter(
-            source="csv", external_id__in=[row.external_id for row in rows]
-        ).values_list("external_id", flat=True))
+        existing = set(
+            SurveyResponse.objects.filter(
+                source="csv", external_id__in=[row.external_id for row in rows]
+            ).values_list("external_id", flat=True)
+        )
         update = ["survey_round", "person", "team", "submitted_at", *ANSWER_FIELDS]
         upsert(SurveyResponse, rows, unique=["source", "external_id"], update=update)
     new = sum(1 for row in rows if row.external_id not in existing)
-    return ImportSummary(survey_round=survey_round, round_created=created, new=new, updated=len(rows) - new,
-                         teams=len(known))
+    return ImportSummary(
+        survey_round=survey_round, round_created=created, new=new, updated=len(rows) - new, teams=len(known)
+    )
 
 
 # --- selectors and results --------------------------------------------------------------------------
+
 
 def survey_frame(*, round_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """One row per response (columns ``RESPONSE_COLUMNS``, see metrics.analytics.surveys), oldest first."""
@@ -290,19 +335,27 @@ def survey_frame(*, round_ids: Iterable[int] | None = None) -> pd.DataFrame:
     if round_ids is not None:
         qs = qs.filter(survey_round_id__in=list(round_ids))
     fields = ["id", "survey_round_id", "team_id", "person_id", "submitted_at", *ANSWER_FIELDS]
-    frame = pd.DataFrame.from_records(list(qs.order_by("submitted_at", "id").values_list(*fields)),
-                                      columns=RESPONSE_COLUMNS)
-    return frame.astype({
-        "response_id": "int64", "round_id": "int64", "team_id": "Int64", "person_id": "Int64",
-        "overall_satisfaction": "float64", "ease_of_shipping": "float64",
-        "ai_hours_saved_per_week": "float64",
-    }).assign(submitted_at=lambda f: believable_times(f["submitted_at"]))  # year 9999: unknown, not a crash
+    frame = pd.DataFrame.from_records(
+        list(qs.order_by("submitted_at", "id").values_list(*fields)), columns=RESPONSE_COLUMNS
+    )
+    return frame.astype(
+        {
+            "response_id": "int64",
+            "round_id": "int64",
+            "team_id": "Int64",
+            "person_id": "Int64",
+            "overall_satisfaction": "float64",
+            "ease_of_shipping": "float64",
+            "ai_hours_saved_per_week": "float64",
+        }
+    ).assign(submitted_at=lambda f: believable_times(f["submitted_at"]))  # year 9999: unknown, not a crash
 
 
 def survey_member_frame(*, survey_round: SurveyRound) -> pd.DataFrame:
     """(person_id, team_id): who was asked — people (not bots) in the round's teams when it opened."""
     rows = TeamMembership.objects.filter(
-        TeamMembership.at_q(survey_round.opened_at), team_id__in=survey_round_scope(survey_round),
+        TeamMembership.at_q(survey_round.opened_at),
+        team_id__in=survey_round_scope(survey_round),
         person__is_bot=False,
     ).values_list("person_id", "team_id")
     return pd.DataFrame.from_records(list(rows), columns=["person_id", "team_id"]).astype("int64")
@@ -312,8 +365,9 @@ def survey_round_list() -> list[SurveyRound]:
     return list(SurveyRound.objects.prefetch_related("teams").order_by("-opened_at", "-id"))
 
 
-def survey_round_results(*, survey_round: SurveyRound, min_size: int | None = None,
-                         responses: pd.DataFrame | None = None) -> analytics.RoundResults:
+def survey_round_results(
+    *, survey_round: SurveyRound, min_size: int | None = None, responses: pd.DataFrame | None = None
+) -> analytics.RoundResults:
     """The round's results with the privacy floor applied: the only way results leave the database.
     The floor is ``settings.MIN_GROUP_SIZE``; ``min_size`` can only raise it, never lower it."""
     min_size = max(int(settings.MIN_GROUP_SIZE), min_size or 0)
@@ -322,8 +376,9 @@ def survey_round_results(*, survey_round: SurveyRound, min_size: int | None = No
     responses = responses[responses["round_id"] == survey_round.pk]
     extra = {int(t) for t in responses["team_id"].dropna()}
     groups = analytics.group_tree(team_frame(), survey_round_scope(survey_round), extra)
-    return analytics.round_results(responses, groups, survey_member_frame(survey_round=survey_round),
-                                   min_size=min_size)
+    return analytics.round_results(
+        responses, groups, survey_member_frame(survey_round=survey_round), min_size=min_size
+    )
 
 
 def round_versions(rounds: Iterable[SurveyRound]) -> dict[int, str]:

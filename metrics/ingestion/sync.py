@@ -13,6 +13,7 @@ database connection (the server restarted or is down) is recorded on the run whe
 again at once; otherwise the run is left "running" and the task's retry (same task id) records it when it
 takes the run over (``interrupted``), then resumes from the checkpoint.
 """
+
 from __future__ import annotations
 
 import copy
@@ -107,12 +108,16 @@ def _claim(source: DataSource, label: str, task_id: str, interrupted: str = "") 
                 )
             stale[other.pk] = (interrupted if redelivered else "") or WORKER_LOST
         run = SyncRun.objects.create(
-            kind=source.kind, source=label, data_source=source, stage="starting",
+            kind=source.kind,
+            source=label,
+            data_source=source,
+            stage="starting",
             counts={"task_id": task_id, "heartbeat": now.isoformat()},
         )
         for pk, reason in stale.items():
             SyncRun.objects.filter(pk=pk).update(
-                status=SyncRun.Status.FAILED, finished_at=now,
+                status=SyncRun.Status.FAILED,
+                finished_at=now,
                 error=f"interrupted ({reason[:3000]}); resumed by run {run.pk}",
             )
     return run
@@ -159,7 +164,9 @@ def _derive_pending(source: DataSource, run: SyncRun, tracker: _RunProgress) -> 
     stored, and for those of earlier runs of this source that stopped before deriving (killed, failed)."""
     last_success = (
         SyncRun.objects.filter(data_source=source, status=SyncRun.Status.SUCCEEDED)
-        .order_by("-started_at").values_list("started_at", flat=True).first()
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
     )
     unfinished = SyncRun.objects.filter(data_source=source, status=SyncRun.Status.FAILED).exclude(pk=run.pk)
     if last_success is not None:
@@ -178,8 +185,12 @@ def _derive_pending(source: DataSource, run: SyncRun, tracker: _RunProgress) -> 
 
 
 def source_sync(
-    *, source: DataSource, progress: ProgressCallback | None = None, repository: str = "",
-    task_id: str = "", interrupted: str = "",
+    *,
+    source: DataSource,
+    progress: ProgressCallback | None = None,
+    repository: str = "",
+    task_id: str = "",
+    interrupted: str = "",
 ) -> SyncRun:
     """Sync ``source`` (all of it, or only ``repository``) and return its finished SyncRun.
 

@@ -4,6 +4,7 @@ Secrets (the API token, the webhook secret) are stored encrypted (``metrics.core
 decrypted in memory when a connector or the webhook view needs them; nothing here logs or returns them
 except ``source_secret``/``source_webhook_secret``, whose callers hand them to a connector or an HMAC.
 """
+
 from __future__ import annotations
 
 import copy
@@ -71,7 +72,12 @@ VALIDATORS = {
 
 
 def source_create(
-    *, kind: str, name: str, options: dict[str, Any], secret: str = "", webhook_secret: str = "",
+    *,
+    kind: str,
+    name: str,
+    options: dict[str, Any],
+    secret: str = "",
+    webhook_secret: str = "",
     sync_interval_minutes: int = 60,
 ) -> DataSource:
     """Create a source; its secrets are stored encrypted.  Bad input raises SourceConfigError."""
@@ -95,7 +101,10 @@ def source_create(
     try:
         with transaction.atomic():
             return DataSource.objects.create(
-                name=name, kind=kind, options=clean, secret_encrypted=crypto.encrypt(secret),
+                name=name,
+                kind=kind,
+                options=clean,
+                secret_encrypted=crypto.encrypt(secret),
                 sync_interval_minutes=sync_interval_minutes,
             )
     except IntegrityError:

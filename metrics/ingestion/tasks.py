@@ -8,6 +8,7 @@ Temporary ``ConnectorError``s are retried, after the source's ``retry_after`` or
 (PostgreSQL restarted or down): the retry takes over the interrupted run, records why it stopped and
 resumes from the checkpoint.  A permanent error (revoked token) is recorded by the service, never retried.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,12 @@ MAX_BACKOFF = 3600
 
 
 @shared_task(
-    bind=True, name="sextant.ingestion.source_sync", queue=SYNC_QUEUE, acks_late=True,
-    reject_on_worker_lost=True, max_retries=8,
+    bind=True,
+    name="sextant.ingestion.source_sync",
+    queue=SYNC_QUEUE,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=8,
 )
 def source_sync_task(
     self: Task, source_id: int, repository: str = "", interrupted: str = ""
@@ -91,7 +96,8 @@ def sync_due_sources_task() -> list[int]:
     if snapshots_stale():
         logger.warning(
             "records stored more than %s ago are not in the metrics yet; asking for the recompute again "
-            "(is a worker consuming the 'analytics' queue?)", RECOMPUTE_GRACE
+            "(is a worker consuming the 'analytics' queue?)",
+            RECOMPUTE_GRACE,
         )
         snapshots_asked_again()
         recompute_request(reason="beat: records stored more than the grace ago are not in the metrics")
@@ -99,7 +105,11 @@ def sync_due_sources_task() -> list[int]:
 
 
 @shared_task(
-    bind=True, name=SNAPSHOTS_TASK, queue=ANALYTICS_QUEUE, acks_late=True, reject_on_worker_lost=True,
+    bind=True,
+    name=SNAPSHOTS_TASK,
+    queue=ANALYTICS_QUEUE,
+    acks_late=True,
+    reject_on_worker_lost=True,
     max_retries=8,
 )
 def snapshots_recompute_task(self: Task, requested_at: str, reason: str = "") -> dict[str, Any]:
@@ -113,7 +123,11 @@ def snapshots_recompute_task(self: Task, requested_at: str, reason: str = "") ->
 
 
 @shared_task(
-    bind=True, name=AI_IMPACT_TASK, queue=ANALYTICS_QUEUE, acks_late=True, reject_on_worker_lost=True,
+    bind=True,
+    name=AI_IMPACT_TASK,
+    queue=ANALYTICS_QUEUE,
+    acks_late=True,
+    reject_on_worker_lost=True,
     max_retries=8,
 )
 def ai_impact_recompute_task(self: Task, reason: str = "") -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """Teams and dated memberships; several identities in one membership row are one person."""
+
 from __future__ import annotations
 
 from django.db.models import Q

@@ -1,4 +1,5 @@
 """Webhook endpoints, mounted at /webhooks/: one view per host, each verifying its own signature scheme."""
+
 from __future__ import annotations
 
 from django.urls import path

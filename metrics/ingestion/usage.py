@@ -7,6 +7,7 @@ when new, so usage found before the person's first PR joins them when the PR arr
 A tool name is stored as the configured ``AITool`` spells it when one matches without regard to case
 (``cursor`` -> ``Cursor``), so usage, seats and spend meet on one name.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,8 +20,16 @@ from metrics.ingestion.models import AISeat, AIUsageDay
 from metrics.ingestion.people import people_resolve
 
 USAGE_FIELDS = (
-    "person", "active", "active_users", "suggestions", "acceptances", "lines_suggested", "lines_accepted",
-    "chat_turns", "cost", "source",
+    "person",
+    "active",
+    "active_users",
+    "suggestions",
+    "acceptances",
+    "lines_suggested",
+    "lines_accepted",
+    "chat_turns",
+    "cost",
+    "source",
 )
 SEAT_FIELDS = ("person", "assigned_at", "last_activity_at", "plan", "cancelled_at")
 
@@ -50,10 +59,19 @@ def ai_usage_upsert(*, records: list[AIUsageRecord]) -> int:
     people = people_resolve(identities=[r.user for r in latest.values() if r.user is not None])
     rows = [
         AIUsageDay(
-            tool=tool, user_key=key, person_id=people.get(key) if key else None, day=day, active=r.active,
-            active_users=r.active_users, suggestions=r.suggestions, acceptances=r.acceptances,
-            lines_suggested=r.lines_suggested, lines_accepted=r.lines_accepted, chat_turns=r.chat_turns,
-            cost=_cost(r.cost), source=(r.source or "import")[:30],
+            tool=tool,
+            user_key=key,
+            person_id=people.get(key) if key else None,
+            day=day,
+            active=r.active,
+            active_users=r.active_users,
+            suggestions=r.suggestions,
+            acceptances=r.acceptances,
+            lines_suggested=r.lines_suggested,
+            lines_accepted=r.lines_accepted,
+            chat_turns=r.chat_turns,
+            cost=_cost(r.cost),
+            source=(r.source or "import")[:30],
         )
         for (tool, key, day), r in latest.items()
     ]
@@ -69,8 +87,13 @@ def ai_seats_upsert(*, records: list[AISeatRecord]) -> int:
     people = people_resolve(identities=[r.user for r in latest.values()])
     rows = [
         AISeat(
-            tool=tool, user_key=key, person_id=people.get(key), assigned_at=r.assigned_at,
-            last_activity_at=r.last_activity_at, plan=r.plan[:50], cancelled_at=r.cancelled_at,
+            tool=tool,
+            user_key=key,
+            person_id=people.get(key),
+            assigned_at=r.assigned_at,
+            last_activity_at=r.last_activity_at,
+            plan=r.plan[:50],
+            cancelled_at=r.cancelled_at,
         )
         for (tool, key), r in latest.items()
     ]

@@ -8,6 +8,7 @@ same signed body under another id (recognized by ``payload_digest``).  A deliver
 ``pull_request_review``, ``push``, ``deployment`` and ``deployment_status`` enqueue a sync of that
 repository (cheap: bookmarks make it read only what changed); other events get 202 "ignored".
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,14 @@ from metrics.ingestion.sync_sources import WEBHOOK_SECRET_OPTION, source_webhook
 from metrics.ingestion.tasks import source_sync_enqueue
 
 logger = logging.getLogger(__name__)
-GITHUB_EVENTS = {"pull_request", "pull_request_review", "pull_request_review_comment", "push", "deployment",
-                 "deployment_status"}
+GITHUB_EVENTS = {
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "push",
+    "deployment",
+    "deployment_status",
+}
 
 
 def _signed_by(source: DataSource, body: bytes, signature: str) -> bool:
@@ -124,5 +131,11 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
         reason = f"{repository} is in no configured source"
         return JsonResponse({"status": "ignored", "reason": reason}, status=202)
     digest = payload_digest("github", sources, event, body)
-    return enqueue_once(provider="github", delivery=delivery, digest=digest, event=event, sources=sources,
-                        repository=repository)
+    return enqueue_once(
+        provider="github",
+        delivery=delivery,
+        digest=digest,
+        event=event,
+        sources=sources,
+        repository=repository,
+    )

@@ -299,10 +299,14 @@ def report_build(*, period: ReportPeriod, team_ids: Sequence[int], title: str = 
     )
     upto = completeness.limit(data_completeness.data_through(), timezone.now())
     provisional = frozenset(
-        m.key for m in MEASURES
-        if any(completeness.is_provisional(period.base, s, m.key, upto=upto,
-                                           window_days=data_completeness.window_days())
-               for s in period.base_starts)
+        m.key
+        for m in MEASURES
+        if any(
+            completeness.is_provisional(
+                period.base, s, m.key, upto=upto, window_days=data_completeness.window_days()
+            )
+            for s in period.base_starts
+        )
     )
     frames = _Frames(frame, period, provisional)
     end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
@@ -344,10 +348,14 @@ def _incomplete(period: ReportPeriod, upto: dt.datetime, provisional: frozenset[
     """Page 1's warning when the period runs past the data ("" when it is complete)."""
     through = f"{upto.day} {upto:%B %Y}"
     if "merged_prs" in provisional:
-        return (f"This period is incomplete: the data runs through {through}. Its figures are provisional "
-                f"and are not compared with {period.previous().short_label}.")
+        return (
+            f"This period is incomplete: the data runs through {through}. Its figures are provisional "
+            f"and are not compared with {period.previous().short_label}."
+        )
     if provisional:
         days = data_completeness.window_days()
-        return (f"The revert rate is provisional: the data runs through {through}, and merges of its last "
-                f"{days} days are still in their observation window, so it is not compared.")
+        return (
+            f"The revert rate is provisional: the data runs through {through}, and merges of its last "
+            f"{days} days are still in their observation window, so it is not compared."
+        )
     return ""

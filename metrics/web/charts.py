@@ -27,8 +27,13 @@ AMBER = "#d97706"
 VIOLET = "#7c3aed"
 VIOLET_LIGHT = "#c4b5fd"
 SLATE = "#94a3b8"
-PHASE_COLORS = {"coding": "#60a5fa", "draft": "#cbd5e1", "pickup": "#f59e0b", "rework": "#a78bfa",
-                "merge_wait": "#34d399"}
+PHASE_COLORS = {
+    "coding": "#60a5fa",
+    "draft": "#cbd5e1",
+    "pickup": "#f59e0b",
+    "rework": "#a78bfa",
+    "merge_wait": "#34d399",
+}
 # (mean metric, label, colour) of each stacked part, in PR order: the explorer's timeline with the draft
 # time (opened -> ready, which pickup excludes) after coding; the parts add up to phase_mean_cycle.
 _ORDER = ("coding", "draft", "pickup", "rework", "merge_wait")
@@ -160,8 +165,7 @@ def cycle_phases_chart(frame: Series) -> Spec:
     x, y, n = series(frame, "phase_mean_cycle")
     data.append(line(x, y, n, name="mean cycle time (= stack)", color=INK, unit=" h", width=2.5))
     mx, my, mn = series(frame, "cycle_time_p50")
-    data.append(line(mx, my, mn, name="median cycle time", color=MUTED, unit=" h",
-                     width=1.5, dash="dot"))
+    data.append(line(mx, my, mn, name="median cycle time", color=MUTED, unit=" h", width=1.5, dash="dot"))
     return {
         "data": data,
         "layout": layout(

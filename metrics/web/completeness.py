@@ -1,4 +1,5 @@
 """Which periods the pages mark provisional: the data-through time, read once per recompute."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,9 @@ THROUGH_CACHE_SECONDS = 600  # the key changes with every recompute; the timeout
 def upto(snapshots: object) -> dt.datetime:
     """Data through (the latest PR or commit event), never later than now; ``snapshots``: the snapshot
     version, so the aggregate runs once per recompute, not on every page."""
-    through = cache.get_or_set(key("data-through", snapshots), lambda: data.data_through() or "",
-                               THROUGH_CACHE_SECONDS)
+    through = cache.get_or_set(
+        key("data-through", snapshots), lambda: data.data_through() or "", THROUGH_CACHE_SECONDS
+    )
     return completeness.limit(through or None, timezone.now())
 
 

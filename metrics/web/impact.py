@@ -192,8 +192,15 @@ def roi_by_tool(since: dt.date) -> list[dict[str, Any]]:
                 "reported_net_high",
             )
         }
-        tools.append({"tool": tool, "ai_prs": sum(r.ai_prs for r in rows), "months": len(rows), **total,
-                      **_spend_total(rows, total)})
+        tools.append(
+            {
+                "tool": tool,
+                "ai_prs": sum(r.ai_prs for r in rows),
+                "months": len(rows),
+                **total,
+                **_spend_total(rows, total),
+            }
+        )
     return tools
 
 
@@ -211,8 +218,15 @@ def _spend_total(rows: list[AIRoiMonth], total: dict[str, float | None]) -> dict
     return {"spend": None, "spend_note": note, "seats_known": False, **total}
 
 
-_NET_FIELDS = ("spend", "measured_net", "measured_net_low", "measured_net_high", "reported_net",
-               "reported_net_low", "reported_net_high")
+_NET_FIELDS = (
+    "spend",
+    "measured_net",
+    "measured_net_low",
+    "measured_net_high",
+    "reported_net",
+    "reported_net_low",
+    "reported_net_high",
+)
 
 
 def roi_total(tools: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -221,8 +235,11 @@ def roi_total(tools: list[dict[str, Any]]) -> dict[str, Any] | None:
     unknown: a sum without that tool's spend would overstate the net value."""
     if len(tools) < 2:
         return None
-    fields = [f for f in tools[0] if f.endswith(("_hours", "_hours_low", "_hours_high", "_net", "_net_low",
-                                                  "_net_high"))]
+    fields = [
+        f
+        for f in tools[0]
+        if f.endswith(("_hours", "_hours_low", "_hours_high", "_net", "_net_low", "_net_high"))
+    ]
     total: dict[str, Any] = {f: _sum([t[f] for t in tools]) for f in fields}
     unknown = [t["tool"] for t in tools if not t["seats_known"]]
     spends = [t["spend"] for t in tools]

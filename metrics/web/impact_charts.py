@@ -1,5 +1,6 @@
 """Chart specs of the AI impact page (forest plot, naive vs adjusted, ROI per tool): plotly.js JSON, no
 Django; see ``metrics.web.charts`` for the shared layout."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -56,8 +57,15 @@ def forest_chart(rows: Sequence[dict[str, Any]], *, title: str, unit: str) -> Sp
     )
     labels = [r["label"] for r in ordered]
     # A long label on two lines: on one line it left the x axis too little room for its ticks at 390 px.
-    spec["yaxis"].update({"rangemode": "normal", "automargin": True, "title": {"text": ""},
-                          "tickvals": labels, "ticktext": [label.replace(", ", ",<br>") for label in labels]})
+    spec["yaxis"].update(
+        {
+            "rangemode": "normal",
+            "automargin": True,
+            "title": {"text": ""},
+            "tickvals": labels,
+            "ticktext": [label.replace(", ", ",<br>") for label in labels],
+        }
+    )
     spec["margin"].update({"l": 12, "b": 44})
     return {"data": data, "layout": spec}
 

@@ -111,15 +111,28 @@ def _trend(metric: str, now: float | None, before: float | None) -> dict[str, st
     return {"arrow": "▲" if change > 0 else "▼", "text": f"{change:+.0%} vs previous period", "tone": tone}
 
 
-def cell(metric: str, value: float | None, n: int, *, trend: dict[str, str] | None = None,
-         spark: Spark | None = None) -> Cell:
+def cell(
+    metric: str,
+    value: float | None,
+    n: int,
+    *,
+    trend: dict[str, str] | None = None,
+    spark: Spark | None = None,
+) -> Cell:
     """What one table cell shows: the value formatted, its sort key, n, the trend and a sparkline."""
     if metric == "satisfaction":
         shown = "—" if value is None else f"{value:.2f}"
     else:
         shown = display.format_value(metric, value)
-    return Cell(display.label(metric), metric, "" if value is None else f"{value:.6g}",
-                f"n={n}" if n else "no data", shown, trend or None, spark)
+    return Cell(
+        display.label(metric),
+        metric,
+        "" if value is None else f"{value:.6g}",
+        f"n={n}" if n else "no data",
+        shown,
+        trend or None,
+        spark,
+    )
 
 
 class Frame(NamedTuple):
@@ -155,8 +168,10 @@ def team_choices(tree: Teams) -> list[tuple[str, int, str]]:
 def _tree_options(version: str, tree: Tree, root: Team | None) -> str:
     """The options, kept printed per team tree and choice (hundreds of teams, printed on every visit)."""
     chosen = root.slug if root is not None else None
-    return cache.get_or_set(key("overview-team-options", version, chosen),
-                            lambda: partials.tree_options(team_choices(tree), chosen))
+    return cache.get_or_set(
+        key("overview-team-options", version, chosen),
+        lambda: partials.tree_options(team_choices(tree), chosen),
+    )
 
 
 def subtree(tree: Teams, root: Team | None) -> list[tuple[Team | TreeTeam, int]]:
@@ -171,21 +186,28 @@ def subtree(tree: Teams, root: Team | None) -> list[tuple[Team | TreeTeam, int]]
     return [(team, depth - base) for team, depth in tree[start:end]]
 
 
-def _rows(values: dict[int | None, Values], starts: Frame, teams: Teams,
-          satisfaction: dict[int, Any]) -> list[Row]:
+def _rows(
+    values: dict[int | None, Values], starts: Frame, teams: Teams, satisfaction: dict[int, Any]
+) -> list[Row]:
     rows = []
     prefix = reverse("web:team", args=["-"])[:-2]  # one reverse, not one per team
     for team, depth in teams:
         team_values = values.get(team.pk, {})
-        cells = [_satisfaction_cell(satisfaction.get(team.pk)) if metric == "satisfaction"
-                 else _cell(metric, team_values.get(metric, {}), starts) for metric, _ in COLUMNS]
+        cells = [
+            _satisfaction_cell(satisfaction.get(team.pk))
+            if metric == "satisfaction"
+            else _cell(metric, team_values.get(metric, {}), starts)
+            for metric, _ in COLUMNS
+        ]
         rows.append(Row(team.slug, f"{0.75 + depth * 1.1:.2f}", f"{prefix}{team.slug}/", team.name, cells))
     return rows
 
 
 def _org_cells(org: Values, starts: Frame, score: Any) -> list[Cell]:
-    return [_satisfaction_cell(score) if metric == "satisfaction"
-            else _cell(metric, org.get(metric, {}), starts) for metric, _ in COLUMNS]
+    return [
+        _satisfaction_cell(score) if metric == "satisfaction" else _cell(metric, org.get(metric, {}), starts)
+        for metric, _ in COLUMNS
+    ]
 
 
 def _values(
@@ -230,9 +252,15 @@ def default_start(period: str, starts: list[dt.date]) -> dt.date:
     return next((s for s in starts if display.period_end(period, s) < today), starts[0])
 
 
-def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Team | None,
-           survey_round: SurveyRound | None, snapshots: object,
-           people: frozenset[int] | None = None) -> tuple[str, str | None]:
+def _table(
+    period: str,
+    starts: list[dt.date],
+    teams: tuple[str, Tree],
+    root: Team | None,
+    survey_round: SurveyRound | None,
+    snapshots: object,
+    people: frozenset[int] | None = None,
+) -> tuple[str, str | None]:
     """(team rows, organization cells) as HTML (``_overview.jinja``), cached until the data behind them
     changes.
 
@@ -251,22 +279,38 @@ def _table(period: str, starts: list[dt.date], teams: tuple[str, Tree], root: Te
         frame = Frame(period, starts, upto)
         rows = _rows(values, frame, subtree(tree, root), satisfaction)
         org_cells = _org_cells(org, frame, satisfaction.get(ORGANIZATION)) if org else None
-        return (partials.macro(PARTIAL, "rows")(rows),
-                partials.macro(PARTIAL, "cells")(org_cells) if org_cells else None)
+        return (
+            partials.macro(PARTIAL, "rows")(rows),
+            partials.macro(PARTIAL, "cells")(org_cells) if org_cells else None,
+        )
 
     survey = (survey_round.pk, scores) if survey_round is not None else None
     floored = None if people is None else tuple(sorted(people))  # what the user may see is in the key
     # ``upto`` by the hour: a running period turns complete with the clock, not only with a recompute.
-    parts = (period, starts, root.pk if root else None, snapshots, version, survey, floored,
-             upto.replace(minute=0, second=0, microsecond=0))
+    parts = (
+        period,
+        starts,
+        root.pk if root else None,
+        snapshots,
+        version,
+        survey,
+        floored,
+        upto.replace(minute=0, second=0, microsecond=0),
+    )
     return cache.get_or_set(key("overview", *parts), build, TABLE_CACHE_SECONDS)
 
 
 def _choices(period: str, available: list[dt.date], at: dt.date) -> str:
     """The period filter's options, newest first; one still under way says so."""
     today = timezone.now().date()
-    choices = [(display.iso_date(start), display.period_label(period, start)
-                + (" (so far)" if display.period_end(period, start) >= today else "")) for start in available]
+    choices = [
+        (
+            display.iso_date(start),
+            display.period_label(period, start)
+            + (" (so far)" if display.period_end(period, start) >= today else ""),
+        )
+        for start in available
+    ]
     return partials.options(choices, display.iso_date(at))
 
 
@@ -285,8 +329,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         "tree_options": _tree_options(version, tree, root),
     }
     snapshots = queries.snapshots_version()
-    available = list(cache.get_or_set(key("period-starts", period, snapshots),
-                                      lambda: tuple(queries.period_starts(period=period))))
+    available = list(
+        cache.get_or_set(
+            key("period-starts", period, snapshots), lambda: tuple(queries.period_starts(period=period))
+        )
+    )
     if not available:
         if not queries.snapshots_exist():
             return render(request, "dashboards/teams.html", {**context, "empty": True})

@@ -26,8 +26,11 @@ def _escape(value: Any) -> Any:
     (``SafeString``, ``Markup``) and numbers pass on to autoescape as they are."""
     if type(value) is str:
         return Markup(  # noqa: S704 - the value is escaped right here
-            value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#x27;")
+            value.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace('"', "&quot;")
+            .replace("'", "&#x27;")
         )
     return value
 

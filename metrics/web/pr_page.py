@@ -47,21 +47,25 @@ def _link(pr: PullRequest) -> tuple[str, str]:
 
 
 def _reverts(pr: PullRequest, visible: bool) -> list[dict[str, Any]]:
-    rows = Revert.objects.filter(reverted_pr=pr).select_related("reverting_pr__repository").order_by(
-        "reverted_at", "pk"
+    rows = (
+        Revert.objects.filter(reverted_pr=pr)
+        .select_related("reverting_pr__repository")
+        .order_by("reverted_at", "pk")
     )
     found = []
     for revert in rows:
         by = revert.reverting_pr
-        found.append({
-            "at": revert.reverted_at,
-            "restored_at": revert.restored_at,
-            "sha": revert.revert_sha[:12],
-            "evidence": revert.evidence,
-            # The matched text is a title or message, which can name a person: only with the names.
-            "matched": revert.matched_text[:200] if visible else "",
-            "by": _link(by) if by is not None else None,
-        })
+        found.append(
+            {
+                "at": revert.reverted_at,
+                "restored_at": revert.restored_at,
+                "sha": revert.revert_sha[:12],
+                "evidence": revert.evidence,
+                # The matched text is a title or message, which can name a person: only with the names.
+                "matched": revert.matched_text[:200] if visible else "",
+                "by": _link(by) if by is not None else None,
+            }
+        )
     return found
 
 
@@ -87,7 +91,7 @@ def pr_detail(request: HttpRequest, repository: str, number: int) -> HttpRespons
         "size": (pr.additions or 0) + (pr.deletions or 0),
         "moments": [(label, getattr(pr, name)) for name, label in MOMENTS],
         "timeline": timeline,
-        "timeline_label": ", ".join(f'{p["name"]} {p["display"]}' for p in timeline),
+        "timeline_label": ", ".join(f"{p['name']} {p['display']}" for p in timeline),
         "spans": _spans(pr),
         "evidence": [(tool, kind, text if visible else "") for tool, kind, text in evidence],
         "reverts": _reverts(pr, visible),

@@ -200,10 +200,14 @@ def phase_span(key: str) -> Case:
 def pull_requests(f: Filters, access: Access) -> QuerySet[PullRequest]:
     """The filtered, sorted PRs with ``cycle``, ``size`` and ``author_visible`` annotated (``pr_time``: an
     alias for the filters, not selected)."""
-    qs = PullRequest.objects.select_related("repository", "author").alias(pr_time=pr_time()).annotate(
-        cycle=ExpressionWrapper(F(_CYCLE.end[0]) - F(_CYCLE.start[0]), output_field=DurationField()),
-        size=Coalesce(F("additions"), 0) + Coalesce(F("deletions"), 0),
-        author_visible=author_visible(access),
+    qs = (
+        PullRequest.objects.select_related("repository", "author")
+        .alias(pr_time=pr_time())
+        .annotate(
+            cycle=ExpressionWrapper(F(_CYCLE.end[0]) - F(_CYCLE.start[0]), output_field=DurationField()),
+            size=Coalesce(F("additions"), 0) + Coalesce(F("deletions"), 0),
+            author_visible=author_visible(access),
+        )
     )
     if f.sort.lstrip("-") in SORT_PHASES:
         key = f.sort.lstrip("-")

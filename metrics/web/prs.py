@@ -60,7 +60,10 @@ class PageRow(NamedTuple):
 
 ROW_COLUMNS = (
     *PageRow._fields[: PageRow._fields.index("author_id") + 1],
-    "author__display_name", "repository__full_name", "repository__host", "repository__url",
+    "author__display_name",
+    "repository__full_name",
+    "repository__host",
+    "repository__url",
 )
 
 
@@ -167,15 +170,16 @@ def _row_view(
         state=pr.state,
         title=_truncated(pr.title or "(no title)", 110),
         phases=timeline,
-        label=", ".join(f'{p["name"]} {p["display"]}' for p in timeline),
+        label=", ".join(f"{p['name']} {p['display']}" for p in timeline),
         opened=_when(_local(pr.created_at, zone)),
         first_commit=_when(_local(pr.first_commit_at, zone)),
         merged=_when(merged),
         merged_day=_when(merged, False),
         reverted=_when(reverted, False) if reverted else "",
         # Matched text can name a person ("alice (aider)"): only with the author's name.
-        evidence=[(tool, kind, _truncated(text, 90) if visible and text else "")
-                  for tool, kind, text in evidence],
+        evidence=[
+            (tool, kind, _truncated(text, 90) if visible and text else "") for tool, kind, text in evidence
+        ],
         ai_assisted=pr.ai_assisted,
         ai_tools=", ".join(str(t) for t in pr.ai_tools) if pr.ai_tools else "",
         author=(pr.author_name if pr.author_id is not None else "unknown") if visible else "",
@@ -187,7 +191,7 @@ def _row_view(
 
 
 def _phase_text(key: str, hours: dict[str, float | None]) -> str:
-    """"pickup 45.1 h" (or "pickup unknown"); "" without a phase."""
+    """ "pickup 45.1 h" (or "pickup unknown"); "" without a phase."""
     if not key:
         return ""
     value = hours[key]

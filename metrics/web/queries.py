@@ -218,14 +218,18 @@ def unassigned_merged(*, period: str, start: dt.date) -> int:
     merged and their repository has no team (the snapshot engine's rule), so the organization's figure
     is the teams' plus these (less PRs counted in two top-level teams, by people in both)."""
     first = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
-    after = dt.datetime.combine(display.period_end(period, start) + dt.timedelta(days=1), dt.time.min,
-                                tzinfo=dt.UTC)
-    in_a_team = Exists(TeamMembership.objects.filter(
-        TeamMembership.at_q(OuterRef("merged_at")), person_id=OuterRef("author_id")
-    ))
+    after = dt.datetime.combine(
+        display.period_end(period, start) + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC
+    )
+    in_a_team = Exists(
+        TeamMembership.objects.filter(
+            TeamMembership.at_q(OuterRef("merged_at")), person_id=OuterRef("author_id")
+        )
+    )
     return (
-        PullRequest.objects.filter(merged_at__gte=first, merged_at__lt=after, is_bot=False,
-                                   repository__team__isnull=True)
+        PullRequest.objects.filter(
+            merged_at__gte=first, merged_at__lt=after, is_bot=False, repository__team__isnull=True
+        )
         .exclude(in_a_team)
         .count()
     )

@@ -6,6 +6,7 @@ the round's answers, the team tree, the memberships or the floor change (``round
 them for a tree of hundreds of teams takes seconds, and every dashboard view needs them.  A team's trend
 is read from those cached scores.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,11 @@ def latest_round() -> SurveyRound | None:
 def _compute(survey_round: SurveyRound) -> Scores:
     results = services.survey_round_results(survey_round=survey_round, min_size=int(settings.MIN_GROUP_SIZE))
     # The whole round (the root group, no team) is kept under ORGANIZATION.
-    shown = {str(row.group): ORGANIZATION if pd.isna(row.team_id) else int(row.team_id)
-             for row in results.groups.itertuples(index=False) if not row.hidden}
+    shown = {
+        str(row.group): ORGANIZATION if pd.isna(row.team_id) else int(row.team_id)
+        for row in results.groups.itertuples(index=False)
+        if not row.hidden
+    }
     scores: Scores = {}
     for row in results.means.itertuples(index=False):
         if row.group in shown and row.question in QUESTIONS and not math.isnan(float(row.mean)):
@@ -68,8 +72,11 @@ def round_scores(survey_round: SurveyRound, version: str | None = None) -> Score
 
 def round_team_satisfaction(survey_round: SurveyRound, version: str | None = None) -> dict[int, TeamScore]:
     """Team id -> mean overall satisfaction of the team's group, for groups shown above the floor."""
-    return {team: found["overall_satisfaction"] for team, found in round_scores(survey_round, version).items()
-            if "overall_satisfaction" in found}
+    return {
+        team: found["overall_satisfaction"]
+        for team, found in round_scores(survey_round, version).items()
+        if "overall_satisfaction" in found
+    }
 
 
 def team_trend(team_id: int, index: queries.TreeIndex | None = None) -> list[dict[str, object]]:
@@ -85,9 +92,15 @@ def team_trend(team_id: int, index: queries.TreeIndex | None = None) -> list[dic
     for survey_round in chosen:
         found = round_scores(survey_round, versions[survey_round.pk]).get(team_id, {})
         overall, ease = found.get("overall_satisfaction"), found.get("ease_of_shipping")
-        points.append({"name": survey_round.name, "round": survey_round.pk,
-                       "overall": overall.mean if overall else None, "ease": ease.mean if ease else None,
-                       "n": overall.n if overall else 0})
+        points.append(
+            {
+                "name": survey_round.name,
+                "round": survey_round.pk,
+                "overall": overall.mean if overall else None,
+                "ease": ease.mean if ease else None,
+                "n": overall.n if overall else 0,
+            }
+        )
     return list(reversed(points))
 
 

@@ -37,7 +37,7 @@ def repository_teams_set(post: Mapping[str, str]) -> list[str]:
     change.  A bad value raises SettingsError naming it and stores nothing; each change is audit-logged
     (Repository is written by every sync, so it is not audited by signal)."""
     teams = {t.pk: t for t in Team.objects.all()}
-    ids = {k: k[len(FIELD):] for k in post if k.startswith(FIELD)}
+    ids = {k: k[len(FIELD) :] for k in post if k.startswith(FIELD)}
     wanted = {int(pk): post[k] for k, pk in ids.items() if pk.isdigit()}
     changes = []
     with transaction.atomic():
@@ -50,8 +50,11 @@ def repository_teams_set(post: Mapping[str, str]) -> list[str]:
             repository.team = team
             repository.save(update_fields=["team"])
             AuditLog.objects.create(
-                actor_id=current_user_id.get(), action="update", object_type="core.Repository",
-                object_id=str(repository.pk), object_repr=repository.full_name[:300],
+                actor_id=current_user_id.get(),
+                action="update",
+                object_type="core.Repository",
+                object_id=str(repository.pk),
+                object_repr=repository.full_name[:300],
                 changes={"team": {"from": before, "to": team.slug if team else None}},
             )
             after = team.slug if team else "no team"

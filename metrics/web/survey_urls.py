@@ -1,4 +1,5 @@
 """Survey pages, included by metrics/web/urls.py under ``surveys/`` (names ``web:surveys:<name>``)."""
+
 from __future__ import annotations
 
 from django.urls import path

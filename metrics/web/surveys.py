@@ -5,6 +5,7 @@ below ``settings.MIN_GROUP_SIZE``; admins open rounds for any team, managers for
 teams below them, and both read the free-text comments; a developer answers a round of a team they were
 in when it opened, through ``/surveys/<id>/answer/``, recognised by the e-mail address of their account.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,7 +61,8 @@ def _answerable(request: HttpRequest, rounds: list[SurveyRound]) -> dict[int, bo
         return {}
     return {
         r.pk: bool(services.survey_eligible_teams(survey_round=r, person=person))
-        for r in rounds if services.survey_round_is_open(r)
+        for r in rounds
+        if services.survey_round_is_open(r)
     }
 
 
@@ -68,39 +70,63 @@ def _answerable(request: HttpRequest, rounds: list[SurveyRound]) -> dict[int, bo
 def survey_index(request: HttpRequest) -> HttpResponse:
     rounds = services.survey_round_list()
     responses = services.survey_frame()
-    results = {r.pk: services.survey_round_results(survey_round=r, min_size=_min_size(), responses=responses)
-               for r in rounds}
+    results = {
+        r.pk: services.survey_round_results(survey_round=r, min_size=_min_size(), responses=responses)
+        for r in rounds
+    }
     answerable = _answerable(request, rounds)
-    rows = [{"round": r, "open": services.survey_round_is_open(r), "teams": [t.name for t in r.teams.all()],
-             "summary": pages.group_rows(results[r.pk])[0], "answerable": answerable.get(r.pk, False)}
-            for r in rounds]
-    oldest_first = [(r, results[r.pk]) for r in reversed(rounds)][-TREND_ROUNDS * 2:]
+    rows = [
+        {
+            "round": r,
+            "open": services.survey_round_is_open(r),
+            "teams": [t.name for t in r.teams.all()],
+            "summary": pages.group_rows(results[r.pk])[0],
+            "answerable": answerable.get(r.pk, False),
+        }
+        for r in rounds
+    ]
+    oldest_first = [(r, results[r.pk]) for r in reversed(rounds)][-TREND_ROUNDS * 2 :]
     context = {
-        "rows": rows, "to_answer": [row for row in rows if row["answerable"]],
-        "can_manage": can_manage_surveys(request.user), "min_size": _min_size(),
-        "chart": pages.trend_chart(oldest_first) if oldest_first else "", "plotly_js_url": _plotly_url(),
-        "questions": analytics.QUESTIONS, "mean_questions": [pages.SHORT[q] for q in pages.MEAN_QUESTIONS],
+        "rows": rows,
+        "to_answer": [row for row in rows if row["answerable"]],
+        "can_manage": can_manage_surveys(request.user),
+        "min_size": _min_size(),
+        "chart": pages.trend_chart(oldest_first) if oldest_first else "",
+        "plotly_js_url": _plotly_url(),
+        "questions": analytics.QUESTIONS,
+        "mean_questions": [pages.SHORT[q] for q in pages.MEAN_QUESTIONS],
     }
     return render(request, "surveys/index.html", context)
 
 
-def _trend_rounds(survey_round: SurveyRound, own: analytics.RoundResults
-                  ) -> list[tuple[SurveyRound, analytics.RoundResults]]:
-    earlier = list(SurveyRound.objects.filter(opened_at__lt=survey_round.opened_at)
-                   .order_by("-opened_at", "-id")[: TREND_ROUNDS - 1])
+def _trend_rounds(
+    survey_round: SurveyRound, own: analytics.RoundResults
+) -> list[tuple[SurveyRound, analytics.RoundResults]]:
+    earlier = list(
+        SurveyRound.objects.filter(opened_at__lt=survey_round.opened_at).order_by("-opened_at", "-id")[
+            : TREND_ROUNDS - 1
+        ]
+    )
     chosen = [*reversed(earlier), survey_round]
     responses = services.survey_frame(round_ids=[r.pk for r in chosen])
-    return [(r, own if r.pk == survey_round.pk else
-             services.survey_round_results(survey_round=r, min_size=_min_size(), responses=responses))
-            for r in chosen]
+    return [
+        (
+            r,
+            own
+            if r.pk == survey_round.pk
+            else services.survey_round_results(survey_round=r, min_size=_min_size(), responses=responses),
+        )
+        for r in chosen
+    ]
 
 
 @login_required
 def survey_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     survey_round = get_object_or_404(SurveyRound, pk=round_id)
     responses = services.survey_frame(round_ids=[survey_round.pk])
-    results = services.survey_round_results(survey_round=survey_round, min_size=_min_size(),
-                                            responses=responses)
+    results = services.survey_round_results(
+        survey_round=survey_round, min_size=_min_size(), responses=responses
+    )
     rows = pages.group_rows(results)
     selected = request.GET.get("group", analytics.ROOT)
     chosen = next((row for row in rows if row["group"] == selected), None)
@@ -110,15 +136,19 @@ def survey_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     manager = can_manage_surveys(request.user)
     trend_rounds = _trend_rounds(survey_round, results)
     context = {
-        "round": survey_round, "open": services.survey_round_is_open(survey_round), "rows": rows,
+        "round": survey_round,
+        "open": services.survey_round_is_open(survey_round),
+        "rows": rows,
         "chosen": chosen,
         "distributions": [] if chosen["hidden"] else pages.distributions(results, selected),
         "trends": [pages.trend_table(results, trend_rounds, q) for q in TREND_QUESTIONS],
         "comments": analytics.survey_comments(responses, results) if manager else None,
-        "can_manage": manager, "min_size": _min_size(),
+        "can_manage": manager,
+        "min_size": _min_size(),
         "mean_questions": [pages.SHORT[q] for q in pages.MEAN_QUESTIONS],
         "answer_url": request.build_absolute_uri(reverse("web:surveys:answer", args=[survey_round.pk])),
-        "teams": [t.name for t in survey_round.teams.all()], "opened": request.GET.get("opened") == "1",
+        "teams": [t.name for t in survey_round.teams.all()],
+        "opened": request.GET.get("opened") == "1",
     }
     return render(request, "surveys/detail.html", context)
 
@@ -127,8 +157,13 @@ def _answer_context(request: HttpRequest, survey_round: SurveyRound) -> dict[str
     """What the answer page needs; ``blocked`` explains why this user cannot answer (else "")."""
     person = services.person_for_user(request.user)
     context: dict[str, Any] = {
-        "round": survey_round, "teams": [], "values": {}, "errors": {}, "blocked": "",
-        "known_tools": analytics.KNOWN_TOOLS, "max_hours": analytics.MAX_HOURS_SAVED,
+        "round": survey_round,
+        "teams": [],
+        "values": {},
+        "errors": {},
+        "blocked": "",
+        "known_tools": analytics.KNOWN_TOOLS,
+        "max_hours": analytics.MAX_HOURS_SAVED,
     }
     if person is None:
         email = getattr(request.user, "email", "") or "(none)"
@@ -143,8 +178,9 @@ def _answer_context(request: HttpRequest, survey_round: SurveyRound) -> dict[str
         return context
     context["teams"] = services.survey_eligible_teams(survey_round=survey_round, person=person)
     if not context["teams"]:
-        context["blocked"] = ("You were not in any of this round's teams when it opened, so this round "
-                              "is not yours to answer.")
+        context["blocked"] = (
+            "You were not in any of this round's teams when it opened, so this round is not yours to answer."
+        )
     existing = services.survey_response_get(survey_round=survey_round, person=person)
     if existing is not None:
         context["values"] = {field: getattr(existing, field) for field in services.ANSWER_FIELDS}
@@ -156,10 +192,12 @@ def _answer_context(request: HttpRequest, survey_round: SurveyRound) -> dict[str
 def _answer_page(request: HttpRequest, context: dict[str, Any], status: int) -> HttpResponse:
     chosen_team = str(context["values"].get("team") or "")
     context.update(
-        fields=pages.answer_fields(context["values"], context["errors"]), min_size=_min_size(),
+        fields=pages.answer_fields(context["values"], context["errors"]),
+        min_size=_min_size(),
         general_error=context["errors"].get("", ""),
-        team_options=[{"id": t.pk, "name": t.name, "selected": str(t.pk) == chosen_team}
-                      for t in context["teams"]],
+        team_options=[
+            {"id": t.pk, "name": t.name, "selected": str(t.pk) == chosen_team} for t in context["teams"]
+        ],
     )
     return render(request, "surveys/answer.html", context, status=status)
 
@@ -199,12 +237,19 @@ def survey_open(request: HttpRequest) -> HttpResponse:
     if not can_manage_surveys(request.user):
         message = "Only managers and administrators open survey rounds."
         return _error(request, "Not allowed", message, 403)
-    context: dict[str, Any] = {"teams": _team_choices(request), "errors": {}, "values": {"team_ids": []},
-                               "min_size": _min_size()}
+    context: dict[str, Any] = {
+        "teams": _team_choices(request),
+        "errors": {},
+        "values": {"team_ids": []},
+        "min_size": _min_size(),
+    }
     if request.method != "POST":
         return render(request, "surveys/open.html", context)
-    values = {"name": request.POST.get("name", ""), "closes_on": request.POST.get("closes_on", ""),
-              "team_ids": request.POST.getlist("teams")}
+    values = {
+        "name": request.POST.get("name", ""),
+        "closes_on": request.POST.get("closes_on", ""),
+        "team_ids": request.POST.getlist("teams"),
+    }
     chosen = Team.objects.filter(pk__in=[v for v in values["team_ids"] if v.isdigit()])
     if not access.for_request(request).may_open_survey_for(t.pk for t in chosen):
         message = "You may open rounds only for the teams you manage and the teams below them."
@@ -215,10 +260,10 @@ def survey_open(request: HttpRequest) -> HttpResponse:
         context.update(values=values, errors={"closes_at": str(exc)})
         return render(request, "surveys/open.html", context, status=400)
     try:
-        survey_round = services.survey_round_open(name=values["name"], teams=chosen, closes_at=closes_at,
-                                                  user=request.user)
+        survey_round = services.survey_round_open(
+            name=values["name"], teams=chosen, closes_at=closes_at, user=request.user
+        )
     except services.SurveyError as exc:
         context.update(values=values, errors=exc.errors, general_error=exc.errors.get("", ""))
         return render(request, "surveys/open.html", context, status=400)
     return redirect(f"{reverse('web:surveys:detail', args=[survey_round.pk])}?opened=1")
-

@@ -197,8 +197,15 @@ def _people_html(
     tree's, read before it), memberships and people and the newest snapshot row (a group's table is
     hundreds of rows).  Only called for users who may see the team's people, and the same for all."""
     tree_version, index = teams
-    name = key("team-people", team.pk, team.slug, month, tree_version, data_version(TeamMembership, Person),
-               snapshots)
+    name = key(
+        "team-people",
+        team.pk,
+        team.slug,
+        month,
+        tree_version,
+        data_version(TeamMembership, Person),
+        snapshots,
+    )
 
     def build() -> str:
         return partials.macro(PARTIAL, "people")(_people(team, month, index.below([team.pk])))
@@ -220,8 +227,10 @@ def _floored(
     large = {(p, start) for team_id, p, start in groups if team_id == team.pk}
 
     def keep(series: queries.Series, series_period: str) -> queries.Series:
-        kept = {metric: [point for point in points if (series_period, point[0]) in large]
-                for metric, points in series.items()}
+        kept = {
+            metric: [point for point in points if (series_period, point[0]) in large]
+            for metric, points in series.items()
+        }
         return {metric: points for metric, points in kept.items() if points}
 
     return keep(data, period), keep(adoption, "month")
@@ -238,7 +247,9 @@ def _figures(team: Team, period: str, span: str, snapshots: object, floored: boo
         newest = queries.latest_start(period=period, team_id=team.pk)
         since = newest - dt.timedelta(days=RANGES[span]) if newest and RANGES[span] else None
         data, adoption = queries.team_series(
-            team_id=team.pk, period=period, since=since,
+            team_id=team.pk,
+            period=period,
+            since=since,
             adoption=("ai_adoption_any_share", "ai_adoption_regular_share"),
         )
         if floored:

@@ -4,6 +4,7 @@ The snapshot engine (``metrics/analytics/snapshots.py`` with ``grouped.py``) com
 fast pass; ``test_snapshot_engine.py`` checks it against these straightforward versions, which the
 product does not use (they lived in ``metrics/analytics`` before, as dead code there).
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -33,7 +34,8 @@ def throughput(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     both = pd.concat([prs, engineers], axis=1).reset_index()
     merged = both.assign(metric="merged_prs", value=both["prs"].astype(float), n=both["prs"])
     per_engineer = both.assign(
-        metric="throughput_per_engineer", value=both["prs"] / both["engineers"].where(both["engineers"] > 0),
+        metric="throughput_per_engineer",
+        value=both["prs"] / both["engineers"].where(both["engineers"] > 0),
         n=both["engineers"],
     )
     columns = [*by, "metric", "value", "n"]

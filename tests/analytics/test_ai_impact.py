@@ -144,8 +144,13 @@ def test_adoption_levels() -> None:
     )
     levels = ai_impact.adoption_levels(prs, usage).set_index("person_id")["level"].to_dict()
     assert levels == {1: "regular", 2: "regular", 3: "regular", 4: "occasional"}
-    fewer = pd.DataFrame({"author_id": [1, 2, 2, 2, 3], "merged_at": [at] * 5,
-                          "ai_assisted": [False, True, False, False, False]})
+    fewer = pd.DataFrame(
+        {
+            "author_id": [1, 2, 2, 2, 3],
+            "merged_at": [at] * 5,
+            "ai_assisted": [False, True, False, False, False],
+        }
+    )
     levels = ai_impact.adoption_levels(fewer).set_index("person_id")["level"].to_dict()
     assert levels == {1: "none", 2: "occasional", 3: "none"}
 

@@ -1,4 +1,5 @@
 """Validation: across seeds, the adjusted interval covers the planted truth; the naive one is biased."""
+
 from __future__ import annotations
 
 import numpy as np

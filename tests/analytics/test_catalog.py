@@ -1,4 +1,5 @@
 """The metric catalog is pure and the docs say what it says."""
+
 from __future__ import annotations
 
 import ast
@@ -19,9 +20,16 @@ def test_the_catalog_imports_nothing_but_the_standard_library() -> None:
 
 
 def test_one_pr_spans() -> None:
-    t = {name: dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=h) for name, h in {
-        "first_commit_at": 0, "created_at": 2, "approved_at": 5, "merged_at": 9, "first_review_at": 10,
-    }.items()}
+    t = {
+        name: dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=h)
+        for name, h in {
+            "first_commit_at": 0,
+            "created_at": 2,
+            "approved_at": 5,
+            "merged_at": 9,
+            "first_review_at": 10,
+        }.items()
+    }
     spans = catalog.pr_spans(t)
     assert spans["cycle"] == 9 and spans["coding"] == 2 and spans["pickup"] == 8  # pickup ends at review
     assert spans["rework"] is None and spans["review"] is None  # review after merge/approval: dropped
@@ -34,7 +42,7 @@ def test_one_pr_spans() -> None:
 def test_the_readme_table_names_every_metric_and_the_version() -> None:
     readme = (ROOT / "README.md").read_text()
     assert f"## Metrics (definition version {catalog.DEFINITION_VERSION})" in readme
-    table = readme[readme.index("| metric | definition |"):]
+    table = readme[readme.index("| metric | definition |") :]
     table = table[: table.index("\n\n")]
     named = set(re.findall(r"`([a-z_]+?)(?:_p50/p75/p90|_\*)?`", table))
     families = {re.sub(r"_p(50|75|90)$", "", name) for name in catalog.METRICS}

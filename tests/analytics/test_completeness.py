@@ -1,4 +1,5 @@
 """Provisional periods and the revert metrics' observation window (issue 16, items 1 and 2)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,17 +34,26 @@ def prs(*rows: tuple[str, str | None]) -> pd.DataFrame:
     merged = pd.to_datetime([m for m, _ in rows], utc=True)
     reverted = pd.to_datetime([r for _, r in rows], utc=True)
     n = len(rows)
-    return pd.DataFrame({
-        "id": range(1, n + 1), "repository_id": 1, "author_id": pd.array(range(1, n + 1), dtype="Int64"),
-        "state": "merged", "is_bot": False, "ai_assisted": pd.array([None] * n, dtype="boolean"),
-        "first_commit_at": merged - pd.Timedelta(hours=5), "created_at": merged - pd.Timedelta(hours=4),
-        "merged_at": merged, "reverted_at": reverted,
-    })
+    return pd.DataFrame(
+        {
+            "id": range(1, n + 1),
+            "repository_id": 1,
+            "author_id": pd.array(range(1, n + 1), dtype="Int64"),
+            "state": "merged",
+            "is_bot": False,
+            "ai_assisted": pd.array([None] * n, dtype="boolean"),
+            "first_commit_at": merged - pd.Timedelta(hours=5),
+            "created_at": merged - pd.Timedelta(hours=4),
+            "merged_at": merged,
+            "reverted_at": reverted,
+        }
+    )
 
 
 def org_month(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    rows = frame[(frame["scope"] == "organization") & (frame["period"] == "month")
-                 & (frame["metric"] == metric)]
+    rows = frame[
+        (frame["scope"] == "organization") & (frame["period"] == "month") & (frame["metric"] == metric)
+    ]
     return rows.set_index(rows["period_start"].astype(str))
 
 
@@ -55,8 +65,14 @@ def test_revert_rate_counts_only_merges_whose_window_closed_and_reverts_inside_i
         ("2026-11-20", "2026-11-21"),  # merged 3 days before the data ends: its window is still open
         ("2026-11-02", None),
     )
-    empty = pd.DataFrame({"person_id": [1], "team_id": [1], "start": pd.to_datetime(["2020-01-01"], utc=True),
-                          "end": pd.to_datetime([None], utc=True)})
+    empty = pd.DataFrame(
+        {
+            "person_id": [1],
+            "team_id": [1],
+            "start": pd.to_datetime(["2020-01-01"], utc=True),
+            "end": pd.to_datetime([None], utc=True),
+        }
+    )
     teams = pd.DataFrame({"team_id": [1], "parent_id": [None]})
     plain = org_month(metric_snapshots(frame, empty, teams), "revert_rate")
     assert plain.loc["2026-11-01", "value"] == 0.5 and plain.loc["2026-10-01", "value"] == 2 / 3

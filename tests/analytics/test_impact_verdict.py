@@ -1,4 +1,5 @@
 """The AI impact verdict (issue 16, item 5): adjusted and DiD reconciled in plain language, each case."""
+
 from __future__ import annotations
 
 from metrics.analytics.impact_verdict import Interval, verdict

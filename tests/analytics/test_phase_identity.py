@@ -9,6 +9,7 @@ after the merge, no first commit...) and of the real flask and crewAI histories,
 
 are identical: unknown (None/NaN) on all of them, or the same hours (the API rounds to 4 places).
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,9 +68,18 @@ def plant_edge_cases() -> None:
             None if h is None else _at(h) for h in stamps
         )
         PullRequest.objects.create(
-            repository=repository, number=number, title=title, state="merged" if merged else "open",
-            first_commit_at=first_commit, created_at=created, ready_at=ready, first_review_at=review,
-            approved_at=approved, merged_at=merged, additions=1, deletions=1,
+            repository=repository,
+            number=number,
+            title=title,
+            state="merged" if merged else "open",
+            first_commit_at=first_commit,
+            created_at=created,
+            ready_at=ready,
+            first_review_at=review,
+            approved_at=approved,
+            merged_at=merged,
+            additions=1,
+            deletions=1,
         )
 
 
@@ -128,8 +138,12 @@ def csv_spans() -> Spans:
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
     rows = csv.DictReader(io.StringIO(text))
-    return {int(row["id"]): {p.key: float(row[p.column]) if row[p.column] else None
-                             for p in catalog.PHASES if p.column in row} for row in rows}
+    return {
+        int(row["id"]): {
+            p.key: float(row[p.column]) if row[p.column] else None for p in catalog.PHASES if p.column in row
+        }
+        for row in rows
+    }
 
 
 def _none(value: Any) -> float | None:
@@ -148,8 +162,10 @@ def differences(reference: Spans, other: Spans, surface: str, places: int | None
             # its own float arithmetic may land on either side of a tie).
             tolerance = 0.5 * 10.0**-places + 1e-9 if places is not None else 0.0
             same = (shown is None and expected is None) or (
-                shown is not None and expected is not None
-                and math.isclose(shown, expected, rel_tol=0, abs_tol=tolerance))
+                shown is not None
+                and expected is not None
+                and math.isclose(shown, expected, rel_tol=0, abs_tol=tolerance)
+            )
             if not same:
                 found.append(f"{surface}: PR {pr_id} {key}: shown {shown}, snapshots {expected}")
     return found
@@ -209,8 +225,12 @@ def real_repo(request: pytest.FixtureRequest, shared_dir: Path, tmp_path: Path) 
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("real_repo", [("flask", "pallets/flask"), ("crewai", "crewAIInc/crewAI")],
-                         indirect=True, ids=["flask", "crewai"])
+@pytest.mark.parametrize(
+    "real_repo",
+    [("flask", "pallets/flask"), ("crewai", "crewAIInc/crewAI")],
+    indirect=True,
+    ids=["flask", "crewai"],
+)
 def test_real_histories_show_the_same_spans_everywhere(real_repo: tuple[Path, str]) -> None:
     repo, full_name = real_repo
     call_command("import_git", str(repo), "--name", full_name, stdout=StringIO(), verbosity=0)

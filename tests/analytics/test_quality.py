@@ -1,4 +1,5 @@
 """find_reverts on small frames, one rule at a time."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -36,8 +37,13 @@ def test_each_pr_level_rule_links_the_reverted_pr() -> None:
     )
     found = quality.find_reverts(prs=frame, commits=NO_COMMITS, pr_commits=NO_LINKS)
     pairs = {(int(r.reverting_number), int(r.reverted_number), r.evidence) for r in found.itertuples()}
-    assert pairs == {(2, 1, "title"), (4, 3, "reverts_ref"), (6, 5, "branch"), (8, 7, "branch"),
-                     (10, 9, "explicit")}
+    assert pairs == {
+        (2, 1, "title"),
+        (4, 3, "reverts_ref"),
+        (6, 5, "branch"),
+        (8, 7, "branch"),
+        (10, 9, "explicit"),
+    }
     assert found["restored_at"].isna().all()
 
 
@@ -54,7 +60,8 @@ def test_revert_of_revert_restores_and_a_pr_never_reverts_itself() -> None:
 
 
 def test_a_revert_before_the_merge_is_not_a_revert_of_merged_work() -> None:
-    frame = prs({"number": 1, "title": "Late", "merged_at": t(5)},
-                {"number": 2, "title": 'Revert "Late"', "merged_at": t(2)})
+    frame = prs(
+        {"number": 1, "title": "Late", "merged_at": t(5)},
+        {"number": 2, "title": 'Revert "Late"', "merged_at": t(2)},
+    )
     assert quality.find_reverts(prs=frame, commits=NO_COMMITS, pr_commits=NO_LINKS).empty
-

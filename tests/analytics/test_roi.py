@@ -68,17 +68,33 @@ def test_team_keys_of_different_types_on_each_side_merge_instead_of_stopping_the
     """No AI PRs and no seats: the PRs' team ids are an empty float column, the seats' an empty object
     one, and pandas refused to merge them, which failed every AI-impact recompute (seen on a resumed
     sync whose first repository was not derived yet)."""
-    ai_prs = pd.DataFrame({"tool": pd.Series([], dtype=object), "team_id": pd.Series([], dtype="float64"),
-                           "ai_prs": pd.Series([], dtype="int64")})
+    ai_prs = pd.DataFrame(
+        {
+            "tool": pd.Series([], dtype=object),
+            "team_id": pd.Series([], dtype="float64"),
+            "ai_prs": pd.Series([], dtype="int64"),
+        }
+    )
     spend = pd.DataFrame({"tool": [], "team_id": [], "spend": pd.Series([], dtype="float64")}, dtype=object)
     out = roi.roi_table(
-        ai_prs=ai_prs, survey=pd.DataFrame(), spend=spend, keys=["tool", "team_id"], effect=None,
-        hours_per_pr=4.0, hourly_cost=90.0, min_group_size=5,
+        ai_prs=ai_prs,
+        survey=pd.DataFrame(),
+        spend=spend,
+        keys=["tool", "team_id"],
+        effect=None,
+        hours_per_pr=4.0,
+        hourly_cost=90.0,
+        min_group_size=5,
     )
     assert out.empty and {"ai_prs", "spend", "measured_net"} <= set(out.columns)
     with_prs = roi.roi_table(
-        ai_prs=pd.DataFrame({"tool": ["x"], "team_id": [1.0], "ai_prs": [3]}), survey=pd.DataFrame(),
-        spend=spend, keys=["tool", "team_id"], effect=None, hours_per_pr=4.0, hourly_cost=90.0,
+        ai_prs=pd.DataFrame({"tool": ["x"], "team_id": [1.0], "ai_prs": [3]}),
+        survey=pd.DataFrame(),
+        spend=spend,
+        keys=["tool", "team_id"],
+        effect=None,
+        hours_per_pr=4.0,
+        hourly_cost=90.0,
         min_group_size=5,
     )
     rows = with_prs[["tool", "team_id", "ai_prs"]].to_dict("records")

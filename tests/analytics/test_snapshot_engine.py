@@ -45,8 +45,12 @@ def _breakdown_reference(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     )
     out = []
     for key in (*catalog.BREAKDOWN, "cycle"):
-        out.append(known.groupby(by, observed=True)[f"{key}_hours"].agg(value="mean", n="size")
-                   .reset_index().assign(metric=f"phase_mean_{key}"))
+        out.append(
+            known.groupby(by, observed=True)[f"{key}_hours"]
+            .agg(value="mean", n="size")
+            .reset_index()
+            .assign(metric=f"phase_mean_{key}")
+        )
     return pd.concat(out, ignore_index=True)
 
 

@@ -47,10 +47,15 @@ def test_entered_seats_win_over_assignments_and_are_organization_wide() -> None:
 
 
 def test_usage_cost_where_there_are_no_seats_and_org_totals_win_for_the_organization() -> None:
-    usage = pd.DataFrame({
-        "month": [M, M, M], "tool": ["Claude Code"] * 3, "team_id": [1, 1, None],
-        "per_user": [True, True, False], "cost": [5.0, 7.0, 30.0],
-    })
+    usage = pd.DataFrame(
+        {
+            "month": [M, M, M],
+            "tool": ["Claude Code"] * 3,
+            "team_id": [1, 1, None],
+            "per_user": [True, True, False],
+            "cost": [5.0, 7.0, 30.0],
+        }
+    )
     prices = {"Claude Code": 100.0}
     assert rows(["month", "tool"], [(M, "Claude Code")], usage=usage, prices=prices) == [
         (None, 30.0, spend.USAGE)
@@ -64,10 +69,18 @@ def test_unknown_spend_leaves_the_net_value_unknown_in_the_roi_table() -> None:
     ai_prs = pd.DataFrame({"month": [M, M], "tool": ["Cursor", "Claude Code"]})
     declared = pd.DataFrame({"month": [M], "tool": ["Claude Code"], "seats": [3]})
     out = roi.roi_by(
-        ["month", "tool"], ai_prs=ai_prs, responses=pd.DataFrame(columns=["month", "tool", "hours"]),
-        users=EMPTY_SEATS, seats=EMPTY_SEATS, declared=declared, usage=EMPTY_USAGE,
-        prices={"Cursor": 40.0, "Claude Code": 100.0}, effect=(-20.0, -30.0, -10.0), hours_per_pr=5.0,
-        hourly_cost=100.0, min_group_size=5,
+        ["month", "tool"],
+        ai_prs=ai_prs,
+        responses=pd.DataFrame(columns=["month", "tool", "hours"]),
+        users=EMPTY_SEATS,
+        seats=EMPTY_SEATS,
+        declared=declared,
+        usage=EMPTY_USAGE,
+        prices={"Cursor": 40.0, "Claude Code": 100.0},
+        effect=(-20.0, -30.0, -10.0),
+        hours_per_pr=5.0,
+        hourly_cost=100.0,
+        min_group_size=5,
     ).set_index("tool")
     assert math.isnan(out.loc["Cursor", "spend"]) and math.isnan(out.loc["Cursor", "measured_net"])
     assert out.loc["Cursor", "spend_note"] == spend.UNKNOWN and out.loc["Cursor", "measured_hours"] > 0

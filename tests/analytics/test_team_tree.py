@@ -1,5 +1,6 @@
 """The one team tree and the one membership-at-a-time rule (``metrics.analytics.team_tree``), and that no
 other module walks parent links or spells the membership rule again."""
+
 from __future__ import annotations
 
 import ast
@@ -28,7 +29,12 @@ ROOT = Path(__file__).resolve().parents[2]
 #     4 api
 # 6 Labs            (parent 99 is unknown: a top)
 ROWS = [
-    (1, None, "Org"), (2, 1, "Payments"), (3, 1, "checkout"), (4, 2, "api"), (5, 3, "Web"), (6, 99, "Labs"),
+    (1, None, "Org"),
+    (2, 1, "Payments"),
+    (3, 1, "checkout"),
+    (4, 2, "api"),
+    (5, 3, "Web"),
+    (6, 99, "Labs"),
 ]
 
 
@@ -61,10 +67,13 @@ def test_a_deep_tree_is_walked_without_recursion() -> None:
     assert tree.depth_first()[-1] == (depth - 1, depth - 1)
 
 
-@pytest.mark.parametrize("rows", [
-    [(1, 3, "A"), (2, 1, "B"), (3, 2, "C"), (4, 2, "D")],  # 1 -> 3 -> 2 -> 1, and 4 hangs off the loop
-    [(3, 2, "C"), (2, 1, "B"), (1, 3, "A"), (4, 2, "D")],  # the same rows in another order
-])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [(1, 3, "A"), (2, 1, "B"), (3, 2, "C"), (4, 2, "D")],  # 1 -> 3 -> 2 -> 1, and 4 hangs off the loop
+        [(3, 2, "C"), (2, 1, "B"), (1, 3, "A"), (4, 2, "D")],  # the same rows in another order
+    ],
+)
 def test_a_loop_in_bad_data_is_cut_at_its_smallest_team(rows: list[tuple[int, int, str]]) -> None:
     tree = TeamTree(rows)
     assert tree.parent(1) is None and tree.tops == (1,)
@@ -162,5 +171,5 @@ def test_the_architecture_checks_can_fail(tmp_path: Path) -> None:
     copy = tmp_path / "copy.py"
     copy.write_text("def up(parent, t):\n    while t is not None:\n        t = parent[t]\n    return t\n")
     assert _parent_walks(copy) == {"up"}
-    old_rule = 'Q(start__isnull=True) | Q(start__lte=when)'
+    old_rule = "Q(start__isnull=True) | Q(start__lte=when)"
     assert MEMBER_AT.search(old_rule) and not MEMBER_AT.search("period_start__lte=until")

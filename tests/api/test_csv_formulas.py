@@ -1,5 +1,6 @@
 """CSV formula injection (issue 15, finding 3): text cells starting with = + - @ TAB or CR are exported
 with a leading ' (numbers stay numbers); ``?csv_raw=1`` gives the stored text for BI tools."""
+
 from __future__ import annotations
 
 import csv
@@ -35,9 +36,16 @@ def hostile(db: None) -> None:
     team = Team.objects.create(name=HOSTILE["team"], slug="t")
     repo = Repository.objects.create(full_name="acme/api", team=team, host="github")
     author = Person.objects.create(display_name=HOSTILE["person"])
-    PullRequest.objects.create(repository=repo, number=1, author=author, title=HOSTILE["title"],
-                               state="merged", head_branch=HOSTILE["branch"], base_branch=HOSTILE["tab"],
-                               ai_tools=["@copilot", "copilot"])
+    PullRequest.objects.create(
+        repository=repo,
+        number=1,
+        author=author,
+        title=HOSTILE["title"],
+        state="merged",
+        head_branch=HOSTILE["branch"],
+        base_branch=HOSTILE["tab"],
+        ai_tools=["@copilot", "copilot"],
+    )
     make_snapshot(metric="cycle_time_hours", value=-3.5, period_start=dt.date(2025, 1, 6), team=team)
     SyncRun.objects.create(kind="git", source="-1", status="failed", error="=1+2")
 
@@ -53,8 +61,12 @@ def test_csv_cell_rule() -> None:
 
 def test_every_text_cell_of_the_api_csv_is_defused(hostile: None, token_client: TokenClient) -> None:
     client = token_client("admin")
-    cells = [cell for endpoint in ("teams", "people", "pull-requests", "metrics", "sync-runs")
-             for row in table(client.get(f"/api/v1/{endpoint}/?format=csv"))[1:] for cell in row]
+    cells = [
+        cell
+        for endpoint in ("teams", "people", "pull-requests", "metrics", "sync-runs")
+        for row in table(client.get(f"/api/v1/{endpoint}/?format=csv"))[1:]
+        for cell in row
+    ]
     for text in HOSTILE.values():
         assert text not in cells
     assert "'" + HOSTILE["title"] in cells and "'" + HOSTILE["person"] in cells
@@ -85,8 +97,11 @@ def test_survey_results_csv_is_defused_too(db: None) -> None:
         make_response(survey_round=survey_round, team=team, person=person, overall=4)
     _token, raw = api_token_create(name="admin", role="admin")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    cells = [c for row in table(client.get(f"/api/v1/survey-results/?round={survey_round.pk}&format=csv"))
-             for c in row]
+    cells = [
+        c
+        for row in table(client.get(f"/api/v1/survey-results/?round={survey_round.pk}&format=csv"))
+        for c in row
+    ]
     assert "'" + HOSTILE["team"] in cells and HOSTILE["team"] not in cells
     raw_cells = table(client.get(f"/api/v1/survey-results/?round={survey_round.pk}&format=csv&csv_raw=1"))
     assert HOSTILE["team"] in [c for row in raw_cells for c in row]

@@ -1,4 +1,5 @@
 """Tokens: hashed, revocable, read-only, scoped by role (names) and teams; throttled per token."""
+
 from __future__ import annotations
 
 import io
@@ -31,7 +32,8 @@ def test_missing_or_bad_token_is_refused(org: Org, header: str | None) -> None:
     response = client.get(PR_URL)
     assert response.status_code == 403
     assert response.json()["detail"] in {
-        "Authentication credentials were not provided.", "Invalid API token.",
+        "Authentication credentials were not provided.",
+        "Invalid API token.",
         "Malformed Authorization header: expected Bearer <token>.",
     }
 
@@ -78,9 +80,15 @@ def test_basic_auth_user_is_a_viewer(org: Org) -> None:
     assert names == {None}
 
 
-@pytest.mark.parametrize(("role", "sees_names"), [
-    ("admin", True), ("manager", True), ("executive", False), ("viewer", False),
-])
+@pytest.mark.parametrize(
+    ("role", "sees_names"),
+    [
+        ("admin", True),
+        ("manager", True),
+        ("executive", False),
+        ("viewer", False),
+    ],
+)
 def test_names_only_for_roles_that_may_see_them(
     org: Org, token_client: TokenClient, role: str, sees_names: bool
 ) -> None:
@@ -109,12 +117,24 @@ def test_sql_pseudonym_matches_python(org: Org) -> None:
 
 SCOPED = {
     "platform": {
-        "pull-requests": {"api#1", "api#2", "api#3", "shared#1"}, "reviews": 1, "reverts": 1,
-        "deployments": 1, "people": 2, "teams": 2, "repositories": {"acme/api", "acme/shared"}, "metrics": 3,
+        "pull-requests": {"api#1", "api#2", "api#3", "shared#1"},
+        "reviews": 1,
+        "reverts": 1,
+        "deployments": 1,
+        "people": 2,
+        "teams": 2,
+        "repositories": {"acme/api", "acme/shared"},
+        "metrics": 3,
     },
     "mobile": {
-        "pull-requests": {"app#1", "shared#2", "shared#3"}, "reviews": 1, "reverts": 0, "deployments": 1,
-        "people": 2, "teams": 1, "repositories": {"acme/app", "acme/shared"}, "metrics": 2,
+        "pull-requests": {"app#1", "shared#2", "shared#3"},
+        "reviews": 1,
+        "reverts": 0,
+        "deployments": 1,
+        "people": 2,
+        "teams": 1,
+        "repositories": {"acme/app", "acme/shared"},
+        "metrics": 2,
     },
 }
 
@@ -162,8 +182,9 @@ def test_throttle_is_per_token(org: Org, token_client: TokenClient, monkeypatch:
     assert second.get("/api/v1/teams/").status_code == 200
 
 
-def test_bad_rate_setting_names_the_variable(org: Org, token_client: TokenClient,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_rate_setting_names_the_variable(
+    org: Org, token_client: TokenClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SEXTANT_API_RATE", "lots")
     client = token_client("viewer")
     client.raise_request_exception = True
@@ -189,9 +210,15 @@ def test_create_api_token_command(org: Org) -> None:
 
 
 def test_admin_creates_shows_once_and_revokes(org: Org, admin_client: Client) -> None:
-    response = admin_client.post("/admin/api/apitoken/add/", {
-        "name": "Tableau", "role": "viewer", "all_teams": "", "teams": [org.teams["mobile"].id],
-    })
+    response = admin_client.post(
+        "/admin/api/apitoken/add/",
+        {
+            "name": "Tableau",
+            "role": "viewer",
+            "all_teams": "",
+            "teams": [org.teams["mobile"].id],
+        },
+    )
     assert response.status_code == 200, response.content
     raw = re.search(rb"sxt_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", response.content).group().decode()
     token = ApiToken.objects.get(name="Tableau")
@@ -205,8 +232,14 @@ def test_admin_creates_shows_once_and_revokes(org: Org, admin_client: Client) ->
 
 
 def test_admin_rejects_teams_on_an_unscoped_token(org: Org, admin_client: Client) -> None:
-    response = admin_client.post("/admin/api/apitoken/add/", {
-        "name": "Looker", "role": "viewer", "all_teams": "on", "teams": [org.teams["mobile"].id],
-    })
+    response = admin_client.post(
+        "/admin/api/apitoken/add/",
+        {
+            "name": "Looker",
+            "role": "viewer",
+            "all_teams": "on",
+            "teams": [org.teams["mobile"].id],
+        },
+    )
     assert response.status_code == 200 and b"either all teams or some teams" in response.content
     assert not ApiToken.objects.exists()

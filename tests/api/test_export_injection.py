@@ -1,4 +1,5 @@
 """Hostile filter values on every parameter of every list: 400 naming the parameter, never 500."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,26 +12,49 @@ from metrics.ingestion.models import PullRequest
 from tests.api.conftest import Org, TokenClient
 
 VIEWS = {
-    "teams": views.TeamListApi, "people": views.PersonListApi, "repositories": views.RepositoryListApi,
-    "pull-requests": views.PullRequestListApi, "reviews": views.ReviewListApi, "reverts": views.RevertListApi,
-    "deployments": views.DeploymentListApi, "metrics": views.MetricSnapshotListApi,
+    "teams": views.TeamListApi,
+    "people": views.PersonListApi,
+    "repositories": views.RepositoryListApi,
+    "pull-requests": views.PullRequestListApi,
+    "reviews": views.ReviewListApi,
+    "reverts": views.RevertListApi,
+    "deployments": views.DeploymentListApi,
+    "metrics": views.MetricSnapshotListApi,
     "sync-runs": views.SyncRunListApi,
 }
 SQL = ["' OR '1'='1", "x'; DROP TABLE ingestion_pullrequest; --", "1 UNION SELECT password FROM auth_user"]
 TEXT = [*SQL, "\x00", "a\x00b", "x" * 5000]
 DATES = [
-    *SQL, "2025-13-01", "2025-02-30", "99999-01-01", "0000-01-01", "-1", "1e309", "yesterday", "\x00",
+    *SQL,
+    "2025-13-01",
+    "2025-02-30",
+    "99999-01-01",
+    "0000-01-01",
+    "-1",
+    "1e309",
+    "yesterday",
+    "\x00",
     "\uff19\uff19\uff19\uff19-01-01",  # fullwidth digits
-    "2025-06-01T25:00:00Z", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59",
+    "2025-06-01T25:00:00Z",
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
 ]
 BAD: dict[str, list[str]] = {
     "team": [*TEXT, "ümlaut", "💥", "platform/../mobile", "no-such-team"],
     "repository": [*TEXT, "💥/💥", "acme/nope", "../../etc/passwd"],
-    "since": DATES, "until": DATES, "updated_since": DATES,
-    "state": [*SQL, "MERGED", "\x00"], "period": [*SQL, "year"], "scope": [*SQL, "person", "galaxy"],
-    "status": [*SQL, "done"], "metric": [*TEXT, "happiness"],
-    "is_bot": [*SQL, "maybe", "2"], "ai_assisted": [*SQL, "perhaps"], "is_production": [*SQL, "yes please"],
-    "environment": ["\x00", "x" * 101], "kind": ["\x00", "x" * 21],
+    "since": DATES,
+    "until": DATES,
+    "updated_since": DATES,
+    "state": [*SQL, "MERGED", "\x00"],
+    "period": [*SQL, "year"],
+    "scope": [*SQL, "person", "galaxy"],
+    "status": [*SQL, "done"],
+    "metric": [*TEXT, "happiness"],
+    "is_bot": [*SQL, "maybe", "2"],
+    "ai_assisted": [*SQL, "perhaps"],
+    "is_production": [*SQL, "yes please"],
+    "environment": ["\x00", "x" * 101],
+    "kind": ["\x00", "x" * 21],
 }
 CASES = [
     (endpoint, parameter) for endpoint, view in VIEWS.items() for parameter in view.filter_class().fields

@@ -1,4 +1,5 @@
 """Cursor pagination: every row exactly once, stable under inserts, both directions, strict parameters."""
+
 from __future__ import annotations
 
 import base64
@@ -36,8 +37,9 @@ def test_pages_are_stable_when_rows_arrive_meanwhile(org: Org, token_client: Tok
     client = token_client("admin")
     first = client.get(f"{PR_URL}?page_size=4").json()
     api = org.repos["acme/api"]
-    new = PullRequest.objects.create(repository=api, number=99, title="late", state="open",
-                                     created_at=at("2025-08-01"))
+    new = PullRequest.objects.create(
+        repository=api, number=99, title="late", state="open", created_at=at("2025-08-01")
+    )
     second = client.get(first["next"]).json()
     seen = [r["id"] for r in first["results"]] + [r["id"] for r in second["results"]]
     assert len(seen) == len(set(seen)) == 8 and seen[-1] == new.id
@@ -65,20 +67,23 @@ def _cursor(raw: str) -> str:
     return base64.b64encode(raw.encode()).decode()
 
 
-@pytest.mark.parametrize(("query", "parameter"), [
-    ("?cursor=not-a-cursor", "cursor"),
-    (f"?cursor={_cursor('p=abc')}", "cursor"),
-    (f"?cursor={_cursor('p=99999999999999999999999')}", "cursor"),
-    (f"?cursor={_cursor('o=-5')}", "cursor"),
-    ("?cursor=%F0%9F%92%A5", "cursor"),
-    ("?page_size=0", "page_size"),
-    ("?page_size=-1", "page_size"),
-    ("?page_size=10001", "page_size"),
-    ("?page_size=1e3", "page_size"),
-    ("?page_size=99999999999999999999999999", "page_size"),
-    ("?ordering=title", "ordering"),
-    ("?ordering=id;DROP TABLE ingestion_pullrequest", "ordering"),
-])
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("?cursor=not-a-cursor", "cursor"),
+        (f"?cursor={_cursor('p=abc')}", "cursor"),
+        (f"?cursor={_cursor('p=99999999999999999999999')}", "cursor"),
+        (f"?cursor={_cursor('o=-5')}", "cursor"),
+        ("?cursor=%F0%9F%92%A5", "cursor"),
+        ("?page_size=0", "page_size"),
+        ("?page_size=-1", "page_size"),
+        ("?page_size=10001", "page_size"),
+        ("?page_size=1e3", "page_size"),
+        ("?page_size=99999999999999999999999999", "page_size"),
+        ("?ordering=title", "ordering"),
+        ("?ordering=id;DROP TABLE ingestion_pullrequest", "ordering"),
+    ],
+)
 def test_bad_pagination_parameters_are_400(
     org: Org, token_client: TokenClient, query: str, parameter: str
 ) -> None:
@@ -87,10 +92,16 @@ def test_bad_pagination_parameters_are_400(
     assert response.json()["detail"].startswith(f"{parameter}: ")
 
 
-@pytest.mark.parametrize(("query", "parameter"), [
-    ("?limit=0", "limit"), ("?limit=abc", "limit"), ("?offset=-1", "offset"),
-    ("?offset=99999999999999999999", "offset"), ("?limit=10&offset=1.5", "offset"),
-])
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("?limit=0", "limit"),
+        ("?limit=abc", "limit"),
+        ("?offset=-1", "offset"),
+        ("?offset=99999999999999999999", "offset"),
+        ("?limit=10&offset=1.5", "offset"),
+    ],
+)
 def test_bad_metric_offsets_are_400(org: Org, token_client: TokenClient, query: str, parameter: str) -> None:
     response = token_client("admin").get("/api/v1/metrics/" + query)
     assert response.status_code == 400

@@ -1,4 +1,5 @@
 """The OpenAPI schema served at /api/v1/schema/, its offline docs UI, and schemathesis against it."""
+
 from __future__ import annotations
 
 import itertools
@@ -18,11 +19,26 @@ from schemathesis.core.failures import FailureGroup
 from metrics.wsgi import application
 from tests.api.conftest import Org, TokenClient
 
-PATHS = {"teams", "people", "repositories", "pull-requests", "reviews", "reverts", "deployments", "metrics",
-         "sync-runs", "ai-impact", "ai-roi", "survey-results"}
+PATHS = {
+    "teams",
+    "people",
+    "repositories",
+    "pull-requests",
+    "reviews",
+    "reverts",
+    "deployments",
+    "metrics",
+    "sync-runs",
+    "ai-impact",
+    "ai-roi",
+    "survey-results",
+}
 CHECKS = [
-    checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
-    checks.response_schema_conformance, checks.response_headers_conformance,
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
 ]
 
 
@@ -34,13 +50,32 @@ def test_schema_describes_every_list(client: Client) -> None:
     assert set(schema["paths"]) == {f"/api/v1/{p}/" for p in PATHS}
     pulls = schema["paths"]["/api/v1/pull-requests/"]["get"]
     names = {p["name"] for p in pulls["parameters"]}
-    assert {"team", "repository", "since", "until", "updated_since", "cursor", "page_size", "ordering",
-            "format", "state", "ai_assisted", "is_bot"} <= names
+    assert {
+        "team",
+        "repository",
+        "since",
+        "until",
+        "updated_since",
+        "cursor",
+        "page_size",
+        "ordering",
+        "format",
+        "state",
+        "ai_assisted",
+        "is_bot",
+    } <= names
     assert set(pulls["responses"]["200"]["content"]) == {"application/json", "text/csv"}
     assert {"bearerAuth": []} in pulls["security"]
     row = schema["components"]["schemas"]["PullRequest"]["properties"]
-    expected = {"coding_hours", "cycle_hours", "ai_assisted", "ai_tools", "is_bot", "reverted_at",
-                "revert_of"}
+    expected = {
+        "coding_hours",
+        "cycle_hours",
+        "ai_assisted",
+        "ai_tools",
+        "is_bot",
+        "reverted_at",
+        "revert_of",
+    }
     assert expected <= set(row)
 
 

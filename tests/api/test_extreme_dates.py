@@ -1,6 +1,7 @@
 """Issue 15, finding 1: far dates in API filters are answered (a 400 naming the parameter, or no rows),
 never a 500.  This held before the issue's fixes (DRF fields catch the overflow); it guards the pages'
 fix from regressing here."""
+
 from __future__ import annotations
 
 import pytest

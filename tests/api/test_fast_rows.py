@@ -1,5 +1,6 @@
 """The JSON fast path (``columns.json_rows``, datetimes as SQL text, ids-first pages) gives exactly what the
 DRF serializers give: value for value, for every column list, role, page and time zone."""
+
 from __future__ import annotations
 
 import base64
@@ -28,11 +29,13 @@ from tests.api.conftest import Org, TokenClient, _pr, at
 UTC = dt.UTC
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 COLUMN_LISTS = {
-    name: value for name, value in vars(cols).items()
+    name: value
+    for name, value in vars(cols).items()
     if isinstance(value, tuple) and value and all(isinstance(c, cols.Column) for c in value)
 }
 VIEWS = [
-    view for view in vars(views).values()
+    view
+    for view in vars(views).values()
     if isinstance(view, type) and issubclass(view, views.ExportListView) and view is not views.ExportListView
 ]
 
@@ -40,7 +43,7 @@ VIEWS = [
 VALUES: dict[str, list[Any]] = {
     "int": [7, 0, -3, 2**40, True, decimal.Decimal("12")],
     "float": [1.5, 0.0, -2.25, 38.582076130499836, 3, decimal.Decimal("1.25"), 1e300],
-    "text": ["acme/api", "", "ünïcødé \"quoted\" <b>", "person-0123456789ab", 5],
+    "text": ["acme/api", "", 'ünïcødé "quoted" <b>', "person-0123456789ab", 5],
     "bool": [True, False, 1, 0, "yes", "false"],
     "datetime": [
         dt.datetime(2025, 5, 8, 21, 0, tzinfo=UTC),
@@ -64,8 +67,13 @@ def rows_for(columns: tuple[cols.Column, ...]) -> list[dict[str, Any]]:
     """Every value of every kind in some row, rows of all nulls and of the first values, and ``id``."""
     longest = max(len(VALUES[c.kind]) for c in columns)
     rows = [
-        {"id": i, **{cols.ALIAS + c.name: VALUES[c.kind][(i + k) % len(VALUES[c.kind])] for k, c in
-                     enumerate(columns)}}
+        {
+            "id": i,
+            **{
+                cols.ALIAS + c.name: VALUES[c.kind][(i + k) % len(VALUES[c.kind])]
+                for k, c in enumerate(columns)
+            },
+        }
         for i in range(longest)
     ]
     return [*rows, {"id": -1, **{cols.ALIAS + c.name: None for c in columns}}]
@@ -76,8 +84,19 @@ def render(data: Any) -> bytes:
 
 
 def test_every_column_list_is_covered() -> None:
-    assert set(COLUMN_LISTS) >= {"TEAMS", "PEOPLE", "REPOSITORIES", "PULL_REQUESTS", "REVIEWS", "REVERTS",
-                                 "DEPLOYMENTS", "METRICS", "SYNC_RUNS", "AI_IMPACT", "AI_ROI"}
+    assert set(COLUMN_LISTS) >= {
+        "TEAMS",
+        "PEOPLE",
+        "REPOSITORIES",
+        "PULL_REQUESTS",
+        "REVIEWS",
+        "REVERTS",
+        "DEPLOYMENTS",
+        "METRICS",
+        "SYNC_RUNS",
+        "AI_IMPACT",
+        "AI_ROI",
+    }
     assert {c.kind for columns in COLUMN_LISTS.values() for c in columns} == set(VALUES)
     assert {view.columns for view in VIEWS} == set(COLUMN_LISTS.values())
 
@@ -136,8 +155,10 @@ def test_datetime_text_is_drfs_format() -> None:
     moments = [
         dt.datetime(2025, 3, 4, 4, 33, 38, 999999, tzinfo=UTC),
         dt.datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC),
-        dt.datetime(2024, 2, 29, 0, 0, 0, 1, tzinfo=UTC), dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
-        dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        dt.datetime(2024, 2, 29, 0, 0, 0, 1, tzinfo=UTC),
+        dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+        dt.datetime(1, 1, 1, tzinfo=UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
         dt.datetime(2025, 6, 1, 1, 2, 3, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
     ]
     if not cols.datetimes_as_text("default"):
@@ -150,15 +171,25 @@ def test_datetime_text_is_drfs_format() -> None:
     found = PullRequest.objects.filter(repository=repo).order_by("number")
     typed = [field.to_representation(moment) for moment in found.values_list("created_at", flat=True)]
     text = list(found.values_list(cols.DatetimeText(F("created_at")), flat=True))
-    assert text == typed == [
-        "2025-03-04T04:33:38Z", "2025-12-31T23:59:59Z", "2024-02-29T00:00:00Z", "999-01-02T03:04:05Z",
-        "1-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2025-05-31T19:32:03Z",
-    ]
+    assert (
+        text
+        == typed
+        == [
+            "2025-03-04T04:33:38Z",
+            "2025-12-31T23:59:59Z",
+            "2024-02-29T00:00:00Z",
+            "999-01-02T03:04:05Z",
+            "1-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2025-05-31T19:32:03Z",
+        ]
+    )
     with timezone.override(BERLIN):
         assert not cols.datetimes_as_text("default")
 
 
 # End to end: every endpoint answers exactly as the plain DRF path (serializer on typed values, one query).
+
 
 @pytest.fixture
 def drf_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -179,12 +210,28 @@ def drf_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def _tricky_prs(org: Org) -> None:
     """PRs with microseconds, a year before 1000, nulls everywhere nullable, a null author."""
     shared, alice = org.repos["acme/shared"], org.people["alice"]
-    _pr(shared, 10, alice, created_at=dt.datetime(2025, 7, 3, 10, 11, 12, 999999, tzinfo=UTC),
+    _pr(
+        shared,
+        10,
+        alice,
+        created_at=dt.datetime(2025, 7, 3, 10, 11, 12, 999999, tzinfo=UTC),
         first_commit_at=dt.datetime(999, 1, 2, 3, 4, 5, 600000, tzinfo=UTC),
-        merged_at=dt.datetime(2025, 7, 4, 0, 0, 0, 1, tzinfo=UTC), additions=None, deletions=None,
-        changed_files=None, commits_count=None, ai_tools=["claude", "cursor"], ai_assisted=True)
-    PullRequest.objects.create(repository=shared, number=11, title="no author", state="closed",
-                               created_at=at("2025-07-05"), closed_at=at("2025-07-06", 3))
+        merged_at=dt.datetime(2025, 7, 4, 0, 0, 0, 1, tzinfo=UTC),
+        additions=None,
+        deletions=None,
+        changed_files=None,
+        commits_count=None,
+        ai_tools=["claude", "cursor"],
+        ai_assisted=True,
+    )
+    PullRequest.objects.create(
+        repository=shared,
+        number=11,
+        title="no author",
+        state="closed",
+        created_at=at("2025-07-05"),
+        closed_at=at("2025-07-06", 3),
+    )
 
 
 def _pages(client: Client, url: str) -> list[tuple[int, bytes]]:
@@ -205,22 +252,47 @@ def _pages(client: Client, url: str) -> list[tuple[int, bytes]]:
 
 
 URLS = [
-    *(f"/api/v1/{name}/" for name in ("teams", "people", "repositories", "reviews", "reverts", "deployments",
-                                      "metrics", "sync-runs", "ai-impact", "ai-roi")),
-    *(f"/api/v1/pull-requests/?{query}" for query in (
-        "", "page_size=2", "page_size=3&ordering=-id", "team=platform&since=2025-05-01&page_size=2",
-        "team=mobile&page_size=1", "repository=acme/shared&page_size=2", "state=merged&ai_assisted=true",
-        "updated_since=2025-06-01",
-    )),
-    "/api/v1/reviews/?team=platform&page_size=1", "/api/v1/metrics/?page_size=4",
-    "/api/v1/metrics/?limit=4&offset=2", "/api/v1/metrics/?team=platform&period=week",
+    *(
+        f"/api/v1/{name}/"
+        for name in (
+            "teams",
+            "people",
+            "repositories",
+            "reviews",
+            "reverts",
+            "deployments",
+            "metrics",
+            "sync-runs",
+            "ai-impact",
+            "ai-roi",
+        )
+    ),
+    *(
+        f"/api/v1/pull-requests/?{query}"
+        for query in (
+            "",
+            "page_size=2",
+            "page_size=3&ordering=-id",
+            "team=platform&since=2025-05-01&page_size=2",
+            "team=mobile&page_size=1",
+            "repository=acme/shared&page_size=2",
+            "state=merged&ai_assisted=true",
+            "updated_since=2025-06-01",
+        )
+    ),
+    "/api/v1/reviews/?team=platform&page_size=1",
+    "/api/v1/metrics/?page_size=4",
+    "/api/v1/metrics/?limit=4&offset=2",
+    "/api/v1/metrics/?team=platform&period=week",
 ]
 
 
-@pytest.mark.parametrize(("role", "teams"), [("admin", ()), ("viewer", ()), ("manager", ("platform",)),
-                                            ("executive", ())])
-def test_endpoints_answer_as_drf_does(org: Org, token_client: TokenClient, drf_path: Any, role: str,
-                                      teams: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("role", "teams"), [("admin", ()), ("viewer", ()), ("manager", ("platform",)), ("executive", ())]
+)
+def test_endpoints_answer_as_drf_does(
+    org: Org, token_client: TokenClient, drf_path: Any, role: str, teams: tuple[str, ...]
+) -> None:
     _tricky_prs(org)
     client = token_client(role, teams)
     for url in URLS:
@@ -237,8 +309,11 @@ def test_pull_requests_are_paged_ids_first(org: Org, token_client: TokenClient, 
     _tricky_prs(org)
     client = token_client("admin")
     ids = sorted(PullRequest.objects.values_list("id", flat=True))
-    cursors = ["", f"&cursor={base64.b64encode(f'o=1&p={ids[2]}'.encode()).decode()}",
-               f"&cursor={base64.b64encode(f'o=2&r=1&p={ids[-1]}'.encode()).decode()}"]
+    cursors = [
+        "",
+        f"&cursor={base64.b64encode(f'o=1&p={ids[2]}'.encode()).decode()}",
+        f"&cursor={base64.b64encode(f'o=2&r=1&p={ids[-1]}'.encode()).decode()}",
+    ]
     for cursor in cursors:
         url = f"/api/v1/pull-requests/?page_size=2{cursor}"
         drf_path(True)
@@ -247,8 +322,9 @@ def test_pull_requests_are_paged_ids_first(org: Org, token_client: TokenClient, 
         assert client.get(url).content == expected
 
 
-def test_ids_first_metric_pages(org: Org, token_client: TokenClient, drf_path: Any,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ids_first_metric_pages(
+    org: Org, token_client: TokenClient, drf_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """IdsFirst also serves MetricPagination (count, offset pages), should a metric list want it."""
     client = token_client("admin")
     drf_path(True)

@@ -1,5 +1,6 @@
 """Smaller findings of issue 15 (item 18): a cursor that is not base64 is a 400 naming the parameter;
 AuditLog and SyncRun are in the admin, read-only."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,9 @@ def test_a_cursor_that_is_not_base64_is_400(org: Org, token_client: TokenClient,
 @pytest.mark.django_db
 def test_audit_log_and_sync_runs_are_in_the_admin_read_only(admin_client: Client) -> None:
     run = SyncRun.objects.create(kind="github", source="gh", status="succeeded")
-    entry = AuditLog.objects.create(action="update", object_type="core.DataSource", object_id="1",
-                                    object_repr="gh", changes={})
+    entry = AuditLog.objects.create(
+        action="update", object_type="core.DataSource", object_id="1", object_repr="gh", changes={}
+    )
     for name, obj in (("core/auditlog", entry), ("ingestion/syncrun", run)):
         assert admin_client.get(f"/admin/{name}/").status_code == 200, name
         assert admin_client.get(f"/admin/{name}/{obj.pk}/change/").status_code == 200, name

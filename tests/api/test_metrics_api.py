@@ -55,14 +55,28 @@ def test_returns_exact_values_and_fields(admin_client: Client, data: Data) -> No
     rows = results(admin_client, "?team=platform&metric=cycle_time_p50")
     assert rows == [
         {
-            "team": "platform", "repository": None, "scope": "team", "period": "week",
-            "period_start": "2025-06-02", "metric": "cycle_time_p50", "value": 12.5, "n": 8,
-            "definition_version": DEFINITION_VERSION, "provisional": False,
+            "team": "platform",
+            "repository": None,
+            "scope": "team",
+            "period": "week",
+            "period_start": "2025-06-02",
+            "metric": "cycle_time_p50",
+            "value": 12.5,
+            "n": 8,
+            "definition_version": DEFINITION_VERSION,
+            "provisional": False,
         },
         {
-            "team": "platform", "repository": None, "scope": "team", "period": "week",
-            "period_start": "2025-06-09", "metric": "cycle_time_p50", "value": None, "n": 0,
-            "definition_version": DEFINITION_VERSION, "provisional": False,
+            "team": "platform",
+            "repository": None,
+            "scope": "team",
+            "period": "week",
+            "period_start": "2025-06-09",
+            "metric": "cycle_time_p50",
+            "value": None,
+            "n": 0,
+            "definition_version": DEFINITION_VERSION,
+            "provisional": False,
         },
     ]
 
@@ -78,17 +92,20 @@ def test_repository_and_organization_rows(admin_client: Client, data: Data) -> N
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("query", "expected"), [
-    ("", 6),
-    ("?metric=cycle_time_p50", 3),
-    ("?period=week", 5),
-    ("?since=2025-06-09", 1),
-    ("?until=2025-06-02", 5),
-    ("?since=2025-06-02&until=2025-06-02", 4),
-    ("?team=mobile", 1),
-    ("?scope=repository", 1),
-    ("?team=platform&metric=revert_rate&period=week&since=2025-06-01&until=2025-06-30", 1),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", 6),
+        ("?metric=cycle_time_p50", 3),
+        ("?period=week", 5),
+        ("?since=2025-06-09", 1),
+        ("?until=2025-06-02", 5),
+        ("?since=2025-06-02&until=2025-06-02", 4),
+        ("?team=mobile", 1),
+        ("?scope=repository", 1),
+        ("?team=platform&metric=revert_rate&period=week&since=2025-06-01&until=2025-06-30", 1),
+    ],
+)
 def test_filters(admin_client: Client, data: Data, query: str, expected: int) -> None:
     response = admin_client.get(URL + query)
     assert response.status_code == 200
@@ -104,16 +121,19 @@ def test_limit_offset_pagination(admin_client: Client, data: Data) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("query", "parameter"), [
-    ("?since=2025-13-01", "since"),
-    ("?until=yesterday", "until"),
-    ("?period=year", "period"),
-    ("?scope=galaxy", "scope"),
-    ("?team=nope", "team"),
-    ("?repository=acme/nope", "repository"),
-    ("?metric=happiness", "metric"),
-    ("?since=2025-06-09&until=2025-06-01", "until"),
-])
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("?since=2025-13-01", "since"),
+        ("?until=yesterday", "until"),
+        ("?period=year", "period"),
+        ("?scope=galaxy", "scope"),
+        ("?team=nope", "team"),
+        ("?repository=acme/nope", "repository"),
+        ("?metric=happiness", "metric"),
+        ("?since=2025-06-09&until=2025-06-01", "until"),
+    ],
+)
 def test_bad_filters_are_400_naming_the_parameter(
     admin_client: Client, data: Data, query: str, parameter: str
 ) -> None:

@@ -1,4 +1,5 @@
 """connectors.ai_usage_csv: daily AI-tool usage rows from CSV, every problem named by line and column."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -20,14 +21,29 @@ def error_of(path: Path) -> str:
 
 
 def test_exact_records(tmp_path: Path) -> None:
-    path = usage_file(tmp_path, "\ufeffDate,USER,Tool,Active,Cost,team\n"
-                                "2026-05-04, ada ,Claude  Code,TRUE,3.5,ignored\n"
-                                "2026-05-04,bob@example.com,Codex,0,,\n")
+    path = usage_file(
+        tmp_path,
+        "\ufeffDate,USER,Tool,Active,Cost,team\n"
+        "2026-05-04, ada ,Claude  Code,TRUE,3.5,ignored\n"
+        "2026-05-04,bob@example.com,Codex,0,,\n",
+    )
     assert read_ai_usage(path) == [
-        AIUsageRecord(tool="Claude Code", day=date(2026, 5, 4), user=IdentityRecord(login="ada"), active=True,
-                      cost=3.5, source="csv"),
-        AIUsageRecord(tool="Codex", day=date(2026, 5, 4), user=IdentityRecord(email="bob@example.com"),
-                      active=False, cost=None, source="csv"),
+        AIUsageRecord(
+            tool="Claude Code",
+            day=date(2026, 5, 4),
+            user=IdentityRecord(login="ada"),
+            active=True,
+            cost=3.5,
+            source="csv",
+        ),
+        AIUsageRecord(
+            tool="Codex",
+            day=date(2026, 5, 4),
+            user=IdentityRecord(email="bob@example.com"),
+            active=False,
+            cost=None,
+            source="csv",
+        ),
     ]
 
 
@@ -37,10 +53,10 @@ def test_cost_column_is_optional_and_yes_no_work(tmp_path: Path) -> None:
 
 
 def test_every_problem_with_line_and_column(tmp_path: Path) -> None:
-    path = usage_file(tmp_path, "date,user,tool,active,cost\n"
-                                "2026-13-01,a b,Cursor,true,1\n"
-                                ",ada,,\n"
-                                "2026-05-01,x@,Cursor,2,nan\n")
+    path = usage_file(
+        tmp_path,
+        "date,user,tool,active,cost\n2026-13-01,a b,Cursor,true,1\n,ada,,\n2026-05-01,x@,Cursor,2,nan\n",
+    )
     message = error_of(path)
     assert message.startswith(f"{path}: 8 problems, fix them all and import again: ")
     assert "line 2, column 'date': '2026-13-01' is not a valid date" in message
@@ -60,4 +76,5 @@ def test_file_level_problems(tmp_path: Path) -> None:
     assert "missing required column(s) 'active'" in error_of(usage_file(tmp_path, "date,user,tool\n"))
     long_tool = "x" * 51
     assert "is 51 characters long (at most 50)" in error_of(
-        usage_file(tmp_path, f"date,user,tool,active\n2026-05-04,ada,{long_tool},1\n"))
+        usage_file(tmp_path, f"date,user,tool,active\n2026-05-04,ada,{long_tool},1\n")
+    )

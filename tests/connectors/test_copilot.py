@@ -1,5 +1,6 @@
 """The Copilot connector against a fake GitHub API on 127.0.0.1 serving the sample payloads of
 ``../shared/data/copilot`` byte for byte; every number below is read from those files."""
+
 from __future__ import annotations
 
 import copy
@@ -19,12 +20,30 @@ from tests.fakes.server import FakeApiServer
 
 # daily_active_users of organization-28-day-report.json, 2026-03-29 .. 2026-04-25
 ACTIVE_USERS = [0, 1, 4, 3, 4, 3, 0, 0, 2, 3, 2, 4, 3, 1, 1, 2, 4, 4, 4, 4, 4, 2, 4, 4, 3, 3, 4, 2]
-SEAT_LOGINS = ["monalisa", "defunkt", "codertocat", "octocat", "octokitten", "hubot", "alicechen",
-               "bobmartinez", "newjoiner"]
+SEAT_LOGINS = [
+    "monalisa",
+    "defunkt",
+    "codertocat",
+    "octocat",
+    "octokitten",
+    "hubot",
+    "alicechen",
+    "bobmartinez",
+    "newjoiner",
+]
 # organization-1-day-report.json = the last day of the 28-day report
 APRIL_25 = AIUsageRecord(
-    tool="GitHub Copilot", day=date(2026, 4, 25), user=None, active=True, active_users=2, suggestions=25,
-    acceptances=24, lines_suggested=0, lines_accepted=435, chat_turns=24, source="copilot-reports",
+    tool="GitHub Copilot",
+    day=date(2026, 4, 25),
+    user=None,
+    active=True,
+    active_users=2,
+    suggestions=25,
+    acceptances=24,
+    lines_suggested=0,
+    lines_accepted=435,
+    chat_turns=24,
+    source="copilot-reports",
 )
 
 
@@ -60,24 +79,38 @@ class TestReports:
         users = usage(records, org=False)
         assert len(users) == 107 and all(r.active for r in users)
         assert Counter(r.user.login for r in users if r.user) == {
-            "alicechen": 18, "bobmartinez": 11, "codertocat": 4, "defunkt": 14, "hubot": 13, "monalisa": 3,
-            "octocat": 26, "octokitten": 18,
+            "alicechen": 18,
+            "bobmartinez": 11,
+            "codertocat": 4,
+            "defunkt": 14,
+            "hubot": 13,
+            "monalisa": 3,
+            "octocat": 26,
+            "octokitten": 18,
         }
         monalisa = [r for r in users if r.user == IdentityRecord(login="monalisa")]
         assert [(r.day, r.suggestions, r.lines_accepted) for r in monalisa] == [
-            (date(2026, 4, 9), 23, 26), (date(2026, 4, 10), 19, 37), (date(2026, 4, 24), 107, 1295)]
+            (date(2026, 4, 9), 23, 26),
+            (date(2026, 4, 10), 19, 37),
+            (date(2026, 4, 24), 107, 1295),
+        ]
         assert sync.checkpoint == {"api": "reports", "last_day": "2026-04-25"} and not sync.problems
 
     def test_seats(self, fake: FakeCopilot) -> None:
         seats = [r for r in connector(fake).records() if isinstance(r, AISeatRecord)]
         assert [s.user.login for s in seats] == SEAT_LOGINS
         assert seats[0] == AISeatRecord(
-            tool="GitHub Copilot", user=IdentityRecord(login="monalisa"),
+            tool="GitHub Copilot",
+            user=IdentityRecord(login="monalisa"),
             assigned_at=datetime(2026, 1, 3, 9, tzinfo=UTC),
-            last_activity_at=datetime(2026, 5, 1, 12, tzinfo=UTC), plan="enterprise", cancelled_at=None,
+            last_activity_at=datetime(2026, 5, 1, 12, tzinfo=UTC),
+            plan="enterprise",
+            cancelled_at=None,
         )
-        assert seats[-1].last_activity_at is None and Counter(s.plan for s in seats) == {"business": 5,
-                                                                                         "enterprise": 4}
+        assert seats[-1].last_activity_at is None and Counter(s.plan for s in seats) == {
+            "business": 5,
+            "enterprise": 4,
+        }
 
     def test_seats_are_paginated(self, fake: FakeCopilot, server: FakeApiServer) -> None:
         fake.max_per_page = 4
@@ -105,14 +138,18 @@ class TestReports:
         records = list(sync.records())
         assert usage(records, org=True) == [APRIL_25]
         assert [(r.user.login, r.suggestions) for r in usage(records, org=False) if r.user] == [
-            ("hubot", 25), ("octocat", 0)]
+            ("hubot", 25),
+            ("octocat", 0),
+        ]
         assert sync.checkpoint == {"api": "reports", "last_day": "2026-04-25"}
         again = connector(fake, checkpoint=copy.deepcopy(sync.checkpoint))
         assert not usage(list(again.records()), org=True)  # 2026-04-26 is not produced: nothing new
 
     def test_ndjson_and_json_report_files(self) -> None:
-        ndjson = ('{"day": "2026-04-01", "daily_active_users": 3}\n\n'
-                  '{"day": "2026-04-02", "daily_active_users": 5}\n')
+        ndjson = (
+            '{"day": "2026-04-01", "daily_active_users": 3}\n\n'
+            '{"day": "2026-04-02", "daily_active_users": 5}\n'
+        )
         assert [r["daily_active_users"] for r in report_rows(ndjson, "f")] == [3, 5]
         assert report_rows('{"day_totals": [{"day": "2026-04-01"}]}', "f") == [{"day": "2026-04-01"}]
         with pytest.raises(ConnectorError, match=r"report f\.ndjson, line 2: not JSON"):
@@ -126,8 +163,16 @@ class TestLegacyAndFallback:
         days = usage(list(sync.records()), org=True)
         assert len(days) == 21 and (days[0].day, days[-1].day) == (date(2024, 11, 4), date(2024, 11, 24))
         assert days[0] == AIUsageRecord(
-            tool="GitHub Copilot", day=date(2024, 11, 4), user=None, active=True, active_users=4,
-            suggestions=21, acceptances=11, lines_suggested=82, lines_accepted=20, chat_turns=44,
+            tool="GitHub Copilot",
+            day=date(2024, 11, 4),
+            user=None,
+            active=True,
+            active_users=4,
+            suggestions=21,
+            acceptances=11,
+            lines_suggested=82,
+            lines_accepted=20,
+            chat_turns=44,
             source="copilot-metrics",
         )
         assert days[2].active_users == 29
@@ -142,7 +187,8 @@ class TestLegacyAndFallback:
         days = usage(list(sync.records()), org=True)
         assert [d.day.day for d in days] == [21, 22, 23, 24]
         assert [r.query.get("since") for r in server.requests if r.path.endswith("/copilot/metrics")] == [
-            ["2024-11-21"]]
+            ["2024-11-21"]
+        ]
 
     def test_no_metrics_at_all_is_a_clear_permanent_error(self, fake: FakeCopilot) -> None:
         fake.reports = fake.legacy = False
@@ -189,8 +235,13 @@ class TestFaults:
         assert not info.value.permanent and len(server.requests) == 3
 
     def test_an_expired_download_link_is_temporary(self, fake: FakeCopilot, server: FakeApiServer) -> None:
-        server.fault("GET", r"/mock-data/new-api/organization-28-day-report.json", status=403, times=10,
-                     body="<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+        server.fault(
+            "GET",
+            r"/mock-data/new-api/organization-28-day-report.json",
+            status=403,
+            times=10,
+            body="<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+        )
         with pytest.raises(ConnectorError, match="report file /mock-data") as info:
             list(connector(fake).records())
         assert not info.value.permanent

@@ -1,4 +1,5 @@
 """connectors.demo: the deterministic demo organization and its planted truths (no database)."""
+
 from __future__ import annotations
 
 import itertools
@@ -284,7 +285,8 @@ class TestPlantedTruth:
         """log cycle time ~ AI + log size + author + week: the factor (attenuated by unmarked AI use)."""
         commits = commits_by_sha(demo)
         rows = [
-            (p, is_marked(p, commits)) for p in prs_of(demo)
+            (p, is_marked(p, commits))
+            for p in prs_of(demo)
             if p.state == "merged" and p.author and p.author.login not in BOT_LOGINS and not p.reverts_number
         ]
         y = np.array([math.log((p.merged_at - p.first_commit_at).total_seconds() / 3600) for p, _ in rows])

@@ -1,5 +1,6 @@
 """Issue 15, findings 1, 11 and 12 at the reader: believable dates, numbers that fit the database,
 deep JSON, linear header checks, rows streamed."""
+
 from __future__ import annotations
 
 import time
@@ -26,18 +27,30 @@ def error_of(path: Path) -> str:
     return str(raised.value)
 
 
-@pytest.mark.parametrize(("column", "value", "why"), [
-    ("merged_at", "9999-12-31T23:59:59Z", "is more than a day in the future"),
-    ("created_at", "0001-01-01T00:00:00+05:00", "is before 1970-01-01"),
-    ("closed_at", "1969-12-31T23:59:59Z", "is before 1970-01-01"),
-])
-def test_dates_outside_the_believable_range_are_refused(tmp_path: Path, column: str, value: str,
-                                                         why: str) -> None:
-    row = {"repository": "a/b", "number": "1", "title": "t", "author": "x",
-           "created_at": "2024-05-01T09:00:00Z", column: value}
+@pytest.mark.parametrize(
+    ("column", "value", "why"),
+    [
+        ("merged_at", "9999-12-31T23:59:59Z", "is more than a day in the future"),
+        ("created_at", "0001-01-01T00:00:00+05:00", "is before 1970-01-01"),
+        ("closed_at", "1969-12-31T23:59:59Z", "is before 1970-01-01"),
+    ],
+)
+def test_dates_outside_the_believable_range_are_refused(
+    tmp_path: Path, column: str, value: str, why: str
+) -> None:
+    row = {
+        "repository": "a/b",
+        "number": "1",
+        "title": "t",
+        "author": "x",
+        "created_at": "2024-05-01T09:00:00Z",
+        column: value,
+    }
     path = write(tmp_path, "prs.csv", ",".join(row) + "\n" + ",".join(row.values()) + "\n")
-    assert error_of(path) == (f"{path}, line 2, column '{column}': {value.replace('Z', '+00:00')} {why}; "
-                              "dates must be from 1970 on and at most a day after the import")
+    assert error_of(path) == (
+        f"{path}, line 2, column '{column}': {value.replace('Z', '+00:00')} {why}; "
+        "dates must be from 1970 on and at most a day after the import"
+    )
 
 
 @pytest.mark.parametrize("value", [str(2**63), str(MAX_INTEGER + 1), "9" * 5000, str(-(2**63))])
@@ -49,8 +62,12 @@ def test_whole_numbers_must_fit_the_database(tmp_path: Path, value: str) -> None
 
 
 def test_json_number_too_large(tmp_path: Path) -> None:
-    path = write(tmp_path, "prs.jsonl", f'{{"repository": "a/b", "number": {2**63}, "title": "t", '
-                                        '"author": "x", "created_at": "2024-05-01T09:00:00Z"}\n')
+    path = write(
+        tmp_path,
+        "prs.jsonl",
+        f'{{"repository": "a/b", "number": {2**63}, "title": "t", '
+        '"author": "x", "created_at": "2024-05-01T09:00:00Z"}\n',
+    )
     assert error_of(path) == f"{path}, line 1, column 'number': {2**63} is too large (at most {MAX_INTEGER})"
 
 
@@ -60,8 +77,10 @@ def test_largest_number_is_fine(tmp_path: Path) -> None:
 
 
 def test_deeply_nested_json_line(tmp_path: Path) -> None:
-    good = ('{"repository": "a/b", "number": 1, "title": "t", "author": "x", '
-            '"created_at": "2024-05-01T09:00:00Z"}')
+    good = (
+        '{"repository": "a/b", "number": 1, "title": "t", "author": "x", '
+        '"created_at": "2024-05-01T09:00:00Z"}'
+    )
     path = write(tmp_path, "prs.jsonl", good + "\n" + "[" * 100_000 + "\n")
     assert error_of(path) == f"{path}, line 2, column 1: JSON nested too deeply (a row is one flat object)"
 

@@ -3,6 +3,7 @@
 The fake (tests/fakes/gitlab.py) pages with GitLab's headers (two items a page here, so every list is
 paginated), checks ``PRIVATE-TOKEN``, and injects 429 + Retry-After, 5xx and dropped connections.
 """
+
 from __future__ import annotations
 
 import copy
@@ -58,14 +59,31 @@ def prs(records: list[Record]) -> dict[tuple[str, int], PullRequestRecord]:
 
 
 ADD_LOGIN = PullRequestRecord(
-    repository="acme/api", number=1, title="Add login", author=who("alice"), state="merged",
-    created_at=utc(1, 9), ready_at=None,
+    repository="acme/api",
+    number=1,
+    title="Add login",
+    author=who("alice"),
+    state="merged",
+    created_at=utc(1, 9),
+    ready_at=None,
     first_commit_at=datetime(2024, 4, 30, 15, 0, tzinfo=timezone(timedelta(hours=2))),
     first_review_at=utc(1, 10, 30),  # bob's comment; alice's own note, the bot and system notes skipped
-    approved_at=utc(1, 14), merged_at=utc(1, 16), closed_at=None, updated_at=utc(2, 10), is_draft=False,
-    additions=4, deletions=1, changed_files=2, commits_count=2, head_branch="feature/login",
-    base_branch="main", merge_sha=M1, body="Login form and session handling.",
-    labels=("backend", "security"), commit_shas=("c11" + "0" * 37, "c12" + "0" * 37), merge_style="gitlab",
+    approved_at=utc(1, 14),
+    merged_at=utc(1, 16),
+    closed_at=None,
+    updated_at=utc(2, 10),
+    is_draft=False,
+    additions=4,
+    deletions=1,
+    changed_files=2,
+    commits_count=2,
+    head_branch="feature/login",
+    base_branch="main",
+    merge_sha=M1,
+    body="Login form and session handling.",
+    labels=("backend", "security"),
+    commit_shas=("c11" + "0" * 37, "c12" + "0" * 37),
+    merge_style="gitlab",
 )
 
 
@@ -77,21 +95,39 @@ class TestFullSync:
         revert = found["acme/api", 2]
         # The revert MR as GitLab names it: title, branch revert-<sha8 of the reverted merge>, merge sha.
         assert (revert.title, revert.head_branch, revert.merge_sha) == (
-            'Revert "Add login"', "revert-1a2b3c4d", M2)
+            'Revert "Add login"',
+            "revert-1a2b3c4d",
+            M2,
+        )
         assert (revert.ready_at, revert.first_review_at, revert.approved_at) == (
-            utc(3, 9, 30), utc(3, 10, 45), utc(3, 10, 45))
+            utc(3, 9, 30),
+            utc(3, 10, 45),
+            utc(3, 10, 45),
+        )
         assert (revert.additions, revert.deletions, revert.changed_files) == (1, 2, 1)
         draft = found["acme/api", 3]
         assert (draft.state, draft.is_draft, draft.head_branch, draft.first_review_at) == (
-            "open", True, "copilot/cache", None)
+            "open",
+            True,
+            "copilot/cache",
+            None,
+        )
         closed = found["acme/api", 4]
         assert (closed.state, closed.closed_at, closed.merged_at, closed.commits_count) == (
-            "closed", utc(6, 9), None, None)
+            "closed",
+            utc(6, 9),
+            None,
+            None,
+        )
         squashed = found["acme/api", 5]
         assert (squashed.merge_sha, squashed.additions, squashed.deletions) == ("5c" * 20, 1, 1)
         old = found["acme/platform/infra", 1]  # no /approvals, no /diffs: approval from the system note
         assert (old.approved_at, old.first_review_at, old.additions, old.changed_files) == (
-            utc(2, 10), utc(2, 10), None, None)
+            utc(2, 10),
+            utc(2, 10),
+            None,
+            None,
+        )
 
     def test_commits_reviews_members_deployments(self, fake: FakeGitLab) -> None:
         records = list(connector(fake).records())
@@ -125,7 +161,8 @@ class TestFullSync:
         sync = connector(fake)
         records = list(sync.records())
         assert sync.problems == [
-            "project acme/gone skipped: /projects/13/merge_requests: 404 Project Not Found"]
+            "project acme/gone skipped: /projects/13/merge_requests: 404 Project Not Found"
+        ]
         assert [r.full_name for r in of(records, RepositoryRecord)] == ["acme/api", "acme/platform/infra"]
 
     def test_every_list_is_paginated_with_link_headers(self, fake: FakeGitLab) -> None:
@@ -142,11 +179,14 @@ class TestFullSync:
         sync = connector(fake)
         list(sync.records())
         assert sync.checkpoint["projects"]["acme/api"] == {
-            "mrs": "2024-05-07T10:00:00.000Z", "mrs_seen": [1005],
-            "deployments": "2024-05-03T12:01:00.000Z", "deployments_seen": [103],
+            "mrs": "2024-05-07T10:00:00.000Z",
+            "mrs_seen": [1005],
+            "deployments": "2024-05-03T12:01:00.000Z",
+            "deployments_seen": [103],
         }
         assert sync.checkpoint["projects"]["acme/platform/infra"] == {
-            "mrs": "2024-05-02T12:00:00.000Z", "mrs_seen": [2001],
+            "mrs": "2024-05-02T12:00:00.000Z",
+            "mrs_seen": [2001],
         }
 
 
@@ -218,7 +258,8 @@ class TestProjectsAndConfiguration:
         sync = connector(fake, group="", projects=["acme/api", "acme/missing", "acme/platform/infra"])
         records = list(sync.records())
         assert sync.problems == [
-            "project acme/missing skipped: /projects/acme%2Fmissing: 404 Project Not Found"]
+            "project acme/missing skipped: /projects/acme%2Fmissing: 404 Project Not Found"
+        ]
         assert {r.repository for r in of(records, PullRequestRecord)} == {"acme/api", "acme/platform/infra"}
         assert not of(records, TeamMembershipRecord)
 
@@ -266,8 +307,10 @@ class TestIncremental:
         assert not of(records, PullRequestRecord) and not of(records, DeploymentRecord)
         assert not fake.requests_to(r"/merge_requests/\d+/")  # no merge request read again
         assert [e.path for e in fake.requests_to(r"/projects/1[12]/")] == [
-            "/api/v4/projects/11/merge_requests", "/api/v4/projects/11/deployments",
-            "/api/v4/projects/12/merge_requests", "/api/v4/projects/12/deployments",
+            "/api/v4/projects/11/merge_requests",
+            "/api/v4/projects/11/deployments",
+            "/api/v4/projects/12/merge_requests",
+            "/api/v4/projects/12/deployments",
         ]
         listed = full_path(fake.requests_to(r"/projects/11/merge_requests")[0])
         assert "updated_after=2024-05-07T09%3A59%3A59" in listed  # the bookmark less one second
@@ -275,8 +318,9 @@ class TestIncremental:
     def test_only_the_updated_merge_request_is_read(self, fake: FakeGitLab) -> None:
         first = connector(fake)
         list(first.records())
-        fake.projects[0].merge_requests[2].update(updated_at="2024-05-08T09:00:00.000Z", draft=False,
-                                                   title="Cache lookups")
+        fake.projects[0].merge_requests[2].update(
+            updated_at="2024-05-08T09:00:00.000Z", draft=False, title="Cache lookups"
+        )
         again = connector(fake, checkpoint=copy.deepcopy(first.checkpoint))
         changed = prs(list(again.records()))
         assert list(changed) == [("acme/api", 3)]

@@ -4,6 +4,7 @@ on 127.0.0.1, and ``POST /webhooks/gitlab`` (X-Gitlab-Token) enqueuing a sync of
 (Database tests: they live beside the GitLab connector tests they build on; move them to
 tests/ingestion/ if the directory convention should win.)
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,13 @@ def fake(fresh_server: FakeApiServer) -> FakeGitLab:
 
 @pytest.fixture
 def source(fake: FakeGitLab) -> DataSource:
-    return source_create(kind="gitlab", name="acme-gitlab", options={"group": "acme", "api_url": fake.url},
-                         secret=fake.token, webhook_secret=HOOK_SECRET)
+    return source_create(
+        kind="gitlab",
+        name="acme-gitlab",
+        options={"group": "acme", "api_url": fake.url},
+        secret=fake.token,
+        webhook_secret=HOOK_SECRET,
+    )
 
 
 class TestSourceSync:
@@ -50,8 +56,10 @@ class TestSourceSync:
         assert (run.counts["prs_new"], run.counts["reviews"], run.counts["deployments"]) == (6, 5, 3)
         first = PullRequest.objects.get(repository__full_name="acme/api", number=1)
         assert (first.first_review_at, first.approved_at, first.merged_at) == (
-            datetime(2024, 5, 1, 10, 30, tzinfo=UTC), datetime(2024, 5, 1, 14, tzinfo=UTC),
-            datetime(2024, 5, 1, 16, tzinfo=UTC))
+            datetime(2024, 5, 1, 10, 30, tzinfo=UTC),
+            datetime(2024, 5, 1, 14, tzinfo=UTC),
+            datetime(2024, 5, 1, 16, tzinfo=UTC),
+        )
         assert first.first_commit_at == datetime(2024, 4, 30, 13, tzinfo=UTC)  # 15:00+02:00
         assert first.ai_assisted and first.reverted_at == datetime(2024, 5, 3, 11, tzinfo=UTC)
         revert = Revert.objects.get()
@@ -62,8 +70,9 @@ class TestSourceSync:
         assert sorted(production) == ["101", "103"]
         platform = Team.objects.get(name="Platform")
         assert platform.parent == Team.objects.get(name="Acme")
-        assert sorted(TeamMembership.objects.filter(team=platform).values_list(
-            "person__identities__value", flat=True)) == ["bob", "carol"]
+        assert sorted(
+            TeamMembership.objects.filter(team=platform).values_list("person__identities__value", flat=True)
+        ) == ["bob", "carol"]
         source.refresh_from_db()
         assert source.checkpoint["projects"]["acme/api"]["mrs"] == "2024-05-07T10:00:00.000Z"
 
@@ -79,16 +88,25 @@ class TestSourceSync:
         assert PullRequest.objects.count() == 6
 
 
-def post(client: Client, body: object, *, token: str = HOOK_SECRET, event: str = "Merge Request Hook",
-         uuid: str = "7f1c2a90-0000-4000-8000-000000000001") -> Any:
+def post(
+    client: Client,
+    body: object,
+    *,
+    token: str = HOOK_SECRET,
+    event: str = "Merge Request Hook",
+    uuid: str = "7f1c2a90-0000-4000-8000-000000000001",
+) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"X-Gitlab-Token": token, "X-Gitlab-Event": event, "X-Gitlab-Event-UUID": uuid}
     return client.post("/webhooks/gitlab", data=raw, content_type="application/json", headers=headers)
 
 
-MR_EVENT = {"object_kind": "merge_request", "event_type": "merge_request",
-            "project": {"id": 12, "path_with_namespace": "acme/platform/infra"},
-            "object_attributes": {"iid": 1, "action": "approved"}}
+MR_EVENT = {
+    "object_kind": "merge_request",
+    "event_type": "merge_request",
+    "project": {"id": 12, "path_with_namespace": "acme/platform/infra"},
+    "object_attributes": {"iid": 1, "action": "approved"},
+}
 
 
 # Until metrics/ingestion/urls.py mounts it, these tests serve the view from this module's URLconf.
@@ -103,11 +121,15 @@ class TestWebhook:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = post(Client(), MR_EVENT)
         assert response.status_code == 202
-        assert response.json() == {"status": "queued", "repository": "acme/platform/infra",
-                                   "sources": ["acme-gitlab"]}
+        assert response.json() == {
+            "status": "queued",
+            "repository": "acme/platform/infra",
+            "sources": ["acme-gitlab"],
+        }
         assert len(callbacks) == 1  # the sync task (eager here) ran after the commit
         assert list(PullRequest.objects.values_list("repository__full_name", "number")) == [
-            ("acme/platform/infra", 1)]
+            ("acme/platform/infra", 1)
+        ]
         assert not [r for r in fake.server.requests if "/members" in r.path or "/projects/11/" in r.path]
         assert WebhookDelivery.objects.filter(provider="gitlab").count() == 1
 

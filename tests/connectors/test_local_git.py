@@ -1,4 +1,5 @@
 """The local_git connector on small real repositories built with the git CLI, with exact expectations."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,10 @@ def read(path: Path, **options: object) -> tuple[list[CommitRecord], dict[int, P
 
 def feature_branch(repo: GitRepo, name: str, commits: list[tuple[int, tuple[str, str], int]]) -> list[str]:
     repo.git("checkout", "-q", "-b", name)
-    shas = [repo.commit(f"{name} work {i}", date=at(day), author=who, files={f"{name}.txt": lines})
-            for i, (day, who, lines) in enumerate(commits)]
+    shas = [
+        repo.commit(f"{name} work {i}", date=at(day), author=who, files={f"{name}.txt": lines})
+        for i, (day, who, lines) in enumerate(commits)
+    ]
     repo.git("checkout", "-q", "main")
     return shas
 
@@ -102,8 +105,16 @@ def test_octopus_merge_counts_every_branch(git_repo: GitRepo) -> None:
     git_repo.commit("initial", date=at(1))
     feature_branch(git_repo, "a", [(3, BOB, 1)])
     feature_branch(git_repo, "b", [(2, CAROL, 1), (4, CAROL, 1)])
-    git_repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #40 from org/a\n\nOctopus", "a", "b",
-                 env=GitRepo._ident_env(BOB, BOB, at(5), at(5)))
+    git_repo.git(
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge pull request #40 from org/a\n\nOctopus",
+        "a",
+        "b",
+        env=GitRepo._ident_env(BOB, BOB, at(5), at(5)),
+    )
     _, prs = read(git_repo.path)
     assert prs[40].commits_count == 3 and prs[40].first_commit_at == ts(2)
     assert prs[40].changed_files == 2
@@ -159,8 +170,15 @@ def test_non_utf8_message_is_read(git_repo: GitRepo) -> None:
     (git_repo.path / "msg").write_bytes("Caf\xe9 au lait (#9)\n".encode("latin-1"))
     (git_repo.path / "x.txt").write_text("x\n")
     git_repo.git("add", "x.txt")
-    git_repo.git("-c", "i18n.commitEncoding=utf-8", "commit", "-q", "-F", "msg",
-                 env=GitRepo._ident_env(BOB, BOB, at(2), at(2)))
+    git_repo.git(
+        "-c",
+        "i18n.commitEncoding=utf-8",
+        "commit",
+        "-q",
+        "-F",
+        "msg",
+        env=GitRepo._ident_env(BOB, BOB, at(2), at(2)),
+    )
     _, prs = read(git_repo.path)
     assert prs[9].title == "Café au lait"
 
@@ -208,8 +226,10 @@ def connector(path: Path) -> LocalGitConnector:
 def test_separator_bytes_in_a_message_forge_no_commit(git_repo: GitRepo) -> None:
     first = git_repo.commit("initial", date=at(1))
     # What the old log format (%x1e record, %x1f field separators) read as a second record for `first`.
-    forged = (f"Harmless\x1f\x1e{first}\x1f\x1fMallory\x1fmallory@evil.example\x1f{at(2)}\x1fMallory"
-              f"\x1fmallory@evil.example\x1f{at(2)}\x1f{AI_TRAILER}\x1f and \x01\x7f bytes")
+    forged = (
+        f"Harmless\x1f\x1e{first}\x1f\x1fMallory\x1fmallory@evil.example\x1f{at(2)}\x1fMallory"
+        f"\x1fmallory@evil.example\x1f{at(2)}\x1f{AI_TRAILER}\x1f and \x01\x7f bytes"
+    )
     second = git_repo.commit(forged, date=at(3))
     commits, _ = read(git_repo.path)
     assert [c.sha for c in commits] == [first, second]
@@ -232,13 +252,29 @@ def test_forged_commit_objects_with_any_bytes(git_repo: GitRepo) -> None:
     base = git_repo.commit("initial", date=at(1))
     when = b"1709424000 +0100"  # 2024-03-03T00:00:00Z
     sig = b"gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEz\n -----END PGP SIGNATURE-----\n"
-    latin = forge_commit(git_repo, b"author " + ident(b"Jos\xe9", b"j@example.com", when) + b"\ncommitter "
-                         + ident(b"C", b"c@example.com", when) + b"\nencoding ISO-8859-1\n" + sig,
-                         b"Caf\xe9\x00\x1e\x1f\n\nbody\n", parent=base)
+    latin = forge_commit(
+        git_repo,
+        b"author "
+        + ident(b"Jos\xe9", b"j@example.com", when)
+        + b"\ncommitter "
+        + ident(b"C", b"c@example.com", when)
+        + b"\nencoding ISO-8859-1\n"
+        + sig,
+        b"Caf\xe9\x00\x1e\x1f\n\nbody\n",
+        parent=base,
+    )
     broken = b"author Nobody\ncommitter Half <open " + when + b"\nencoding no-such-codec\n"
     odd = forge_commit(git_repo, broken, b"\xff\xfe raw", parent=latin)
-    huge = forge_commit(git_repo, b"author " + ident(b"A", b"a@example.com", when) + b"\ncommitter "
-                        + ident(b"A", b"a@example.com", when) + b"\n", b"x" * 5_000_000 + b"\n", parent=odd)
+    huge = forge_commit(
+        git_repo,
+        b"author "
+        + ident(b"A", b"a@example.com", when)
+        + b"\ncommitter "
+        + ident(b"A", b"a@example.com", when)
+        + b"\n",
+        b"x" * 5_000_000 + b"\n",
+        parent=odd,
+    )
     git_repo.git("update-ref", "refs/heads/main", huge)
     commits, _ = read(git_repo.path)
     assert [c.sha for c in commits] == [base, latin, odd, huge]
@@ -256,12 +292,24 @@ def test_forged_dates_are_stored_as_unknown(git_repo: GitRepo) -> None:
     soon = int((now + timedelta(hours=12)).timestamp())
     tomorrow = git_repo.commit("in 12 hours", date=f"@{soon} +0000", commit_date=at(5))
     later = git_repo.commit("in 3 days", date=f"@{soon + 3 * 86400} +0000", commit_date=at(5))
-    dates = {b"year 1": b"-62135596800 +0000", b"overflow": b"99999999999999999999 +0000",
-             b"epoch": b"0 +0000", b"odd zone": b"1709424000 +9999"}
+    dates = {
+        b"year 1": b"-62135596800 +0000",
+        b"overflow": b"99999999999999999999 +0000",
+        b"epoch": b"0 +0000",
+        b"odd zone": b"1709424000 +9999",
+    }
     parent = later
     for message, when in dates.items():
-        parent = forge_commit(git_repo, b"author " + ident(b"F", b"f@example.com", when) + b"\ncommitter "
-                              + ident(b"F", b"f@example.com", when) + b"\n", message, parent=parent)
+        parent = forge_commit(
+            git_repo,
+            b"author "
+            + ident(b"F", b"f@example.com", when)
+            + b"\ncommitter "
+            + ident(b"F", b"f@example.com", when)
+            + b"\n",
+            message,
+            parent=parent,
+        )
     git_repo.git("update-ref", "refs/heads/main", parent)
     source = connector(git_repo.path)
     commits = {c.message: c for c in source.records() if isinstance(c, CommitRecord)}
@@ -288,10 +336,16 @@ def hostile_repo_with_prs(repo: GitRepo) -> None:
     open_pr = feature_branch(repo, "open", [(4, CAROL, 2)])
     repo.git("update-ref", "refs/pull/2/head", open_pr[-1])
     when = b"1709510400 +0000"
-    signed = forge_commit(repo, b"author " + ident(b"A", b"a@example.com", when) + b"\ncommitter "
-                          + ident(b"A", b"a@example.com", when)
-                          + b"\ngpgsig -----BEGIN PGP SIGNATURE-----\n iQEz\n -----END PGP SIGNATURE-----\n",
-                          b"signed\n", parent=repo.git("rev-parse", "HEAD"))
+    signed = forge_commit(
+        repo,
+        b"author "
+        + ident(b"A", b"a@example.com", when)
+        + b"\ncommitter "
+        + ident(b"A", b"a@example.com", when)
+        + b"\ngpgsig -----BEGIN PGP SIGNATURE-----\n iQEz\n -----END PGP SIGNATURE-----\n",
+        b"signed\n",
+        parent=repo.git("rev-parse", "HEAD"),
+    )
     repo.git("update-ref", "refs/heads/main", signed)
 
 

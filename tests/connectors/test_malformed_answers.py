@@ -1,6 +1,7 @@
 """Malformed vendor answers (issue 15, finding 11): a GitLab project without ``path_with_namespace``, a
 list item without ``id``, became KeyError tracebacks; now a permanent one-line ConnectorError naming the
 field, from the real python-gitlab client against the fake GitLab on 127.0.0.1."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,9 @@ def read(fake: FakeGitLab, **options: object) -> None:
 
 
 def test_a_project_without_path_with_namespace_is_a_one_line_permanent_error(fake: FakeGitLab) -> None:
-    fake.server.fault("GET", r"/api/v4/projects/acme%2Fapi", status=200, headers=JSON,
-                      body={"id": 11, "name": "api"})
+    fake.server.fault(
+        "GET", r"/api/v4/projects/acme%2Fapi", status=200, headers=JSON, body={"id": 11, "name": "api"}
+    )
     with pytest.raises(ConnectorError) as caught:
         read(fake, project="acme/api")
     message = str(caught.value)
@@ -35,8 +37,13 @@ def test_a_project_without_path_with_namespace_is_a_one_line_permanent_error(fak
 
 
 def test_a_group_project_list_item_without_id_is_a_one_line_permanent_error(fake: FakeGitLab) -> None:
-    fake.server.fault("GET", r"/api/v4/groups/\d+/projects", status=200, headers=JSON,
-                      body=[{"path_with_namespace": "acme/api"}])
+    fake.server.fault(
+        "GET",
+        r"/api/v4/groups/\d+/projects",
+        status=200,
+        headers=JSON,
+        body=[{"path_with_namespace": "acme/api"}],
+    )
     with pytest.raises(ConnectorError) as caught:
         read(fake, group="acme")
     assert caught.value.permanent and "'id'" in str(caught.value)

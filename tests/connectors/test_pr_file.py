@@ -1,4 +1,5 @@
 """connectors.pr_file: pull requests from CSV / JSON Lines, every rule and every error (no database)."""
+
 from __future__ import annotations
 
 import json
@@ -48,15 +49,23 @@ FULL_ROW = (
     "2024-04-30T15:00:00+02:00,2024-05-01T12:00:00Z,2024-05-02T08:00:00Z,2024-05-02T09:30:00Z,"
     ",120,30,4,copilot/add-retries,bug;backend|ai,7,copilot"
 )
-MINIMAL = {"repository": "acme/api", "number": 1, "title": "T", "author": "alice",
-           "created_at": "2024-05-01T09:00:00Z"}
+MINIMAL = {
+    "repository": "acme/api",
+    "number": 1,
+    "title": "T",
+    "author": "alice",
+    "created_at": "2024-05-01T09:00:00Z",
+}
 
 
 class TestCsv:
     def test_full_row_exact_values(self, tmp_path: Path) -> None:
         [pr] = read_pull_requests(csv_file(tmp_path, FULL_ROW))
         assert pr == PullRequestRecord(
-            repository="acme/api", number=12, title="Add retries", author=IdentityRecord(login="alice"),
+            repository="acme/api",
+            number=12,
+            title="Add retries",
+            author=IdentityRecord(login="alice"),
             state="merged",
             created_at=datetime(2024, 5, 1, 9, 0, tzinfo=CEST),
             ready_at=datetime(2024, 5, 1, 10, 0, tzinfo=CEST),
@@ -64,15 +73,21 @@ class TestCsv:
             first_review_at=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
             approved_at=datetime(2024, 5, 2, 8, 0, tzinfo=UTC),
             merged_at=datetime(2024, 5, 2, 9, 30, tzinfo=UTC),
-            closed_at=None, additions=120, deletions=30, changed_files=4, head_branch="copilot/add-retries",
-            labels=("bug", "backend", "ai"), merge_style="file", reverts_number=7, ai_tool="copilot",
+            closed_at=None,
+            additions=120,
+            deletions=30,
+            changed_files=4,
+            head_branch="copilot/add-retries",
+            labels=("bug", "backend", "ai"),
+            merge_style="file",
+            reverts_number=7,
+            ai_tool="copilot",
         )
         # The original offset is kept (author local time), not converted.
         assert pr.created_at is not None and pr.created_at.utcoffset() == timedelta(hours=2)
 
     def test_only_required_columns(self, tmp_path: Path) -> None:
-        path = csv_file(tmp_path, "acme/api,3,Fix,bob,2024-05-01T09:00:00Z",
-                        header=MIN_HEADER)
+        path = csv_file(tmp_path, "acme/api,3,Fix,bob,2024-05-01T09:00:00Z", header=MIN_HEADER)
         [pr] = read_pull_requests(path)
         assert pr.state == "open"
         assert (pr.additions, pr.deletions, pr.changed_files, pr.reverts_number) == (None, None, None, None)
@@ -91,30 +106,41 @@ class TestCsv:
         assert [pr.state for pr in read_pull_requests(path)] == ["merged", "closed", "open"]
 
     def test_email_author(self, tmp_path: Path) -> None:
-        path = csv_file(tmp_path, "r,1,a,Bob@Example.com,2024-05-01T09:00:00Z",
-                        header=MIN_HEADER)
+        path = csv_file(tmp_path, "r,1,a,Bob@Example.com,2024-05-01T09:00:00Z", header=MIN_HEADER)
         assert read_pull_requests(path)[0].author == IdentityRecord(email="Bob@Example.com")
 
     def test_header_case_whitespace_bom_unknown_columns_and_blank_lines(self, tmp_path: Path) -> None:
-        text = (" Repository , NUMBER,Title,author,created_at,url\r\n\r\n"
-                "r,1, Spaced title ,x,2024-05-01T09:00:00Z,u\r\n")
+        text = (
+            " Repository , NUMBER,Title,author,created_at,url\r\n\r\n"
+            "r,1, Spaced title ,x,2024-05-01T09:00:00Z,u\r\n"
+        )
         path = write(tmp_path, "prs.csv", text, encoding="utf-8-sig")
         [pr] = read_pull_requests(path)
         assert (pr.repository, pr.number, pr.title) == ("r", 1, "Spaced title")
 
     def test_quoted_multiline_title_and_line_numbers_after_it(self, tmp_path: Path) -> None:
-        path = csv_file(tmp_path, 'r,1,"two\nlines",x,2024-05-01T09:00:00Z', "r,zz,b,x,2024-05-01T09:00:00Z",
-                        header=MIN_HEADER)
+        path = csv_file(
+            tmp_path,
+            'r,1,"two\nlines",x,2024-05-01T09:00:00Z',
+            "r,zz,b,x,2024-05-01T09:00:00Z",
+            header=MIN_HEADER,
+        )
         assert "line 4, column 'number'" in error_of(path)
 
     def test_labels_dedupe_and_empty_parts(self, tmp_path: Path) -> None:
-        path = csv_file(tmp_path, "r,1,a,x,2024-05-01T09:00:00Z, a ;;b|a| ",
-                        header="repository,number,title,author,created_at,labels")
+        path = csv_file(
+            tmp_path,
+            "r,1,a,x,2024-05-01T09:00:00Z, a ;;b|a| ",
+            header="repository,number,title,author,created_at,labels",
+        )
         assert read_pull_requests(path)[0].labels == ("a", "b")
 
     def test_merged_before_created_is_allowed(self, tmp_path: Path) -> None:
-        path = csv_file(tmp_path, "r,1,a,x,2024-05-02T09:00:00Z,2024-05-01T09:00:00Z",
-                        header="repository,number,title,author,created_at,merged_at")
+        path = csv_file(
+            tmp_path,
+            "r,1,a,x,2024-05-02T09:00:00Z,2024-05-01T09:00:00Z",
+            header="repository,number,title,author,created_at,merged_at",
+        )
         assert read_pull_requests(path)[0].merged_at == datetime(2024, 5, 1, 9, tzinfo=UTC)
 
     def test_header_only_gives_nothing(self, tmp_path: Path) -> None:
@@ -127,17 +153,41 @@ class TestCsv:
 
 class TestJsonLines:
     def test_full_object_exact_values(self, tmp_path: Path) -> None:
-        path = jsonl_file(tmp_path, {
-            **MINIMAL, "number": 5, "author": "carol@example.com", "merged_at": "2024-05-03T10:00:00+00:00",
-            "additions": 10, "deletions": 0, "changed_files": 1, "labels": ["x;y", "z"], "reverts": 2,
-            "ai_tool": "claude", "head_branch": "fix", "closed_at": None, "extra": {"ignored": True},
-        })
+        path = jsonl_file(
+            tmp_path,
+            {
+                **MINIMAL,
+                "number": 5,
+                "author": "carol@example.com",
+                "merged_at": "2024-05-03T10:00:00+00:00",
+                "additions": 10,
+                "deletions": 0,
+                "changed_files": 1,
+                "labels": ["x;y", "z"],
+                "reverts": 2,
+                "ai_tool": "claude",
+                "head_branch": "fix",
+                "closed_at": None,
+                "extra": {"ignored": True},
+            },
+        )
         [pr] = read_pull_requests(path)
         assert pr == PullRequestRecord(
-            repository="acme/api", number=5, title="T", author=IdentityRecord(email="carol@example.com"),
-            state="merged", created_at=datetime(2024, 5, 1, 9, tzinfo=UTC),
-            merged_at=datetime(2024, 5, 3, 10, tzinfo=UTC), additions=10, deletions=0, changed_files=1,
-            head_branch="fix", labels=("x;y", "z"), merge_style="file", reverts_number=2, ai_tool="claude",
+            repository="acme/api",
+            number=5,
+            title="T",
+            author=IdentityRecord(email="carol@example.com"),
+            state="merged",
+            created_at=datetime(2024, 5, 1, 9, tzinfo=UTC),
+            merged_at=datetime(2024, 5, 3, 10, tzinfo=UTC),
+            additions=10,
+            deletions=0,
+            changed_files=1,
+            head_branch="fix",
+            labels=("x;y", "z"),
+            merge_style="file",
+            reverts_number=2,
+            ai_tool="claude",
         )
 
     @pytest.mark.parametrize("name", ["prs.ndjson", "prs.JSONL", "export.txt", "no_extension"])
@@ -146,8 +196,7 @@ class TestJsonLines:
         assert [pr.number for pr in read_pull_requests(path)] == [1, 2]
 
     def test_csv_content_without_extension(self, tmp_path: Path) -> None:
-        path = csv_file(tmp_path, "r,1,a,x,2024-05-01T09:00:00Z", name="export.txt",
-                        header=MIN_HEADER)
+        path = csv_file(tmp_path, "r,1,a,x,2024-05-01T09:00:00Z", name="export.txt", header=MIN_HEADER)
         assert read_pull_requests(path)[0].number == 1
 
     def test_numeric_strings_integral_floats_and_blank_lines(self, tmp_path: Path) -> None:
@@ -223,19 +272,22 @@ class TestErrors:
         assert error_of(path).startswith(f"{path}, line 3, column '{column}': {problem}")
 
     def test_duplicate_pr_names_both_lines(self, tmp_path: Path) -> None:
-        path = csv_file(tmp_path, "r,1,a,x,2024-05-01T09:00:00Z", "other,1,a,x,2024-05-01T09:00:00Z",
-                        "r,1,b,x,2024-05-01T09:00:00Z", header=MIN_HEADER)
-        assert error_of(path) == (
-            f"{path}, line 4, column 'number': r#1 already appears on line 2 {ONCE}"
+        path = csv_file(
+            tmp_path,
+            "r,1,a,x,2024-05-01T09:00:00Z",
+            "other,1,a,x,2024-05-01T09:00:00Z",
+            "r,1,b,x,2024-05-01T09:00:00Z",
+            header=MIN_HEADER,
         )
+        assert error_of(path) == (f"{path}, line 4, column 'number': r#1 already appears on line 2 {ONCE}")
 
     def test_every_bad_row_is_reported_at_once(self, tmp_path: Path) -> None:
         path = csv_file(
             tmp_path,
-            "r,1,a,x,2024-05-01T09:00:00",      # line 2: naive
-            "r,2,b,x,2024-05-01T09:00:00Z",     # fine
-            "r,x,c,,2024-05-01T09:00:00Z",      # line 4: bad number and empty author
-            "r,1,d,x,2024-05-01T09:00:00Z",     # line 5: duplicate of line 2 even though line 2 is bad
+            "r,1,a,x,2024-05-01T09:00:00",  # line 2: naive
+            "r,2,b,x,2024-05-01T09:00:00Z",  # fine
+            "r,x,c,,2024-05-01T09:00:00Z",  # line 4: bad number and empty author
+            "r,1,d,x,2024-05-01T09:00:00Z",  # line 5: duplicate of line 2 even though line 2 is bad
             header=MIN_HEADER,
         )
         assert error_of(path) == (
@@ -256,8 +308,7 @@ class TestErrors:
         assert message.endswith("; and 5 more")
 
     def test_extra_fields(self, tmp_path: Path) -> None:
-        path = csv_file(tmp_path, "r,1,a,x,2024-05-01T09:00:00Z,surplus,",
-                        header=MIN_HEADER)
+        path = csv_file(tmp_path, "r,1,a,x,2024-05-01T09:00:00Z,surplus,", header=MIN_HEADER)
         assert error_of(path) == f"{path}, line 2, column 6: 7 fields, but the header has 5"
 
     def test_trailing_empty_fields_are_fine(self, tmp_path: Path) -> None:
@@ -274,11 +325,13 @@ class TestUnreadable:
         assert error_of(tmp_path) == f"{tmp_path}: is a directory, not a file"
 
     def test_not_utf8(self, tmp_path: Path) -> None:
-        path = write(tmp_path, "prs.csv", "repository,number,title,author,created_at\nr,1,Caf\u00e9,x,now\n",
-                     encoding="latin-1")
-        assert error_of(path) == (
-            f"{path}, line 2, column 8: not UTF-8 (byte 0xe9); save the file as UTF-8"
+        path = write(
+            tmp_path,
+            "prs.csv",
+            "repository,number,title,author,created_at\nr,1,Caf\u00e9,x,now\n",
+            encoding="latin-1",
         )
+        assert error_of(path) == (f"{path}, line 2, column 8: not UTF-8 (byte 0xe9); save the file as UTF-8")
 
     @pytest.mark.parametrize("name", ["prs.csv", "prs.jsonl"])
     def test_empty_file(self, tmp_path: Path, name: str) -> None:

@@ -1,4 +1,5 @@
 """connectors.teams_csv: teams and dated memberships; rows of one person become one person (no database)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
@@ -25,11 +26,14 @@ def error_of(path: Path) -> str:
 
 class TestRows:
     def test_exact_record(self, tmp_path: Path) -> None:
-        path = teams_file(tmp_path, "Checkout,Product,Ada Lovelace,ada@example.com,ada,2024-01-15,"
-                                    "2024-06-30T17:00:00+02:00")
+        path = teams_file(
+            tmp_path, "Checkout,Product,Ada Lovelace,ada@example.com,ada,2024-01-15,2024-06-30T17:00:00+02:00"
+        )
         assert read_memberships(path) == [
             TeamMembershipRecord(
-                team="Checkout", parent_team="Product", person_name="Ada Lovelace",
+                team="Checkout",
+                parent_team="Product",
+                person_name="Ada Lovelace",
                 identities=(
                     IdentityRecord(name="Ada Lovelace", email="ada@example.com"),
                     IdentityRecord(name="Ada Lovelace", login="ada"),
@@ -52,10 +56,10 @@ class TestRows:
     def test_one_person_from_two_emails_and_a_login(self, tmp_path: Path) -> None:
         path = teams_file(
             tmp_path,
-            "Checkout,,,ada@old.example,,2023-01-01,2024-01-01",   # e-mail 1
-            "Payments,,Ada,ADA@old.example,ada-gh,2024-01-01,",    # e-mail 1 again (case) + login
-            "Payments,,,ada@new.example,Ada-GH,2024-06-01,",       # e-mail 2 + login again (case)
-            "Search,,Bob,bob@example.com,,,",                      # someone else
+            "Checkout,,,ada@old.example,,2023-01-01,2024-01-01",  # e-mail 1
+            "Payments,,Ada,ADA@old.example,ada-gh,2024-01-01,",  # e-mail 1 again (case) + login
+            "Payments,,,ada@new.example,Ada-GH,2024-06-01,",  # e-mail 2 + login again (case)
+            "Search,,Bob,bob@example.com,,,",  # someone else
         )
         records = read_memberships(path)
         ada = (
@@ -64,7 +68,9 @@ class TestRows:
             IdentityRecord(name="Ada", email="ada@new.example"),
         )
         assert [(r.team, r.identities, r.person_name) for r in records] == [
-            ("Checkout", ada, "Ada"), ("Payments", ada, "Ada"), ("Payments", ada, "Ada"),
+            ("Checkout", ada, "Ada"),
+            ("Payments", ada, "Ada"),
+            ("Payments", ada, "Ada"),
             ("Search", (IdentityRecord(name="Bob", email="bob@example.com"),), "Bob"),
         ]
         assert [(r.start, r.end) for r in records[:2]] == [
@@ -74,8 +80,9 @@ class TestRows:
 
     def test_link_found_through_a_later_row(self, tmp_path: Path) -> None:
         # Rows 1 and 2 share nothing until row 3 gives both keys: all three are one person.
-        path = teams_file(tmp_path, "A,x@example.com,", "B,,x-login", "C,X@example.com,x-login",
-                          header="team,email,login")
+        path = teams_file(
+            tmp_path, "A,x@example.com,", "B,,x-login", "C,X@example.com,x-login", header="team,email,login"
+        )
         records = read_memberships(path)
         assert {r.identities for r in records} == {
             (IdentityRecord(email="x@example.com"), IdentityRecord(login="x-login"))
@@ -122,11 +129,17 @@ class TestErrors:
             ("login", "A,,,,a@b.c,,", "'a@b.c' looks like an e-mail address (put it in the 'email' column)"),
             ("login", "A,,,,two words,,", "'two words' contains a space (a login is one word)"),
             ("start", "A,,,,a,2024-13-01,", "'2024-13-01' is not a valid date"),
-            ("start", "A,,,,a,2024-01-01T09:00:00,",
-             "'2024-01-01T09:00:00' has no UTC offset (add one, such as Z or +02:00)"),
+            (
+                "start",
+                "A,,,,a,2024-01-01T09:00:00,",
+                "'2024-01-01T09:00:00' has no UTC offset (add one, such as Z or +02:00)",
+            ),
             ("end", "A,,,,a,,soon", "'soon' is not an ISO 8601 timestamp such as 2024-05-01T09:30:00+02:00"),
-            ("end", "A,,,,a,2024-05-01,2024-04-30",
-             "2024-04-30T00:00:00+00:00 is before start 2024-05-01T00:00:00+00:00"),
+            (
+                "end",
+                "A,,,,a,2024-05-01,2024-04-30",
+                "2024-04-30T00:00:00+00:00 is before start 2024-05-01T00:00:00+00:00",
+            ),
         ],
     )
     def test_bad_value_names_line_and_column(
@@ -136,8 +149,13 @@ class TestErrors:
         assert error_of(path) == f"{path}, line 3, column '{column}': {problem}"
 
     def test_same_person_team_and_start_twice_names_both_lines(self, tmp_path: Path) -> None:
-        path = teams_file(tmp_path, "A,,,a@example.com,,2024-01-01,", "B,,,b@example.com,,,",
-                          "a,,,,a-login,2024-01-01T00:00:00Z,", "A,,,A@example.com,a-login,,")
+        path = teams_file(
+            tmp_path,
+            "A,,,a@example.com,,2024-01-01,",
+            "B,,,b@example.com,,,",
+            "a,,,,a-login,2024-01-01T00:00:00Z,",
+            "A,,,A@example.com,a-login,,",
+        )
         assert error_of(path) == (
             f"{path}, line 4, column 'start': the same person, team 'a' and start already appear on line 2"
         )

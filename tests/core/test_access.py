@@ -27,7 +27,11 @@ def user(name: str, role: str = "", *, staff: bool = False, teams: tuple = ()) -
 def test_is_staff_decides_nothing() -> None:
     staff = access.for_user(user("s", staff=True))
     assert (staff.role, staff.sees_money, staff.sees_any_people, staff.sees_settings) == (
-        "viewer", False, False, False)
+        "viewer",
+        False,
+        False,
+        False,
+    )
     assert access.for_user(user("v", "viewer", staff=True)).role == "viewer"
     assert access.for_user(AnonymousUser()) == access.Access.anonymous()
     root = get_user_model().objects.create_superuser(username="root")

@@ -1,6 +1,7 @@
 """One throttle for every way in (issue 15, findings 4, 5 and 10): the login page, /admin/login/, HTTP
 Basic and bearer tokens on the API, password-reset requests; keyed on the account and the client address,
 so an outsider cannot lock someone else out, and behind the proxy on the real client address."""
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,10 @@ def login(client: Client, username: str, password: str, url: str = "/accounts/lo
 
 def test_basic_auth_guessing_is_throttled_and_the_right_password_then_fails_too() -> None:
     api = Client(REMOTE_ADDR="198.51.100.20")
-    statuses = [api.get("/api/v1/teams/", HTTP_AUTHORIZATION=basic("admin", f"guess{i}")).status_code
-                for i in range(60)]
+    statuses = [
+        api.get("/api/v1/teams/", HTTP_AUTHORIZATION=basic("admin", f"guess{i}")).status_code
+        for i in range(60)
+    ]
     assert statuses[:5] == [403] * 5 and set(statuses[5:]) == {429}
     right = api.get("/api/v1/teams/", HTTP_AUTHORIZATION=basic("admin", PASSWORD))
     assert right.status_code == 429 and "Too many failed sign-in attempts" in right.json()["detail"]
@@ -110,13 +113,17 @@ def test_password_reset_is_off_without_a_mail_server(client: Client, settings: o
 def test_password_reset_requests_are_throttled_per_account_and_address(settings: object) -> None:
     settings.PASSWORD_RESET_ENABLED = True  # type: ignore[attr-defined]
     client = Client(REMOTE_ADDR="198.51.100.25")
-    statuses = [client.post("/accounts/password_reset/", {"email": "admin@example.com"}).status_code
-                for _ in range(10)]
+    statuses = [
+        client.post("/accounts/password_reset/", {"email": "admin@example.com"}).status_code
+        for _ in range(10)
+    ]
     assert statuses[:3] == [302] * 3 and set(statuses[3:]) == {429}
     assert len(mail.outbox) == 3
     # Per address too: other accounts (real or not) from the same address.
     sprayer = Client(REMOTE_ADDR="198.51.100.26")
-    sprayed = [sprayer.post("/accounts/password_reset/", {"email": f"u{i}@example.com"}).status_code
-               for i in range(12)]
+    sprayed = [
+        sprayer.post("/accounts/password_reset/", {"email": f"u{i}@example.com"}).status_code
+        for i in range(12)
+    ]
     assert sprayed.count(302) == settings.PASSWORD_RESET_MAX_PER_ADDRESS  # type: ignore[attr-defined]
     assert sprayed[-1] == 429

@@ -1,6 +1,7 @@
 """The dependency audit (tools/depaudit.py, `python -m tools.audit_dependencies`, CI tooling) against a
 PyPI-shaped JSON API served on 127.0.0.1: the per-version endpoint (pip-audit's), the project endpoint
 only (what some networks serve), withdrawn and ignored advisories, and an index that cannot be asked."""
+
 from __future__ import annotations
 
 import json
@@ -143,7 +144,9 @@ def test_ignored_by_id_or_alias_and_unknown_packages(pypi):
     pypi.vulns[("alpha", "2.0.0")] = [ADVISORY]
     pypi.missing.add("private-pkg")
     report = depaudit.audit(
-        {"alpha": "2.0.0", "private-pkg": "1.0"}, index=pypi.index, ignore=["ghsa-aaaa-bbbb-cccc"],
+        {"alpha": "2.0.0", "private-pkg": "1.0"},
+        index=pypi.index,
+        ignore=["ghsa-aaaa-bbbb-cccc"],
         local=["sextant"],
     )
     by_name = {p.name: p for p in report.packages}
@@ -205,8 +208,14 @@ def test_command_fails_on_a_known_vulnerability_and_passes_when_it_is_ignored(py
     assert out.getvalue().startswith(f"Audited {len(installed) + len(local)} installed distributions")
 
     out = StringIO()
-    assert audit_main(["--index-url", pypi.index, "--ignore-vuln", "CVE-2099-0001", "--format", "json"],
-                      stdout=out, stderr=StringIO()) == 0
+    assert (
+        audit_main(
+            ["--index-url", pypi.index, "--ignore-vuln", "CVE-2099-0001", "--format", "json"],
+            stdout=out,
+            stderr=StringIO(),
+        )
+        == 0
+    )
     report = json.loads(out.getvalue())
     django = next(p for p in report["packages"] if p["name"] == "django")
     assert django["vulnerabilities"] == [] and django["ignored"][0]["id"] == "PYSEC-2099-1"

@@ -1,5 +1,6 @@
 """The embedded database holds live session keys (issue 15, finding 14): var/ is 0700 and the SQLite
 file 0600, for a new installation and for one created before this rule."""
+
 from __future__ import annotations
 
 import os

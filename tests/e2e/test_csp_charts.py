@@ -1,6 +1,7 @@
 """In a real browser under Sextant's CSP (no 'unsafe-inline' script, issue 15 finding 13): the charts of a
 team dashboard and the survey trend chart are drawn from their JSON data blocks by the static script,
 and the console reports no CSP violation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_charts_render_under_the_csp_without_violations(
-    live_server: Any, browser: Browser, demo: dict[str, Any]  # noqa: F811
+    live_server: Any,
+    browser: Browser,
+    demo: dict[str, Any],  # noqa: F811
 ) -> None:
     team = demo["team"]
     people = make_team_members(team, 6, prefix="csp")

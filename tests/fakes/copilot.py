@@ -8,6 +8,7 @@ What the samples lack is made in their shape: the ``users-*`` links answers, and
 report as NDJSON, built from the seats' ``assigning_team``.  Every API answer carries GitHub's rate-limit
 headers; a request without ``Authorization: Bearer <token>`` gets 401 ``Bad credentials``.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,12 @@ class FakeCopilot:
         self.reports = True  # False: the usage metrics reports API answers 404 (an older installation)
         self.legacy = True  # False: /copilot/metrics answers 404 (shut down on github.com on 2026-04-02)
         self.max_per_page = 100
-        self.days: dict[str, dict[str, str]] = {SAMPLE_DAY: {
-            "organization-1-day": "organization-1-day-report.json",
-            "users-1-day": "organization-users-1-day-report.json",
-        }}
+        self.days: dict[str, dict[str, str]] = {
+            SAMPLE_DAY: {
+                "organization-1-day": "organization-1-day-report.json",
+                "users-1-day": "organization-users-1-day-report.json",
+            }
+        }
         base = f"/orgs/{ORG}/copilot"
         server.route("GET", f"{base}/billing/seats")(self._guarded(self._seats))
         server.route("GET", f"{base}/metrics")(self._guarded(self._legacy))
@@ -52,12 +55,16 @@ class FakeCopilot:
     def _guarded(self, handler: Any) -> Any:
         def answer(request: FakeRequest, **groups: str) -> FakeResponse:
             if request.header("authorization") not in (f"Bearer {self.token}", f"token {self.token}"):
-                response = FakeResponse(401, {"message": "Bad credentials",
-                                              "documentation_url": "https://docs.github.com/rest"})
+                response = FakeResponse(
+                    401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+                )
             else:
                 response = handler(request, **groups)
-            response.headers = {**_rate_headers(), "Content-Type": "application/json; charset=utf-8",
-                                **response.headers}
+            response.headers = {
+                **_rate_headers(),
+                "Content-Type": "application/json; charset=utf-8",
+                **response.headers,
+            }
             return response
 
         return answer
@@ -99,8 +106,14 @@ class FakeCopilot:
         if report == "organization-28-day/latest":
             return FakeResponse(200, self.sample("download-links-organization-28-day.json"))
         if report == "users-28-day/latest":
-            return FakeResponse(200, {"download_links": [f"{FILES}/organization-users-28-day-report.json"],
-                                      "report_start_day": "2026-03-29", "report_end_day": SAMPLE_DAY})
+            return FakeResponse(
+                200,
+                {
+                    "download_links": [f"{FILES}/organization-users-28-day-report.json"],
+                    "report_start_day": "2026-03-29",
+                    "report_end_day": SAMPLE_DAY,
+                },
+            )
         day = request.param("day") or ""
         if report == "user-teams-1-day" and day:
             links = [f"{FILES}/user-teams-{day}.ndjson"]
@@ -129,15 +142,26 @@ def user_teams_ndjson(samples: Path, day: str) -> str:
     seats sample's ``assigning_team``."""
     seats = json.loads((samples / "organization_seats_response_sample.json").read_bytes())["seats"]
     rows = [
-        {"user_id": seat["assignee"]["id"], "user_login": seat["assignee"]["login"], "day": day,
-         "organization_id": "100000001", "team_id": seat["assigning_team"]["id"],
-         "slug": seat["assigning_team"]["slug"]}
-        for seat in seats if seat.get("assigning_team")
+        {
+            "user_id": seat["assignee"]["id"],
+            "user_login": seat["assignee"]["login"],
+            "day": day,
+            "organization_id": "100000001",
+            "team_id": seat["assigning_team"]["id"],
+            "slug": seat["assigning_team"]["slug"],
+        }
+        for seat in seats
+        if seat.get("assigning_team")
     ]
     return "".join(json.dumps(row) + "\n" for row in rows)
 
 
 def _rate_headers() -> dict[str, str]:
-    return {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-used": "1",
-            "x-ratelimit-resource": "core", "x-ratelimit-reset": "4102444800",
-            "x-github-api-version-selected": "2022-11-28"}
+    return {
+        "x-ratelimit-limit": "5000",
+        "x-ratelimit-remaining": "4999",
+        "x-ratelimit-used": "1",
+        "x-ratelimit-resource": "core",
+        "x-ratelimit-reset": "4102444800",
+        "x-github-api-version-selected": "2022-11-28",
+    }

@@ -7,6 +7,7 @@ Responses follow GitLab's documented shapes and headers: offset pagination with 
 Project Not Found"}``.  Faults (429 with ``Retry-After``, 5xx, dropped connections) are injected with
 the server's ``fault()``; every request is in its log.
 """
+
 from __future__ import annotations
 
 import re
@@ -59,9 +60,13 @@ class FakeProject:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "path_with_namespace": self.path, "path": self.path.rsplit("/", 1)[-1],
-            "name": self.path.rsplit("/", 1)[-1], "default_branch": self.default_branch,
-            "web_url": f"https://gitlab.example.com/{self.path}", "archived": False,
+            "id": self.id,
+            "path_with_namespace": self.path,
+            "path": self.path.rsplit("/", 1)[-1],
+            "name": self.path.rsplit("/", 1)[-1],
+            "default_branch": self.default_branch,
+            "web_url": f"https://gitlab.example.com/{self.path}",
+            "archived": False,
         }
 
 
@@ -81,12 +86,23 @@ class FakeGitLab:
     def url(self) -> str:
         return self.server.url
 
-    def fail(self, path: str, status: int = 0, headers: dict[str, str] | None = None, times: int = 1,
-             first_page: bool = False) -> None:
+    def fail(
+        self,
+        path: str,
+        status: int = 0,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        first_page: bool = False,
+    ) -> None:
         """The next ``times`` GETs of ``path`` (a regular expression for the whole path) get ``status``
         (0: the connection is dropped); ``first_page``: only requests without a ``page`` parameter."""
         self.server.fault(
-            "GET", path, status=status or 503, headers=headers, drop=status == 0, times=times,
+            "GET",
+            path,
+            status=status or 503,
+            headers=headers,
+            drop=status == 0,
+            times=times,
             when=(lambda request: request.param("page") is None) if first_page else None,
         )
 
@@ -107,9 +123,13 @@ class FakeGitLab:
         links += [f'<{link(page - 1)}>; rel="prev"'] if page > 1 else []
         links += [f'<{link(1)}>; rel="first"', f'<{link(pages)}>; rel="last"']
         headers = {
-            "X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(items)),
-            "X-Total-Pages": str(pages), "X-Next-Page": str(page + 1) if page < pages else "",
-            "X-Prev-Page": str(page - 1) if page > 1 else "", "Link": ", ".join(links),
+            "X-Page": str(page),
+            "X-Per-Page": str(per_page),
+            "X-Total": str(len(items)),
+            "X-Total-Pages": str(pages),
+            "X-Next-Page": str(page + 1) if page < pages else "",
+            "X-Prev-Page": str(page - 1) if page > 1 else "",
+            "Link": ", ".join(links),
         }
         return json_answer(chunk, headers=headers)
 
@@ -166,8 +186,13 @@ class FakeGitLab:
             if project.legacy and rest[2] in ("approvals", "diffs"):
                 return json_answer({"error": "404 Not Found"}, 404)
             if rest[2] == "approvals":
-                return json_answer({"iid": iid, "approved": bool(project.approvals.get(iid)),
-                                    "approved_by": project.approvals.get(iid, [])})
+                return json_answer(
+                    {
+                        "iid": iid,
+                        "approved": bool(project.approvals.get(iid)),
+                        "approved_by": project.approvals.get(iid, []),
+                    }
+                )
             table = {"commits": project.commits, "notes": project.notes, "diffs": project.diffs}.get(rest[2])
             if table is not None:
                 return self._paginated(table.get(iid, []), request)
@@ -197,108 +222,267 @@ S5 = "5c" * 20
 
 
 def user(username: str, uid: int, name: str = "", **extra: Any) -> dict[str, Any]:
-    return {"id": uid, "username": username, "name": name or username.title(), "state": "active",
-            "web_url": f"https://gitlab.example.com/{username}", **extra}
+    return {
+        "id": uid,
+        "username": username,
+        "name": name or username.title(),
+        "state": "active",
+        "web_url": f"https://gitlab.example.com/{username}",
+        **extra,
+    }
 
 
 ALICE, BOB, CAROL, DAVE = user("alice", 1), user("bob", 2), user("carol", 3), user("dave", 4)
 BOT = user("project_11_bot_0a1b2c", 90, "api bot", bot=True)
 
 
-def mr(iid: int, title: str, author: dict[str, Any], state: str, created: str, updated: str,
-       **extra: Any) -> dict[str, Any]:
+def mr(
+    iid: int, title: str, author: dict[str, Any], state: str, created: str, updated: str, **extra: Any
+) -> dict[str, Any]:
     return {
-        "id": 1000 + iid, "iid": iid, "project_id": 11, "title": title, "description": "", "state": state,
-        "author": author, "created_at": created, "updated_at": updated, "merged_at": None, "closed_at": None,
-        "source_branch": f"branch-{iid}", "target_branch": "main", "labels": [], "draft": False,
-        "squash": False, "merge_commit_sha": None, "squash_commit_sha": None, "sha": f"{iid:x}" * 40,
-        "web_url": f"https://gitlab.example.com/acme/api/-/merge_requests/{iid}", **extra,
+        "id": 1000 + iid,
+        "iid": iid,
+        "project_id": 11,
+        "title": title,
+        "description": "",
+        "state": state,
+        "author": author,
+        "created_at": created,
+        "updated_at": updated,
+        "merged_at": None,
+        "closed_at": None,
+        "source_branch": f"branch-{iid}",
+        "target_branch": "main",
+        "labels": [],
+        "draft": False,
+        "squash": False,
+        "merge_commit_sha": None,
+        "squash_commit_sha": None,
+        "sha": f"{iid:x}" * 40,
+        "web_url": f"https://gitlab.example.com/acme/api/-/merge_requests/{iid}",
+        **extra,
     }
 
 
-def commit(sha: str, authored: str, message: str, name: str = "Alice", email: str = "alice@example.com",
-           ) -> dict[str, Any]:
-    return {"id": sha, "short_id": sha[:8], "title": message.split("\n", 1)[0], "message": message,
-            "author_name": name, "author_email": email, "authored_date": authored,
-            "committer_name": name, "committer_email": email, "committed_date": authored,
-            "created_at": authored, "parent_ids": []}
+def commit(
+    sha: str,
+    authored: str,
+    message: str,
+    name: str = "Alice",
+    email: str = "alice@example.com",
+) -> dict[str, Any]:
+    return {
+        "id": sha,
+        "short_id": sha[:8],
+        "title": message.split("\n", 1)[0],
+        "message": message,
+        "author_name": name,
+        "author_email": email,
+        "authored_date": authored,
+        "committer_name": name,
+        "committer_email": email,
+        "committed_date": authored,
+        "created_at": authored,
+        "parent_ids": [],
+    }
 
 
 def note(nid: int, author: dict[str, Any], created: str, body: str, system: bool = False) -> dict[str, Any]:
-    return {"id": nid, "body": body, "author": author, "created_at": created, "updated_at": created,
-            "system": system, "noteable_type": "MergeRequest"}
+    return {
+        "id": nid,
+        "body": body,
+        "author": author,
+        "created_at": created,
+        "updated_at": created,
+        "system": system,
+        "noteable_type": "MergeRequest",
+    }
 
 
-def deployment(did: int, env: str, status: str, sha: str, created: str, updated: str,
-               tier: str | None = None, finished: str | None = None) -> dict[str, Any]:
+def deployment(
+    did: int,
+    env: str,
+    status: str,
+    sha: str,
+    created: str,
+    updated: str,
+    tier: str | None = None,
+    finished: str | None = None,
+) -> dict[str, Any]:
     environment: dict[str, Any] = {"id": did * 10, "name": env}
     if tier is not None:
         environment["tier"] = tier
-    return {"id": did, "iid": did - 100, "ref": "main", "sha": sha, "status": status, "created_at": created,
-            "updated_at": updated, "environment": environment,
-            "deployable": {"id": did * 7, "status": status, "finished_at": finished}}
+    return {
+        "id": did,
+        "iid": did - 100,
+        "ref": "main",
+        "sha": sha,
+        "status": status,
+        "created_at": created,
+        "updated_at": updated,
+        "environment": environment,
+        "deployable": {"id": did * 7, "status": status, "finished_at": finished},
+    }
 
 
 def _api_project() -> FakeProject:
     project = FakeProject(id=11, path="acme/api")
     project.merge_requests = [
-        mr(1, "Add login", ALICE, "merged", "2024-05-01T09:00:00.000Z", "2024-05-02T10:00:00.000Z",
-           merged_at="2024-05-01T16:00:00.000Z", merge_commit_sha=M1, source_branch="feature/login",
-           labels=["backend", "security"], description="Login form and session handling."),
-        mr(2, 'Revert "Add login"', CAROL, "merged", "2024-05-03T09:00:00.000Z", "2024-05-03T11:00:00.000Z",
-           merged_at="2024-05-03T11:00:00.000Z", merge_commit_sha=M2, source_branch="revert-1a2b3c4d",
-           description=f"This reverts merge request !1\n\nThis reverts commit {M1}"),
-        mr(3, "Draft: cache lookups", BOB, "opened", "2024-05-04T09:00:00.000Z", "2024-05-04T09:00:00.000Z",
-           draft=True, source_branch="copilot/cache"),
-        mr(4, "Drop legacy table", DAVE, "closed", "2024-05-05T09:00:00.000Z", "2024-05-06T09:00:00.000Z",
-           closed_at="2024-05-06T09:00:00.000Z"),
-        mr(5, "Fix typo", ALICE, "merged", "2024-05-07T08:00:00.000Z", "2024-05-07T10:00:00.000Z",
-           merged_at="2024-05-07T10:00:00.000Z", squash=True, squash_commit_sha=S5),
+        mr(
+            1,
+            "Add login",
+            ALICE,
+            "merged",
+            "2024-05-01T09:00:00.000Z",
+            "2024-05-02T10:00:00.000Z",
+            merged_at="2024-05-01T16:00:00.000Z",
+            merge_commit_sha=M1,
+            source_branch="feature/login",
+            labels=["backend", "security"],
+            description="Login form and session handling.",
+        ),
+        mr(
+            2,
+            'Revert "Add login"',
+            CAROL,
+            "merged",
+            "2024-05-03T09:00:00.000Z",
+            "2024-05-03T11:00:00.000Z",
+            merged_at="2024-05-03T11:00:00.000Z",
+            merge_commit_sha=M2,
+            source_branch="revert-1a2b3c4d",
+            description=f"This reverts merge request !1\n\nThis reverts commit {M1}",
+        ),
+        mr(
+            3,
+            "Draft: cache lookups",
+            BOB,
+            "opened",
+            "2024-05-04T09:00:00.000Z",
+            "2024-05-04T09:00:00.000Z",
+            draft=True,
+            source_branch="copilot/cache",
+        ),
+        mr(
+            4,
+            "Drop legacy table",
+            DAVE,
+            "closed",
+            "2024-05-05T09:00:00.000Z",
+            "2024-05-06T09:00:00.000Z",
+            closed_at="2024-05-06T09:00:00.000Z",
+        ),
+        mr(
+            5,
+            "Fix typo",
+            ALICE,
+            "merged",
+            "2024-05-07T08:00:00.000Z",
+            "2024-05-07T10:00:00.000Z",
+            merged_at="2024-05-07T10:00:00.000Z",
+            squash=True,
+            squash_commit_sha=S5,
+        ),
     ]
     project.commits = {
-        1: [commit("c11" + "0" * 37, "2024-04-30T15:00:00.000+02:00", "Add login form\n"),
-            commit("c12" + "0" * 37, "2024-05-01T08:30:00.000Z",
-                   "Wire login\n\nCo-authored-by: Claude <noreply@anthropic.com>\n")],
-        2: [commit("c21" + "0" * 37, "2024-05-03T08:55:00.000Z",
-                   f'Revert "Add login"\n\nThis reverts commit {M1}.\n', "Carol", "carol@example.com")],
-        3: [commit("c31" + "0" * 37, "2024-05-04T08:00:00.000Z", "Cache lookups\n", "Bob",
-                   "bob@example.com")],
+        1: [
+            commit("c11" + "0" * 37, "2024-04-30T15:00:00.000+02:00", "Add login form\n"),
+            commit(
+                "c12" + "0" * 37,
+                "2024-05-01T08:30:00.000Z",
+                "Wire login\n\nCo-authored-by: Claude <noreply@anthropic.com>\n",
+            ),
+        ],
+        2: [
+            commit(
+                "c21" + "0" * 37,
+                "2024-05-03T08:55:00.000Z",
+                f'Revert "Add login"\n\nThis reverts commit {M1}.\n',
+                "Carol",
+                "carol@example.com",
+            )
+        ],
+        3: [
+            commit("c31" + "0" * 37, "2024-05-04T08:00:00.000Z", "Cache lookups\n", "Bob", "bob@example.com")
+        ],
         4: [],
         5: [commit("c51" + "0" * 37, "2024-05-07T09:00:00.000Z", "Fix typo\n")],
     }
     project.notes = {
-        1: [note(1, ALICE, "2024-05-01T09:10:00.000Z", "Ready for a look"),
+        1: [
+            note(1, ALICE, "2024-05-01T09:10:00.000Z", "Ready for a look"),
             note(2, BOT, "2024-05-01T09:20:00.000Z", "Pipeline passed"),
             note(3, ALICE, "2024-05-01T09:30:00.000Z", "requested review from @bob", system=True),
             note(4, BOB, "2024-05-01T10:30:00.000Z", "One nit: rename the helper"),
             note(5, CAROL, "2024-05-01T11:00:00.000Z", "+1"),
             note(6, BOB, "2024-05-01T14:00:00.000Z", "approved this merge request", system=True),
-            note(7, BOB, "2024-05-01T14:05:00.000Z", "Thanks!")],
-        2: [note(11, CAROL, "2024-05-03T09:30:00.000Z", "marked this merge request as **ready**",
-                 system=True),
-            note(12, ALICE, "2024-05-03T10:45:00.000Z", "approved this merge request", system=True)],
+            note(7, BOB, "2024-05-01T14:05:00.000Z", "Thanks!"),
+        ],
+        2: [
+            note(
+                11, CAROL, "2024-05-03T09:30:00.000Z", "marked this merge request as **ready**", system=True
+            ),
+            note(12, ALICE, "2024-05-03T10:45:00.000Z", "approved this merge request", system=True),
+        ],
     }
     # !1 from a GitLab that gives approved_at; !2 from one that does not (the system note's time is used).
     project.approvals = {1: [{"user": BOB, "approved_at": "2024-05-01T14:00:00.000Z"}], 2: [{"user": ALICE}]}
     project.diffs = {
-        1: [{"old_path": "app/login.py", "new_path": "app/login.py",
-             "diff": "@@ -1,2 +1,3 @@\n line\n-old\n+new\n+more\n"},
-            {"old_path": "app/session.py", "new_path": "app/session.py", "new_file": True,
-             "diff": "@@ -0,0 +1,2 @@\n+x = 1\n+y = 2\n"}],
-        2: [{"old_path": "app/login.py", "new_path": "app/login.py",
-             "diff": "@@ -1,3 +1,2 @@\n line\n-new\n-more\n+old\n"}],
-        3: [{"old_path": "app/cache.py", "new_path": "app/cache.py", "new_file": True,
-             "diff": "@@ -0,0 +1,3 @@\n+a\n+b\n+c\n"}],
+        1: [
+            {
+                "old_path": "app/login.py",
+                "new_path": "app/login.py",
+                "diff": "@@ -1,2 +1,3 @@\n line\n-old\n+new\n+more\n",
+            },
+            {
+                "old_path": "app/session.py",
+                "new_path": "app/session.py",
+                "new_file": True,
+                "diff": "@@ -0,0 +1,2 @@\n+x = 1\n+y = 2\n",
+            },
+        ],
+        2: [
+            {
+                "old_path": "app/login.py",
+                "new_path": "app/login.py",
+                "diff": "@@ -1,3 +1,2 @@\n line\n-new\n-more\n+old\n",
+            }
+        ],
+        3: [
+            {
+                "old_path": "app/cache.py",
+                "new_path": "app/cache.py",
+                "new_file": True,
+                "diff": "@@ -0,0 +1,3 @@\n+a\n+b\n+c\n",
+            }
+        ],
         5: [{"old_path": "README.md", "new_path": "README.md", "diff": "@@ -1 +1 @@\n-teh\n+the\n"}],
     }
-    project.environments = [{"id": 1010, "name": "production", "tier": "production"},
-                            {"id": 1020, "name": "staging", "tier": "staging"},
-                            {"id": 1030, "name": "live", "tier": "production"}]
+    project.environments = [
+        {"id": 1010, "name": "production", "tier": "production"},
+        {"id": 1020, "name": "staging", "tier": "staging"},
+        {"id": 1030, "name": "live", "tier": "production"},
+    ]
     project.deployments = [
-        deployment(101, "production", "success", M1, "2024-05-01T17:00:00.000Z", "2024-05-01T17:05:00.000Z",
-                   tier="production", finished="2024-05-01T17:04:00.000Z"),
-        deployment(102, "staging", "failed", M1, "2024-05-01T16:30:00.000Z", "2024-05-01T16:40:00.000Z",
-                   tier="staging"),
+        deployment(
+            101,
+            "production",
+            "success",
+            M1,
+            "2024-05-01T17:00:00.000Z",
+            "2024-05-01T17:05:00.000Z",
+            tier="production",
+            finished="2024-05-01T17:04:00.000Z",
+        ),
+        deployment(
+            102,
+            "staging",
+            "failed",
+            M1,
+            "2024-05-01T16:30:00.000Z",
+            "2024-05-01T16:40:00.000Z",
+            tier="staging",
+        ),
         deployment(103, "live", "running", M2, "2024-05-03T12:00:00.000Z", "2024-05-03T12:01:00.000Z"),
     ]
     return project
@@ -307,12 +491,24 @@ def _api_project() -> FakeProject:
 def _infra_project() -> FakeProject:
     project = FakeProject(id=12, path="acme/platform/infra", legacy=True)
     project.merge_requests = [
-        {**mr(1, "Terraform bump", BOB, "merged", "2024-05-02T08:00:00.000Z", "2024-05-02T12:00:00.000Z",
-              merged_at="2024-05-02T12:00:00.000Z", merge_commit_sha="9f" * 20),
-         "id": 2001, "project_id": 12},
+        {
+            **mr(
+                1,
+                "Terraform bump",
+                BOB,
+                "merged",
+                "2024-05-02T08:00:00.000Z",
+                "2024-05-02T12:00:00.000Z",
+                merged_at="2024-05-02T12:00:00.000Z",
+                merge_commit_sha="9f" * 20,
+            ),
+            "id": 2001,
+            "project_id": 12,
+        },
     ]
-    project.commits = {1: [commit("d11" + "0" * 37, "2024-05-02T07:00:00.000Z", "Bump provider\n", "Bob",
-                                  "bob@example.com")]}
+    project.commits = {
+        1: [commit("d11" + "0" * 37, "2024-05-02T07:00:00.000Z", "Bump provider\n", "Bob", "bob@example.com")]
+    }
     project.notes = {
         1: [note(21, CAROL, "2024-05-02T10:00:00.000Z", "approved this merge request", system=True)]
     }
@@ -324,10 +520,17 @@ def acme(server: FakeApiServer) -> FakeGitLab:
     projects ``acme/api`` (5 MRs, 3 deployments), ``acme/platform/infra`` (an old GitLab: no /approvals,
     no /diffs) and ``acme/gone`` (listed by the group, deleted before its merge requests are read)."""
     fake = FakeGitLab(server)
-    fake.groups = [{"id": 1, "name": "Acme", "full_path": "acme", "parent_id": None},
-                   {"id": 2, "name": "Platform", "full_path": "acme/platform", "parent_id": 1}]
-    fake.members = {1: [{**ALICE, "access_level": 50}, {**BOT, "access_level": 30},
-                        {**DAVE, "state": "blocked", "access_level": 30}],
-                    2: [{**BOB, "access_level": 30}, {**CAROL, "access_level": 40}]}
+    fake.groups = [
+        {"id": 1, "name": "Acme", "full_path": "acme", "parent_id": None},
+        {"id": 2, "name": "Platform", "full_path": "acme/platform", "parent_id": 1},
+    ]
+    fake.members = {
+        1: [
+            {**ALICE, "access_level": 50},
+            {**BOT, "access_level": 30},
+            {**DAVE, "state": "blocked", "access_level": 30},
+        ],
+        2: [{**BOB, "access_level": 30}, {**CAROL, "access_level": 40}],
+    }
     fake.projects = [_api_project(), _infra_project(), FakeProject(id=13, path="acme/gone", deleted=True)]
     return fake

@@ -97,16 +97,20 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
     assert str(worker_db.scalar("SELECT read_from FROM ingestion_snapshotstate")) > str(covered)
 
 
-def test_a_broker_down_when_a_sync_ends_loses_nothing(
-    worker_db: WorkerDatabase, tmp_path: Path
-) -> None:
+def test_a_broker_down_when_a_sync_ends_loses_nothing(worker_db: WorkerDatabase, tmp_path: Path) -> None:
     """The request is sent after the records are committed; a broker that cannot be reached (a closed
     port) is logged and the sync goes on; the tick after the grace asks again."""
     env = {**environment(worker_db.url, tmp_path), "CELERY_BROKER_URL": "redis://127.0.0.1:9/0"}
     manage(env, "migrate", "--noinput", "-v", "0", "--skip-checks")
     code = "from metrics.ingestion import recompute; recompute._ask_for_recompute(); print('went on')"
-    done = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout.strip().endswith("went on"), done.stderr[-3000:]
     assert "could not queue the metrics recompute (OperationalError: " in done.stderr
     assert "beat will ask again" in done.stderr

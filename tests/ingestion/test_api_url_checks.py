@@ -1,6 +1,7 @@
 """``api_url`` checks (issue 15, finding 8): only http(s); link-local and cloud metadata addresses refused
 unless SEXTANT_ALLOW_METADATA_HOSTS; loopback and private ranges allowed.  Every entry point (add_source,
 the settings page, source_create) and every sync or connection test of an already stored source."""
+
 from __future__ import annotations
 
 from io import StringIO
@@ -30,8 +31,14 @@ BAD = [
     ("https://user:pw@gitlab.example.test", "user name"),
     ("http:///nohost", "host"),
 ]
-GOOD = ["http://127.0.0.1:9", "http://10.1.2.3:8080", "https://192.168.1.5/api/v3", "https://localhost",
-        "https://gitlab.internal.test", "https://api.github.com"]
+GOOD = [
+    "http://127.0.0.1:9",
+    "http://10.1.2.3:8080",
+    "https://192.168.1.5/api/v3",
+    "https://localhost",
+    "https://gitlab.internal.test",
+    "https://api.github.com",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -57,8 +64,9 @@ def test_loopback_private_and_public_hosts_are_allowed(url: str) -> None:
 
 def test_the_admin_setting_allows_metadata_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEXTANT_ALLOW_METADATA_HOSTS", "true")
-    source_create(kind="github", name="s", options={"org": "a", "api_url": "http://169.254.169.254"},
-                  secret="t")
+    source_create(
+        kind="github", name="s", options={"org": "a", "api_url": "http://169.254.169.254"}, secret="t"
+    )
     with pytest.raises(SourceConfigError):  # the scheme rule stays
         source_create(kind="github", name="t", options={"org": "a", "api_url": "file:///x"}, secret="t")
 
@@ -66,8 +74,18 @@ def test_the_admin_setting_allows_metadata_hosts(monkeypatch: pytest.MonkeyPatch
 def test_add_source_command_gives_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GL_TOKEN", "tok")
     with pytest.raises(CommandError) as caught:
-        call_command("add_source", "gitlab", "gl", "--group", "acme", "--api-url", "gopher://x:70/",
-                     "--token-env", "GL_TOKEN", stdout=StringIO())
+        call_command(
+            "add_source",
+            "gitlab",
+            "gl",
+            "--group",
+            "acme",
+            "--api-url",
+            "gopher://x:70/",
+            "--token-env",
+            "GL_TOKEN",
+            stdout=StringIO(),
+        )
     assert "http:// or https://" in str(caught.value)
     assert not DataSource.objects.exists()
 
@@ -75,8 +93,10 @@ def test_add_source_command_gives_a_one_line_error(monkeypatch: pytest.MonkeyPat
 def test_settings_page_form_shows_the_error(client: Client) -> None:
     admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-Long-enough-1")
     client.force_login(admin)
-    response = client.post("/settings/sources/", {"kind": "github", "name": "gh", "org": "acme",
-                                                  "api_url": "http://169.254.169.254/", "token": "tok"})
+    response = client.post(
+        "/settings/sources/",
+        {"kind": "github", "name": "gh", "org": "acme", "api_url": "http://169.254.169.254/", "token": "tok"},
+    )
     assert response.status_code == 400 and b"metadata address" in response.content
     assert not DataSource.objects.exists()
 

@@ -31,8 +31,11 @@ class OnlyRecords(Connector):
         yield RepositoryRecord(full_name="acme/minimal")
         for number in range(1, PRS + 1):
             yield PullRequestRecord(
-                repository="acme/minimal", number=number, title=f"change {number}",
-                author=IdentityRecord(login="ada"), state="merged",
+                repository="acme/minimal",
+                number=number,
+                title=f"change {number}",
+                author=IdentityRecord(login="ada"),
+                state="merged",
                 created_at=datetime(2026, 1, number, 9, tzinfo=UTC),
                 merged_at=datetime(2026, 1, number, 17, tzinfo=UTC),
             )
@@ -72,7 +75,8 @@ def test_the_sync_service_probes_no_connector_attribute() -> None:
     probes = [
         ast.unparse(node)
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
         and node.func.id in ("getattr", "hasattr")
         and not ast.unparse(node).startswith("getattr(importlib.import_module(")  # the lazy registry
     ]

@@ -1,4 +1,5 @@
 """``import_prs`` and ``import_teams``: file -> connector -> records_ingest, all or nothing."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,12 @@ class TestImportPrs:
         assert err == ""
         assert sorted(Repository.objects.values_list("full_name", flat=True)) == ["acme/api", "acme/web"]
         first = PullRequest.objects.get(repository__full_name="acme/api", number=1)
-        assert (first.title, first.state, first.additions, first.labels) == ("Add retries", "merged", 120,
-                                                                             ["backend", "perf"])
+        assert (first.title, first.state, first.additions, first.labels) == (
+            "Add retries",
+            "merged",
+            120,
+            ["backend", "perf"],
+        )
         assert first.created_at == datetime(2024, 5, 1, 7, 0, tzinfo=UTC)
         assert first.merge_style == "file"
         revert = PullRequest.objects.get(repository__full_name="acme/api", number=2)
@@ -58,8 +63,14 @@ class TestImportPrs:
         path = tmp_path / "prs.jsonl"
         base = {"repository": "acme/api", "author": "cy", "created_at": "2024-05-01T09:00:00Z"}
         rows = [
-            {**base, "number": 3, "title": "Fix", "merged_at": "2024-05-01T11:00:00Z", "labels": ["bug"],
-             "additions": 4},
+            {
+                **base,
+                "number": 3,
+                "title": "Fix",
+                "merged_at": "2024-05-01T11:00:00Z",
+                "labels": ["bug"],
+                "additions": 4,
+            },
             {**base, "number": 4, "title": "Open", "merged_at": None},
         ]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -120,7 +131,9 @@ class TestImportTeams:
         assert "Imported 4 memberships of 2 people in 3 teams" in out
         ada = Person.objects.get(display_name="Ada Lovelace")
         assert sorted(ada.identities.values_list("key", flat=True)) == [
-            "email:ada@new.example", "email:ada@old.example", "login:ada",
+            "email:ada@new.example",
+            "email:ada@old.example",
+            "login:ada",
         ]
         assert Person.objects.count() == 2 and Identity.objects.count() == 4
         memberships = TeamMembership.objects.filter(person=ada).select_related("team")
@@ -157,7 +170,8 @@ def test_snapshots_are_recomputed(prs_csv: Path) -> None:
     stored = MetricSnapshot.objects.count()
     assert stored > 0
     assert out.rstrip().endswith(f"; {stored} snapshots recomputed.")
-    merged = MetricSnapshot.objects.get(scope="repository", repository__full_name="acme/api", period="month",
-                                        metric="merged_prs")
+    merged = MetricSnapshot.objects.get(
+        scope="repository", repository__full_name="acme/api", period="month", metric="merged_prs"
+    )
     assert (merged.value, merged.n) == (2.0, 2)  # PRs 1 and 2 merged in May 2024
     assert err == ""

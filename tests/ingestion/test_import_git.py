@@ -1,4 +1,5 @@
 """import_git end to end on real git repositories: reverts, AI evidence, bots, idempotency, bad input."""
+
 from __future__ import annotations
 
 from io import StringIO
@@ -20,8 +21,16 @@ def at(day: int, hour: int = 0) -> str:
     return f"2024-03-{day:02d}T{hour:02d}:00:00+00:00"
 
 
-def pr(repo: GitRepo, number: int, branch: str, day: int, *, message: str = "", author: tuple[str, str] = BOB,
-       title: str = "") -> str:
+def pr(
+    repo: GitRepo,
+    number: int,
+    branch: str,
+    day: int,
+    *,
+    message: str = "",
+    author: tuple[str, str] = BOB,
+    title: str = "",
+) -> str:
     repo.git("checkout", "-q", "-b", branch)
     repo.commit(message or f"{branch} change", date=at(day), author=author)
     repo.git("checkout", "-q", "main")
@@ -48,7 +57,7 @@ def test_reverts_revert_of_revert_ai_and_bots(git_repo: GitRepo) -> None:
     git_repo.git("checkout", "-q", "main")
     git_repo.merge(
         "revert-1-feature",
-        "Merge pull request #5 from bob/revert-1-feature\n\nRevert \"Add feature\"\n\nReverts acme/app#1",
+        'Merge pull request #5 from bob/revert-1-feature\n\nRevert "Add feature"\n\nReverts acme/app#1',
         date=at(6, 12),
     )
     revert2 = git_repo.commit('Revert "ai-work"', date=at(7), commit_date=at(7, 2))
@@ -68,8 +77,9 @@ def test_reverts_revert_of_revert_ai_and_bots(git_repo: GitRepo) -> None:
     assert prs[2].ai_tools == ["Claude Code"] and prs[4].ai_tools == ["GitHub Copilot"]
     assert AIEvidence.objects.get(pull_request=prs[4]).kind == "branch"
     assert prs[3].is_bot and not prs[1].is_bot
-    week = MetricSnapshot.objects.get(scope="organization", period="week", metric="revert_rate",
-                                      period_start="2024-02-26")
+    week = MetricSnapshot.objects.get(
+        scope="organization", period="week", metric="revert_rate", period_start="2024-02-26"
+    )
     assert (week.value, week.n) == (0.5, 2)  # PRs 1 and 2 merged that week; 1 stays reverted
 
 
@@ -106,8 +116,12 @@ def test_cli_exit_code_and_single_line(tmp_path: Path) -> None:
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, str(root / "manage.py"), "import_git", str(tmp_path / "nowhere")],
-                          capture_output=True, text=True, cwd=root)
+    done = subprocess.run(
+        [sys.executable, str(root / "manage.py"), "import_git", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
     assert done.returncode != 0
     expected = f"CommandError: {tmp_path / 'nowhere'}: no such file or directory"
     assert done.stderr.strip().splitlines() == [expected]

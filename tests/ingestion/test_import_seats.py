@@ -67,7 +67,8 @@ def test_a_bad_row_is_one_line_naming_line_and_column_and_nothing_is_stored(
 def test_the_costs_page_saves_and_refuses_seats(admin_client: Client) -> None:
     tool = AITool.objects.create(name="Cursor", monthly_seat_cost=40)
     response = admin_client.post(
-        "/settings/costs/", {"action": "seats", "tool": tool.pk, "month": "2026-10", "seats": "9"},
+        "/settings/costs/",
+        {"action": "seats", "tool": tool.pk, "month": "2026-10", "seats": "9"},
         follow=True,
     )
     assert "Saved; ROI recomputed." in response.content.decode()

@@ -7,6 +7,7 @@ command runs in its own process on its own SQLite database, as an operator would
 included; its peak resident memory is read from ``getrusage`` by a small wrapper process.  About 4
 minutes on two cores.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,32 @@ ROOT = Path(__file__).resolve().parents[2]
 SIZE = 200 * 1000 * 1000
 LIMIT_MB = 500
 WORDS = [
-    "fix", "add", "remove", "refactor", "retry", "cache", "parser", "exporter", "handler", "queue", "metrics",
-    "login", "billing", "search", "index", "timeout", "flaky", "migration", "schema", "endpoint", "payload",
-    "validation", "rollout", "feature", "flag", "dashboard",
+    "fix",
+    "add",
+    "remove",
+    "refactor",
+    "retry",
+    "cache",
+    "parser",
+    "exporter",
+    "handler",
+    "queue",
+    "metrics",
+    "login",
+    "billing",
+    "search",
+    "index",
+    "timeout",
+    "flaky",
+    "migration",
+    "schema",
+    "endpoint",
+    "payload",
+    "validation",
+    "rollout",
+    "feature",
+    "flag",
+    "dashboard",
 ]
 # Runs the command as its only child and prints the child's peak resident memory (Linux: KiB).
 WRAPPER = (
@@ -48,13 +72,22 @@ def _row(n: int, rnd: random.Random) -> dict[str, object]:
     repository, number = f"acme/service-{n % 25:02d}", n // 25 + 1
     merged = n % 10 != 0
     return {
-        "repository": repository, "number": number, "title": title,
+        "repository": repository,
+        "number": number,
+        "title": title,
         "author": f"dev{n % 300}" if n % 5 else f"dev{n % 300}@example.com",
-        "created_at": at(0), "ready_at": at(1), "first_commit_at": at(-5), "first_review_at": at(3),
-        "approved_at": at(6), "merged_at": at(8) if merged else None, "closed_at": None if merged else at(9),
-        "additions": rnd.randint(1, 900), "deletions": rnd.randint(0, 300),
+        "created_at": at(0),
+        "ready_at": at(1),
+        "first_commit_at": at(-5),
+        "first_review_at": at(3),
+        "approved_at": at(6),
+        "merged_at": at(8) if merged else None,
+        "closed_at": None if merged else at(9),
+        "additions": rnd.randint(1, 900),
+        "deletions": rnd.randint(0, 300),
         "changed_files": rnd.randint(1, 30),
-        "head_branch": f"feature/{title.split()[0]}-{n}", "labels": ["backend", f"team-{n % 7}"],
+        "head_branch": f"feature/{title.split()[0]}-{n}",
+        "labels": ["backend", f"team-{n % 7}"],
         "ai_tool": "claude" if n % 4 == 0 else None,
         "url": f"https://git.example.com/{repository}/pull/{number}",
         "body": " ".join(rnd.choice(WORDS) for _ in range(60)),
@@ -83,8 +116,15 @@ def test_a_200_mb_file_imports_in_bounded_memory_with_progress(tmp_path: Path) -
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, capture_output=True)
 
-    result = subprocess.run([sys.executable, "-c", WRAPPER, *manage, "import_prs", str(export)], env=env,
-                            cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *manage, "import_prs", str(export)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Imported {rows} pull requests" in result.stdout and f"{rows} new" in result.stdout

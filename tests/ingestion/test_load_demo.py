@@ -1,4 +1,5 @@
 """``load_demo``: the demo organization stored through records_ingest; Sextant recovers the planted counts."""
+
 from __future__ import annotations
 
 from io import StringIO
@@ -12,8 +13,17 @@ from metrics.ingestion.models import AIEvidence, Commit, MetricSnapshot, PullReq
 pytestmark = pytest.mark.django_db
 
 MODELS = (
-    Organization, Team, Person, Identity, TeamMembership, Repository,
-    Commit, PullRequest, Review, Revert, AIEvidence,
+    Organization,
+    Team,
+    Person,
+    Identity,
+    TeamMembership,
+    Repository,
+    Commit,
+    PullRequest,
+    Review,
+    Revert,
+    AIEvidence,
 )
 
 

@@ -3,6 +3,7 @@
 The rows are written straight through the ORM, as an older version, a connector bug or a hand edit
 could have left them: the importers reject such dates, the recomputes must still treat them as unknown.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -52,24 +53,58 @@ def _poison() -> PullRequest:
     """A PR merged in year 9999, one opened in year 1, and far dates on every other dated kind of row."""
     repository = make_repository(full_name="evil/repo")
     author = Person.objects.create(display_name="Mallory")
-    TeamMembership.objects.create(person=author, team=make_team(name="Night shift"), start=FAR_PAST,
-                                  end=FAR_FUTURE)
-    Deployment.objects.create(repository=repository, external_id="d1", environment="production",
-                              is_production=True, sha="a" * 40, status="success", created_at=FAR_FUTURE)
-    AISeat.objects.create(tool="Claude Code", user_key="login:mallory", person=author, assigned_at=FAR_PAST,
-                          cancelled_at=FAR_FUTURE)
+    TeamMembership.objects.create(
+        person=author, team=make_team(name="Night shift"), start=FAR_PAST, end=FAR_FUTURE
+    )
+    Deployment.objects.create(
+        repository=repository,
+        external_id="d1",
+        environment="production",
+        is_production=True,
+        sha="a" * 40,
+        status="success",
+        created_at=FAR_FUTURE,
+    )
+    AISeat.objects.create(
+        tool="Claude Code",
+        user_key="login:mallory",
+        person=author,
+        assigned_at=FAR_PAST,
+        cancelled_at=FAR_FUTURE,
+    )
     survey_round = SurveyRound.objects.create(name="Q2", opened_at=datetime(2024, 4, 1, tzinfo=UTC))
     AIUsageDay.objects.create(tool="Claude Code", user_key="login:mallory", person=author, day=date.max)
-    SurveyResponse.objects.create(survey_round=survey_round, external_id="x", person=author,
-                                  submitted_at=FAR_FUTURE, ai_tool="claude", ai_hours_saved_per_week=3.0)
+    SurveyResponse.objects.create(
+        survey_round=survey_round,
+        external_id="x",
+        person=author,
+        submitted_at=FAR_FUTURE,
+        ai_tool="claude",
+        ai_hours_saved_per_week=3.0,
+    )
     PullRequest.objects.create(
-        repository=repository, number=2, title="ancient", author=author, state="merged",
-        created_at=FAR_PAST, first_commit_at=FAR_PAST, merged_at=FAR_PAST,
+        repository=repository,
+        number=2,
+        title="ancient",
+        author=author,
+        state="merged",
+        created_at=FAR_PAST,
+        first_commit_at=FAR_PAST,
+        merged_at=FAR_PAST,
     )
     return PullRequest.objects.create(
-        repository=repository, number=1, title="from the future", author=author, state="merged",
-        created_at=datetime(2024, 5, 1, tzinfo=UTC), first_commit_at=datetime(2024, 4, 30, tzinfo=UTC),
-        merged_at=FAR_FUTURE, ai_assisted=True, ai_tools=["claude"], additions=10, deletions=1,
+        repository=repository,
+        number=1,
+        title="from the future",
+        author=author,
+        state="merged",
+        created_at=datetime(2024, 5, 1, tzinfo=UTC),
+        first_commit_at=datetime(2024, 4, 30, tzinfo=UTC),
+        merged_at=FAR_FUTURE,
+        ai_assisted=True,
+        ai_tools=["claude"],
+        additions=10,
+        deletions=1,
     )
 
 
@@ -122,8 +157,13 @@ def test_frames_read_in_chunks_equal_one_frame(imported: None, monkeypatch: pyte
     dtypes included: a chunk whose column is all None, text columns, nullable numbers."""
     repository = make_repository(full_name="acme/teamed", team=make_team(name="Owners"))
     for number in (1, 2, 3, 4):
-        PullRequest.objects.create(repository=repository, number=number, title=f"t{number}", state="open",
-                                   created_at=datetime(2024, 6, number, tzinfo=UTC))
+        PullRequest.objects.create(
+            repository=repository,
+            number=number,
+            title=f"t{number}",
+            state="open",
+            created_at=datetime(2024, 6, number, tzinfo=UTC),
+        )
     columns = [*selectors.PR_COLUMNS, "repository__team_id"]
     rows = list(PullRequest.objects.order_by("id").values_list(*columns))
     one = selectors._typed(pd.DataFrame.from_records(rows, columns=columns))

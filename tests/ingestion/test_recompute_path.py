@@ -50,7 +50,8 @@ WRITES = {"create", "bulk_create", "update", "delete", "update_or_create", "get_
 def _modules() -> dict[str, ast.Module]:
     return {
         str(path.relative_to(ROOT)): ast.parse(path.read_text(encoding="utf-8"))
-        for path in PACKAGE.rglob("*.py") if "migrations" not in path.parts
+        for path in PACKAGE.rglob("*.py")
+        if "migrations" not in path.parts
     }
 
 
@@ -63,13 +64,16 @@ def test_only_the_recompute_module_starts_a_recompute_and_every_trigger_asks_it(
     modules = _modules()
     calls = {
         (name, _called(node))
-        for name, tree in modules.items() for node in ast.walk(tree)
+        for name, tree in modules.items()
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call) and _called(node) in RECOMPUTES
     }
     strays = sorted((name, fn) for name, fn in calls if fn not in ALLOWED.get(name, set()))
     assert strays == []
     asks = {
-        name for name, tree in modules.items() for node in ast.walk(tree)
+        name
+        for name, tree in modules.items()
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call) and _called(node) == "recompute_request"
     }
     assert set(TRIGGERS) - asks == set()
@@ -88,8 +92,10 @@ def test_nothing_on_the_request_path_imports_the_task_module() -> None:
 def _root_is_snapshot_manager(node: ast.AST) -> bool:
     while isinstance(node, ast.Call | ast.Attribute):
         if (
-            isinstance(node, ast.Attribute) and node.attr == "objects"
-            and isinstance(node.value, ast.Name) and node.value.id == "MetricSnapshot"
+            isinstance(node, ast.Attribute)
+            and node.attr == "objects"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "MetricSnapshot"
         ):
             return True
         node = node.func if isinstance(node, ast.Call) else node.value
@@ -104,8 +110,10 @@ def test_metric_snapshot_rows_have_one_writer() -> None:
                 continue
             for node in ast.walk(function):
                 if (
-                    isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in WRITES and _root_is_snapshot_manager(node.func.value)
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in WRITES
+                    and _root_is_snapshot_manager(node.func.value)
                 ):
                     writers.add((name, function.name))
     assert writers == {("metrics/ingestion/snapshots.py", "write_snapshots")}

@@ -2,6 +2,7 @@
 with the token in their error text; it must reach no stored error, exception, CLI output, settings page
 or API answer.  And /api/v1/sync-runs/ is scoped: a team-limited token sees only runs about one
 repository its teams own."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -44,8 +45,14 @@ def gitlab() -> Iterator[FakeGitLab]:
         fake = acme(fast(server))
         fake.token = GITLAB_TOKEN
         echo = {"message": f"400 Bad request: token {GITLAB_TOKEN} (PRIVATE-TOKEN: {GITLAB_TOKEN}) refused"}
-        server.fault("GET", r"/api/v4/(groups/acme|user)", status=400, body=echo, times=10,
-                     headers={"Content-Type": "application/json"})
+        server.fault(
+            "GET",
+            r"/api/v4/(groups/acme|user)",
+            status=400,
+            body=echo,
+            times=10,
+            headers={"Content-Type": "application/json"},
+        )
         yield fake
 
 
@@ -57,23 +64,31 @@ def body(response: Any) -> str:
 def seen_by_admin(client: Client) -> str:
     admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-Long-enough-1")
     client.force_login(admin)
-    pages = [body(client.get(url)) for url in (
-        "/settings/sources/", "/api/v1/sync-runs/", "/api/v1/sync-runs/?format=csv")]
+    pages = [
+        body(client.get(url))
+        for url in ("/settings/sources/", "/api/v1/sync-runs/", "/api/v1/sync-runs/?format=csv")
+    ]
     return "\n".join(pages)
 
 
 def test_a_gitlab_error_body_echoing_the_token_is_redacted_everywhere(
     gitlab: FakeGitLab, client: Client
 ) -> None:
-    source = source_create(kind="gitlab", name="gl", options={"group": "acme", "api_url": gitlab.url},
-                           secret=GITLAB_TOKEN)
+    source = source_create(
+        kind="gitlab", name="gl", options={"group": "acme", "api_url": gitlab.url}, secret=GITLAB_TOKEN
+    )
     with pytest.raises(ConnectorError) as caught:
         source_sync(source=source)
     run = SyncRun.objects.get(data_source=source)
     source.refresh_from_db()
     assert "400 Bad request" in run.error and "[redacted]" in run.error
-    for text in (str(caught.value), run.error, source.last_error, str(source.checkpoint),
-                 seen_by_admin(client)):
+    for text in (
+        str(caught.value),
+        run.error,
+        source.last_error,
+        str(source.checkpoint),
+        seen_by_admin(client),
+    ):
         assert GITLAB_TOKEN not in text
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError) as command:
@@ -85,13 +100,21 @@ def test_a_gitlab_error_body_echoing_the_token_is_redacted_everywhere(
 
 def test_a_github_error_body_echoing_the_token_is_redacted(client: Client) -> None:
     with FakeGitHub(tokens=(GITHUB_TOKEN,)) as fake:
-        fake.server.fault("POST", r"/graphql", status=200, times=10,
-                          headers={"Content-Type": "application/json"}, body={"errors": [
-                              {"type": "INTERNAL", "message": f"Authorization: token {GITHUB_TOKEN}; "
-                                                              f"{GITHUB_TOKEN}"}
-                          ]})
-        source = source_create(kind="github", name="gh", options={"org": "acme", "api_url": fake.url},
-                               secret=GITHUB_TOKEN)
+        fake.server.fault(
+            "POST",
+            r"/graphql",
+            status=200,
+            times=10,
+            headers={"Content-Type": "application/json"},
+            body={
+                "errors": [
+                    {"type": "INTERNAL", "message": f"Authorization: token {GITHUB_TOKEN}; {GITHUB_TOKEN}"}
+                ]
+            },
+        )
+        source = source_create(
+            kind="github", name="gh", options={"org": "acme", "api_url": fake.url}, secret=GITHUB_TOKEN
+        )
         with pytest.raises(ConnectorError) as caught:
             source_sync(source=source)
     run = SyncRun.objects.get(data_source=source)
@@ -102,12 +125,15 @@ def test_a_github_error_body_echoing_the_token_is_redacted(client: Client) -> No
 def test_redact_knows_token_shapes_and_headers_without_being_told_the_secret() -> None:
     from connectors.base import redact
 
-    text = redact(f"Authorization: Bearer abcdefgh12345678 then {GITHUB_TOKEN} and {GITLAB_TOKEN}, "
-                  "private_token=s3cr3tvalue9 ok")
+    text = redact(
+        f"Authorization: Bearer abcdefgh12345678 then {GITHUB_TOKEN} and {GITLAB_TOKEN}, "
+        "private_token=s3cr3tvalue9 ok"
+    )
     assert "abcdefgh12345678" not in text and GITHUB_TOKEN not in text and GITLAB_TOKEN not in text
     assert "s3cr3tvalue9" not in text and text.endswith(" ok")
     assert redact("GitHub rejected the token (401 Bad credentials)") == (
-        "GitHub rejected the token (401 Bad credentials)")
+        "GitHub rejected the token (401 Bad credentials)"
+    )
     assert "hunter2-long" not in redact("echo hunter2-long", secrets=["hunter2-long"])
 
 

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _run(finished: dt.datetime, records: int, status: str = SyncRun.Status.SUCCEEDED) -> SyncRun:
-    return SyncRun.objects.create(kind="github", source="acme", status=status, counts={"records": records},
-                                  finished_at=finished)
+    return SyncRun.objects.create(
+        kind="github", source="acme", status=status, counts={"records": records}, finished_at=finished
+    )
 
 
 def test_a_request_covered_by_a_finished_recompute_is_skipped_a_later_one_recomputes() -> None:

@@ -227,6 +227,8 @@ def test_repositories_stored_by_a_killed_run_are_derived_by_the_run_that_resumes
     revert.refresh_from_db()
     assert revert.revert_of is not None and revert.revert_of.number == 22
     api = PullRequest.objects.filter(repository__full_name="acme/api")
-    assert api.filter(head_branch__startswith="copilot/", ai_assisted=True).count() == api.filter(
-        head_branch__startswith="copilot/"
-    ).count() > 0
+    assert (
+        api.filter(head_branch__startswith="copilot/", ai_assisted=True).count()
+        == api.filter(head_branch__startswith="copilot/").count()
+        > 0
+    )

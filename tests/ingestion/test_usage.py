@@ -1,5 +1,6 @@
 """AI usage and seats in the database: Copilot (fake GitHub on 127.0.0.1 serving the sample files) and
 ``import_ai_usage`` CSV files -> records_ingest -> AIUsageDay / AISeat, joined to people by login."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -24,8 +25,21 @@ from tests.fakes.server import FakeApiServer
 
 pytestmark = pytest.mark.django_db
 
-USAGE_FIELDS = ("tool", "user_key", "person_id", "day", "active", "active_users", "suggestions",
-                "acceptances", "lines_suggested", "lines_accepted", "chat_turns", "cost", "source")
+USAGE_FIELDS = (
+    "tool",
+    "user_key",
+    "person_id",
+    "day",
+    "active",
+    "active_users",
+    "suggestions",
+    "acceptances",
+    "lines_suggested",
+    "lines_accepted",
+    "chat_turns",
+    "cost",
+    "source",
+)
 
 
 @pytest.fixture
@@ -40,8 +54,9 @@ def person_with_login(login: str, name: str) -> Person:
 
 
 def sync_copilot(fake: FakeCopilot) -> dict[str, int]:
-    config = SourceConfig(kind="copilot", name="copilot", options={"org": ORG, "api_url": fake.url},
-                          secret=fake.token)
+    config = SourceConfig(
+        kind="copilot", name="copilot", options={"org": ORG, "api_url": fake.url}, secret=fake.token
+    )
     return dict(records_ingest(records=list(CopilotConnector(config).records())).counts)
 
 
@@ -62,11 +77,17 @@ class TestCopilotUsage:
         assert not AIUsageDay.objects.filter(user_key="", person__isnull=False).exists()
         monas = AIUsageDay.objects.filter(person=mona).order_by("day")
         assert [(d.day, d.suggestions, d.lines_accepted) for d in monas] == [
-            (date(2026, 4, 9), 23, 26), (date(2026, 4, 10), 19, 37), (date(2026, 4, 24), 107, 1295)]
+            (date(2026, 4, 9), 23, 26),
+            (date(2026, 4, 10), 19, 37),
+            (date(2026, 4, 24), 107, 1295),
+        ]
         assert {d.user_key for d in monas} == {"login:monalisa"}
         seat = AISeat.objects.get(person=mona)
-        assert (seat.tool, seat.plan, seat.assigned_at) == ("GitHub Copilot", "enterprise",
-                                                            datetime(2026, 1, 3, 9, tzinfo=UTC))
+        assert (seat.tool, seat.plan, seat.assigned_at) == (
+            "GitHub Copilot",
+            "enterprise",
+            datetime(2026, 1, 3, 9, tzinfo=UTC),
+        )
         # Users not known before are new people with their login, so their PRs join them later.
         octocat = Identity.objects.get(key="login:octocat").person
         assert AIUsageDay.objects.filter(person=octocat).count() == 26
@@ -84,8 +105,9 @@ class TestCopilotUsage:
         assert Person.objects.count() == people
 
     def test_a_configured_source_syncs_and_keeps_its_checkpoint(self, copilot: FakeCopilot) -> None:
-        source = source_create(kind="copilot", name="copilot", options={"org": ORG, "api_url": copilot.url},
-                               secret=copilot.token)
+        source = source_create(
+            kind="copilot", name="copilot", options={"org": ORG, "api_url": copilot.url}, secret=copilot.token
+        )
         run = source_sync(source=source)
         assert run.status == SyncRun.Status.SUCCEEDED and not run.error
         counts = run.counts
@@ -96,12 +118,27 @@ class TestCopilotUsage:
         assert source.checkpoint == {"api": "reports", "last_day": "2026-04-25"}
 
     def test_a_later_record_of_the_same_day_updates_it(self) -> None:
-        first = AIUsageRecord(tool="GitHub Copilot", day=date(2026, 4, 1), user=IdentityRecord(login="ada"),
-                              active=False, suggestions=0, source="copilot-reports")
+        first = AIUsageRecord(
+            tool="GitHub Copilot",
+            day=date(2026, 4, 1),
+            user=IdentityRecord(login="ada"),
+            active=False,
+            suggestions=0,
+            source="copilot-reports",
+        )
         records_ingest(records=[first])
-        records_ingest(records=[AIUsageRecord(tool="GitHub Copilot", day=date(2026, 4, 1),
-                                              user=IdentityRecord(login="ada"), active=True, suggestions=12,
-                                              source="copilot-reports")])
+        records_ingest(
+            records=[
+                AIUsageRecord(
+                    tool="GitHub Copilot",
+                    day=date(2026, 4, 1),
+                    user=IdentityRecord(login="ada"),
+                    active=True,
+                    suggestions=12,
+                    source="copilot-reports",
+                )
+            ]
+        )
         row = AIUsageDay.objects.get()
         assert (row.active, row.suggestions, row.user_key) == (True, 12, "login:ada")
 
@@ -128,8 +165,11 @@ class TestImportAiUsage:
         path.write_text(CSV, encoding="utf-8")
         out = run_import(path)
         assert "Imported 4 daily usage rows of 2 people and 2 tools" in out and "(4 new, 0 updated)" in out
-        rows = list(AIUsageDay.objects.order_by("day", "tool").values_list(
-            "day", "tool", "user_key", "active", "cost", "source"))
+        rows = list(
+            AIUsageDay.objects.order_by("day", "tool").values_list(
+                "day", "tool", "user_key", "active", "cost", "source"
+            )
+        )
         assert rows == [
             (date(2026, 5, 4), "Claude Code", "email:bob@example.com", True, None, "csv"),
             (date(2026, 5, 4), "Cursor", "login:ada", True, Decimal("1.20"), "csv"),  # as AITool spells it

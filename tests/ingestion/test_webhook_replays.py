@@ -1,5 +1,6 @@
 """Webhook replays (issue 15, findings 16 and 18): the same signed body under a fresh delivery id is a
 duplicate, not a second sync; an overlong delivery id is refused instead of being cut (and colliding)."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,11 @@ from tests.ingestion.test_webhooks import PAYLOAD, encryption_key, make_source, 
 
 pytestmark = pytest.mark.django_db
 GITLAB_SECRET = "gitlab-hook-secret"
-MR_EVENT = {"object_kind": "merge_request", "project": {"id": 12, "path_with_namespace": "acme/infra"},
-            "object_attributes": {"iid": 1, "action": "approved"}}
+MR_EVENT = {
+    "object_kind": "merge_request",
+    "project": {"id": 12, "path_with_namespace": "acme/infra"},
+    "object_attributes": {"iid": 1, "action": "approved"},
+}
 
 
 def gitlab_post(client: Client, body: bytes, headers: dict[str, str]) -> Any:
@@ -26,8 +30,13 @@ def gitlab_post(client: Client, body: bytes, headers: dict[str, str]) -> Any:
 
 @pytest.fixture
 def gitlab_source() -> None:
-    source_create(kind="gitlab", name="acme-gitlab", options={"group": "acme", "api_url": "http://127.0.0.1:9"},
-                  secret="t", webhook_secret=GITLAB_SECRET)
+    source_create(
+        kind="gitlab",
+        name="acme-gitlab",
+        options={"group": "acme", "api_url": "http://127.0.0.1:9"},
+        secret="t",
+        webhook_secret=GITLAB_SECRET,
+    )
 
 
 def test_github_same_body_with_a_fresh_delivery_id_is_a_duplicate(
@@ -58,7 +67,9 @@ def test_github_overlong_delivery_ids_are_refused_not_cut(
 
 @pytest.mark.parametrize("header", ["X-Gitlab-Event-UUID", "Idempotency-Key", None])
 def test_gitlab_same_body_again_is_a_duplicate(
-    client: Client, gitlab_source: None, django_capture_on_commit_callbacks: Callable[..., Any],
+    client: Client,
+    gitlab_source: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
     header: str | None,
 ) -> None:
     body = json.dumps(MR_EVENT).encode()

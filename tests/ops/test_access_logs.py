@@ -1,6 +1,7 @@
 """Secrets never in access logs (issue 15, finding 9): a token in the query string is refused with a 400
 naming the rule, gunicorn (as docker/entrypoint.sh runs it) and runserver log neither query strings nor
 the token of a password-reset link."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +22,11 @@ from django.test import Client
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sxt_0badc0de_ThisIsAQueryStringSecret0123456789abcdefghijk"
 RESET_TOKEN = "cr1x9k-4f0c2a7e8b9d1e3f5a7c9b1d3e5f7a9c"
-URLS = [f"/healthz?token={SECRET}", f"/api/v1/teams/?format=json&token={SECRET}",
-        f"/accounts/reset/MQ/{RESET_TOKEN}/"]
+URLS = [
+    f"/healthz?token={SECRET}",
+    f"/api/v1/teams/?format=json&token={SECRET}",
+    f"/accounts/reset/MQ/{RESET_TOKEN}/",
+]
 
 
 @pytest.mark.django_db
@@ -47,13 +51,30 @@ def _get(url: str) -> None:
 
 def test_gunicorn_access_log_has_no_query_strings_or_reset_tokens(tmp_path: Path) -> None:
     port, log = _free_port(), tmp_path / "access.log"
-    env = {**os.environ, "SEXTANT_VAR_DIR": str(tmp_path / "var"), "GUNICORN_WORKERS": "1",
-           "DJANGO_SETTINGS_MODULE": "metrics.settings", "GUNICORN_THREADS": "1"}
+    env = {
+        **os.environ,
+        "SEXTANT_VAR_DIR": str(tmp_path / "var"),
+        "GUNICORN_WORKERS": "1",
+        "DJANGO_SETTINGS_MODULE": "metrics.settings",
+        "GUNICORN_THREADS": "1",
+    }
     env.pop("DATABASE_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:metrics.gunicorn_conf",
-         "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:metrics.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            str(log),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30

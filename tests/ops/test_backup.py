@@ -36,8 +36,10 @@ def _fingerprint(cursor: Any, tables: list[str]) -> dict[str, tuple]:
     for table in tables:
         cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed table names
         out[table] = cursor.fetchone()
-    cursor.execute("SELECT number, title, CAST(merged_at AS TEXT) FROM ingestion_pullrequest "
-                   "ORDER BY repository_id, number")
+    cursor.execute(
+        "SELECT number, title, CAST(merged_at AS TEXT) FROM ingestion_pullrequest "
+        "ORDER BY repository_id, number"
+    )
     out["prs"] = tuple(cursor.fetchall())
     return out
 

@@ -452,7 +452,9 @@ def test_redis_restarted_with_tasks_queued_loses_nothing_and_sends_each_report_o
 
 # --- 3. Disk full under the report archive ------------------------------------------------------------
 
-SEED_REPORT = SEED_SNAPSHOTS + """
+SEED_REPORT = (
+    SEED_SNAPSHOTS
+    + """
 import json
 from metrics.reports.models import ReportSchedule
 from metrics.reports.services import report_run_for, schedule_period
@@ -460,6 +462,7 @@ schedule = ReportSchedule.objects.create(name="Monthly brief", audience="cfo@exa
 run, _ = report_run_for(schedule=schedule, period=schedule_period(schedule))
 print(json.dumps(run.pk))
 """
+)
 
 
 def test_a_full_report_archive_fails_the_attempt_naming_it_and_the_retry_sends_one_report(

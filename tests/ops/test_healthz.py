@@ -1,6 +1,7 @@
 """/healthz is a real check (issue 15, findings 17 and 18): exempt from the HTTPS redirect, 503 when the
 database or the cache is down, no data-source names for anonymous callers; the Docker health check
 counts a redirect as a failure."""
+
 from __future__ import annotations
 
 import http.server
@@ -45,10 +46,23 @@ def _healthz_in_a_process(tmp_path: Path, **env: str) -> subprocess.CompletedPro
         "r = Client(HTTP_HOST='127.0.0.1:8000').get('/healthz')\n"
         "print(r.status_code, r.content.decode())\n"
     )
-    full = {**os.environ, "DJANGO_SETTINGS_MODULE": "metrics.settings", "SEXTANT_VAR_DIR": str(tmp_path),
-            "HTTPS": "true", "ALLOWED_HOSTS": "sextant.example.com", **env}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True, text=True,
-                          timeout=60, check=True)
+    full = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "metrics.settings",
+        "SEXTANT_VAR_DIR": str(tmp_path),
+        "HTTPS": "true",
+        "ALLOWED_HOSTS": "sextant.example.com",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
@@ -87,8 +101,9 @@ def answering() -> Iterator[http.server.HTTPServer]:
 
 
 @pytest.mark.parametrize(("status", "healthy"), [(200, True), (301, False), (503, False)])
-def test_docker_health_check_fails_on_a_redirect(answering: http.server.HTTPServer, status: int,
-                                                 healthy: bool) -> None:
+def test_docker_health_check_fails_on_a_redirect(
+    answering: http.server.HTTPServer, status: int, healthy: bool
+) -> None:
     text = (ROOT / "docker" / "Dockerfile").read_text()
     command = re.search(r"HEALTHCHECK [^\n]*\\\n\s*CMD (.+)", text).group(1)  # type: ignore[union-attr]
     answering.status = status  # type: ignore[attr-defined]

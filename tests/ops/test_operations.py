@@ -92,7 +92,9 @@ def test_login_is_throttled_after_repeated_failures(client: Client, settings: ob
 
 def test_audit_log_records_changes_without_secret_values(admin_client: Client) -> None:
     source = DataSource.objects.create(
-        name="gl", kind="gitlab", secret_encrypted="ciphertext-1",
+        name="gl",
+        kind="gitlab",
+        secret_encrypted="ciphertext-1",
         options={"group": "acme", "webhook_secret_encrypted": "ciphertext-3"},
     )
     source.secret_encrypted = "ciphertext-2"

@@ -3,6 +3,7 @@
 The counts come from ../shared/data/git/README.md ("PR-level counts, read independently").  Where
 Sextant's definition differs, the test pins Sextant's figure and the comment explains the difference.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -22,8 +23,11 @@ pytestmark = [pytest.mark.realdata, pytest.mark.django_db]
 def rebuild(shared: Path, name: str, dest: Path) -> Path:
     tool = shared / "tools" / "rebuild_git_repo.py"
     data = shared / "data" / "git" / f"{name}.commits.jsonl.gz"
-    subprocess.run([sys.executable, str(tool), str(data), str(dest), "--bare", "--force"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(tool), str(data), str(dest), "--bare", "--force"],
+        check=True,
+        capture_output=True,
+    )
     return dest
 
 
@@ -39,8 +43,11 @@ def crewai_repo(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 def first_parent_reverts(repo: Path) -> int:
     """Reverts on main's first-parent line, read with git itself (the README's definition)."""
-    out = subprocess.run(["git", "-C", str(repo), "log", "--first-parent", "--format=%x1e%B", "main"],
-                         check=True, capture_output=True).stdout.decode("utf-8", "replace")
+    out = subprocess.run(
+        ["git", "-C", str(repo), "log", "--first-parent", "--format=%x1e%B", "main"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode("utf-8", "replace")
     return sum(1 for m in out.split("\x1e")[1:] if "This reverts commit" in m or m.startswith('Revert "'))
 
 

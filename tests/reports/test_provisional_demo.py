@@ -1,6 +1,7 @@
 """Issue 16, items 1 and 2 on the demo (its data ends on 23 November 2026; the clock is later): November
 is provisional on the overview, in the API and in the report, and recent merges wait for their revert
 observation window."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,9 @@ NOVEMBER = period_containing("monthly", dt.date(2026, 11, 1))
 
 
 def admin() -> Client:
-    user, _ = User.objects.get_or_create(username="cfo-check",
-                                         defaults={"is_superuser": True, "is_staff": True})
+    user, _ = User.objects.get_or_create(
+        username="cfo-check", defaults={"is_superuser": True, "is_staff": True}
+    )
     client = Client()
     client.force_login(user)
     return client
@@ -38,7 +40,7 @@ def test_the_demo_data_runs_through_23_november(demo: None) -> None:
 def test_the_november_overview_has_no_arrows_and_says_provisional(demo: None) -> None:
     client = admin()
     november = client.get("/?period=month&at=2026-11-01").content.decode()
-    table = november[november.index("<table"):]
+    table = november[november.index("<table") :]
     assert "provisional — data through" in november and "Nov 2026" in november
     assert "▲" not in table and "▼" not in table and "trend-bad" not in table and "trend-good" not in table
     october = client.get("/?period=month&at=2026-10-01").content.decode()
@@ -80,20 +82,29 @@ def test_a_merge_three_days_before_the_data_ends_is_not_in_the_revert_rate(demo:
 
     through = data_through()
     assert through is not None
-    recent = PullRequest.objects.filter(merged_at__gt=through - dt.timedelta(days=4),
-                                        merged_at__lte=through - dt.timedelta(days=3), is_bot=False)
+    recent = PullRequest.objects.filter(
+        merged_at__gt=through - dt.timedelta(days=4),
+        merged_at__lte=through - dt.timedelta(days=3),
+        is_bot=False,
+    )
     assert recent.exists()
     week = (through - dt.timedelta(days=3)).date()
     week -= dt.timedelta(days=week.weekday())
-    merged = MetricSnapshot.objects.get(scope="organization", period="week", metric="merged_prs",
-                                        period_start=week)
+    merged = MetricSnapshot.objects.get(
+        scope="organization", period="week", metric="merged_prs", period_start=week
+    )
     assert merged.n > 0
     # The whole week is inside the 14-day window: no merge of it is counted yet.
-    assert not MetricSnapshot.objects.filter(scope="organization", period="week", metric="revert_rate",
-                                             period_start=week).exists()
+    assert not MetricSnapshot.objects.filter(
+        scope="organization", period="week", metric="revert_rate", period_start=week
+    ).exists()
     window_closed = PullRequest.objects.filter(
-        state="merged", is_bot=False, merged_at__gte=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
-        merged_at__lt=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)).count()
-    october = MetricSnapshot.objects.get(scope="organization", period="month", metric="revert_rate",
-                                         period_start=dt.date(2026, 10, 1))
+        state="merged",
+        is_bot=False,
+        merged_at__gte=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+        merged_at__lt=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    ).count()
+    october = MetricSnapshot.objects.get(
+        scope="organization", period="month", metric="revert_rate", period_start=dt.date(2026, 10, 1)
+    )
     assert october.n == window_closed

@@ -59,7 +59,10 @@ def test_a_price_without_seats_says_seats_unknown_and_entered_seats_make_the_spe
     assert (row.seats, row.spend, row.spend_note, row.reported_net) == (None, None, "seats unknown", None)
     [api] = api_rows()
     assert (api["seats_known"], api["seats"], api["spend"], api["spend_note"]) == (
-        False, None, None, "seats unknown"
+        False,
+        None,
+        None,
+        "seats unknown",
     )
     assert api["reported_net"] is None and api["reported_hours"] == pytest.approx(row.reported_hours)
     assert "seats unknown" in report_line(tmp_path, "before")

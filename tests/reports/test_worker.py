@@ -18,7 +18,9 @@ from tests.reports.conftest import Mailbox
 from tests.waiting import wait_for
 
 BROKER = "redis://127.0.0.1:6379/12"
-SEED = SEED_SNAPSHOTS + """
+SEED = (
+    SEED_SNAPSHOTS
+    + """
 from metrics.reports.models import ReportRun, ReportSchedule
 for name in ("Twice", "Flaky"):
     schedule = ReportSchedule.objects.create(name=name, audience=f"{name.lower()}@example.com")
@@ -26,6 +28,7 @@ for name in ("Twice", "Flaky"):
                              period_end=dt.date(2026, 10, 31))
 print(*ReportRun.objects.order_by("schedule__name").values_list("pk", flat=True))
 """
+)
 
 
 def test_a_worker_sends_a_doubly_delivered_run_once_and_retries_a_refused_one(

@@ -1,4 +1,5 @@
 """The site's URLs plus one view that fails: for the 500 page's test."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse

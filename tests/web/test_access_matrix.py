@@ -49,7 +49,7 @@ class Rule:
 def readme_rules() -> dict[str, Rule]:
     """The README's role table, read as rules (so the table and the test cannot drift apart)."""
     text = README.read_text(encoding="utf-8")
-    table = text[text.index("| role | sees |"):].split("\n\n")[0]
+    table = text[text.index("| role | sees |") :].split("\n\n")[0]
     found = re.finditer(r"^\| (\w[^|]*) \| ([^|]+) \|$", table, re.M)
     rows = {m.group(1).split()[0]: m.group(2) for m in found if m.group(1) != "role"}
     rules = {}
@@ -58,8 +58,11 @@ def readme_rules() -> dict[str, Rule]:
         names = everything or ("names" in sees and "only for their own teams" in sees)
         no_money = "without names or money" in sees
         rules[role] = Rule(
-            inside=names, outside=everything, money=everything or ("costs" in sees and not no_money),
-            settings="settings" in sees, reports=role in ("admin", "manager"),
+            inside=names,
+            outside=everything,
+            money=everything or ("costs" in sees and not no_money),
+            settings="settings" in sees,
+            reports=role in ("admin", "manager"),
         )
     # /reports/ is "executive report runs and schedules (admins and managers)" in the page table.
     assert "| `/reports/` | executive report runs and schedules (admins and managers) |" in text
@@ -68,12 +71,19 @@ def readme_rules() -> dict[str, Rule]:
 
 RULES = readme_rules()
 ROLES = {  # matrix role -> (README role, how the user is made)
-    **{f"{role}{'+staff' if staff else ''}": (role, {"role": role, "staff": staff})
-       for role in ("admin", "manager", "executive", "viewer") for staff in (False, True)},
+    **{
+        f"{role}{'+staff' if staff else ''}": (role, {"role": role, "staff": staff})
+        for role in ("admin", "manager", "executive", "viewer")
+        for staff in (False, True)
+    },
     "superuser": ("admin", {"superuser": True}),
 }
-TOKENS = {"token-admin": "admin", "token-manager": "manager", "token-executive": "executive",
-          "token-viewer": "viewer"}
+TOKENS = {
+    "token-admin": "admin",
+    "token-manager": "manager",
+    "token-executive": "executive",
+    "token-viewer": "viewer",
+}
 
 
 def test_the_readme_table_reads_as_expected() -> None:
@@ -111,32 +121,73 @@ def build_world() -> World:
     month = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)  # a month ended
     for team in (xray, sub, outer, None):
         for metric, value in (("merged_prs", 1.0), ("throughput_per_engineer", 1.0)):
-            MetricSnapshot.objects.create(scope="organization" if team is None else "team", team=team,
-                                          period="month", period_start=month, metric=metric, value=value,
-                                          n=1, definition_version="1.1")
+            MetricSnapshot.objects.create(
+                scope="organization" if team is None else "team",
+                team=team,
+                period="month",
+                period_start=month,
+                metric=metric,
+                value=value,
+                n=1,
+                definition_version="1.1",
+            )
     for person in (inside, outside):
-        MetricSnapshot.objects.create(scope="person", person=person, period="month", period_start=month,
-                                      metric="merged_prs", value=1.0, n=1, definition_version="1.1")
+        MetricSnapshot.objects.create(
+            scope="person",
+            person=person,
+            period="month",
+            period_start=month,
+            metric="merged_prs",
+            value=1.0,
+            n=1,
+            definition_version="1.1",
+        )
     AITool.objects.create(name="Plantbot", monthly_seat_cost=98765)
-    AIImpactEstimate.objects.create(scope="organization", outcome="cycle_time", method="adjusted",
-                                    unit="percent_change", estimate=-10.0, ci_low=-15.0, ci_high=-5.0,
-                                    status="ok", n=400, n_treated=100, n_clusters=30,
-                                    definition_version="1.1")
-    money = {"spend": 98765.0, "measured_net": 198765.0, "measured_net_low": 98765.0,
-             "measured_net_high": 1098765.0, "measured_hours": 3.0}
+    AIImpactEstimate.objects.create(
+        scope="organization",
+        outcome="cycle_time",
+        method="adjusted",
+        unit="percent_change",
+        estimate=-10.0,
+        ci_low=-15.0,
+        ci_high=-5.0,
+        status="ok",
+        n=400,
+        n_treated=100,
+        n_clusters=30,
+        definition_version="1.1",
+    )
+    money = {
+        "spend": 98765.0,
+        "measured_net": 198765.0,
+        "measured_net_low": 98765.0,
+        "measured_net_high": 1098765.0,
+        "measured_hours": 3.0,
+    }
     for team in (None, xray):
         AIRoiMonth.objects.create(month=month, tool="Plantbot", team=team, ai_prs=1, **money)
     survey_round = make_round(teams=[xray], name="Plant round")
     source = DataSource.objects.create(name="plant-src", kind="git", options={"path": "/nonexistent"})
     schedule = ReportSchedule.objects.create(name="Plant schedule", audience="boss@example.com")
-    run = ReportRun.objects.create(schedule=schedule, period_start=month, period_end=month,
-                                   status="succeeded", html="<p>archived report</p>")
-    values = {"slug": [xray.slug, sub.slug, outer.slug], "round_id": [survey_round.pk],
-              "name": ["sextant.css"],
-              "uidb64": ["x"], "token": ["y"], "path": ["swagger-ui.css"],
-              "repository": [mine.full_name, theirs.full_name], "number": [pr_in.number, pr_out.number],
-              "pk": {"reports:run_pdf": run.pk, "reports:run_html": run.pk,
-                     "reports:schedule_edit": schedule.pk}, "source": source.pk}
+    run = ReportRun.objects.create(
+        schedule=schedule,
+        period_start=month,
+        period_end=month,
+        status="succeeded",
+        html="<p>archived report</p>",
+    )
+    values = {
+        "slug": [xray.slug, sub.slug, outer.slug],
+        "round_id": [survey_round.pk],
+        "name": ["sextant.css"],
+        "uidb64": ["x"],
+        "token": ["y"],
+        "path": ["swagger-ui.css"],
+        "repository": [mine.full_name, theirs.full_name],
+        "number": [pr_in.number, pr_out.number],
+        "pk": {"reports:run_pdf": run.pk, "reports:run_html": run.pk, "reports:schedule_edit": schedule.pk},
+        "source": source.pk,
+    }
     return World(xray, sub, outer, inside, outside, values)
 
 
@@ -187,23 +238,43 @@ def web_urls(world: World) -> list[str]:
                 choices = world.values[param]
             kwargs_options = [{**k, param: c} for k in kwargs_options for c in choices]
         urls.update(reverse(name, kwargs=k) for k in kwargs_options)
-    urls.update({
-        "/?team=xray", "/?period=week", f"/prs/?author={world.inside.pk}", f"/prs/?author={world.outside.pk}",
-        "/prs/?team=outer", "/prs/?team=xray", "/prs/?team=xray&sort=-merged", "/teams/outer/?period=month",
-        "/teams/xray-kids/?period=month", "/teams/xray/?period=month",
-        "/admin/", *(reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist")
-                     for m in admin.site._registry),
-    })
+    urls.update(
+        {
+            "/?team=xray",
+            "/?period=week",
+            f"/prs/?author={world.inside.pk}",
+            f"/prs/?author={world.outside.pk}",
+            "/prs/?team=outer",
+            "/prs/?team=xray",
+            "/prs/?team=xray&sort=-merged",
+            "/teams/outer/?period=month",
+            "/teams/xray-kids/?period=month",
+            "/teams/xray/?period=month",
+            "/admin/",
+            *(
+                reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist")
+                for m in admin.site._registry
+            ),
+        }
+    )
     if Person in admin.site._registry:  # the planted people's admin pages
         urls.update(reverse("admin:core_person_change", args=[p.pk]) for p in (world.inside, world.outside))
     return sorted(urls)
 
 
 def api_urls(world: World) -> list[str]:
-    names = [n for n, _ in _walk(get_resolver()) if n.startswith("api:")
-             and n not in ("api:docs-asset", "api:schema", "api:docs", "api:redoc")]
-    params = ["", "team=xray", "team=outer", f"team=xray-kids&author={world.inside.pk}&ordering=-id",
-              f"author={world.outside.pk}&ordering=-id"]
+    names = [
+        n
+        for n, _ in _walk(get_resolver())
+        if n.startswith("api:") and n not in ("api:docs-asset", "api:schema", "api:docs", "api:redoc")
+    ]
+    params = [
+        "",
+        "team=xray",
+        "team=outer",
+        f"team=xray-kids&author={world.inside.pk}&ordering=-id",
+        f"author={world.outside.pk}&ordering=-id",
+    ]
     queries = ["&".join(p for p in (q, f) if p) for q in params for f in ("", "format=csv")]
     return [f"{reverse(n)}?{q}" if q else reverse(n) for n in names for q in queries]
 
@@ -215,10 +286,19 @@ def body(response: Any) -> str:
 
 
 MUST_SHOW = {  # where an allowed role must see the planted value (else the matrix proves nothing)
-    "inside": ["/api/v1/people/", "/api/v1/people/?format=csv", "/teams/xray-kids/?period=month",
-               "/prs/?team=xray", "/prs/acme/xray/1/"],
-    "outside": ["/api/v1/people/", "/api/v1/people/?format=csv", "/teams/outer/?period=month",
-                "/prs/acme/outer/2/"],
+    "inside": [
+        "/api/v1/people/",
+        "/api/v1/people/?format=csv",
+        "/teams/xray-kids/?period=month",
+        "/prs/?team=xray",
+        "/prs/acme/xray/1/",
+    ],
+    "outside": [
+        "/api/v1/people/",
+        "/api/v1/people/?format=csv",
+        "/teams/outer/?period=month",
+        "/prs/acme/outer/2/",
+    ],
     "money": ["/api/v1/ai-roi/", "/api/v1/ai-roi/?format=csv", "/ai-impact/"],
 }
 
@@ -231,8 +311,11 @@ def check(role: str, rule: Rule, client: Client, urls: list[str], api_only: bool
         text = body(response) if response.status_code < 500 else ""
         if response.status_code >= 500:
             failures.append(f"STATUS {role} {url}: {response.status_code}")
-        planted = (("inside", rule.inside, (INSIDE,)), ("outside", rule.outside, (OUTSIDE,)),
-                   ("money", rule.money, MONEY))
+        planted = (
+            ("inside", rule.inside, (INSIDE,)),
+            ("outside", rule.outside, (OUTSIDE,)),
+            ("money", rule.money, MONEY),
+        )
         for what, allowed, needles in planted:
             if any(n in text for n in needles):
                 shown[what].add(url)

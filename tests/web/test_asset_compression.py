@@ -1,5 +1,6 @@
 """The app's own assets (plotly.js is 4.8 MB) are sent compressed to browsers that accept it, under any
 server (`make run`'s runserver included): issue 16, item 6."""
+
 from __future__ import annotations
 
 import gzip
@@ -23,10 +24,13 @@ def _body(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
-@pytest.mark.parametrize(("accept", "encoding", "unpack"), [
-    ("gzip, deflate", "gzip", gzip.decompress),
-    ("gzip, deflate, br, zstd", "br", brotli.decompress),
-])
+@pytest.mark.parametrize(
+    ("accept", "encoding", "unpack"),
+    [
+        ("gzip, deflate", "gzip", gzip.decompress),
+        ("gzip, deflate, br, zstd", "br", brotli.decompress),
+    ],
+)
 def test_plotly_is_sent_compressed(client: Client, var_dir: Path, accept: str, encoding: str, unpack) -> None:
     url = f"/assets/plotly.min.js?v={plotly.__version__}"
     response = client.get(url, HTTP_ACCEPT_ENCODING=accept)

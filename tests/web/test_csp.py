@@ -1,6 +1,7 @@
 """No inline script runs on any page (issue 15, finding 13): the CSP's script-src has no
 'unsafe-inline', and every page an admin can reach holds only external scripts and JSON data blocks
 (``<script type="application/json">``, which no browser executes), and no inline event handlers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,12 @@ class _Scripts(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         script = self._script
-        if script is not None and data.strip() and script.get("src") is None \
-                and (script.get("type") or "").lower() != "application/json":
+        if (
+            script is not None
+            and data.strip()
+            and script.get("src") is None
+            and (script.get("type") or "").lower() != "application/json"
+        ):
             self.inline.append(data.strip()[:80])
 
     def handle_endtag(self, tag: str) -> None:
@@ -50,8 +55,9 @@ class _Scripts(HTMLParser):
 def _survey_trend(org: Org) -> None:
     people = make_team_members(org.checkout, 6, prefix="csp")
     for weeks in (6, 3):
-        survey_round = make_round(teams=[org.checkout], opened_at=timezone.now() - dt.timedelta(weeks=weeks),
-                                  open_days=7)
+        survey_round = make_round(
+            teams=[org.checkout], opened_at=timezone.now() - dt.timedelta(weeks=weeks), open_days=7
+        )
         for person in people:
             make_response(survey_round=survey_round, team=org.checkout, person=person, hours=2.0)
 
@@ -61,8 +67,15 @@ def test_no_page_runs_an_inline_script(org: Org) -> None:
     DataSource.objects.create(name="gh", kind="github")
     client: Client = client_for(make_user("root", superuser=True))
     seen: set[str] = set()
-    queue = ["/", "/admin/", "/api/v1/docs/", "/api/v1/redoc/", "/surveys/", "/ai-impact/",
-             "/settings/sources/"]
+    queue = [
+        "/",
+        "/admin/",
+        "/api/v1/docs/",
+        "/api/v1/redoc/",
+        "/surveys/",
+        "/ai-impact/",
+        "/settings/sources/",
+    ]
     problems: list[str] = []
     while queue and len(seen) < MAX_PAGES:
         url = queue.pop(0)

@@ -1,5 +1,6 @@
 """Branded 403/404/500 pages (issue 16, item 6): the site's header and styles and a way home, and a 500
 page that needs no database."""
+
 from __future__ import annotations
 
 import pytest

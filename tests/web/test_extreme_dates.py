@@ -1,4 +1,5 @@
 """Issue 15, finding 1: a far date in a page's query or form is a 400 naming the field, never a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,15 +27,18 @@ def test_overview_at(admin_client: Client, org: Org, value: str) -> None:
 
 @pytest.mark.parametrize("value", EXTREMES)
 def test_survey_round_closing_day(admin_client: Client, org: Org, value: str) -> None:
-    response = admin_client.post("/surveys/new/", {"name": "Q3", "closes_on": value,
-                                                    "teams": [org.checkout.pk]})
+    response = admin_client.post(
+        "/surveys/new/", {"name": "Q3", "closes_on": value, "teams": [org.checkout.pk]}
+    )
     assert response.status_code == 400
     assert "closes" in response.content.decode().lower()
 
 
 @pytest.mark.parametrize("value", EXTREMES)
 def test_membership_start(admin_client: Client, org: Org, value: str) -> None:
-    response = admin_client.post(f"/settings/teams/{org.checkout.slug}/",
-                                 {"action": "add", "identity": "zed@example.com", "start": value})
+    response = admin_client.post(
+        f"/settings/teams/{org.checkout.slug}/",
+        {"action": "add", "identity": "zed@example.com", "start": value},
+    )
     assert response.status_code == 400
     assert "Invalid start" in response.content.decode()

@@ -83,8 +83,12 @@ def test_pages_match_their_golden_html(org: Org, clients: dict[str, Client], rol
         want = path.read_text(encoding="utf-8").replace(">\n<", "><").strip()
         if got != want:
             diff = difflib.unified_diff(
-                want.replace("><", ">\n<").splitlines(), got.replace("><", ">\n<").splitlines(),
-                "golden", "now", lineterm="", n=2,
+                want.replace("><", ">\n<").splitlines(),
+                got.replace("><", ">\n<").splitlines(),
+                "golden",
+                "now",
+                lineterm="",
+                n=2,
             )
             differences.append(f"{role} GET {url}:\n" + "\n".join(list(diff)[:60]))
     assert not differences, "\n\n".join(differences)

@@ -53,7 +53,7 @@ def test_planted_markup_is_escaped_on_every_page(planted: Org, clients: dict[str
         html = page(clients[role], url)
         assert SCRIPT not in html, (role, url)
         assert "<img src=x" not in html, (role, url)
-        assert 'onerror=alert(1)>' not in html.replace("onerror=alert(1)&gt;", ""), (role, url)
+        assert "onerror=alert(1)>" not in html.replace("onerror=alert(1)&gt;", ""), (role, url)
         seen_escaped.update(text for text in ESCAPED if text in html)
         if url.startswith("/prs/"):
             # The planted PR titles are shown, escaped, to everyone who may see the PR list.

@@ -86,8 +86,18 @@ def test_parent_teams_are_plotted_or_listed_as_not_enough_data(admin_client: Cli
     # Every team without an estimate is listed, parents (Product) and teams without rows included.
     assert "Not enough data for: Checkout, Platform, Product, Search" in html
     AIImpactEstimate.objects.create(
-        scope="team", team=org.product, outcome="cycle_time", method="adjusted", unit="percent_change",
-        estimate=-11.0, ci_low=-17.0, ci_high=-5.0, status="ok", n=300, n_treated=90, n_clusters=20,
+        scope="team",
+        team=org.product,
+        outcome="cycle_time",
+        method="adjusted",
+        unit="percent_change",
+        estimate=-11.0,
+        ci_low=-17.0,
+        ci_high=-5.0,
+        status="ok",
+        n=300,
+        n_treated=90,
+        n_clusters=20,
         definition_version="1.1",
     )
     html = admin_client.get("/ai-impact/").content.decode()
@@ -102,14 +112,23 @@ def test_team_estimates_roll_up_to_parent_teams(org: Org) -> None:
     model = pd.DataFrame({"id": [1, 2, 3, 4], "team_id": teams})
     groups = {team: sorted(frame["id"]) for team, frame in _team_models(model)}
     assert groups == {
-        org.product.id: [1, 2], org.checkout.id: [1], org.search.id: [2], org.platform.id: [3],
+        org.product.id: [1, 2],
+        org.checkout.id: [1],
+        org.search.id: [2],
+        org.platform.id: [3],
     }
 
 
 def _roi_rows(tool: str, spend: float | None, net: float | None) -> None:
     AIRoiMonth.objects.create(
-        month=dt.date(2025, 6, 1), tool=tool, ai_prs=5, spend=spend, measured_hours=6.0,
-        measured_hours_low=3.0, measured_hours_high=9.0, measured_net=net,
+        month=dt.date(2025, 6, 1),
+        tool=tool,
+        ai_prs=5,
+        spend=spend,
+        measured_hours=6.0,
+        measured_hours_low=3.0,
+        measured_hours_high=9.0,
+        measured_net=net,
         measured_net_low=None if net is None else net - 100,
         measured_net_high=None if net is None else net + 100,
         spend_note="" if spend is not None else "seats unknown",
@@ -119,20 +138,20 @@ def _roi_rows(tool: str, spend: float | None, net: float | None) -> None:
 def test_roi_has_an_all_tools_total_row(admin_client: Client, org: Org) -> None:
     _roi_rows("Cursor", 120.0, 200.0)
     html = admin_client.get("/ai-impact/").content.decode()
-    foot = html[html.index("<tfoot>"):html.index("</tfoot>")]
+    foot = html[html.index("<tfoot>") : html.index("</tfoot>")]
     assert "All tools" in foot and ">20<" in foot  # 15 + 5 AI PRs
     assert "24 h" in foot and "[13\u201336]" in foot  # 18.3 + 6.0 hours, 9.8 + 3.0 .. 27.4 + 9.0
     assert "500 USD" in foot and "1,650" in foot  # spend 380 + 120, net 1,450 + 200
     # The viewer sees hours, never money.
     viewer = client_for(make_user("v-roi", "viewer"))
-    foot = (lambda h: h[h.index("<tfoot>"):h.index("</tfoot>")])(viewer.get("/ai-impact/").content.decode())
+    foot = (lambda h: h[h.index("<tfoot>") : h.index("</tfoot>")])(viewer.get("/ai-impact/").content.decode())
     assert "All tools" in foot and "USD" not in foot and "1,650" not in foot
 
 
 def test_the_total_spend_is_unknown_when_a_tool_has_no_seats(admin_client: Client, org: Org) -> None:
     _roi_rows("Cursor", None, None)
     html = admin_client.get("/ai-impact/").content.decode()
-    foot = html[html.index("<tfoot>"):html.index("</tfoot>")]
+    foot = html[html.index("<tfoot>") : html.index("</tfoot>")]
     assert "seats unknown for Cursor" in foot and "1,450" not in foot
 
 

@@ -116,8 +116,15 @@ def test_team_dashboard_charts_link_to_their_prs(admin_client: Client, org: Org)
     assert "/assets/plotly.min.js?v=" in html
     phases = _spec(html, "chart-phases")
     names = [t["name"] for t in phases["data"]]
-    assert names == ["coding", "draft", "pickup", "rework", "merge wait", "mean cycle time (= stack)",
-                     "median cycle time"]
+    assert names == [
+        "coding",
+        "draft",
+        "pickup",
+        "rework",
+        "merge wait",
+        "mean cycle time (= stack)",
+        "median cycle time",
+    ]
     assert phases["data"][0]["y"] == [4.5, 3.5] and phases["layout"]["barmode"] == "stack"
     parts = [t["y"] for t in phases["data"][:5]]
     assert [sum(week) for week in zip(*parts, strict=True)] == phases["data"][5]["y"]  # the stack adds up

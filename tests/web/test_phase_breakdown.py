@@ -4,6 +4,7 @@ The stacked parts are the mean hours of each phase over the same PRs, so they ad
 as their total (the mean cycle time of those PRs) for every team and month of the demo; the median cycle
 time is a separate, labelled line, and the page says beside the chart what is stacked.
 """
+
 from __future__ import annotations
 
 import json

@@ -21,11 +21,14 @@ def _pickup(org: Org, hours: dict[str, float]) -> None:
         PullRequest.objects.filter(pk=pr.pk).update(first_review_at=pr.created_at + dt.timedelta(hours=value))
 
 
-@pytest.mark.parametrize(("sort", "expected"), [
-    # Longest pickup first; equal spans newest id first; a negative span (unknown) last either way.
-    ("-pickup", ["acme/api#3", "acme/web#1", "acme/api#7", "acme/web#2", "acme/web#4", "acme/web#6"]),
-    ("pickup", ["acme/web#4", "acme/api#7", "acme/web#2", "acme/web#1", "acme/api#3", "acme/web#6"]),
-])
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        # Longest pickup first; equal spans newest id first; a negative span (unknown) last either way.
+        ("-pickup", ["acme/api#3", "acme/web#1", "acme/api#7", "acme/web#2", "acme/web#4", "acme/web#6"]),
+        ("pickup", ["acme/web#4", "acme/api#7", "acme/web#2", "acme/web#1", "acme/api#3", "acme/web#6"]),
+    ],
+)
 def test_sort_by_a_phase(admin_client: Client, org: Org, sort: str, expected: list[str]) -> None:
     _pickup(org, {"bob": 30, "alice_ai": 10, "carol": 1, "dave_may": -2})
     html = admin_client.get(f"/prs/?state=merged&sort={sort}").content.decode()
@@ -42,17 +45,21 @@ def test_phase_sort_links(admin_client: Client, org: Org) -> None:
     assert admin_client.get("/prs/?sort=-nonsense").status_code == 400
 
 
-@pytest.mark.parametrize(("page", "numbers"), [
-    (1, ["1", "2", "3", "…", "7"]),
-    (4, ["1", "2", "3", "4", "5", "6", "7"]),
-    (7, ["1", "…", "5", "6", "7"]),
-])
-def test_page_numbers(admin_client: Client, org: Org, monkeypatch: pytest.MonkeyPatch,
-                      page: int, numbers: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("page", "numbers"),
+    [
+        (1, ["1", "2", "3", "…", "7"]),
+        (4, ["1", "2", "3", "4", "5", "6", "7"]),
+        (7, ["1", "…", "5", "6", "7"]),
+    ],
+)
+def test_page_numbers(
+    admin_client: Client, org: Org, monkeypatch: pytest.MonkeyPatch, page: int, numbers: list[str]
+) -> None:
     monkeypatch.setattr(pr_queries, "PAGE_SIZE", 1)
     html = admin_client.get(f"/prs/?sort=size&page={page}").content.decode()
     start = html.index('class="page-numbers"')
-    pager = html[start:html.index("</nav>", start)]
+    pager = html[start : html.index("</nav>", start)]
     shown = re.findall(r">(\d+|…)</(?:a|span)>", pager)
     assert shown == numbers
     assert f'aria-current="page">{page}<' in pager
@@ -83,9 +90,16 @@ def test_pr_page_timeline_evidence_and_host(admin_client: Client, org: Org) -> N
     assert admin_client.get("/prs/acme/nope/1/").status_code == 404
 
 
-@pytest.mark.parametrize(("role", "sees_dave"), [
-    ("admin", True), ("product", True), ("checkout", False), ("executive", False), ("viewer", False),
-])
+@pytest.mark.parametrize(
+    ("role", "sees_dave"),
+    [
+        ("admin", True),
+        ("product", True),
+        ("checkout", False),
+        ("executive", False),
+        ("viewer", False),
+    ],
+)
 def test_pr_page_names_by_role(clients: dict[str, Client], org: Org, role: str, sees_dave: bool) -> None:
     """Dave's June PR is Search's (he moved on 1 June): Checkout's manager does not see his name there,
     nor the AI evidence's matched text that names him."""
@@ -100,9 +114,15 @@ def test_pr_page_reverts(admin_client: Client, org: Org) -> None:
     reverted = org.prs["alice_reverted"]
     title = 'Revert "Risky cart change"'
     revert = make_pr(org.web, 9, org.alice, merged=at(6), title=title, revert_of=reverted)
-    Revert.objects.create(repository=org.web, revert_sha="abcdef1234567890", reverting_pr=revert,
-                          reverted_pr=reverted, reverted_at=at(6), evidence="title",
-                          matched_text='Revert "Risky cart change"')
+    Revert.objects.create(
+        repository=org.web,
+        revert_sha="abcdef1234567890",
+        reverting_pr=revert,
+        reverted_pr=reverted,
+        reverted_at=at(6),
+        evidence="title",
+        matched_text='Revert "Risky cart change"',
+    )
     html = admin_client.get("/prs/acme/web/2/").content.decode()
     assert "Reverted 2025-06-06" in html and 'href="/prs/acme/web/9/">acme/web#9</a>' in html
     assert "abcdef123456" in html and "reverted</span>" in html

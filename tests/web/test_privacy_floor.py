@@ -3,6 +3,7 @@
 its people get none of them, on the overview, the team page and /api/v1/metrics/ (JSON and CSV).  And PR
 and review rows of the API carry no author/reviewer pseudonym for those roles (repository + number lead to
 the person on the host)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,15 +34,29 @@ def teams(settings: Any) -> dict[str, Team]:
     TeamMembership.objects.create(person=alice, team=solo)
     for team, engineers, value in ((solo, 1, SOLO_VALUE), (big, 6, BIG_VALUE), (None, 7, ORG_VALUE)):
         for period, start in (("week", WEEK), ("month", dt.date(2025, 6, 1))):
-            make_snapshot(metric="throughput_per_engineer", value=2.0, n=engineers, team=team,
-                          period=period, period_start=start)
-            make_snapshot(metric="cycle_time_p50", value=value, n=engineers * 3, team=team, period=period,
-                          period_start=start)
-    repo = Repository.objects.create(full_name="acme/solo", host="github", team=solo,
-                                     url="https://github.com/acme/solo")
+            make_snapshot(
+                metric="throughput_per_engineer",
+                value=2.0,
+                n=engineers,
+                team=team,
+                period=period,
+                period_start=start,
+            )
+            make_snapshot(
+                metric="cycle_time_p50",
+                value=value,
+                n=engineers * 3,
+                team=team,
+                period=period,
+                period_start=start,
+            )
+    repo = Repository.objects.create(
+        full_name="acme/solo", host="github", team=solo, url="https://github.com/acme/solo"
+    )
     pr = PullRequest.objects.create(repository=repo, number=7, author=alice, title="t", state="merged")
-    Review.objects.create(pull_request=pr, reviewer=alice, state="approved",
-                          submitted_at=dt.datetime(2025, 6, 3, tzinfo=dt.UTC))
+    Review.objects.create(
+        pull_request=pr, reviewer=alice, state="approved", submitted_at=dt.datetime(2025, 6, 3, tzinfo=dt.UTC)
+    )
     return {"solo": solo, "big": big}
 
 
@@ -80,7 +95,9 @@ def test_web_shows_small_team_figures_to_admins_and_its_managers(teams: dict[str
 def test_api_metrics_hide_small_groups_from_pseudonymous_roles(teams: dict[str, Team]) -> None:
     viewer = api("viewer", "/api/v1/metrics/?period=week")
     assert {(r["team"], r["value"]) for r in viewer["results"] if r["metric"] == "cycle_time_p50"} == {
-        ("big", BIG_VALUE), (None, ORG_VALUE)}
+        ("big", BIG_VALUE),
+        (None, ORG_VALUE),
+    }
     assert "987.25" not in api("executive", "/api/v1/metrics/?period=week&format=csv")
     assert "987.25" in api("admin", "/api/v1/metrics/?period=week&format=csv")
     assert "987.25" in api("manager", "/api/v1/metrics/?period=week&format=csv")

@@ -50,8 +50,9 @@ def test_assigning_a_repository_moves_its_prs_from_unassigned_to_the_team(world:
 
     page = admin.get("/settings/repositories/").content.decode()
     assert f'name="team-{world["solo"].pk}"' in page and "acme/solo" in page
-    response = admin.post("/settings/repositories/", {f"team-{world['solo'].pk}": world["alpha"].pk},
-                          follow=True)
+    response = admin.post(
+        "/settings/repositories/", {f"team-{world['solo'].pk}": world["alpha"].pk}, follow=True
+    )
     assert "Saved 1 repository team(s)" in response.content.decode()
     assert Repository.objects.get(pk=world["solo"].pk).team == world["alpha"]
     entry = AuditLog.objects.get(object_type="core.Repository", object_id=str(world["solo"].pk))
@@ -63,9 +64,13 @@ def test_assigning_a_repository_moves_its_prs_from_unassigned_to_the_team(world:
 
 def test_a_bad_team_is_one_error_and_nothing_is_saved(world: dict) -> None:
     owned = Repository.objects.get(full_name="acme/owned")
-    response = world["admin"].post("/settings/repositories/", {
-        f"team-{owned.pk}": "", f"team-{world['solo'].pk}": "99999",
-    })
+    response = world["admin"].post(
+        "/settings/repositories/",
+        {
+            f"team-{owned.pk}": "",
+            f"team-{world['solo'].pk}": "99999",
+        },
+    )
     assert response.status_code == 400
     assert "unknown team &#x27;99999&#x27; for acme/solo" in response.content.decode()
     assert Repository.objects.get(pk=owned.pk).team == world["alpha"]  # the valid change was not kept

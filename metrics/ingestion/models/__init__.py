@@ -1,4 +1,5 @@
 """Ingested records and the pipeline's own tables (one module per kind; import them from here)."""
+
 from metrics.ingestion.models.ai import AIImpactEstimate, AIRoiMonth, AISeat, AISeatCount, AIUsageDay
 from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, SyncRun, WebhookDelivery
 from metrics.ingestion.models.records import AIEvidence, Commit, Deployment, PullRequest, Revert, Review

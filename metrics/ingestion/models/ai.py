@@ -1,4 +1,5 @@
 """AI-tool usage as reported (Copilot days, seats) and the AI impact and ROI computed from the records."""
+
 from __future__ import annotations
 
 from django.db import models

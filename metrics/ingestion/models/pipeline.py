@@ -1,4 +1,5 @@
 """The pipeline's own records: sync runs, webhook deliveries, the metric snapshots and their bookkeeping."""
+
 from __future__ import annotations
 
 from django.db import models
@@ -50,11 +51,13 @@ class WebhookDelivery(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["provider", "delivery_id"], condition=~models.Q(delivery_id=""),
+                fields=["provider", "delivery_id"],
+                condition=~models.Q(delivery_id=""),
                 name="uniq_webhook_delivery",
             ),
             models.UniqueConstraint(
-                fields=["provider", "payload_hash"], condition=~models.Q(payload_hash=""),
+                fields=["provider", "payload_hash"],
+                condition=~models.Q(payload_hash=""),
                 name="uniq_webhook_payload",
             ),
         ]

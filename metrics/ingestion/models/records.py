@@ -1,5 +1,6 @@
 """Pulled records: pull requests, commits, reviews, reverts, AI evidence, deployments.  Natural keys
 make every upsert idempotent."""
+
 from __future__ import annotations
 
 from django.db import models
@@ -73,14 +74,17 @@ class PullRequest(models.Model):
             # Team and repository filters (API, PR explorer): the matching ids come from the index alone
             # (index-only scans), before any row is read (1M PRs, a team's year of PRs: 9 ms -> 1.2 ms).
             models.Index(
-                fields=["repository", "merged_at"], include=["id", "state", "ai_assisted", "is_bot"],
+                fields=["repository", "merged_at"],
+                include=["id", "state", "ai_assisted", "is_bot"],
                 name="pr_repo_merged_idx",
             ),
             # The PR explorer's "largest first" within a repository: a page without sorting the repository's
             # PRs (20,000 PRs: 114-154 ms -> 3 ms).  PostgreSQL only, as the other NULLS LAST indexes.
             models.Index(
-                "repository", (Coalesce("additions", 0) + Coalesce("deletions", 0)).desc(nulls_last=True),
-                models.F("id").desc(), name="pr_repo_size_desc_idx",
+                "repository",
+                (Coalesce("additions", 0) + Coalesce("deletions", 0)).desc(nulls_last=True),
+                models.F("id").desc(),
+                name="pr_repo_size_desc_idx",
             ),
             models.Index(
                 fields=["author", "merged_at"], include=["id", "created_at"], name="pr_author_merged_idx"
@@ -91,7 +95,9 @@ class PullRequest(models.Model):
                 models.F("merged_at").desc(nulls_last=True), models.F("id").desc(), name="pr_merged_desc_idx"
             ),
             models.Index(
-                "state", models.F("merged_at").desc(nulls_last=True), models.F("id").desc(),
+                "state",
+                models.F("merged_at").desc(nulls_last=True),
+                models.F("id").desc(),
                 name="pr_state_merged_desc_idx",
             ),
         ]

@@ -1,4 +1,5 @@
 """Developer survey rounds and their answers."""
+
 from __future__ import annotations
 
 from django.db import models

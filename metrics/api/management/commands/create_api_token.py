@@ -1,4 +1,5 @@
 """``create_api_token NAME --role viewer|executive|manager|admin [--team SLUG ...]``: prints it once."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,10 +15,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="who or what uses the token, e.g. 'Power BI finance'")
-        parser.add_argument("--role", choices=ApiToken.Role.values, default=ApiToken.Role.VIEWER,
-                            help="admin/manager see names, executive/viewer pseudonyms (default viewer)")
-        parser.add_argument("--team", action="append", default=[], metavar="SLUG",
-                            help="limit the token to this team and its sub-teams (repeatable; default: all)")
+        parser.add_argument(
+            "--role",
+            choices=ApiToken.Role.values,
+            default=ApiToken.Role.VIEWER,
+            help="admin/manager see names, executive/viewer pseudonyms (default viewer)",
+        )
+        parser.add_argument(
+            "--team",
+            action="append",
+            default=[],
+            metavar="SLUG",
+            help="limit the token to this team and its sub-teams (repeatable; default: all)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

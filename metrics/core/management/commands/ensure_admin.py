@@ -1,4 +1,5 @@
 """Create the first superuser with a random password, printed once and stored only as a hash."""
+
 from __future__ import annotations
 
 import secrets

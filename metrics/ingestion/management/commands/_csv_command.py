@@ -1,5 +1,6 @@
 """The base of the commands that import one CSV file through a connector's reader (the leading underscore
 keeps Django from listing this module as a command)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@
 The token is read from the environment variable named by ``--token-env`` or prompted for (no echo); it
 is never taken as a plain argument, which would leave it in the shell history and the process list.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -83,8 +84,12 @@ class Command(BaseCommand):
         webhook_secret = _from_env(webhook_env, "webhook-secret") if webhook_env else ""
         try:
             source = source_create(
-                kind=kind, name=name, options=self._options(kind, o), secret=secret,
-                webhook_secret=webhook_secret, sync_interval_minutes=o["interval"],
+                kind=kind,
+                name=name,
+                options=self._options(kind, o),
+                secret=secret,
+                webhook_secret=webhook_secret,
+                sync_interval_minutes=o["interval"],
             )
         except SourceConfigError as exc:
             raise CommandError(str(exc)) from None

@@ -1,5 +1,6 @@
 """``manage.py import_ai_usage FILE.csv``: daily usage of AI tools without a connector (columns:
 connectors/ai_usage_csv.py).  Idempotent: rows upsert on (tool, user, day)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,7 +30,9 @@ class Command(CsvFileCommand):
         tools = len({record.tool.casefold() for record in records})
         # Usage decides adoption levels (snapshot rows), detection coverage and ROI users: a full recompute.
         outcome = recompute_request(reason=f"import_ai_usage {path}")
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported {stored} daily usage rows of {people} people and {tools} tools from {path} "
-            f"({new} new, {stored - new} updated); {outcome}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {stored} daily usage rows of {people} people and {tools} tools from {path} "
+                f"({new} new, {stored - new} updated); {outcome}."
+            )
+        )

@@ -1,4 +1,5 @@
 """manage.py import_git PATH [--name owner/repo] [--team TEAM] [--branch main]"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,8 +41,13 @@ class Command(BaseCommand):
                 bar.refresh()
 
         try:
-            counts = git_import(path=options["path"], name=options["name"], team=options["team"],
-                                branch=options["branch"], progress=progress)
+            counts = git_import(
+                path=options["path"],
+                name=options["name"],
+                team=options["team"],
+                branch=options["branch"],
+                progress=progress,
+            )
         except ConnectorError as exc:
             raise CommandError(str(exc)) from exc
         finally:

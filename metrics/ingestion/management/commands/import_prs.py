@@ -4,6 +4,7 @@ The file is read twice, as a stream: once to check every row (nothing is stored 
 once to store them in batches inside one transaction.  Memory stays flat whatever the file's size; a
 progress bar (by bytes read, on stderr) shows both passes of a long file.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -42,8 +43,16 @@ class Command(BaseCommand):
             yield None
             return
         # The underlying stream: Django's OutputWrapper would end every redraw with a newline.
-        with tqdm(desc=f"{stage} {path.name}", total=size, unit="B", unit_scale=True, unit_divisor=1024,
-                  file=self.stderr._out, leave=False, mininterval=0.5) as bar:
+        with tqdm(
+            desc=f"{stage} {path.name}",
+            total=size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            file=self.stderr._out,
+            leave=False,
+            mininterval=0.5,
+        ) as bar:
             yield bar.update
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -56,8 +65,10 @@ class Command(BaseCommand):
         except ConnectorError as exc:
             raise CommandError(str(exc)) from exc
         outcome = recompute_request(reason=f"import_prs {path}")
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported {count} pull requests from {path}: {counts.get('prs_new', 0)} new, "
-            f"{counts.get('prs_updated', 0)} updated, {counts.get('reverts', 0)} reverts, "
-            f"{counts.get('ai_assisted_prs', 0)} AI-assisted; {outcome}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {count} pull requests from {path}: {counts.get('prs_new', 0)} new, "
+                f"{counts.get('prs_updated', 0)} updated, {counts.get('reverts', 0)} reverts, "
+                f"{counts.get('ai_assisted_prs', 0)} AI-assisted; {outcome}."
+            )
+        )

@@ -1,6 +1,7 @@
 """``manage.py import_seats FILE.csv``: seats paid for per AI tool and month (columns tool, month as
 YYYY-MM, seats: connectors/seats_csv.py), for tools whose API does not report seats.  All or nothing;
 importing the same file again changes nothing.  An entered count wins over API seat assignments."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,7 +31,9 @@ class Command(CsvFileCommand):
         # Seats feed only the spend of the ROI rows: the AI-impact part of the recompute is enough.
         outcome = recompute_request(reason=f"import_seats {path}", part="ai_impact")
         tools = len({r.tool.casefold() for r in records})
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported seats for {len(records)} tool-months of {tools} tools from {path} "
-            f"({new} new, {updated} updated); {outcome}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported seats for {len(records)} tool-months of {tools} tools from {path} "
+                f"({new} new, {updated} updated); {outcome}."
+            )
+        )

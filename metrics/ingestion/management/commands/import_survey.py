@@ -3,6 +3,7 @@
 Survey answers exported from another tool, mapped onto the built-in question set (fields and mapping
 format: connectors/survey_csv.py).  All or nothing: one bad row rejects the whole file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,13 +26,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="a .csv file exported from a survey tool")
-        parser.add_argument("--round", required=True, dest="round_name",
-                            help="name of the survey round the answers belong to (created when new)")
-        parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN", dest="pairs",
-                            help="read FIELD from the CSV column COLUMN (repeatable; wins over --mapping)")
-        parser.add_argument("--mapping", type=Path, default=None,
-                            help='JSON file: {"field": "Column", ...} or {"columns": {...}, "values": '
-                                 '{"field": {"answer text": "value"}}}')
+        parser.add_argument(
+            "--round",
+            required=True,
+            dest="round_name",
+            help="name of the survey round the answers belong to (created when new)",
+        )
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="FIELD=COLUMN",
+            dest="pairs",
+            help="read FIELD from the CSV column COLUMN (repeatable; wins over --mapping)",
+        )
+        parser.add_argument(
+            "--mapping",
+            type=Path,
+            default=None,
+            help='JSON file: {"field": "Column", ...} or {"columns": {...}, "values": '
+            '{"field": {"answer text": "value"}}}',
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -45,8 +60,10 @@ class Command(BaseCommand):
         state = "new round" if summary.round_created else "existing round"
         # Reported hours saved feed only the ROI table.
         outcome = recompute_request(reason=f"import_survey {path}", part="ai_impact")
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported {len(records)} responses from {path} into round {summary.survey_round.name!r} "
-            f"({state}, id {summary.survey_round.pk}): {summary.new} new, {summary.updated} updated; "
-            f"{summary.teams} teams; {outcome}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {len(records)} responses from {path} into round {summary.survey_round.name!r} "
+                f"({state}, id {summary.survey_round.pk}): {summary.new} new, {summary.updated} updated; "
+                f"{summary.teams} teams; {outcome}."
+            )
+        )

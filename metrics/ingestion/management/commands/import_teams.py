@@ -1,4 +1,5 @@
 """``manage.py import_teams FILE.csv``: teams and dated memberships (columns: connectors/teams_csv.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,9 @@ class Command(CsvFileCommand):
         outcome = recompute_request(reason=f"import_teams {path}")
         teams = len({record.team.casefold() for record in records})
         people = len({min(identity.key for identity in record.identities) for record in records})
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported {counts.get('memberships', 0)} memberships of {people} people in {teams} teams "
-            f"from {path}; {outcome}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {counts.get('memberships', 0)} memberships of {people} people in {teams} teams "
+                f"from {path}; {outcome}."
+            )
+        )

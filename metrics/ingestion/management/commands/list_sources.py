@@ -1,4 +1,5 @@
 """manage.py list_sources: configured sources and their sync state (never a secret)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,16 @@ from metrics.ingestion.models import SyncRun
 from metrics.ingestion.sync_sources import HALTED, WEBHOOK_SECRET_OPTION, source_target
 
 COLUMNS = (
-    "name", "kind", "target", "enabled", "every", "last success", "last run", "secret", "webhook", "error",
+    "name",
+    "kind",
+    "target",
+    "enabled",
+    "every",
+    "last success",
+    "last run",
+    "secret",
+    "webhook",
+    "error",
 )
 
 
@@ -21,9 +31,13 @@ def _row(source: DataSource) -> tuple[str, ...]:
     if source.checkpoint.get(HALTED):
         error = "HALTED until the token is replaced: " + error
     return (
-        source.name, source.kind, source_target(source), "yes" if source.enabled else "no",
+        source.name,
+        source.kind,
+        source_target(source),
+        "yes" if source.enabled else "no",
         f"{source.sync_interval_minutes}m",
-        f"{source.last_success_at:%Y-%m-%d %H:%M}" if source.last_success_at else "never", last_run,
+        f"{source.last_success_at:%Y-%m-%d %H:%M}" if source.last_success_at else "never",
+        last_run,
         "set" if source.secret_encrypted else "-",
         "set" if source.options.get(WEBHOOK_SECRET_OPTION) else "-",
         error[:80] + ("..." if len(error) > 80 else ""),

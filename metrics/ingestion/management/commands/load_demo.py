@@ -4,6 +4,7 @@ The planted truths (AI adoption dates, the AI cycle-time factor, exact counts) a
 ``Organization.settings["demo_truth"]`` so that anyone can check what Sextant recovers against them.
 Loading twice stores nothing twice: every record is upserted on its natural key.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,7 +81,10 @@ class Command(BaseCommand):
         quiet = options["verbosity"] == 0
         with transaction.atomic():
             batches = tqdm(
-                _batches(demo.records), desc="Loading demo", unit="batch", file=sys.stderr,
+                _batches(demo.records),
+                desc="Loading demo",
+                unit="batch",
+                file=sys.stderr,
                 disable=quiet or None,  # None: no bar when stderr is not a terminal
             )
             for name, batch in batches:
@@ -100,10 +104,12 @@ class Command(BaseCommand):
         merged = PullRequest.objects.filter(state=PullRequest.State.MERGED).count()
         reverted = PullRequest.objects.filter(reverted_at__isnull=False).count()
         ai = PullRequest.objects.filter(ai_assisted=True).count()
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo organization loaded (seed {seed}): {prs} PRs ({merged} merged), "
-            f"{Commit.objects.count()} commits, {Review.objects.count()} reviews, {reverted} reverted PRs, "
-            f"{ai} AI-assisted PRs detected "
-            f"(planted: {counts['ai_assisted_marked_prs']} marked of {counts['ai_assisted_prs']} AI-assisted)"
-            + f"; {outcome}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo organization loaded (seed {seed}): {prs} PRs ({merged} merged), "
+                f"{Commit.objects.count()} commits, {Review.objects.count()} reviews, "
+                f"{reverted} reverted PRs, {ai} AI-assisted PRs detected "
+                f"(planted: {counts['ai_assisted_marked_prs']} marked of "
+                f"{counts['ai_assisted_prs']} AI-assisted)" + f"; {outcome}."
+            )
+        )

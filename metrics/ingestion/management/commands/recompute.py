@@ -5,6 +5,7 @@ ends with a summary line.  ``--queue`` asks the analytics workers instead (a bro
 Syncs, imports and settings changes ask by themselves (``metrics.ingestion.recompute``); this is for
 after a manual database change, a restored backup, or a new release's metric definitions.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,18 +25,24 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--queue", action="store_true",
-                            help="ask the analytics workers (needs CELERY_BROKER_URL); default: compute here")
-        parser.add_argument("--ai-impact-only", action="store_true",
-                            help="only the AI-impact estimates and the ROI table")
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="ask the analytics workers (needs CELERY_BROKER_URL); default: compute here",
+        )
+        parser.add_argument(
+            "--ai-impact-only", action="store_true", help="only the AI-impact estimates and the ROI table"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         part: Part = "ai_impact" if options["ai_impact_only"] else "all"
         what = "AI impact and ROI" if part == "ai_impact" else "metrics"
         if options["queue"]:
             if not settings.CELERY_BROKER_URL:
-                raise CommandError("--queue needs a broker (CELERY_BROKER_URL is not set); "
-                                   "run without --queue to compute here")
+                raise CommandError(
+                    "--queue needs a broker (CELERY_BROKER_URL is not set); "
+                    "run without --queue to compute here"
+                )
             try:
                 recompute_send(reason="manage.py recompute --queue", part=part)
             except Exception as exc:  # the broker's own error names the problem (refused, unknown host)
@@ -46,7 +53,10 @@ class Command(BaseCommand):
             self.stderr.write(f"Recomputing {what} from {PullRequest.objects.count()} pull requests ...")
         outcome = recompute_now(reason="manage.py recompute", part=part)
         snapshots = "" if part == "ai_impact" else f"{MetricSnapshot.objects.count()} snapshot rows, "
-        self.stdout.write(self.style.SUCCESS(
-            f"Recomputed {what} in {outcome.seconds:.1f} s: {snapshots}"
-            f"{AIImpactEstimate.objects.count()} AI-impact estimates, {AIRoiMonth.objects.count()} ROI rows."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Recomputed {what} in {outcome.seconds:.1f} s: {snapshots}"
+                f"{AIImpactEstimate.objects.count()} AI-impact estimates, "
+                f"{AIRoiMonth.objects.count()} ROI rows."
+            )
+        )

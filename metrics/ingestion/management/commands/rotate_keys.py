@@ -3,6 +3,7 @@
 Rotation: put the new key first in SEXTANT_ENCRYPTION_KEYS (keep the old one after it), run this, then
 remove the old key.  All or nothing: one transaction.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ One PeriodicTask runs ``sextant.ingestion.sync_due_sources`` every minute on the
 enqueues each enabled source whose own ``sync_interval_minutes`` has passed since its last run, so the
 per-source interval is edited on the source, not here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,12 @@ class Command(BaseCommand):
         interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.MINUTES)
         _, created = PeriodicTask.objects.update_or_create(
             name=SCHEDULE_NAME,
-            defaults={"task": sync_due_sources_task.name, "interval": interval, "queue": SYNC_QUEUE,
-                      "enabled": True},
+            defaults={
+                "task": sync_due_sources_task.name,
+                "interval": interval,
+                "queue": SYNC_QUEUE,
+                "enabled": True,
+            },
         )
         verb = "created" if created else "updated"
         self.stdout.write(

@@ -3,6 +3,7 @@
 The same service (``metrics.ingestion.sync.source_sync``) as the Celery task: checkpointed, resumable,
 recorded as a SyncRun.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,10 +43,19 @@ class _Bar:
 
 
 def summary(name: str, counts: dict[str, Any], error: str) -> str:
-    c = {k: counts.get(k, 0) for k in (
-        "prs_new", "prs_updated", "commits_new", "reviews", "deployments", "memberships", "api_requests",
-        "api_not_modified",
-    )}
+    c = {
+        k: counts.get(k, 0)
+        for k in (
+            "prs_new",
+            "prs_updated",
+            "commits_new",
+            "reviews",
+            "deployments",
+            "memberships",
+            "api_requests",
+            "api_not_modified",
+        )
+    }
     line = (
         f"{name}: {c['prs_new']} new and {c['prs_updated']} updated PRs, {c['commits_new']} new commits, "
         f"{c['reviews']} reviews, {c['deployments']} deployments, {c['memberships']} team memberships; "
