@@ -82,7 +82,8 @@ class ExportListView(ListModelMixin, GenericAPIView):
             return csv_response(header, values, self.export_name, head=request.method == "HEAD")
         fields = cols.json_values(self.columns, access, datetime_text=cols.datetimes_as_text(rows.db))
         if self.ids_first:
-            every_row = rows.model._default_manager.all()
+            # The page's rows carry the selector's annotations too (the metrics' ``provisional``).
+            every_row = rows.model._default_manager.annotate(**rows.query.annotations)
             page = self.paginate_queryset(IdsFirst(rows.values("id"), every_row.values("id", **fields)))
         else:
             page = self.paginate_queryset(rows.values("id", **fields))
