@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, Q
 
+from connectors import timebounds
 from metrics.analytics import completeness
 from metrics.ingestion.models import AIUsageDay, Commit, PullRequest
 
@@ -26,11 +27,16 @@ def _latest(*values: dt.datetime | None) -> dt.datetime | None:
 def sources_through() -> dict[str, dt.datetime | None]:
     """The latest event of each kind of source: ``delivery`` (PRs and commits) and ``ai_usage`` (telemetry
     days, as the end of the day)."""
+    # Only believable moments count: one forged far-future date must not move "data through" to 9999
+    # (every period would look complete, and the day after 9999-12-31 does not exist).
+    upper = timebounds.latest()
     found: list[dt.datetime | None] = []
     for model, fields in DELIVERY_EVENTS:
-        row = model.objects.aggregate(**{f: Max(f) for f in fields})
+        believed = {f: Q(**{f"{f}__gte": timebounds.EARLIEST, f"{f}__lte": upper}) for f in fields}
+        row = model.objects.aggregate(**{f: Max(f, filter=believed[f]) for f in fields})
         found += row.values()
-    day = AIUsageDay.objects.aggregate(day=Max("day"))["day"]
+    days = AIUsageDay.objects.filter(day__gte=timebounds.EARLIEST.date(), day__lte=upper.date())
+    day = days.aggregate(day=Max("day"))["day"]
     usage = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if day else None
     return {"delivery": _latest(*found), "ai_usage": usage}
 
