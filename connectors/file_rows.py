@@ -306,7 +306,7 @@ def parse_amount(value: object, *, allowed: str, high: float = math.inf, noun: s
         number = float(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a {noun}") from None
-    if not 0 <= number <= high:  # also rejects nan
+    if not (math.isfinite(number) and 0 <= number <= high):  # nan, inf (1e999) and negatives too
         raise ValueError(f"{text!r} is not {allowed}")
     return number
 
