@@ -10,7 +10,6 @@ reach of another process): it fails in CI without it and skips locally on SQLite
 
 from __future__ import annotations
 
-import os
 from io import StringIO
 from pathlib import Path
 
@@ -54,10 +53,13 @@ def _survey_round() -> None:
 
 def test_fifty_clients_against_gunicorn_without_errors(tmp_path: Path) -> None:
     if connection.vendor != "postgresql":
-        message = "the load test serves the test database from gunicorn: it needs DATABASE_URL=postgres://..."
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        # gunicorn must serve the test database from other processes, and the SQLite test database lives
+        # in this process' memory.  CI runs it in its PostgreSQL pass (.ci/run step 2, which fails, never
+        # skips, when PostgreSQL cannot be reached); `make test` on SQLite says so here.
+        pytest.skip(
+            "needs PostgreSQL (gunicorn serves the test database from other processes): "
+            "DATABASE_URL=postgres://... make test, as CI's second pass runs it"
+        )
     call_command("load_demo", "--seed", "5", "--small", verbosity=0, stdout=StringIO(), stderr=StringIO())
     _survey_round()
     username, password, token = servers.credentials()
