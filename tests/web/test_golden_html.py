@@ -51,7 +51,7 @@ def normalize(html: str, people: dict[int, str]) -> str:
     html = re.sub(r'<p class="freshness".*?</p>', fresh, html, flags=re.S)
     # Person ids differ between databases (PostgreSQL sequences are not rolled back): name them instead.
     html = re.sub(
-        r'(data-person="|author=|<option value=")(\d+)',
+        r'(data-person="|author=|<option value=")(\d+)(?=["&])',  # an id, not "3m" (3 months)
         lambda m: m.group(1) + people.get(int(m.group(2)), m.group(2)),
         html,
     )
