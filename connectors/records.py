@@ -123,6 +123,29 @@ class DeploymentRecord:
     created_at: datetime
     finished_at: datetime | None = None
     is_production: bool = False
+    source: str = ""  # github_deployments | github_actions | gitlab | webhook | file | ...
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """A production incident from an incident tool or tracker (PagerDuty, Opsgenie, issues, Jira, ...).
+
+    ``deployment_id`` / ``sha`` name the causing deployment or commit where the source says; otherwise the
+    incident is linked to the last production deployment of its service or repository before it started.
+    """
+
+    source: str  # pagerduty | opsgenie | github_issues | gitlab | jira | webhook | file
+    external_id: str
+    started_at: datetime
+    title: str = ""
+    resolved_at: datetime | None = None
+    severity: str = ""
+    service: str = ""  # the tool's service or project name (mapped to repositories in settings)
+    repository: str = ""  # owner/name where the source knows it
+    deployment_id: str = ""
+    sha: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +199,7 @@ Record = (
     | ReviewRecord
     | TeamMembershipRecord
     | DeploymentRecord
+    | IncidentRecord
     | AIUsageRecord
     | AISeatRecord
     | SurveyResponseRecord
