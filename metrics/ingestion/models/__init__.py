@@ -2,7 +2,16 @@
 
 from metrics.ingestion.models.ai import AIImpactEstimate, AIRoiMonth, AISeat, AISeatCount, AIUsageDay
 from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, SyncRun, WebhookDelivery
-from metrics.ingestion.models.records import AIEvidence, Commit, Deployment, PullRequest, Revert, Review
+from metrics.ingestion.models.records import (
+    AIEvidence,
+    Commit,
+    DeliverySplit,
+    Deployment,
+    Incident,
+    PullRequest,
+    Revert,
+    Review,
+)
 from metrics.ingestion.models.surveys import SurveyResponse, SurveyRound
 
 __all__ = [
@@ -13,7 +22,9 @@ __all__ = [
     "AISeatCount",
     "AIUsageDay",
     "Commit",
+    "DeliverySplit",
     "Deployment",
+    "Incident",
     "MetricSnapshot",
     "PullRequest",
     "Revert",
