@@ -42,6 +42,9 @@ CONNECTOR_PATHS: dict[str, str] = {
     "gitlab": "connectors.gitlab:GitLabConnector",
     "copilot": "connectors.copilot:CopilotConnector",
     "git": "connectors.local_git:LocalGitConnector",
+    "pagerduty": "connectors.pagerduty:PagerDutyConnector",
+    "opsgenie": "connectors.opsgenie:OpsgenieConnector",
+    "jira": "connectors.jira:JiraConnector",
 }
 LEASE = timedelta(minutes=10)  # a RUNNING run without a heartbeat for this long is taken to be dead
 HEARTBEAT_EVERY = 1.0  # seconds between progress writes to the SyncRun
