@@ -355,3 +355,7 @@ resolved_at  # unused variable (connectors/records.py:142)
 severity  # unused variable (connectors/records.py:143)
 service  # unused variable (connectors/records.py:144)
 deployment_id  # unused variable (connectors/records.py:146)
+# Delivery (issue 18): Incident.Link choices are stored values; deployment_ref is read by its column name
+SHA  # unused variable (metrics/ingestion/models/records.py)
+LAST_BEFORE  # unused variable (metrics/ingestion/models/records.py)
+deployment_ref  # unused variable (metrics/ingestion/models/records.py)

@@ -8,7 +8,7 @@ of records inside one transaction (nothing half-written) and re-derives what dep
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,6 +19,7 @@ from connectors.records import (
     AIUsageRecord,
     CommitRecord,
     DeploymentRecord,
+    IncidentRecord,
     PullRequestRecord,
     Record,
     RepositoryRecord,
@@ -28,6 +29,7 @@ from connectors.records import (
 from metrics.analytics import ai_detection
 from metrics.core.models import Repository
 from metrics.ingestion.bulk import upsert
+from metrics.ingestion.delivery import incidents_link, incidents_upsert
 from metrics.ingestion.derive import repository_derive
 from metrics.ingestion.models import AIEvidence, Commit, Deployment, PullRequest, Review
 from metrics.ingestion.people import people_resolve
@@ -258,7 +260,17 @@ def reviews_upsert(*, repository: Repository, records: list[ReviewRecord]) -> in
     return len(rows)
 
 
-DEPLOYMENT_FIELDS = ("environment", "is_production", "sha", "status", "created_at", "finished_at")
+DEPLOYMENT_FIELDS = (
+    "environment",
+    "is_production",
+    "sha",
+    "status",
+    "created_at",
+    "finished_at",
+    "source",
+    "url",
+    "updated_at",
+)
 
 
 def deployments_upsert(*, repository: Repository, records: list[DeploymentRecord]) -> int:
@@ -274,6 +286,8 @@ def deployments_upsert(*, repository: Repository, records: list[DeploymentRecord
             status=r.status[:20],
             created_at=_utc(r.created_at),
             finished_at=_utc(r.finished_at),
+            source=r.source[:40],
+            url=r.url[:500],
         )
         for r in by_id.values()
     ]
@@ -312,6 +326,7 @@ def records_ingest(
             summary.add("reviews", reviews_upsert(repository=repo(name), records=items))
         for name, items in _by_repo(grouped[DeploymentRecord]).items():
             summary.add("deployments", deployments_upsert(repository=repo(name), records=items))
+        _incidents_into(summary, grouped, repo)
         if grouped[TeamMembershipRecord]:
             summary.add("memberships", memberships_upsert(records=grouped[TeamMembershipRecord]))
         if grouped[AIUsageRecord] or grouped[AISeatRecord]:
@@ -321,6 +336,20 @@ def records_ingest(
         if derive:
             _derive_into(summary, repos.values())
     return summary
+
+
+def _incidents_into(
+    summary: IngestSummary, grouped: dict[type, list], repo: Callable[[str], Repository]
+) -> None:
+    """Store the batch's incidents, and re-link them and the incidents of the repositories whose
+    deployments the batch stored (a deployment stored after its incident links it)."""
+    incident_ids: list[int] = []
+    if grouped[IncidentRecord]:
+        incident_ids = incidents_upsert(records=grouped[IncidentRecord], repository=repo)
+        summary.add("incidents", len(incident_ids))
+    if grouped[DeploymentRecord] or incident_ids:
+        touched = {repo(r.repository).pk for r in grouped[DeploymentRecord]}
+        incidents_link(repository_ids=touched, incident_ids=incident_ids)
 
 
 def _derive_into(summary: IngestSummary, repositories: Iterable[Repository]) -> None:

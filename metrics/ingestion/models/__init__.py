@@ -2,7 +2,15 @@
 
 from metrics.ingestion.models.ai import AIImpactEstimate, AIRoiMonth, AISeat, AISeatCount, AIUsageDay
 from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, SyncRun, WebhookDelivery
-from metrics.ingestion.models.records import AIEvidence, Commit, Deployment, PullRequest, Revert, Review
+from metrics.ingestion.models.records import (
+    AIEvidence,
+    Commit,
+    Deployment,
+    Incident,
+    PullRequest,
+    Revert,
+    Review,
+)
 from metrics.ingestion.models.surveys import SurveyResponse, SurveyRound
 
 __all__ = [
@@ -14,6 +22,7 @@ __all__ = [
     "AIUsageDay",
     "Commit",
     "Deployment",
+    "Incident",
     "MetricSnapshot",
     "PullRequest",
     "Revert",

@@ -175,11 +175,54 @@ class Deployment(models.Model):
     status = models.CharField(max_length=20)  # success | failure | error | in_progress | ...
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True)
+    source = models.CharField(max_length=40, blank=True)  # github_deployments | gitlab | webhook | file ...
+    url = models.URLField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["repository", "external_id"], name="uniq_deployment"),
         ]
+        indexes = [
+            models.Index(fields=["repository", "is_production", "created_at"], name="deploy_repo_prod_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.repository_id}:{self.environment}@{self.sha[:8]}"
+
+
+class Incident(models.Model):
+    """A production incident (PagerDuty, Opsgenie, issues, Jira, the webhook, a file), linked to the
+    deployment that caused it by ``analytics/delivery.py: link_incidents`` (``link`` says which rule)."""
+
+    class Link(models.TextChoices):
+        EXPLICIT = "explicit"  # the source named the deployment
+        SHA = "sha"  # the source named the commit: the first production deployment of it
+        LAST_BEFORE = "last_before"  # the last production deployment of its repository before it started
+        NONE = "none"  # no repository, or no production deployment before it
+
+    source = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=200)
+    title = models.TextField(blank=True)
+    severity = models.CharField(max_length=40, blank=True)
+    service = models.CharField(max_length=200, blank=True)
+    repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    started_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True)
+    deployment_ref = models.CharField(max_length=100, blank=True, help_text="deployment id the source named")
+    sha = models.CharField(max_length=64, blank=True)
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    link = models.CharField(max_length=20, choices=Link.choices, default=Link.NONE)
+    url = models.URLField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="uniq_incident")]
+        indexes = [models.Index(fields=["repository", "started_at"], name="incident_repo_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
