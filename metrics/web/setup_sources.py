@@ -114,7 +114,7 @@ def _form_options(post: Any) -> dict[str, Any]:
             "incident_label": text["incident_label"],
         }
     if kind == "gitlab":
-        incidents = post.get("incidents") == "on"
+        incidents = True if post.get("incidents") == "on" else None
         return {
             "group": text["group"],
             "project": text["project"],

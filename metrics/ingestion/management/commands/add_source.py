@@ -93,7 +93,7 @@ class Command(BaseCommand):
                 "group": o["group"],
                 "project": o["project"],
                 "api_url": o["api_url"],
-                "incidents": o["incidents"],
+                "incidents": o["incidents"] or None,
             }
         if kind == "pagerduty":
             return {"api_url": o["api_url"], "service_ids": o["service_id"], "days": o["days"]}
