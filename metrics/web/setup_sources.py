@@ -39,12 +39,9 @@ KINDS = (
     ("copilot", "GitHub Copilot usage"),
     ("pagerduty", "PagerDuty incidents"),
     ("opsgenie", "Opsgenie incidents"),
-    ("jira", "Jira incidents (Cloud or Data Center)"),
+    ("jira", "Jira incidents"),
 )
-JIRA_FLAVORS = (
-    ("cloud", "Cloud (API token + email)"),
-    ("datacenter", "Data Center / Server (personal access token)"),
-)
+JIRA_FLAVORS = (("cloud", "Cloud"), ("datacenter", "Data Center / Server"))
 TEXT_FIELDS = (
     "org",
     "repos",
