@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-DEFINITION_VERSION = "1.2"
+DEFINITION_VERSION = "1.3"
 QUANTILES = ("p50", "p75", "p90")
 PERIODS = ("week", "month")
 SCOPES = ("team", "repository", "organization")  # the scopes the pages and the API list
@@ -203,6 +203,126 @@ def _breakdown_metrics() -> list[Metric]:
     return out
 
 
+# Delivery: DORA's five keys (computed by ``analytics/delivery.py``; the rules are in its docstring).
+_PRODUCTION = (
+    "A production deployment: to a production environment, status success, failure or error, dated when "
+    "it finished; by the repository's owning team."
+)
+
+
+def _delivery_metrics() -> list[Metric]:
+    return [
+        Metric(
+            "deployment_frequency",
+            "Deployment frequency",
+            "count",
+            "higher",
+            f"Successful production deployments in the period. {_PRODUCTION}",
+        ),
+        *(
+            Metric(
+                f"lead_time_for_changes_{q}",
+                f"Lead time for changes {q}",
+                "hours",
+                "lower",
+                f"First commit of a PR -> the successful production deployment that shipped it (the first "
+                f"at or after its merge), in hours ({q}); non-bot PRs, by deployment date.",
+            )
+            for q in QUANTILES
+        ),
+        Metric(
+            "change_failure_rate",
+            "Change failure rate",
+            "share",
+            "lower",
+            "Share of production deployments that failed: status failure or error, an incident linked to "
+            "it, the next successful production deployment of its repository a rollback or a hotfix or "
+            "revert, or it shipped a PR reverted within the observation window (default 14 days); only "
+            f"deployments whose window has closed count. {_PRODUCTION} Since 1.3 (before: status and "
+            "reverts only, organization and repository).",
+        ),
+        *(
+            Metric(
+                f"failed_deployment_recovery_time_{q}",
+                f"Failed deployment recovery time {q}",
+                "hours",
+                "lower",
+                f"A failed production deployment -> recovered, in hours ({q}): from its first linked "
+                "incident's start to its last one's resolution (unknown while one is open), else from the "
+                "deployment to the next successful production deployment of its repository.",
+            )
+            for q in RECOVERY_QUANTILES
+        ),
+        Metric(
+            "deployment_rework_rate",
+            "Deployment rework rate",
+            "share",
+            "lower",
+            "Share of successful production deployments that were unplanned fixes of production: a "
+            "rollback (a commit an earlier deployment shipped, other than the one just before) or a "
+            "deployment shipping a hotfix (branch hotfix/..., label hotfix) or a revert.",
+        ),
+    ]
+
+
+RECOVERY_QUANTILES = ("p50", "p90")
+DELIVERY = (
+    "deployment_frequency",
+    *(f"lead_time_for_changes_{q}" for q in QUANTILES),
+    "change_failure_rate",
+    *(f"failed_deployment_recovery_time_{q}" for q in RECOVERY_QUANTILES),
+    "deployment_rework_rate",
+)
+
+
+@dataclass(frozen=True)
+class Band:
+    """DORA's performance clusters for context: ``bounds`` are (label, inclusive upper limit) from the
+    best; a value past the last limit is ``Low``.  Deployment frequency is compared per week."""
+
+    family: str
+    bounds: tuple[tuple[str, float], ...]
+    source: str = "DORA State of DevOps 2023 performance clusters"
+
+
+# Lower is better for every family but deployment frequency (whose limits are lower limits).
+BANDS = {
+    "deployment_frequency": Band(
+        "deployment_frequency",
+        (("Elite", 7.0), ("High", 1.0), ("Medium", 12 / 52)),
+        "DORA 2023: on demand (daily or more), daily to weekly, weekly to monthly, less than monthly",
+    ),
+    "lead_time_for_changes": Band(
+        "lead_time_for_changes",
+        (("Elite", 24.0), ("High", 168.0), ("Medium", 720.0)),
+        "DORA 2023: under a day, a day to a week, a week to a month, more",
+    ),
+    "change_failure_rate": Band(
+        "change_failure_rate",
+        (("Elite", 0.05), ("High", 0.10), ("Medium", 0.15)),
+        "DORA 2023: 5%, 10%, 15%, more",
+    ),
+    "failed_deployment_recovery_time": Band(
+        "failed_deployment_recovery_time",
+        (("Elite", 1.0), ("High", 24.0), ("Medium", 168.0)),
+        "DORA 2023: under an hour, under a day, under a week, more",
+    ),
+}
+
+
+def band(metric: str, value: float | None, *, days: float = 7.0) -> str:
+    """DORA's cluster of ``value`` of a delivery metric (``days``: the period's length, for deployment
+    frequency), or "" where DORA publishes none (rework rate) or the value is unknown."""
+    family = metric.rsplit("_p", 1)[0] if metric[-3:] in ("p50", "p75", "p90") else metric
+    found = BANDS.get(family)
+    if found is None or value is None or value != value:
+        return ""
+    if family == "deployment_frequency":
+        per_week = value * 7.0 / days
+        return next((name for name, limit in found.bounds if per_week >= limit), "Low")
+    return next((name for name, limit in found.bounds if value <= limit), "Low")
+
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
@@ -241,14 +361,7 @@ METRICS: dict[str, Metric] = {
             "Share of the period's merged PRs reverted within the observation window after the merge "
             "(default 14 days; a revert still standing), counting only PRs whose window has closed.",
         ),
-        Metric(
-            "change_failure_rate",
-            "Change failure rate",
-            "share",
-            "lower",
-            "Share of production deployments that failed or shipped a PR reverted within the observation "
-            "window (default 14 days), counting only deployments whose window has closed.",
-        ),
+        *_delivery_metrics(),
         Metric(
             "ai_adoption_level",
             "AI adoption level",

@@ -17,7 +17,7 @@ DEFAULT_WINDOW_DAYS = 14
 CENSORED = frozenset(
     {
         "revert_rate",
-        "change_failure_rate",
+        "change_failure_rate",  # by deployment date: the deployment's window must have closed
         "time_to_revert_p50",
         "time_to_revert_p75",
         "time_to_revert_p90",

@@ -26,9 +26,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from metrics.analytics.flow import hours_between
+
 PRODUCTION_STATUSES = ("success", "failure", "error")
 HOTFIX_PREFIXES = ("hotfix/", "hotfix-", "hotfix_")
 SHA_MIN = 7  # a commit named by fewer characters links nothing (ambiguous)
+
+LINK_RULE = (
+    "An incident is linked to the deployment its source names; else to the first production deployment "
+    "of the commit it names; else to the last successful production deployment of its repository (or of "
+    "the repository its service is mapped to) at or before the incident started; else to none."
+)
+
+
+def _ns(at: pd.Series) -> pd.Series:
+    """UTC nanosecond timestamps (frames from the database and from files differ in unit)."""
+    return pd.to_datetime(at, utc=True).astype("datetime64[ns, UTC]")
 
 
 def production(deployments: pd.DataFrame) -> pd.DataFrame:
@@ -37,7 +50,7 @@ def production(deployments: pd.DataFrame) -> pd.DataFrame:
         deployments["is_production"].astype(bool) & deployments["status"].isin(PRODUCTION_STATUSES)
     ].copy()
     finished = prod["finished_at"] if "finished_at" in prod else prod["created_at"]
-    prod["at"] = finished.fillna(prod["created_at"])
+    prod["at"] = _ns(finished.fillna(prod["created_at"]))
     prod["ok"] = prod["status"] == "success"
     return prod.sort_values(["at", "id"], kind="stable")
 
@@ -101,7 +114,11 @@ def _last_before(
     if not len(rest) or ok.empty:
         return
     left = pd.DataFrame(
-        {"row": rest, "repository_id": repo[rest], "started_at": incidents["started_at"].to_numpy()[rest]}
+        {
+            "row": rest,
+            "repository_id": repo[rest],
+            "started_at": _ns(incidents["started_at"]).to_numpy()[rest],
+        }
     ).sort_values("started_at")
     right = ok[["repository_id", "at", "id"]].astype({"repository_id": "int64"}).sort_values("at")
     joined = pd.merge_asof(left, right, left_on="started_at", right_on="at", by="repository_id")
@@ -119,6 +136,7 @@ def shipped(deployments: pd.DataFrame, prs: pd.DataFrame) -> pd.DataFrame:
     ok = production(deployments)
     ok = ok[ok["ok"]]
     merged = prs.loc[prs["merged_at"].notna(), ["id", "repository_id", "merged_at"]]
+    merged = merged.assign(merged_at=_ns(merged["merged_at"]))
     if ok.empty or merged.empty:
         return pd.DataFrame({"id": pd.Series(dtype="int64"), "deployment_id": pd.Series(dtype="int64")})
     joined = pd.merge_asof(
@@ -142,3 +160,136 @@ def is_hotfix(head_branch: pd.Series, labels: pd.Series) -> pd.Series:
     branch = head_branch.fillna("").astype(str).str.lower().str.startswith(HOTFIX_PREFIXES)
     label = labels.map(lambda ls: any(str(x).lower() == "hotfix" for x in (ls or ())))
     return branch | label.astype(bool)
+
+
+DEPLOYMENT_DEFAULTS = {"sha": "", "finished_at": pd.NaT, "repository_team_id": pd.NA}
+PR_DEFAULTS = {
+    "first_commit_at": pd.NaT,
+    "is_bot": False,
+    "ai_assisted": False,
+    "head_branch": "",
+    "labels": None,
+    "revert_of_id": pd.NA,
+    "reverted_at": pd.NaT,
+}
+INCIDENT_DEFAULTS = {"started_at": pd.NaT, "resolved_at": pd.NaT, "deployment_id": pd.NA}
+
+
+def _complete(frame: pd.DataFrame, defaults: dict[str, object]) -> pd.DataFrame:
+    """``frame`` with the optional columns it lacks (a frame without ``id`` numbers its rows)."""
+    out = frame.copy()
+    if "id" not in out and defaults is DEPLOYMENT_DEFAULTS:
+        out["id"] = np.arange(len(out))
+    for name, value in defaults.items():
+        if name in out:
+            continue
+        if isinstance(value, type(pd.NaT)):
+            out[name] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+        else:
+            out[name] = pd.Series([value] * len(out), index=out.index, dtype=object)
+    return out
+
+
+def outcomes(
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame | None,
+    prs: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(production deployments with their outcome, shipped PRs with their lead time).
+
+    Input — deployments: id, repository_id, sha, created_at, finished_at, status, is_production (and
+    repository_team_id where known); incidents: id, started_at, resolved_at, deployment_id (the link);
+    prs: id, repository_id, merged_at, first_commit_at, is_bot, ai_assisted, head_branch, labels,
+    revert_of_id, reverted_at (reverts within the observation window only).
+
+    Output 1, one row per production deployment: id, repository_id, (repository_team_id,) at, ok,
+    rework, failed, recovery_hours (NaN unless failed with a known recovery), ai (shipped an AI-assisted
+    PR), prs (non-bot PRs shipped).  Output 2, one row per shipped non-bot PR: deployment_id,
+    lead_hours (first commit -> the deployment), ai.
+    """
+    deployments, prs = _complete(deployments, DEPLOYMENT_DEFAULTS), _complete(prs, PR_DEFAULTS)
+    incidents = _complete(incidents if incidents is not None else pd.DataFrame(), INCIDENT_DEFAULTS)
+    prod = production(deployments).reset_index(drop=True)
+    n = len(prod)
+    ships = shipped(deployments, prs).merge(
+        prs[
+            [
+                "id",
+                "first_commit_at",
+                "is_bot",
+                "ai_assisted",
+                "head_branch",
+                "labels",
+                "revert_of_id",
+                "reverted_at",
+            ]
+        ],
+        on="id",
+    )
+    ships = ships[~ships["is_bot"].astype(bool)]
+    row_of = pd.Series(np.arange(n), index=prod["id"].to_numpy())
+    ship_row = row_of.reindex(ships["deployment_id"].to_numpy()).to_numpy()
+    fixes = (is_hotfix(ships["head_branch"], ships["labels"]) | ships["revert_of_id"].notna()).to_numpy()
+    shipped_ai = ships["ai_assisted"].astype(bool).to_numpy()
+    shipped_reverted = ships["reverted_at"].notna().to_numpy()
+
+    def any_of(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(ship_row[mask], minlength=n) > 0 if n else np.zeros(0, dtype=bool)
+
+    ok = prod["ok"].to_numpy(dtype=bool)
+    repo = prod["repository_id"].to_numpy(dtype=np.int64)
+    sha = prod["sha"].fillna("").astype(str).str.lower().to_numpy()
+    at = prod["at"]
+    # the previous and the next successful deployment of the repository (row numbers, -1: none)
+    pos = pd.Series(np.where(ok, np.arange(n), np.nan))
+    by_repo = pos.groupby(repo)
+    prev_ok = by_repo.shift(1).groupby(repo).ffill().fillna(-1).to_numpy(dtype=np.int64)
+    next_ok = by_repo.shift(-1).groupby(repo).bfill().fillna(-1).to_numpy(dtype=np.int64)
+    # rollback: deploys a commit an earlier successful deployment of the repository deployed, other than
+    # the one just before it
+    again = np.zeros(n, dtype=bool)
+    again[ok] = pd.DataFrame({"r": repo[ok], "s": sha[ok]}).duplicated().to_numpy()
+    rollback = ok & again & (sha != "") & ((prev_ok < 0) | (sha != sha[np.maximum(prev_ok, 0)]))
+    rework = ok & (rollback | any_of(fixes))
+    followed_by_rework = (next_ok >= 0) & rework[np.maximum(next_ok, 0)]
+    inc = incidents[incidents["deployment_id"].notna()]
+    inc_row = row_of.reindex(inc["deployment_id"].astype("int64").to_numpy()).to_numpy()
+    keep = ~np.isnan(inc_row)
+    inc, inc_row = inc[keep], inc_row[keep].astype(np.int64)
+    has_incident = np.bincount(inc_row, minlength=n) > 0 if n else np.zeros(0, dtype=bool)
+    failed = ~ok | has_incident | followed_by_rework | any_of(shipped_reverted)
+    # recovery: the linked incidents' span (first start -> last resolution; unknown while one is open),
+    # else the deployment -> the next successful one (the rollback, hotfix or redeploy that replaced it)
+    at_ns = at.to_numpy(dtype="datetime64[ns]") if n else np.zeros(0, dtype="datetime64[ns]")
+    start = at_ns.copy()
+    end = np.where(next_ok >= 0, at_ns[np.maximum(next_ok, 0)] if n else at_ns, np.datetime64("NaT"))
+    if len(inc):
+        started = inc["started_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+        resolved = inc["resolved_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+        spans = pd.DataFrame({"row": inc_row, "start": started, "end": resolved})
+        grouped = spans.groupby("row")
+        first, last_end = grouped["start"].min(), grouped["end"].max()
+        open_ = grouped["end"].apply(lambda s: s.isna().any())
+        rows = first.index.to_numpy()
+        start[rows] = first.to_numpy()
+        end[rows] = np.where(open_.to_numpy(), np.datetime64("NaT"), last_end.to_numpy())
+    span = (end - start).astype("timedelta64[us]").astype("float64") / 3_600_000_000
+    span[np.isnat(end) | np.isnat(start) | (span < 0)] = np.nan
+    out = prod.assign(
+        rework=rework,
+        failed=failed,
+        recovery_hours=np.where(failed, span, np.nan),
+        ai=any_of(shipped_ai),
+        prs=np.bincount(ship_row, minlength=n) if n else np.zeros(0, dtype=np.int64),
+    )
+    lead = pd.DataFrame(
+        {
+            "deployment_id": ships["deployment_id"].to_numpy(),
+            "lead_hours": hours_between(
+                ships["first_commit_at"].reset_index(drop=True),
+                at.iloc[ship_row].reset_index(drop=True) if n else pd.Series(dtype="datetime64[ns, UTC]"),
+            ).to_numpy(),
+            "ai": shipped_ai,
+        }
+    )
+    return out, lead

@@ -238,30 +238,3 @@ def find_reverts(*, prs: pd.DataFrame, commits: pd.DataFrame, pr_commits: pd.Dat
     frame = pd.DataFrame(found, columns=[*REVERT_COLUMNS, "subject"]).drop(columns="subject")
     frame["reverting_number"] = frame["reverting_number"].astype("Int64")
     return frame
-
-
-def deployment_failures(deployments: pd.DataFrame, prs: pd.DataFrame) -> pd.DataFrame:
-    """Production deployments with ``failed``: the deployment failed, or it shipped a PR later reverted.
-
-    A deployment ships the repository's PRs merged after the previous production deployment and up
-    to it.  Input — deployments: repository_id, created_at, status, is_production; prs (merged):
-    repository_id, merged_at, reverted_at.  Output: repository_id, created_at, failed (0/1 float).
-    """
-    prod = deployments[
-        deployments["is_production"].astype(bool)
-        & deployments["status"].isin(["success", "failure", "error"])
-    ]
-    prod = prod[["repository_id", "created_at", "status"]].sort_values("created_at").reset_index(drop=True)
-    prod["deployment"] = prod.index
-    merged = prs[["repository_id", "merged_at", "reverted_at"]].dropna(subset=["merged_at"])
-    shipped = pd.merge_asof(
-        merged.sort_values("merged_at"),
-        prod[["repository_id", "created_at", "deployment"]],
-        left_on="merged_at",
-        right_on="created_at",
-        by="repository_id",
-        direction="forward",
-    )
-    bad = set(shipped.loc[shipped["reverted_at"].notna(), "deployment"].dropna().astype(int))
-    failed = prod["status"].isin(["failure", "error"]) | prod["deployment"].isin(bad)
-    return prod.assign(failed=failed.astype(float))[["repository_id", "created_at", "failed"]]

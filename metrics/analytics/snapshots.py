@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metrics.analytics import catalog, completeness, flow, quality
+from metrics.analytics import catalog, completeness, delivery, flow
 from metrics.analytics.catalog import DEFINITION_VERSION as DEFINITION_VERSION  # re-exported
 from metrics.analytics.grouped import Grouping, factorize_ids, rows_by_label, value_order
 from metrics.analytics.team_tree import TeamTree, teams_at_event
@@ -48,8 +48,8 @@ METRICS = (
     "revert_rate",
     "ai_assisted_share",
     "bot_merged_prs",
-    "change_failure_rate",
     *(f"phase_mean_{key}" for key in (*catalog.BREAKDOWN, "cycle")),
+    *catalog.DELIVERY,
 )
 
 
@@ -329,24 +329,90 @@ def breakdown_parts(merged: pd.DataFrame, is_bot: np.ndarray) -> dict[str, np.nd
     return {key: np.where(complete, values, np.nan) for key, values in parts.items()}
 
 
-def _change_failure(
-    prs: pd.DataFrame, deployments: pd.DataFrame | None, rows: _Rows, observation: Observation | None
+def _deployment_scopes(frame: pd.DataFrame, teams: pd.DataFrame) -> list[_Scope]:
+    """Organization, team (the repository's owning team and its ancestors) and repository scopes of
+    deployment-dated rows (``at``, ``repository_id``, ``repository_team_id``)."""
+    both, out = _by_date(frame, "at")
+    owned = frame["repository_team_id"].astype("Int64")
+    pairs = pd.DataFrame({"row": np.arange(len(frame)), "team_id": owned}).dropna()
+    pairs = pairs.astype({"team_id": "int64"}).merge(team_ancestors(teams), on="team_id")
+    if len(pairs):
+        rows = pairs["row"].to_numpy()
+        team_codes, team_keys = factorize_ids(pairs["rollup_team_id"])
+        team = _coded(team_codes, len(team_keys), [(codes[rows], s) for codes, s in both], len(frame), rows)
+        out.insert(1, _Scope("team", team, team_keys, list(PERIODS), [s for _, s in both]))
+    return out
+
+
+def _quantile_rows(
+    scopes: list[_Scope], rows: _Rows, values: np.ndarray, family: str, names: tuple[str, ...]
 ) -> None:
+    qs = np.array([flow.QUANTILES[q] for q in names])
+    order = value_order(values)
+    if len(order) == 0:
+        return
+    for scope in scopes:
+        for k, (groups, found, n) in enumerate(scope.grouping.quantiles(values, qs, order)):
+            for i, name in enumerate(names):
+                rows.add(scope, k, f"{family}_{name}", groups, found[:, i], n)
+
+
+def _delivery(
+    merged: pd.DataFrame,
+    deployments: pd.DataFrame | None,
+    incidents: pd.DataFrame | None,
+    teams: pd.DataFrame,
+    rows: _Rows,
+    observation: Observation | None,
+) -> None:
+    """DORA's five keys (``analytics/delivery.py``) by deployment date, per organization, team and
+    repository; the change failure rate only over deployments whose observation window has closed."""
     if deployments is None or deployments.empty:
         return
-    deploys = quality.deployment_failures(deployments, prs)  # prs' reverted_at: within the window only
-    if observation is not None:
-        deploys = deploys[observation.closed(deploys["created_at"])]
+    deploys, lead = delivery.outcomes(deployments, incidents, merged)
     if deploys.empty:
         return
+    scopes = _deployment_scopes(deploys, teams)
+    ok = deploys["ok"].to_numpy(dtype=bool)
     everyone = np.ones(len(deploys), dtype=bool)
+    watched = everyone if observation is None else observation.closed(deploys["at"]).to_numpy(dtype=bool)
     failed = deploys["failed"].to_numpy(dtype=float)
-    for scope in _by_date(deploys, "created_at")[1]:
-        for k, (count, failures) in enumerate(
-            zip(scope.grouping.sums(everyone), scope.grouping.sums(everyone, failed), strict=True)
+    rework = deploys["rework"].to_numpy(dtype=float)
+    for scope in scopes:
+        g = scope.grouping
+        for k, (count, oks, seen, fails, reworks) in enumerate(
+            zip(
+                g.sums(everyone),
+                g.sums(ok),
+                g.sums(watched),
+                g.sums(watched, failed),
+                g.sums(ok, rework),
+                strict=True,
+            )
         ):
             has = np.flatnonzero(count)
-            rows.add(scope, k, "change_failure_rate", has, failures[has] / count[has], count[has])
+            rows.add(scope, k, "deployment_frequency", has, oks[has], oks[has])
+            has = np.flatnonzero(seen)
+            rows.add(scope, k, "change_failure_rate", has, fails[has] / seen[has], seen[has])
+            has = np.flatnonzero(oks)
+            rows.add(scope, k, "deployment_rework_rate", has, reworks[has] / oks[has], oks[has])
+    _quantile_rows(
+        scopes,
+        rows,
+        deploys["recovery_hours"].to_numpy(dtype=float),
+        "failed_deployment_recovery_time",
+        catalog.RECOVERY_QUANTILES,
+    )
+    if len(lead):
+        at_row = pd.Index(deploys["id"]).get_indexer(lead["deployment_id"])
+        shipped = deploys.iloc[at_row][["at", "repository_id", "repository_team_id"]].reset_index(drop=True)
+        _quantile_rows(
+            _deployment_scopes(shipped, teams),
+            rows,
+            lead["lead_hours"].to_numpy(dtype=float),
+            "lead_time_for_changes",
+            catalog.QUANTILES,
+        )
 
 
 def metric_snapshots(
@@ -355,6 +421,7 @@ def metric_snapshots(
     teams: pd.DataFrame,
     deployments: pd.DataFrame | None = None,
     observation: Observation | None = None,
+    incidents: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every snapshot row.
 
@@ -365,9 +432,11 @@ def metric_snapshots(
     created_at, merged_at, reverted_at, and where known ready_at, first_review_at, approved_at,
     additions, deletions, repository_team_id; memberships: person_id, team_id, start, end;
     teams: team_id, parent_id; deployments (optional): repository_id, created_at, status,
-    is_production.  Output columns: ``OUTPUT_COLUMNS`` (the id columns are nullable integers; scope,
-    period, metric and period_start (of ``datetime.date``) are categoricals; value is float, NaN when
-    undefined; n is the count behind the value).
+    is_production, and where known id, sha, finished_at, repository_team_id; incidents (optional):
+    started_at, resolved_at, deployment_id (the link, ``delivery.link_incidents``).  Output columns:
+    ``OUTPUT_COLUMNS`` (the id columns are nullable integers; scope, period, metric and period_start (of
+    ``datetime.date``) are categoricals; value is float, NaN when undefined; n is the count behind the
+    value).
 
     Each metric is defined once, in pandas, by :func:`flow.span_quantiles`, :func:`flow.throughput`,
     :func:`quality.revert_rate` and the ``ai_assisted``/bot shares; this function computes the same
@@ -378,6 +447,7 @@ def metric_snapshots(
     merged = _prepare(prs, deployments, observation).reset_index(drop=True)
     rows = _Rows()
     if merged.empty:
+        _delivery(merged, deployments, incidents, teams, rows, observation)
         return rows.frame()
     is_bot = merged["is_bot"].to_numpy(dtype=bool)
     qs = np.array(list(flow.QUANTILES.values()))
@@ -414,7 +484,7 @@ def metric_snapshots(
                 for k, (groups, values, n) in enumerate(codings):
                     for i, name in enumerate(flow.QUANTILES):
                         rows.add(scope, k, f"{metric}_{name}", groups, values[:, i], n)
-    _change_failure(merged, deployments, rows, observation)
+    _delivery(merged, deployments, incidents, teams, rows, observation)
     return rows.frame()
 
 

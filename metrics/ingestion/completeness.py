@@ -13,10 +13,15 @@ from django.db.models import Max, Q
 
 from connectors import timebounds
 from metrics.analytics import completeness
-from metrics.ingestion.models import AIUsageDay, Commit, PullRequest
+from metrics.ingestion.models import AIUsageDay, Commit, Deployment, Incident, PullRequest
 
 # The delivery records every delivery metric is computed from: (model, time fields).
-DELIVERY_EVENTS = ((PullRequest, ("merged_at", "created_at")), (Commit, ("committed_at",)))
+DELIVERY_EVENTS = (
+    (PullRequest, ("merged_at", "created_at")),
+    (Commit, ("committed_at",)),
+    (Deployment, ("created_at", "finished_at")),  # DORA's keys (issue 18)
+    (Incident, ("started_at", "resolved_at")),
+)
 
 
 def _latest(*values: dt.datetime | None) -> dt.datetime | None:

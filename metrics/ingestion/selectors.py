@@ -23,6 +23,7 @@ from metrics.ingestion.models import (
     AIUsageDay,
     Commit,
     Deployment,
+    Incident,
     PullRequest,
     SurveyResponse,
 )
@@ -144,11 +145,46 @@ def pull_request_frame(
     return frame.rename(columns={"repository__team_id": "repository_team_id"})
 
 
-def deployment_frame() -> pd.DataFrame:
-    """(repository_id, created_at, status, is_production) for every deployment."""
-    columns = ["repository_id", "created_at", "status", "is_production"]
-    rows = Deployment.objects.filter(believable_rows("created_at")).order_by("id").values_list(*columns)
-    return _frame(rows, columns)
+DEPLOYMENT_COLUMNS = [
+    "id",
+    "repository_id",
+    "external_id",
+    "environment",
+    "sha",
+    "created_at",
+    "finished_at",
+    "status",
+    "is_production",
+    "repository__team_id",
+]
+INCIDENT_COLUMNS = [
+    "id",
+    "source",
+    "external_id",
+    "repository_id",
+    "started_at",
+    "resolved_at",
+    "severity",
+    "deployment_id",
+    "link",
+]
+
+
+def deployment_frame(*, repository_ids: list[int] | None = None) -> pd.DataFrame:
+    """Every deployment (``DEPLOYMENT_COLUMNS``; the repository's owning team as ``repository_team_id``)."""
+    qs = Deployment.objects.filter(believable_rows("created_at"))
+    if repository_ids is not None:
+        qs = qs.filter(repository_id__in=repository_ids)
+    frame = _frame(qs.order_by("id").values_list(*DEPLOYMENT_COLUMNS), DEPLOYMENT_COLUMNS)
+    return frame.rename(columns={"repository__team_id": "repository_team_id"})
+
+
+def incident_frame(*, repository_ids: list[int] | None = None) -> pd.DataFrame:
+    """Every incident (``INCIDENT_COLUMNS``) with its linked deployment."""
+    qs = Incident.objects.filter(believable_rows("started_at"))
+    if repository_ids is not None:
+        qs = qs.filter(repository_id__in=repository_ids)
+    return _frame(qs.order_by("id").values_list(*INCIDENT_COLUMNS), INCIDENT_COLUMNS)
 
 
 def commit_frame(*, repository_id: int, columns: list[str]) -> pd.DataFrame:

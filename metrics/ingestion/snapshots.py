@@ -36,6 +36,9 @@ SNAPSHOT_PR_COLUMNS = [
     "additions",
     "deletions",
     "repository__team_id",
+    "head_branch",  # delivery: hotfixes
+    "labels",
+    "revert_of_id",
 ]
 
 
@@ -133,6 +136,7 @@ def snapshots_recompute() -> int:
             selectors.team_frame(),
             selectors.deployment_frame(),
             observation,
+            selectors.incident_frame(),
         )
         del prs
         # AI impact and ROI are derived from the same records, so they are refreshed together; adoption

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.analytics import flow, quality
+from metrics.analytics import delivery, flow
 from metrics.analytics.snapshots import metric_snapshots
 
 
@@ -120,7 +120,9 @@ def test_change_failure_rate_counts_failed_and_reverted_deployments() -> None:
     )
     prs = pd.DataFrame({"repository_id": [1, 1], "merged_at": [t(1), t(5)], "reverted_at": [t(3), NAT]})
     prs["reverted_at"] = pd.to_datetime(prs["reverted_at"], utc=True)
-    assert quality.deployment_failures(deployments, prs)["failed"].tolist() == [1.0, 1.0, 0.0]
+    prs["id"] = [1, 2]
+    failed = delivery.outcomes(deployments, None, prs)[0]["failed"]
+    assert failed.tolist() == [True, True, False]
 
 
 def test_snapshots_cover_phases_sizes_people_and_bots() -> None:

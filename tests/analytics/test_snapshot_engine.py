@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.analytics import catalog, quality
+from metrics.analytics import catalog, delivery, flow
 from metrics.analytics.grouped import Grouping, rows_by_label, stable_order
 from metrics.analytics.snapshots import (
     OUTPUT_COLUMNS,
@@ -75,6 +75,44 @@ def _metrics_for(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.concat([p for p in parts if not p.empty], ignore_index=True)
 
 
+def _delivery_reference(merged: pd.DataFrame, deployments: pd.DataFrame) -> list[pd.DataFrame]:
+    """DORA's keys: one groupby per metric, scope and period over ``delivery.outcomes``."""
+    deploys, lead = delivery.outcomes(deployments, None, merged)
+    lead = lead.merge(deploys[["id", "at", "repository_id"]], left_on="deployment_id", right_on="id")
+    parts = []
+    for period in ("week", "month"):
+        keyed = deploys.assign(period_start=period_start(deploys["at"], period))
+        shipped = lead.assign(period_start=period_start(lead["at"], period))
+        for scope, by in (
+            ("organization", ["period_start"]),
+            ("repository", ["repository_id", "period_start"]),
+        ):
+            grouped = keyed.groupby(by, observed=True)
+            ok = keyed[keyed["ok"]].groupby(by, observed=True)
+            found = [
+                grouped["ok"].agg(value="sum", n="sum").reset_index().assign(metric="deployment_frequency"),
+                grouped["failed"]
+                .agg(value="mean", n="size")
+                .reset_index()
+                .assign(metric="change_failure_rate"),
+                ok["rework"]
+                .agg(value="mean", n="size")
+                .reset_index()
+                .assign(metric="deployment_rework_rate"),
+            ]
+            for column, family, names, frame in (
+                ("recovery_hours", "failed_deployment_recovery_time", catalog.RECOVERY_QUANTILES, keyed),
+                ("lead_hours", "lead_time_for_changes", catalog.QUANTILES, shipped),
+            ):
+                wide = flow.grouped_quantiles(frame, column, by)
+                found += [
+                    wide.rename(columns={q: "value"})[[*by, "value", "n"]].assign(metric=f"{family}_{q}")
+                    for q in names
+                ]
+            parts += [f.assign(scope=scope, period=period) for f in found if not f.empty]
+    return parts
+
+
 def reference_snapshots(prs, memberships, teams, deployments=None) -> pd.DataFrame:
     merged = _prepare(prs, deployments)
     by_team = merged.merge(assign_teams(merged, memberships, teams), on="id")
@@ -93,15 +131,7 @@ def reference_snapshots(prs, memberships, teams, deployments=None) -> pd.DataFra
     people = keyed.assign(person_id=keyed["author_id"]).dropna(subset=["person_id"])
     parts.append(_metrics_for(people, ["person_id", "period_start"]).assign(scope="person", period="month"))
     if deployments is not None and not deployments.empty:
-        deploys = quality.deployment_failures(deployments, merged)
-        for period in ("week", "month"):
-            keyed = deploys.assign(period_start=period_start(deploys["created_at"], period))
-            for scope, by in (
-                ("organization", ["period_start"]),
-                ("repository", ["repository_id", "period_start"]),
-            ):
-                rate = keyed.groupby(by, observed=True)["failed"].agg(value="mean", n="size").reset_index()
-                parts.append(rate.assign(metric="change_failure_rate", scope=scope, period=period))
+        parts += _delivery_reference(merged, deployments)
     out = pd.concat(parts, ignore_index=True)
     for column in ("team_id", "repository_id", "person_id"):
         if column not in out:
