@@ -333,3 +333,39 @@ def test_jira_values_cannot_break_out_of_their_quotes() -> None:
     clauses, order = fj.parse_jql(jql)
     assert clauses[1] == ("issuetype", "in", ['x") OR issuetype in ("y', "a\\"])
     assert len(clauses) == 3 and order == ["updated ASC", "key ASC"]
+
+
+# --- connection tests (the settings page's "Test connection") ------------------------------------------
+def test_connection_checks_pass_with_the_right_key_and_name_the_source_with_a_wrong_one(
+    pagerduty: fp.FakePagerDuty,
+) -> None:
+    server = pagerduty.server
+    opsgenie = fo.FakeOpsgenie(server)
+    jira = fj.FakeJira(server)
+    good = [
+        pd_connector(pagerduty, {}),
+        og_connector(opsgenie, {}),
+        jira_connector(jira, {}, flavor="cloud"),
+        jira_connector(jira, {}, flavor="datacenter"),
+    ]
+    for connector in good:
+        connector.check()
+    bad = [
+        (
+            pd_connector(pagerduty, {}, key="wrong-key-1234"),
+            "PagerDuty rejected the credentials of source 'acme-pd'",
+        ),
+        (
+            og_connector(opsgenie, {}, key="wrong-key-1234"),
+            "Opsgenie rejected the credentials of source 'acme-og'",
+        ),
+        (
+            jira_connector(jira, {}, secret="wrong-key-1234"),
+            "Jira rejected the credentials of source 'acme-jira'",
+        ),
+    ]
+    for connector, message in bad:
+        with pytest.raises(ConnectorError, match=message) as caught:
+            connector.check()
+        assert "wrong-key-1234" not in str(caught.value)
+    assert server.count(status=200) == 4 and server.count(status=401) == 3

@@ -17,6 +17,7 @@ Faults (429 with ``Retry-After``, 5xx, dropped connections) come from ``server.f
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,7 +57,7 @@ def incident(
         "urgency": urgency,
         "incident_key": f"key-{number}",
         "service": {
-            "id": f"PS{abs(hash(service)) % 1000:03d}",
+            "id": f"PS{zlib.crc32(service.encode()) % 1000:03d}",
             "type": "service_reference",
             "summary": service,
             "html_url": "https://acme.pagerduty.com/service-directory/x",
