@@ -369,3 +369,28 @@ def test_connection_checks_pass_with_the_right_key_and_name_the_source_with_a_wr
             connector.check()
         assert "wrong-key-1234" not in str(caught.value)
     assert server.count(status=200) == 4 and server.count(status=401) == 3
+
+
+def test_pagerduty_splits_long_ranges_into_six_month_queries(pagerduty: fp.FakePagerDuty) -> None:
+    """The fake answers 400 to a range over 6 months, as PagerDuty does: a first sync reading 400 days asks
+    in windows, and loses nothing at their edges."""
+    pagerduty.incidents.append(fp.incident(8, "2026-03-01T00:00:00Z", resolved="2026-03-01T01:00:00Z"))
+    connector = pd_connector(pagerduty, {})
+    connector.config.options["days"] = 400
+    records = read_all(connector)
+    assert [r.external_id for r in records] == ["Q000008", "Q000009"] + [r.external_id for r in PD_EXPECTED]
+    windows = {(r.query["since"][0], r.query["until"][0]) for r in pagerduty.server.requests}
+    assert len(windows) == 3 and pagerduty.server.count(status=400) == 0
+
+
+def test_pagerduty_starts_a_new_query_before_the_offset_limit(
+    pagerduty: fp.FakePagerDuty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PagerDuty serves at most 10,000 records a query (offset + limit): near it, the pass asks again from
+    the creation time of the last incident read (here the limit is 4 to see it with 5 incidents)."""
+    monkeypatch.setattr("connectors.incident_tools.MAX_OFFSET", 4)
+    records = read_all(pd_connector(pagerduty, PD_START))
+    assert list(dict.fromkeys(records)) == PD_EXPECTED  # the boundary incident may be read twice, never lost
+    sinces = [r.query["since"][0] for r in pagerduty.server.requests]
+    assert sinces[0] == "2026-08-01T00:00:00Z" and "2026-09-07T01:00:00Z" in sinces
+    assert max(int(r.query["offset"][0]) for r in pagerduty.server.requests) <= 2

@@ -146,7 +146,7 @@ def test_pagerduty_sync_stores_exact_incidents_linked_to_their_deployment(
     run = source_sync(source=source)
     assert run.status == SyncRun.Status.SUCCEEDED
     assert stored_incidents() == PD_ROWS
-    assert run.counts["records"] == 5 and run.counts["rate_limit_waits"] == 1
+    assert run.counts["records"] == 5 and run.counts["incidents"] == 5 and run.counts["rate_limit_waits"] == 1
     source.refresh_from_db()
     assert source.checkpoint == {"since": "2026-09-05T22:00:00Z"}  # the open incident is read again
     again = source_sync(source=source)  # nothing new: the same rows, none doubled
