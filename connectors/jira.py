@@ -19,10 +19,13 @@ Options (``SourceConfig.options``); the secret is a Cloud API token (with ``emai
 
 The JQL is built here from those settings, never from free text: project keys must look like keys, and
 every type, priority and date is a quoted JQL string with ``"`` and ``\\`` escaped, so no setting can
-change the query's structure.  It reads ``updated >= "<checkpoint - 1 day>"`` ordered by ``updated ASC, key
-ASC`` (JQL dates are in the reading user's time zone: the day of overlap covers any offset; upserts make the
-overlap harmless).  The checkpoint after each page: ``{"since", "cursor", "top"}`` while a pass runs (a
-killed run resumes at the stored cursor), ``{"since": newest updated}`` between runs.
+change the query's structure.  It reads ``updated >= "<checkpoint - 1 day>"`` ordered by ``created ASC,
+key ASC``: an immutable order, so an issue updated while the pass pages through it can join the result
+but never shift another out of it (with ``ORDER BY updated`` it would move to the end and push the next
+issue past the cursor).  JQL dates are in the reading user's time zone: the day of overlap covers any
+offset and any issue updated during the pass; upserts make the overlap harmless.  The checkpoint after each
+page: ``{"since", "cursor", "top"}`` while a pass runs (a killed run resumes at the stored cursor),
+``{"since": newest updated}`` between runs.
 
 Each issue becomes an ``IncidentRecord``: external id its key, started at ``created``, resolved at
 ``resolutiondate``, severity its priority name, service its project key.
@@ -68,7 +71,7 @@ def build_jql(*, projects: list[str], issue_types: list[str], priorities: list[s
     if priorities:
         clauses.append(f"priority in ({', '.join(jql_string(p) for p in priorities)})")
     clauses.append(f"updated >= {jql_string(since.astimezone(UTC).strftime('%Y-%m-%d %H:%M'))}")
-    return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
+    return " AND ".join(clauses) + " ORDER BY created ASC, key ASC"
 
 
 def issue_record(issue: dict[str, Any], site: str) -> IncidentRecord | None:

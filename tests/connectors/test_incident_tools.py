@@ -295,7 +295,7 @@ def test_jira_exact_records_through_pages_and_faults(jira: fj.FakeJira, flavor: 
     # One query, its values quoted: the issue type with quotes in it stayed one value.
     assert set(jira.queries) == {
         'project in ("OPS", "PLAT") AND issuetype in ("Incident", "Sev \\"1\\"") AND priority in ("Highest", '
-        '"High") AND updated >= "2026-08-01 00:00" ORDER BY updated ASC, key ASC'
+        '"High") AND updated >= "2026-08-01 00:00" ORDER BY created ASC, key ASC'
     }
     auth = {r.headers["authorization"] for r in jira.server.requests}
     basic = "Basic " + base64.b64encode(f"{fj.EMAIL}:{fj.TOKEN}".encode()).decode()
@@ -332,7 +332,7 @@ def test_jira_values_cannot_break_out_of_their_quotes() -> None:
     )
     clauses, order = fj.parse_jql(jql)
     assert clauses[1] == ("issuetype", "in", ['x") OR issuetype in ("y', "a\\"])
-    assert len(clauses) == 3 and order == ["updated ASC", "key ASC"]
+    assert len(clauses) == 3 and order == ["created ASC", "key ASC"]
 
 
 # --- connection tests (the settings page's "Test connection") ------------------------------------------
@@ -394,3 +394,25 @@ def test_pagerduty_starts_a_new_query_before_the_offset_limit(
     sinces = [r.query["since"][0] for r in pagerduty.server.requests]
     assert sinces[0] == "2026-08-01T00:00:00Z" and "2026-09-07T01:00:00Z" in sinces
     assert max(int(r.query["offset"][0]) for r in pagerduty.server.requests) <= 2
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_jira_an_issue_updated_mid_pass_pushes_no_other_past_the_cursor(
+    jira: fj.FakeJira, flavor: str
+) -> None:
+    """OPS-1 (page one) is updated while the pass reads page two: ordered by update time it would move to
+    the end and shift PLAT-7 onto page one, unread; ordered by creation nothing moves."""
+
+    def update_ops_1(request: Any) -> bool:
+        if request.param("startAt", "0") != "0" or request.param("nextPageToken"):
+            jira.issues[0] = fj.issue(
+                "OPS-1", "2026-09-01T10:00:00Z", resolved="2026-09-01T12:00:00Z",
+                updated="2026-09-08T00:00:00Z", priority="Highest",
+            )  # fmt: skip
+        return False  # not a fault: only the side effect
+
+    path = "/rest/api/3/search/jql" if flavor == "cloud" else "/rest/api/2/search"
+    jira.server.fault("GET", path, when=update_ops_1, times=99)
+    connector = jira_connector(jira, {"since": "2026-08-02T00:00:00Z"}, flavor=flavor)
+    assert read_all(connector) == jira_expected(jira)
+    assert connector.checkpoint == {"since": "2026-09-07T10:00:00Z"}

@@ -13,7 +13,7 @@ Authentication: Cloud ``Basic base64(email:api_token)``, Data Center ``Bearer <P
 ``{"errorMessages": ["You are not authenticated..."]}``.
 
 The JQL is *parsed*, not pattern-matched: clauses ``field in ("a", "b")`` and ``updated >= "yyyy-MM-dd
-HH:mm"`` joined by ``AND``, then ``ORDER BY updated ASC, key ASC``; quoted strings honour ``\\"`` and
+HH:mm"`` joined by ``AND``, then ``ORDER BY <created|updated> ASC, key ASC``; quoted strings honour ``\\"`` and
 ``\\\\``.  Anything else is a 400 ``{"errorMessages": ["Error in the JQL Query: ..."]}``, so a setting that
 broke out of its quotes would fail loudly here.  Faults come from ``server.fault``.
 """
@@ -187,8 +187,11 @@ class FakeJira:
                     )
             if keep:
                 chosen.append(item)
-        if order == ["updated ASC", "key ASC"]:
-            chosen.sort(key=lambda it: (when(it["fields"]["updated"]), it["key"]))
+        if len(order) == 2 and order[0] in ("created ASC", "updated ASC") and order[1] == "key ASC":
+            field = order[0].split()[0]
+            chosen.sort(key=lambda it: (when(it["fields"][field]), int(it["key"].split("-")[1]), it["key"]))
+        elif order:
+            return FakeResponse(400, {"errorMessages": [f"Order {order} is not supported"], "errors": {}})
         return chosen
 
     def _cloud(self, request: FakeRequest) -> FakeResponse:
