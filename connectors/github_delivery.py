@@ -10,20 +10,22 @@ rate-limit rules and the retries are the same as for everything else it reads):
   (``success``, ``failure`` for failure/timed_out/startup_failure, else the conclusion as GitHub spells
   it) or ``in_progress``.  ``workflow_branch`` (optional) keeps only runs of that branch or tag.
 * **incident issues** (option ``incident_label``): ``GET /repos/{owner}/{repo}/issues?labels=...&state=all
-  &sort=updated&direction=asc&since=...``; pull requests carrying the label are skipped.  Each issue is an
+  &sort=created&direction=asc&since=...`` (``since``: updated at or after; creation order, which an update
+  during the pass cannot reshuffle); pull requests carrying the label are skipped.  Each issue is an
   ``IncidentRecord`` (source ``github_issues``, external id ``owner/repo#number``) started when opened,
   resolved when closed; its severity is a label such as ``sev1``, ``severity: high`` or ``P1``.
 
 Checkpoints (in the GitHub connector's ``repos[full_name]``): ``"runs:<workflow>"``: ``{"since"}`` between
 runs, ``{"since", "page", "top", "open"}`` during one (the next run starts at the oldest run still in
-progress, else the newest read); ``"incidents"``: ``{"since": updated_at of the last issue stored}``.
+progress, else the newest read); ``"incidents"``: ``{"since", "page", "top", "started"}`` during a pass,
+``{"since": the newest update read, or the pass's start if earlier}`` between runs.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +37,7 @@ from connectors.timebounds import believable
 FAILED = {"failure", "timed_out", "startup_failure"}
 SEVERITY_LABEL = re.compile(r"(?i)^(?:sev(?:erity)?\b[\s:/_-]*\S+|sev\d|p[0-5])$")
 PER_PAGE = 100
+CLOCK_MARGIN = timedelta(minutes=10)  # this host's clock against GitHub's
 
 
 def _ts(value: object) -> datetime | None:
@@ -173,32 +176,33 @@ def incident_pages(
     per_page: int = PER_PAGE,
 ) -> Iterator[list[Record]]:
     """Pages of incidents from the issues carrying ``label`` (see the module docstring)."""
-    params: dict[str, Any] = {
-        "labels": label,
-        "state": "all",
-        "sort": "updated",
-        "direction": "asc",
-        "per_page": per_page,
-    }
+    if not state.get("started"):
+        started = datetime.now(UTC) - CLOCK_MARGIN
+        state = {"since": state.get("since"), "page": 1, "top": None, "started": started.isoformat()}
+    params: dict[str, Any] = {"labels": label, "state": "all", "sort": "created", "direction": "asc"}
     if state.get("since"):
         params["since"] = state["since"]
     what = f"issues labelled {label!r} in {repository}"
-    page = 1
     while True:
-        answer = api.get(f"/repos/{repository}/issues", params={**params, "page": page}, what=what)
+        query = {**params, "per_page": per_page, "page": int(state["page"])}
+        answer = api.get(f"/repos/{repository}/issues", params=query, what=what)
         _checked(answer.status, answer.data, what)
         issues = list(answer.data)
         records: list[Record] = []
         for issue in issues:
+            state["top"] = _latest(state.get("top"), str(issue["updated_at"]))
             if "pull_request" in issue:
                 continue
             record = issue_record(repository, issue)
             if record is not None:
                 records.append(record)
-        if issues:
-            state = {"since": str(issues[-1]["updated_at"])}
-        save(state)
+        if issues and _has_next(answer.headers):
+            state = {**state, "page": int(state["page"]) + 1}
+            save(state)
+            yield records
+            continue
+        # Issues updated after the pass began may have joined the list behind the cursor: start there.
+        top = state.get("top")
+        save({"since": _earliest(top, state["started"]) if top else state.get("since")})
         yield records
-        if not issues or not _has_next(answer.headers):
-            return
-        page += 1
+        return

@@ -124,7 +124,7 @@ def test_runs_and_incident_issues_exactly_through_pages_and_faults() -> None:
             r.query for r in gh.server.requests if r.path == "/repos/acme/api/issues" and r.status == 200
         ]
         assert {(q["labels"][0], q["state"][0], q["sort"][0], q["direction"][0]) for q in asked} == {
-            ("incident", "all", "updated", "asc")
+            ("incident", "all", "created", "asc")
         }
         state = c.checkpoint["repos"]["acme/api"]
         assert state["runs:deploy.yml"] == {"since": z(5, 9)}  # the run still deploying is read again
@@ -146,8 +146,8 @@ def test_next_run_reads_only_what_changed_and_the_run_still_in_progress() -> Non
         assert again == [
             run(1006, "g", "success", at(7, 9), at(7, 9, 5)),
             run(1005, "e", "success", at(5, 9), at(5, 9, 6)),
-            incident(5, at(6, 8), at(6, 9), "P2"),  # updated at the bookmark: read again, upserted
             incident(3, at(4, 10), at(7, 8), "severity: high"),
+            incident(5, at(6, 8), at(6, 9), "P2"),  # updated at the bookmark: read again, upserted
         ]
 
 
@@ -187,3 +187,23 @@ def test_bad_token_is_a_permanent_error_without_the_token() -> None:
             caught.value
         )
         assert "wrongwrong" not in str(caught.value)
+
+
+def test_an_issue_updated_mid_pass_pushes_no_other_past_the_cursor_and_is_read_next_time() -> None:
+    with FakeGitHub() as gh:
+        build(gh)
+        repo = gh.repo("acme/api")
+        assert repo is not None
+
+        def update_issue_1(request: Any) -> bool:
+            if request.param("page") == "2":
+                repo.issues[0] = issue(
+                    1, z(2, 10), closed=z(2, 12), updated=z(30, 9), labels=("incident", "sev2")
+                )
+            return False  # not a fault: only the side effect
+
+        gh.server.fault("GET", ISSUES, when=update_issue_1, times=99)
+        first = connector(gh)
+        assert delivery([r for page in first.pages() for r in page])[5:] == INCIDENTS
+        again = delivery([r for page in connector(gh, first.checkpoint).pages() for r in page])
+        assert incident(1, at(2, 10), at(2, 12), "sev2") in again  # its new severity arrives next run
