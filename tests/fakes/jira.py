@@ -13,9 +13,9 @@ Authentication: Cloud ``Basic base64(email:api_token)``, Data Center ``Bearer <P
 ``{"errorMessages": ["You are not authenticated..."]}``.
 
 The JQL is *parsed*, not pattern-matched: clauses ``field in ("a", "b")`` and ``updated >= "yyyy-MM-dd
-HH:mm"`` joined by ``AND``, then ``ORDER BY <created|updated> ASC, key ASC``; quoted strings honour ``\\"`` and
-``\\\\``.  Anything else is a 400 ``{"errorMessages": ["Error in the JQL Query: ..."]}``, so a setting that
-broke out of its quotes would fail loudly here.  Faults come from ``server.fault``.
+HH:mm"`` joined by ``AND``, then ``ORDER BY <created|updated> ASC, key ASC``; quoted strings honour
+``\\"`` and ``\\\\``.  Anything else is a 400 ``{"errorMessages": ["Error in the JQL Query: ..."]}``, so a
+setting that broke out of its quotes would fail loudly here.  Faults come from ``server.fault``.
 """
 
 from __future__ import annotations
