@@ -23,9 +23,12 @@ The rules live here, once (pure pandas, no Django):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from metrics.analytics import ai_impact
 from metrics.analytics.flow import hours_between
 
 PRODUCTION_STATUSES = ("success", "failure", "error")
@@ -205,7 +208,7 @@ def outcomes(
     Output 1, one row per production deployment: id, repository_id, (repository_team_id,) at, ok,
     rework, failed, recovery_hours (NaN unless failed with a known recovery), ai (shipped an AI-assisted
     PR), prs (non-bot PRs shipped).  Output 2, one row per shipped non-bot PR: deployment_id,
-    lead_hours (first commit -> the deployment), ai.
+    lead_hours (first commit -> the deployment), ai, repository_id and at (of the deployment), size_lines.
     """
     deployments, prs = _complete(deployments, DEPLOYMENT_DEFAULTS), _complete(prs, PR_DEFAULTS)
     incidents = _complete(incidents if incidents is not None else pd.DataFrame(), INCIDENT_DEFAULTS)
@@ -214,6 +217,7 @@ def outcomes(
     ships = shipped(deployments, prs).merge(
         prs[
             [
+                *(c for c in ("additions", "deletions") if c in prs),
                 "id",
                 "first_commit_at",
                 "is_bot",
@@ -282,14 +286,167 @@ def outcomes(
         ai=any_of(shipped_ai),
         prs=np.bincount(ship_row, minlength=n) if n else np.zeros(0, dtype=np.int64),
     )
+    shipped_at = at.iloc[ship_row].reset_index(drop=True) if n else pd.Series(dtype="datetime64[ns, UTC]")
+    size = (
+        (ships["additions"].astype(float) + ships["deletions"].astype(float)).to_numpy()
+        if {"additions", "deletions"} <= set(ships.columns)
+        else np.full(len(ships), np.nan)
+    )
     lead = pd.DataFrame(
         {
             "deployment_id": ships["deployment_id"].to_numpy(),
             "lead_hours": hours_between(
-                ships["first_commit_at"].reset_index(drop=True),
-                at.iloc[ship_row].reset_index(drop=True) if n else pd.Series(dtype="datetime64[ns, UTC]"),
+                ships["first_commit_at"].reset_index(drop=True), shipped_at
             ).to_numpy(),
             "ai": shipped_ai,
+            "repository_id": repo[ship_row] if n else np.zeros(0, dtype=np.int64),
+            "at": shipped_at.to_numpy(),
+            "size_lines": size,
         }
     )
     return out, lead
+
+
+# --- Split by AI use -------------------------------------------------------------------------------
+# A deployment is AI-assisted when it shipped at least one AI-assisted (or agent-authored) PR; a PR's lead
+# time is AI-assisted when the PR is.  The adjusted comparison is ``ai_impact.fe_effect`` on deployments:
+# change failure (0/1, a linear probability model, percentage points) on the AI flag and log(1 + PRs
+# shipped), with repository and month fixed effects, errors clustered by repository; lead time (log
+# hours, % change) on the AI flag and log PR size, same fixed effects and clusters.  Too few deployments
+# (``ai_impact.MIN_TREATED``/``MIN_CONTROL`` each side) or repositories (``MIN_CLUSTERS``) give "not
+# enough data" and no number.  Validated on planted truths in tests/analytics/test_delivery_ai_validation.py.
+
+SPLIT_GROUPS = ("ai", "rest")
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    """One figure of the AI split: a group's key (``method`` "group") or the comparison ("adjusted")."""
+
+    key: str
+    method: str  # group | adjusted
+    group: str  # ai | rest | "" (adjusted: AI minus the rest)
+    unit: str
+    value: float | None
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n_treated: int = 0
+    n_clusters: int = 0
+    status: str = "ok"
+
+
+def _month(at: pd.Series) -> np.ndarray:
+    return at.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").astype(str).to_numpy()
+
+
+def adjusted_split(deploys: pd.DataFrame, lead: pd.DataFrame) -> list[SplitRow]:
+    """The adjusted AI-vs-rest differences of the change failure rate and the lead time.
+
+    Input — deploys: failed, ai, prs, repository_id, at (observed deployments only); lead: lead_hours,
+    ai, repository_id, at, and where known size_lines."""
+    out = []
+    frame = pd.DataFrame(
+        {
+            "failed": deploys["failed"].astype(float).to_numpy(),
+            "ai": deploys["ai"].astype(float).to_numpy(),
+            "log_prs": np.log1p(deploys["prs"].astype(float).to_numpy()),
+            "repository_id": deploys["repository_id"].to_numpy(),
+            "month": _month(deploys["at"]),
+        }
+    )
+    effects = ["repository_id", "month"]
+    cfr = ai_impact.fe_effect(
+        frame,
+        outcome="change_failure_rate",
+        y="failed",
+        treat="ai",
+        controls=["log_prs"],
+        fixed_effects=effects,
+        cluster="repository_id",
+    )
+    out.append(_row("change_failure_rate", cfr))
+    size = lead["size_lines"] if "size_lines" in lead else pd.Series(0.0, index=lead.index)
+    frame = pd.DataFrame(
+        {
+            "log_lead": np.log(lead["lead_hours"].astype(float).clip(lower=1 / 60).to_numpy()),
+            "ai": lead["ai"].astype(float).to_numpy(),
+            "log_size": np.log1p(size.astype(float).fillna(0).to_numpy()),
+            "repository_id": lead["repository_id"].to_numpy(),
+            "month": _month(lead["at"]),
+        }
+    )
+    frame = frame[np.isfinite(frame["log_lead"])]
+    # ``fe_effect`` reports an outcome named cycle_time on the log scale as a % change.
+    lead_effect = ai_impact.fe_effect(
+        frame,
+        outcome="cycle_time",
+        y="log_lead",
+        treat="ai",
+        controls=["log_size"],
+        fixed_effects=effects,
+        cluster="repository_id",
+    )
+    out.append(_row("lead_time_for_changes", lead_effect))
+    return out
+
+
+def _row(key: str, e: ai_impact.Estimate) -> SplitRow:
+    return SplitRow(
+        key, "adjusted", "", e.unit, e.estimate, e.n, e.ci_low, e.ci_high, e.n_treated, e.n_clusters, e.status
+    )
+
+
+def ai_split(
+    deploys: pd.DataFrame, lead: pd.DataFrame, *, through: pd.Timestamp | None = None, window_days: int = 14
+) -> list[SplitRow]:
+    """Each key for AI-assisted deployments (and PRs) and for the rest, and the adjusted comparison.
+
+    Input: :func:`outcomes`' two frames (lead with ``at`` and ``repository_id`` of its deployment);
+    ``through``: the change failure rate counts only deployments whose observation window has closed."""
+    rows: list[SplitRow] = []
+    observed = (
+        deploys if through is None else deploys[deploys["at"] + pd.Timedelta(days=window_days) <= through]
+    )
+    for group in SPLIT_GROUPS:
+        mine = deploys[deploys["ai"] == (group == "ai")]
+        seen = observed[observed["ai"] == (group == "ai")]
+        ok = mine[mine["ok"]]
+        shipped = lead.loc[lead["ai"] == (group == "ai"), "lead_hours"].dropna()
+        recovery = mine["recovery_hours"].dropna()
+        rows += [
+            SplitRow("deployment_frequency", "group", group, "count", float(len(ok)), len(ok)),
+            SplitRow(
+                "change_failure_rate",
+                "group",
+                group,
+                "share",
+                float(seen["failed"].mean()) if len(seen) else None,
+                len(seen),
+            ),
+            SplitRow(
+                "deployment_rework_rate",
+                "group",
+                group,
+                "share",
+                float(ok["rework"].mean()) if len(ok) else None,
+                len(ok),
+            ),
+            SplitRow(
+                "lead_time_for_changes_p50",
+                "group",
+                group,
+                "hours",
+                float(shipped.median()) if len(shipped) else None,
+                len(shipped),
+            ),
+            SplitRow(
+                "failed_deployment_recovery_time_p50",
+                "group",
+                group,
+                "hours",
+                float(recovery.median()) if len(recovery) else None,
+                len(recovery),
+            ),
+        ]
+    return rows + adjusted_split(observed, lead)

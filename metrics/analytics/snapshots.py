@@ -488,6 +488,21 @@ def metric_snapshots(
     return rows.frame()
 
 
+def delivery_split(
+    prs: pd.DataFrame,
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame | None = None,
+    observation: Observation | None = None,
+) -> list[delivery.SplitRow]:
+    """The organization's delivery keys for AI-assisted deployments and the rest, and the adjusted
+    comparison (``delivery.ai_split``), from the same prepared PRs as the snapshots."""
+    merged = _prepare(prs, None, observation).reset_index(drop=True)
+    deploys, lead = delivery.outcomes(deployments, incidents, merged)
+    if observation is None:
+        return delivery.ai_split(deploys, lead)
+    return delivery.ai_split(deploys, lead, through=observation.through, window_days=observation.window_days)
+
+
 def primary_teams(prs: pd.DataFrame, memberships: pd.DataFrame) -> pd.DataFrame:
     """(id, team_id): the one team the author was in at merge time (the most recently joined)."""
     active = teams_at_event(prs, memberships)

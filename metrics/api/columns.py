@@ -326,6 +326,41 @@ DEPLOYMENTS = (
     Column("status", "text", help="success | failure | error | in_progress | ...", nullable=False),
     Column("created_at", "datetime", nullable=False),
     Column("finished_at", "datetime"),
+    Column(
+        "source",
+        "text",
+        help="github_deployments | github_actions | gitlab | webhook | file | ...",
+        nullable=False,
+    ),
+    Column("url", "text", nullable=False),
+)
+INCIDENTS = (
+    _id("incident id"),
+    Column(
+        "source",
+        "text",
+        help="pagerduty | opsgenie | github_issues | gitlab | jira | webhook | file",
+        nullable=False,
+    ),
+    Column("external_id", "text", help="the incident's id in its source", nullable=False),
+    Column("title", "text", nullable=False),
+    Column("severity", "text", nullable=False),
+    Column("service", "text", nullable=False),
+    Column(
+        "repository", "text", "repository__full_name", "owner/name (named by the source or the service map)"
+    ),
+    Column("started_at", "datetime", nullable=False),
+    Column("resolved_at", "datetime", help="null while open"),
+    Column("deployment_id", "int", help="the linked (causing) deployment"),
+    Column("deployment_external_id", "text", "deployment__external_id"),
+    Column(
+        "link",
+        "text",
+        help="explicit | sha | last_before | none: the rule that linked the deployment",
+        nullable=False,
+    ),
+    Column("url", "text", nullable=False),
+    Column("updated_at", "datetime", help="when Sextant last stored or re-linked it", nullable=False),
 )
 METRICS = (
     Column("team", "text", "team__slug", "team slug (team scope)"),

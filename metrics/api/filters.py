@@ -153,6 +153,13 @@ class DeploymentFilter(ExportFilter):
     is_production = serializers.BooleanField(required=False)
 
 
+class IncidentFilter(ExportFilter):
+    """``since``/``until`` bound ``started_at``; ``updated_since`` matches updated_at."""
+
+    source = serializers.CharField(required=False, max_length=40)
+    severity = serializers.CharField(required=False, max_length=40)
+
+
 class SyncRunFilter(serializers.Serializer):
     since = _instant(SINCE_HELP)
     until = _instant(UNTIL_HELP)

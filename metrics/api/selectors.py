@@ -22,6 +22,7 @@ from metrics.ingestion.models import (
     AIImpactEstimate,
     AIRoiMonth,
     Deployment,
+    Incident,
     MetricSnapshot,
     PullRequest,
     Revert,
@@ -142,6 +143,19 @@ def deployment_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Deploym
     exact = {name: filters[name] for name in ("environment", "is_production") if name in filters}
     qs = _window(qs.filter(**exact), "created_at", filters)
     return _updated(qs, filters, "created_at", "finished_at")
+
+
+def incident_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Incident]:
+    """Incidents; a team (or a token limited to teams) sees those of the repositories its teams own."""
+    teams = _teams(access, filters)
+    qs = Incident.objects.all()
+    if teams is not None:
+        qs = qs.filter(repository__team_id__in=teams)
+    if filters.get("repository") is not None:
+        qs = qs.filter(repository_id=filters["repository"].id)
+    exact = {name: filters[name] for name in ("source", "severity") if name in filters}
+    qs = _window(qs.filter(**exact), "started_at", filters)
+    return _updated(qs, filters, "updated_at")
 
 
 def metric_rows(access: Access, filters: dict[str, Any]) -> QuerySet[MetricSnapshot]:

@@ -18,6 +18,7 @@ export_urlpatterns = [
     path("reviews/", views.ReviewListApi.as_view(), name="reviews"),
     path("reverts/", views.RevertListApi.as_view(), name="reverts"),
     path("deployments/", views.DeploymentListApi.as_view(), name="deployments"),
+    path("incidents/", views.IncidentListApi.as_view(), name="incidents"),
     path("metrics/", views.MetricSnapshotListApi.as_view(), name="metrics"),
     path("sync-runs/", views.SyncRunListApi.as_view(), name="sync-runs"),
     path("ai-impact/", views.AIImpactListApi.as_view(), name="ai-impact"),

@@ -201,6 +201,16 @@ DeploymentListApi = _export(
     selectors.deployment_rows,
     "Deployments. `since`/`until` bound created_at; `team`: repositories the team owns.",
 )
+IncidentListApi = _export(
+    "incidents",
+    "Incident",
+    cols.INCIDENTS,
+    flt.IncidentFilter,
+    selectors.incident_rows,
+    "Production incidents with the deployment they are linked to (the source's, else the last production "
+    "deployment of the repository before the incident started). `since`/`until` bound started_at; "
+    "`updated_since` the time Sextant stored or re-linked it; `team`: repositories the team owns.",
+)
 MetricSnapshotListApi = _export(
     "metrics",
     "Metric",

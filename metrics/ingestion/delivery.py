@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import pandas as pd
+from django.db import transaction
 from django.db.models import Q
 
 from connectors.records import IncidentRecord
-from metrics.analytics.delivery import link_incidents
+from metrics.analytics.delivery import SplitRow, link_incidents
 from metrics.core.models import Organization, Repository
 from metrics.ingestion.bulk import upsert
-from metrics.ingestion.models import Deployment, Incident
+from metrics.ingestion.models import DeliverySplit, Deployment, Incident
 
 SERVICES_SETTING = "incident_services"
 INCIDENT_FIELDS = (
@@ -133,3 +134,26 @@ def incidents_link(*, repository_ids: Iterable[int] = (), incident_ids: Iterable
 def _shas(frame: pd.DataFrame) -> list[str]:
     """Full shas the incidents name (a prefix is matched among the repository's own deployments)."""
     return [s for s in frame["sha"] if len(s) >= 40]
+
+
+def delivery_split_write(rows: list[SplitRow]) -> int:
+    """Replace the stored AI split (the one writer of ``DeliverySplit``), in one transaction."""
+    with transaction.atomic():
+        DeliverySplit.objects.all().delete()
+        DeliverySplit.objects.bulk_create(
+            DeliverySplit(
+                key=r.key,
+                method=r.method,
+                group=r.group,
+                unit=r.unit,
+                value=r.value,
+                ci_low=r.ci_low,
+                ci_high=r.ci_high,
+                n=r.n,
+                n_treated=r.n_treated,
+                n_clusters=r.n_clusters,
+                status=r.status,
+            )
+            for r in rows
+        )
+    return len(rows)

@@ -13,9 +13,10 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from metrics.analytics.snapshots import DEFINITION_VERSION, Observation, metric_snapshots
+from metrics.analytics.snapshots import DEFINITION_VERSION, Observation, delivery_split, metric_snapshots
 from metrics.core.memory import keep_freed_memory
 from metrics.ingestion import completeness, selectors
+from metrics.ingestion.delivery import delivery_split_write
 from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, impact_frame
 from metrics.ingestion.models import MetricSnapshot, SnapshotState, SyncRun
 
@@ -130,19 +131,17 @@ def snapshots_recompute() -> int:
         through = completeness.data_through()
         window = completeness.window_days()
         observation = None if through is None else Observation(pd.Timestamp(through), window)
+        deployments, incidents = selectors.deployment_frame(), selectors.incident_frame()
         frame = metric_snapshots(
-            prs,
-            selectors.membership_frame(),
-            selectors.team_frame(),
-            selectors.deployment_frame(),
-            observation,
-            selectors.incident_frame(),
+            prs, selectors.membership_frame(), selectors.team_frame(), deployments, observation, incidents
         )
-        del prs
+        split = delivery_split(prs, deployments, incidents, observation) if len(deployments) else []
+        del prs, deployments, incidents
         # AI impact and ROI are derived from the same records, so they are refreshed together; adoption
         # levels are snapshot rows, written with the others by the one writer.
         model = impact_frame()
         written = write_snapshots(frame, adoption_snapshots(model))
+        delivery_split_write(split)
         ai_impact_recompute(model=model)
         SnapshotState.objects.update_or_create(pk=1, defaults={"read_from": as_of})
     return written

@@ -78,7 +78,6 @@ def _metrics_for(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _delivery_reference(merged: pd.DataFrame, deployments: pd.DataFrame) -> list[pd.DataFrame]:
     """DORA's keys: one groupby per metric, scope and period over ``delivery.outcomes``."""
     deploys, lead = delivery.outcomes(deployments, None, merged)
-    lead = lead.merge(deploys[["id", "at", "repository_id"]], left_on="deployment_id", right_on="id")
     parts = []
     for period in ("week", "month"):
         keyed = deploys.assign(period_start=period_start(deploys["at"], period))

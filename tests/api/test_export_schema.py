@@ -27,6 +27,7 @@ PATHS = {
     "reviews",
     "reverts",
     "deployments",
+    "incidents",
     "metrics",
     "sync-runs",
     "ai-impact",

@@ -34,7 +34,7 @@ from django.test import Client
 
 from connectors.records import DeploymentRecord, IdentityRecord, IncidentRecord, PullRequestRecord
 from metrics.core.models import Repository, Team
-from metrics.ingestion.models import Incident, MetricSnapshot
+from metrics.ingestion.models import DeliverySplit, Incident, MetricSnapshot
 from metrics.ingestion.services import records_ingest
 from metrics.ingestion.snapshots import snapshots_recompute
 
@@ -174,3 +174,19 @@ def test_the_metrics_api_returns_the_keys(organization: Team, admin_client: Clie
     assert row["value"] == pytest.approx(4 / 7)
     response = admin_client.get("/api/v1/metrics/?scope=organization&period=week&metric=deployment_frequency")
     assert [r["value"] for r in response.json()["results"]] == [6.0]
+
+
+def test_the_ai_split_is_stored(organization: Team) -> None:
+    """D2 shipped the one AI-assisted PR (PR3): it is the AI group; the other six are the rest."""
+    rows = {(r.key, r.method, r.group): (r.value, r.n, r.status) for r in DeliverySplit.objects.all()}
+    assert rows[("deployment_frequency", "group", "ai")] == (1.0, 1, "ok")
+    assert rows[("change_failure_rate", "group", "ai")] == (1.0, 1, "ok")
+    assert rows[("lead_time_for_changes_p50", "group", "ai")] == (24.5, 1, "ok")
+    assert rows[("failed_deployment_recovery_time_p50", "group", "ai")] == (7.0, 1, "ok")
+    assert rows[("deployment_frequency", "group", "rest")] == (5.0, 5, "ok")
+    assert rows[("change_failure_rate", "group", "rest")] == (0.5, 6, "ok")  # D1 D4 D6 of D1 D3-D7
+    assert rows[("deployment_rework_rate", "group", "rest")] == (0.4, 5, "ok")
+    assert rows[("lead_time_for_changes_p50", "group", "rest")] == (11.75, 6, "ok")
+    assert rows[("failed_deployment_recovery_time_p50", "group", "rest")] == (4.0, 3, "ok")
+    adjusted = rows[("change_failure_rate", "adjusted", "")]
+    assert adjusted == (None, 7, "not enough data")

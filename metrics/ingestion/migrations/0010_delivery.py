@@ -57,4 +57,22 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('source', 'external_id'), name='uniq_incident')],
             },
         ),
+        migrations.CreateModel(
+            name='DeliverySplit',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=60)),
+                ('method', models.CharField(max_length=10)),
+                ('group', models.CharField(blank=True, max_length=10)),
+                ('unit', models.CharField(max_length=20)),
+                ('value', models.FloatField(null=True)),
+                ('ci_low', models.FloatField(null=True)),
+                ('ci_high', models.FloatField(null=True)),
+                ('n', models.IntegerField()),
+                ('n_treated', models.IntegerField(default=0)),
+                ('n_clusters', models.IntegerField(default=0)),
+                ('status', models.CharField(default='ok', max_length=20)),
+                ('computed_at', models.DateTimeField(auto_now=True)),
+            ],
+        ),
     ]

@@ -5,6 +5,7 @@ from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, Syn
 from metrics.ingestion.models.records import (
     AIEvidence,
     Commit,
+    DeliverySplit,
     Deployment,
     Incident,
     PullRequest,
@@ -21,6 +22,7 @@ __all__ = [
     "AISeatCount",
     "AIUsageDay",
     "Commit",
+    "DeliverySplit",
     "Deployment",
     "Incident",
     "MetricSnapshot",

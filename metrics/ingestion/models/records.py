@@ -226,3 +226,26 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"
+
+
+class DeliverySplit(models.Model):
+    """DORA's keys for AI-assisted deployments and the rest, and the adjusted comparison, for the
+    organization (``analytics/delivery.py: ai_split``); rewritten by every recompute (its one writer:
+    ``ingestion/delivery.py: delivery_split_write``).  ``value``/``ci_*`` are null when ``status`` is
+    ``not enough data`` or the group is empty."""
+
+    key = models.CharField(max_length=60)
+    method = models.CharField(max_length=10)  # group | adjusted
+    group = models.CharField(max_length=10, blank=True)  # ai | rest | "" (adjusted)
+    unit = models.CharField(max_length=20)
+    value = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    n = models.IntegerField()
+    n_treated = models.IntegerField(default=0)
+    n_clusters = models.IntegerField(default=0)
+    status = models.CharField(max_length=20, default="ok")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}:{self.method}:{self.group}"
