@@ -416,3 +416,31 @@ def test_jira_an_issue_updated_mid_pass_pushes_no_other_past_the_cursor(
     connector = jira_connector(jira, {"since": "2026-08-02T00:00:00Z"}, flavor=flavor)
     assert read_all(connector) == jira_expected(jira)
     assert connector.checkpoint == {"since": "2026-09-07T10:00:00Z"}
+
+
+# --- answers of another shape than documented ---------------------------------------------------------
+def test_malformed_answers_are_one_line_permanent_errors_naming_the_field(
+    pagerduty: fp.FakePagerDuty,
+) -> None:
+    server = pagerduty.server
+    opsgenie, jira = fo.FakeOpsgenie(server), fj.FakeJira(server)
+    server.fault("GET", "/incidents", status=200, body={"incident": [], "more": False})
+    server.fault("GET", "/v1/incidents", status=200, body={"data": [{"id": "x", "message": "no createdAt"}]})
+    server.fault(
+        "GET", "/rest/api/3/search/jql", status=200, body={"issues": [{"key": "OPS-1"}], "isLast": True}
+    )
+    cases = [
+        (
+            pd_connector(pagerduty, PD_START),
+            "PagerDuty answered a malformed response: field 'incidents' is missing",
+        ),
+        (
+            og_connector(opsgenie, PD_START),
+            "Opsgenie answered a malformed response: field 'createdAt' is missing",
+        ),
+        (jira_connector(jira, PD_START), "Jira answered a malformed response: field 'fields' is missing"),
+    ]
+    for connector, message in cases:
+        with pytest.raises(ConnectorError) as caught:
+            read_all(connector)
+        assert str(caught.value) == message and caught.value.permanent
