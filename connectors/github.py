@@ -9,6 +9,9 @@ Options (``SourceConfig.options``); the token (or, with ``app_id``, the GitHub A
 | ``api_url`` | default ``$GITHUB_API_URL``, else ``https://api.github.com``; GHES: ``https://HOST/api/v3`` |
 | ``app_id``, ``installation_id`` | authenticate as a GitHub App installation instead of with a token |
 | ``production_environments`` | deployment environments that are production (default production, prod, live) |
+| ``production_workflows`` | Actions workflows (file names or ids) whose runs are production deployments |
+| ``workflow_environment``, ``workflow_branch`` | their environment name (default production), branch filter |
+| ``incident_label`` | issues carrying this label are incidents (``connectors.github_delivery``) |
 | ``page_size`` | pull requests per GraphQL request (default 100; halved while GitHub answers 5xx) |
 | ``teams_interval_minutes`` | how often teams and members are re-read (default 360; conditional requests) |
 | ``max_retries``, ``backoff_seconds``, ``max_wait_seconds`` | see ``connectors.github_client`` |
@@ -43,6 +46,7 @@ from connectors import github_queries as q
 from connectors.api_urls import api_url_check
 from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.github_client import DEFAULT_API_URL, GitHubApi
+from connectors.github_delivery import RepositoryGone, incident_pages, workflow_pages
 from connectors.github_records import (
     deployment_record,
     has_review_or_comment_by_others,
@@ -117,6 +121,10 @@ class GitHubConnector(Connector):
         self.only = [str(r) for r in options.get("only_repositories") or []]
         self.environments = list(options.get("production_environments") or PRODUCTION_ENVIRONMENTS)
         self.page_size = int(options.get("page_size") or 100)
+        self.workflows = [str(w) for w in options.get("production_workflows") or []]
+        self.workflow_environment = str(options.get("workflow_environment") or "production")
+        self.workflow_branch = str(options.get("workflow_branch") or "")
+        self.incident_label = str(options.get("incident_label") or "")
         self.teams_interval = timedelta(minutes=float(options.get("teams_interval_minutes", 360)))
         self.api = GitHubApi(
             api_url=api_url_check(
@@ -153,7 +161,8 @@ class GitHubConnector(Connector):
             try:
                 yield from self._pull_request_pass(repo)
                 yield from self._deployment_pass(repo)
-            except RepositoryGoneError as exc:
+                yield from self._delivery_passes(repo)
+            except (RepositoryGoneError, RepositoryGone) as exc:
                 self.problems.append(f"{repo.full_name}: skipped, {exc}")
         if self.org and not self.only:
             yield from self._teams()
@@ -310,6 +319,34 @@ class GitHubConnector(Connector):
             yield records
             if finished:
                 return
+
+    # --- production workflow runs and incident issues (REST, connectors.github_delivery) ------------------
+    def _delivery_passes(self, repo: RepoInfo) -> Iterator[list[Record]]:
+        name = repo.full_name
+        for workflow in self.workflows:
+            part = f"runs:{workflow}"
+            try:
+                yield from workflow_pages(
+                    self.api,
+                    name,
+                    workflow,
+                    self._state(name, part),
+                    lambda state, part=part: self._save(name, part, state),  # type: ignore[misc]
+                    environment=self.workflow_environment,
+                    branch=self.workflow_branch,
+                    per_page=min(self.page_size, 100),
+                )
+            except RepositoryGone as exc:  # this workflow only: the repository's other passes go on
+                self.problems.append(f"{name}: production workflow not read ({exc})")
+        if self.incident_label:
+            yield from incident_pages(
+                self.api,
+                name,
+                self.incident_label,
+                self._state(name, "incidents"),
+                lambda state: self._save(name, "incidents", state),
+                per_page=min(self.page_size, 100),
+            )
 
     # --- teams ----------------------------------------------------------------------------------------------
     def _teams(self) -> Iterator[list[Record]]:

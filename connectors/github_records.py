@@ -203,4 +203,5 @@ def deployment_record(repository: str, node: dict[str, Any]) -> DeploymentRecord
         created_at=created,
         finished_at=finished,
         is_production=True,
+        source="github_deployments",
     )

@@ -12,11 +12,13 @@ Options (``SourceConfig.options``):
 | ``only_repositories`` | read only these project paths (a webhook's update); members are not read |
 | ``max_retries`` | retries of a 429, 5xx or dropped connection per request (default 5, backoff 0.1s x 2^n) |
 | ``max_wait_seconds`` | longest ``Retry-After`` slept through (default 60); longer: a temporary error |
+| ``incidents`` | also read each project's incidents (issues of type ``incident``) as ``IncidentRecord`` |
 
 The token (``SourceConfig.secret``) needs ``read_api``.
 
 Incremental: ``checkpoint = {"projects": {"<path>": {"mrs": <updated_at>, "mrs_seen": [ids read at that
-time], "deployments": ..., "deployments_seen": [...]}}}``.  Merge requests and deployments are listed
+time], "deployments": ..., "deployments_seen": [...], "incidents": ..., "incidents_seen": [...]}}}``.
+Merge requests, deployments and incidents (``/issues?issue_type=incident&scope=all``) are listed
 ``order_by=updated_at&sort=asc&updated_after=<bookmark - 1s>`` (a margin whether the server treats the
 bound as inclusive or not); items older than the bookmark, or at it and already read, are skipped, so
 a re-sync with nothing changed costs one list request per project and kind.  The bookmark moves after
@@ -51,6 +53,7 @@ from connectors.gitlab_mrs import (
 from connectors.records import (
     DeploymentRecord,
     IdentityRecord,
+    IncidentRecord,
     Record,
     RepositoryRecord,
     TeamMembershipRecord,
@@ -119,6 +122,7 @@ class GitLabConnector(Connector):
             max_wait=float(options.get("max_wait_seconds", 60)),
         )
         self.only = {str(path).strip("/") for path in options.get("only_repositories") or ()}
+        self.incidents = bool(options.get("incidents"))
 
     @property
     def counts(self) -> dict[str, int]:
@@ -206,6 +210,8 @@ class GitLabConnector(Connector):
         mrs = itertools.chain([first] if first is not None else [], listed)
         yield from self._merge_requests(project, mrs, bookmark)
         yield from self._deployments(project, bookmark)
+        if self.incidents:
+            yield from self._incidents(project, bookmark)
 
     def _merge_requests(
         self, project: dict[str, Any], listed: Iterator[dict[str, Any]], bookmark: dict[str, Any]
@@ -259,6 +265,53 @@ class GitLabConnector(Connector):
         except NotFound:
             return  # deployments switched off for this project (403): nothing to read
 
+    def _incidents(self, project: dict[str, Any], bookmark: dict[str, Any]) -> Iterator[IncidentRecord]:
+        name = str(project["path_with_namespace"])
+        params: dict[str, Any] = {
+            "issue_type": "incident",
+            "scope": "all",
+            "order_by": "updated_at",
+            "sort": "asc",
+        }
+        if since := _since(bookmark, "incidents"):
+            params["updated_after"] = since
+        try:
+            for issue in _fresh(
+                self.api.pages(f"/projects/{project['id']}/issues", **params), bookmark, "incidents"
+            ):
+                record = _incident_record(name, issue)
+                _advance(
+                    bookmark, "incidents", issue
+                )  # one record an issue: the bookmark covers it as it goes
+                if record is not None:
+                    yield record
+        except NotFound:
+            return  # issues switched off for this project: no incidents to read
+
+
+def _incident_record(repository: str, issue: dict[str, Any]) -> IncidentRecord | None:
+    """A GitLab incident: started when opened, resolved when closed; severity GitLab's own (``CRITICAL``..
+    ``LOW``; ``UNKNOWN`` is none), else a ``severity::`` scoped label."""
+    started = timestamp(issue.get("created_at"))
+    if started is None:
+        return None
+    severity = str(issue.get("severity") or "")
+    if severity.upper() == "UNKNOWN":
+        severity = ""
+    if not severity:
+        labels = [str(label) for label in issue.get("labels") or []]
+        severity = next((lb.split("::", 1)[1] for lb in labels if lb.lower().startswith("severity::")), "")
+    return IncidentRecord(
+        source="gitlab",
+        external_id=str(issue["id"]),
+        started_at=started,
+        title=str(issue.get("title") or ""),
+        resolved_at=timestamp(issue.get("closed_at")) if issue.get("state") == "closed" else None,
+        severity=severity,
+        repository=repository,
+        url=str(issue.get("web_url") or ""),
+    )
+
 
 def _deployment_record(
     repository: str, deployment: dict[str, Any], tiers: dict[str, str]
@@ -283,4 +336,6 @@ def _deployment_record(
         created_at=created,
         finished_at=finished,
         is_production=env_name.lower() in PRODUCTION_NAMES or tier == "production",
+        source="gitlab",
+        url=str(deployable.get("web_url") or ""),
     )

@@ -8,6 +8,9 @@ add a name here only when something really uses it."""
 CopilotConnector  # unused class (connectors/copilot.py:63)
 GitHubConnector  # unused class (connectors/github.py:103)
 GitLabConnector  # unused class (connectors/gitlab.py:99)
+JiraConnector  # unused class (connectors/jira.py), loaded by name (ingestion/sync.py CONNECTOR_PATHS)
+OpsgenieConnector  # unused class (connectors/opsgenie.py), loaded by name
+PagerDutyConnector  # unused class (connectors/pagerduty.py), loaded by name
 read_pull_requests  # unused function (connectors/pr_file.py:178)
 grouped_quantiles  # unused function (metrics/analytics/flow.py:82)
 Membership  # unused class (metrics/analytics/team_tree.py:151)

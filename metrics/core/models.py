@@ -134,7 +134,8 @@ class Repository(models.Model):
 
 
 class DataSource(models.Model):
-    """A configured source (GitHub, GitLab, a git path, Copilot usage).  The secret is encrypted at rest.
+    """A configured source (GitHub, GitLab, a git path, Copilot usage, an incident tool: PagerDuty, Opsgenie,
+    Jira).  The secret is encrypted at rest.
 
     ``checkpoint`` lets an interrupted sync resume; ``options`` holds non-secret settings such as the
     organization, repository list or API base URL.
@@ -145,6 +146,9 @@ class DataSource(models.Model):
         GITLAB = "gitlab"
         GIT = "git"
         COPILOT = "copilot"
+        PAGERDUTY = "pagerduty", "PagerDuty"
+        OPSGENIE = "opsgenie", "Opsgenie"
+        JIRA = "jira", "Jira"
 
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -42,11 +42,14 @@ CONNECTOR_PATHS: dict[str, str] = {
     "gitlab": "connectors.gitlab:GitLabConnector",
     "copilot": "connectors.copilot:CopilotConnector",
     "git": "connectors.local_git:LocalGitConnector",
+    "pagerduty": "connectors.pagerduty:PagerDutyConnector",
+    "opsgenie": "connectors.opsgenie:OpsgenieConnector",
+    "jira": "connectors.jira:JiraConnector",
 }
 LEASE = timedelta(minutes=10)  # a RUNNING run without a heartbeat for this long is taken to be dead
 HEARTBEAT_EVERY = 1.0  # seconds between progress writes to the SyncRun
 DERIVE_PENDING = "derive_pending"  # repository ids stored by a run's pages and not derived yet
-ADDITIVE = ("commits_new", "prs_new", "prs_updated", "reviews", "memberships", "deployments")
+ADDITIVE = ("commits_new", "prs_new", "prs_updated", "reviews", "memberships", "deployments", "incidents")
 DATABASE_LOST = (OperationalError, InterfaceError)  # the database went away (restart, crash, network)
 WORKER_LOST = "worker lost or killed"
 logger = logging.getLogger(__name__)

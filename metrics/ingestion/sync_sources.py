@@ -17,17 +17,32 @@ from django.utils.text import slugify
 
 from connectors.api_urls import api_url_check
 from connectors.base import ConnectorError, SourceConfig, redact
+from connectors.jira import FLAVORS, PROJECT_KEY
 from metrics.core import crypto
 from metrics.core.models import DataSource
 
 WEBHOOK_SECRET_OPTION = "webhook_secret_encrypted"  # noqa: S105 - an option name, not a secret
 HALTED = "halted"  # checkpoint key: a permanent error stops scheduled syncs until the secret changes
-TOKEN_KINDS = {DataSource.Kind.GITHUB, DataSource.Kind.GITLAB, DataSource.Kind.COPILOT}
+TOKEN_KINDS = {
+    DataSource.Kind.GITHUB,
+    DataSource.Kind.GITLAB,
+    DataSource.Kind.COPILOT,
+    DataSource.Kind.PAGERDUTY,
+    DataSource.Kind.OPSGENIE,
+    DataSource.Kind.JIRA,
+}
 REPO_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 class SourceConfigError(ValueError):
     """A data source cannot be created or used as configured; the message names the problem."""
+
+
+def _names(value: Any) -> list[str]:
+    """A list option from a form (``a, b``) or the command line (repeated flags): trimmed, no empties."""
+    if isinstance(value, str):
+        value = value.split(",")
+    return [str(v).strip() for v in value or [] if str(v).strip()]
 
 
 def _github_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +54,45 @@ def _github_options(options: dict[str, Any]) -> dict[str, Any]:
     for repo in repos:
         if not REPO_RE.match(repo):
             raise SourceConfigError(f"--repo {repo!r} is not OWNER/REPO")
-    return {**options, "repos": list(repos)} if repos else options
+    options = {**options, "repos": list(repos)} if repos else options
+    if "production_workflows" in options:
+        options["production_workflows"] = _names(options["production_workflows"])
+    return options
+
+
+def _pagerduty_options(options: dict[str, Any]) -> dict[str, Any]:
+    if "service_ids" in options:
+        options = {**options, "service_ids": _names(options["service_ids"])}
+    return options
+
+
+def _opsgenie_options(options: dict[str, Any]) -> dict[str, Any]:
+    return options
+
+
+def _jira_options(options: dict[str, Any]) -> dict[str, Any]:
+    flavor = str(options.get("flavor") or "cloud")
+    if flavor not in FLAVORS:
+        raise SourceConfigError(f"a jira source's flavor must be cloud or datacenter, not {flavor!r}")
+    if not options.get("api_url"):
+        raise SourceConfigError("a jira source needs --api-url (https://SITE.atlassian.net or your server)")
+    if flavor == "cloud" and not options.get("email"):
+        raise SourceConfigError("a jira cloud source needs --email (the account of the API token)")
+    projects = _names(options.get("projects"))
+    if not projects:
+        raise SourceConfigError("a jira source needs at least one --jira-project KEY")
+    for key in projects:
+        if not PROJECT_KEY.match(key):
+            raise SourceConfigError(f"jira project {key[:40]!r} is not a project key (A-Z, 0-9, _)")
+    clean = {**options, "flavor": flavor, "projects": projects}
+    clean["issue_types"] = _names(options.get("issue_types")) or ["Incident"]
+    for name in ("issue_types", "priorities"):
+        for value in _names(clean.get(name)):
+            if any(c in value for c in "\r\n\t"):
+                raise SourceConfigError(f"jira {name.replace('_', ' ')} must not contain line breaks")
+    if "priorities" in clean:
+        clean["priorities"] = _names(clean["priorities"])
+    return clean
 
 
 def _gitlab_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +121,9 @@ VALIDATORS = {
     DataSource.Kind.GITLAB: _gitlab_options,
     DataSource.Kind.GIT: _git_options,
     DataSource.Kind.COPILOT: _copilot_options,
+    DataSource.Kind.PAGERDUTY: _pagerduty_options,
+    DataSource.Kind.OPSGENIE: _opsgenie_options,
+    DataSource.Kind.JIRA: _jira_options,
 }
 
 
@@ -155,6 +211,12 @@ def source_target(source: DataSource) -> str:
             return f"{key} {options[key]}"
     if options.get("repos"):
         return "repo " + ", ".join(options["repos"])
+    if options.get("projects"):
+        return "projects " + ", ".join(options["projects"])
+    if options.get("service_ids"):
+        return "services " + ", ".join(options["service_ids"])
+    if source.kind in (DataSource.Kind.PAGERDUTY, DataSource.Kind.OPSGENIE):
+        return "all incidents the key can see"
     return ""
 
 

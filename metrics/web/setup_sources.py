@@ -37,6 +37,26 @@ KINDS = (
     ("gitlab", "GitLab"),
     ("git", "Git repository on this server"),
     ("copilot", "GitHub Copilot usage"),
+    ("pagerduty", "PagerDuty incidents"),
+    ("opsgenie", "Opsgenie incidents"),
+    ("jira", "Jira incidents"),
+)
+JIRA_FLAVORS = (("cloud", "Cloud"), ("datacenter", "Data Center / Server"))
+TEXT_FIELDS = (
+    "org",
+    "repos",
+    "group",
+    "project",
+    "path",
+    "api_url",
+    "production_workflows",
+    "incident_label",
+    "service_ids",
+    "flavor",
+    "email",
+    "projects",
+    "issue_types",
+    "priorities",
 )
 
 
@@ -81,23 +101,44 @@ def _rows() -> list[dict[str, Any]]:
 
 def _form_options(post: Any) -> dict[str, Any]:
     kind = post.get("kind", "")
-    text = {k: post.get(k, "").strip() for k in ("org", "repos", "group", "project", "path", "api_url")}
+    text = {k: post.get(k, "").strip() for k in TEXT_FIELDS}
     if kind == "github":
         return {
             "org": text["org"],
             "repos": [r.strip() for r in text["repos"].split(",") if r.strip()],
             "api_url": text["api_url"],
+            "production_workflows": text["production_workflows"],
+            "incident_label": text["incident_label"],
         }
     if kind == "gitlab":
-        return {"group": text["group"], "project": text["project"], "api_url": text["api_url"]}
+        incidents = True if post.get("incidents") == "on" else None
+        return {
+            "group": text["group"],
+            "project": text["project"],
+            "api_url": text["api_url"],
+            "incidents": incidents,
+        }
     if kind == "copilot":
         return {"org": text["org"], "api_url": text["api_url"]}
+    if kind == "pagerduty":
+        return {"api_url": text["api_url"], "service_ids": text["service_ids"]}
+    if kind == "opsgenie":
+        return {"api_url": text["api_url"]}
+    if kind == "jira":
+        keys = ("api_url", "flavor", "email", "projects", "issue_types", "priorities")
+        return {key: text[key] for key in keys}
     return {"path": text["path"]}
 
 
 @role_required(Role.ADMIN)
 def sources(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"kinds": KINDS, "values": {}, "error": "", "embedded": _embedded()}
+    context: dict[str, Any] = {
+        "kinds": KINDS,
+        "jira_flavors": JIRA_FLAVORS,
+        "values": {},
+        "error": "",
+        "embedded": _embedded(),
+    }
     status = 200
     if request.method == "POST":
         post = request.POST

@@ -220,10 +220,26 @@ def test_first_sync_reads_every_field_exactly() -> None:
     assert {r.external_id for r in reviews} >= {"github:13", "github:41"}
     assert sorted(of(records, DeploymentRecord), key=lambda d: d.external_id) == [
         DeploymentRecord(
-            "acme/api", "github:501", "production", "m1" * 20, "success", at(7.5), at(7.6), True
+            "acme/api",
+            "github:501",
+            "production",
+            "m1" * 20,
+            "success",
+            at(7.5),
+            at(7.6),
+            True,
+            "github_deployments",
         ),
         DeploymentRecord(
-            "acme/api", "github:503", "production", "m4" * 20, "failure", at(-0.5), at(-0.4), True
+            "acme/api",
+            "github:503",
+            "production",
+            "m4" * 20,
+            "failure",
+            at(-0.5),
+            at(-0.4),
+            True,
+            "github_deployments",
         ),
     ]  # staging is not production
     assert RepositoryRecord("acme/api", "github", "main", "https://github.test/acme/api") in records

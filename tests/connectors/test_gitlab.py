@@ -151,10 +151,14 @@ class TestFullSync:
             TeamMembershipRecord("Platform", (who("carol"),), "Carol", "Acme"),
         ]
         assert of(records, DeploymentRecord) == [
-            DeploymentRecord("acme/api", "102", "staging", M1, "failure", utc(1, 16, 30), None, False),
-            DeploymentRecord("acme/api", "101", "production", M1, "success", utc(1, 17), utc(1, 17, 4), True),
+            DeploymentRecord(
+                "acme/api", "102", "staging", M1, "failure", utc(1, 16, 30), None, False, "gitlab"
+            ),
+            DeploymentRecord(
+                "acme/api", "101", "production", M1, "success", utc(1, 17), utc(1, 17, 4), True, "gitlab"
+            ),
             # "live" is production by its tier, read from the environments list.
-            DeploymentRecord("acme/api", "103", "live", M2, "in_progress", utc(3, 12), None, True),
+            DeploymentRecord("acme/api", "103", "live", M2, "in_progress", utc(3, 12), None, True, "gitlab"),
         ]
 
     def test_deleted_project_is_recorded_and_the_sync_goes_on(self, fake: FakeGitLab) -> None:

@@ -5,6 +5,16 @@ The data is plain dataclasses a test builds or changes directly (``tests.fakes.g
 realistic histories).  Faults come from the generic server (``fake.server.fault(...)``); GitHub-specific
 behaviour is built in: ``exhaust_rate_limit(after=n, reset_in=s)`` (primary limit), repositories that are
 ``gone`` (NOT_FOUND), tokens that are revoked (401 Bad credentials), and GitHub App installation tokens.
+
+REST for delivery (``connectors/github_delivery.py``), in the shapes of GitHub's REST reference:
+"List workflow runs for a workflow" (https://docs.github.com/en/rest/actions/workflow-runs#list-workflow-runs-for-a-workflow:
+``{"total_count", "workflow_runs": [{"id", "name", "head_branch", "head_sha", "event", "status",
+"conclusion", "workflow_id", "run_attempt", "created_at", "updated_at", "run_started_at", "html_url"}]}``,
+newest first, ``per_page``/``page`` with a ``Link`` header; 404 for an unknown workflow) and "List repository
+issues" (https://docs.github.com/en/rest/issues/issues#list-repository-issues: ``labels``, ``state``,
+``since`` (updated at or after), ``sort=updated``, ``direction``; pull requests appear with a
+``pull_request`` key).  Runs are ``Repo.workflow_runs[file name]`` and issues ``Repo.issues``, plain dicts
+made by ``workflow_run`` and ``issue`` below.
 """
 
 from __future__ import annotations
@@ -108,6 +118,8 @@ class Repo:
     default_branch: str = "main"
     prs: dict[int, PullRequest] = field(default_factory=dict)
     deployments: list[Deployment] = field(default_factory=list)
+    workflow_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    issues: list[dict[str, Any]] = field(default_factory=list)
     archived: bool = False
     gone: bool = False  # deleted, or the token lost access
 
@@ -160,6 +172,9 @@ class FakeGitHub:
         self.server.route("GET", rf"{rest}/orgs/(?P<org>[^/]+)/teams")(self._teams)
         self.server.route("GET", rf"{rest}/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)/members")(self._members)
         self.server.route("POST", rf"{rest}/app/installations/(?P<iid>\d+)/access_tokens")(self._access_token)
+        repo_path = rf"{rest}/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
+        self.server.route("GET", rf"{repo_path}/actions/workflows/(?P<workflow>[^/]+)/runs")(self._runs)
+        self.server.route("GET", rf"{repo_path}/issues")(self._issues)
 
     # --- set-up -----------------------------------------------------------------------------------------
     def __enter__(self) -> FakeGitHub:
@@ -346,6 +361,39 @@ class FakeGitHub:
         ]
         return self._paginated(request, items)
 
+    def _runs(self, request: FakeRequest, owner: str, name: str, workflow: str) -> FakeResponse:
+        repo = self.repo(f"{owner}/{name}")
+        runs = None if repo is None else repo.workflow_runs.get(workflow)
+        if runs is None:
+            return FakeResponse(
+                404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            )
+        newest_first = sorted(runs, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        page = self._paginated(request, newest_first)
+        page.body = {"total_count": len(runs), "workflow_runs": page.body}
+        return page
+
+    def _issues(self, request: FakeRequest, owner: str, name: str) -> FakeResponse:
+        repo = self.repo(f"{owner}/{name}")
+        if repo is None:
+            return FakeResponse(
+                404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            )
+        wanted = [w for w in (request.param("labels") or "").split(",") if w]
+        state, since = request.param("state", "open"), request.param("since")
+        chosen = [
+            i
+            for i in repo.issues
+            if all(w in [lb["name"] for lb in i["labels"]] for w in wanted)
+            and (state == "all" or i["state"] == state)
+            and (since is None or _when(i["updated_at"]) >= _when(since))
+        ]
+        key = "updated_at" if request.param("sort") == "updated" else "created_at"
+        chosen.sort(
+            key=lambda i: (_when(i[key]), i["number"]), reverse=request.param("direction", "desc") == "desc"
+        )
+        return self._paginated(request, chosen)
+
     def _access_token(self, request: FakeRequest, iid: str) -> FakeResponse:
         app = self.app
         bearer = (request.header("authorization") or "").partition(" ")[2]
@@ -368,6 +416,72 @@ class FakeGitHub:
                 "repository_selection": "all",
             },
         )
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def workflow_run(
+    run_id: int,
+    sha: str,
+    created: str,
+    *,
+    conclusion: str | None = "success",
+    updated: str | None = None,
+    branch: str = "main",
+    started: str | None = None,
+    repo: str = "acme/api",
+) -> dict[str, Any]:
+    """A run in the shape of "List workflow runs for a workflow"; ``conclusion`` None: still running."""
+    return {
+        "id": run_id,
+        "name": "Deploy",
+        "node_id": f"WFR_{run_id}",
+        "head_branch": branch,
+        "head_sha": sha,
+        "path": ".github/workflows/deploy.yml",
+        "run_number": run_id % 1000,
+        "event": "push",
+        "status": "completed" if conclusion else "in_progress",
+        "conclusion": conclusion,
+        "workflow_id": 161335,
+        "run_attempt": 1,
+        "created_at": created,
+        "updated_at": updated or created,
+        "run_started_at": started or created,
+        "html_url": f"https://github.test/{repo}/actions/runs/{run_id}",
+    }
+
+
+def issue(
+    number: int,
+    created: str,
+    *,
+    labels: tuple[str, ...] = ("incident",),
+    closed: str | None = None,
+    updated: str | None = None,
+    title: str = "",
+    pull_request: bool = False,
+    repo: str = "acme/api",
+) -> dict[str, Any]:
+    """An issue in the shape of "List repository issues"."""
+    item: dict[str, Any] = {
+        "id": 9000 + number,
+        "number": number,
+        "title": title or f"Outage {number}",
+        "state": "closed" if closed else "open",
+        "state_reason": "completed" if closed else None,
+        "labels": [{"id": 100 + k, "name": name, "color": "d73a4a"} for k, name in enumerate(labels)],
+        "user": {"login": "dev01", "type": "User"},
+        "created_at": created,
+        "updated_at": updated or closed or created,
+        "closed_at": closed,
+        "html_url": f"https://github.test/{repo}/issues/{number}",
+    }
+    if pull_request:
+        item["pull_request"] = {"url": f"https://api.github.test/repos/{repo}/pulls/{number}"}
+    return item
 
 
 def _github_error(error: GraphQLError) -> dict[str, Any]:

@@ -6,6 +6,12 @@ Responses follow GitLab's documented shapes and headers: offset pagination with 
 ``PRIVATE-TOKEN`` authentication (401 ``{"message": "401 Unauthorized"}``); 404 ``{"message": "404
 Project Not Found"}``.  Faults (429 with ``Retry-After``, 5xx, dropped connections) are injected with
 the server's ``fault()``; every request is in its log.
+
+Incidents: ``GET /projects/:id/issues`` with ``issue_type=incident``, ``scope``, ``updated_after``,
+``order_by=updated_at&sort=asc``, in the shape of GitLab's Issues API
+(https://docs.gitlab.com/api/issues/#list-project-issues: ``id``, ``iid``, ``project_id``, ``title``,
+``state`` opened/closed, ``created_at``, ``updated_at``, ``closed_at``, ``labels``, ``issue_type``,
+``severity`` (``UNKNOWN``, ``LOW``, ``MEDIUM``, ``HIGH``, ``CRITICAL``), ``web_url``).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class FakeProject:
     diffs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     environments: list[dict[str, Any]] = field(default_factory=list)
     deployments: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False  # listed by its group, but every project URL answers 404 (gone mid-sync)
     legacy: bool = False  # an old or Free instance: /approvals and /diffs answer 404
 
@@ -179,6 +186,10 @@ class FakeGitLab:
             return self._paginated(_updated(project.deployments, request), request)
         if rest == ["environments"]:
             return self._paginated(project.environments, request)
+        if rest == ["issues"]:
+            kind = request.param("issue_type")
+            chosen = [i for i in project.issues if kind is None or i["issue_type"] == kind]
+            return self._paginated(_updated(chosen, request), request)
         if len(rest) == 3 and rest[0] == "merge_requests":
             iid = int(rest[1])
             if not any(mr["iid"] == iid for mr in project.merge_requests):
@@ -322,6 +333,38 @@ def deployment(
         "updated_at": updated,
         "environment": environment,
         "deployable": {"id": did * 7, "status": status, "finished_at": finished},
+    }
+
+
+def incident_issue(
+    iid: int,
+    created: str,
+    *,
+    closed: str | None = None,
+    updated: str | None = None,
+    severity: str = "UNKNOWN",
+    labels: tuple[str, ...] = (),
+    issue_type: str = "incident",
+    project: str = "acme/api",
+    project_id: int = 11,
+) -> dict[str, Any]:
+    """An issue (an incident unless ``issue_type`` says otherwise) as the Issues API lists it."""
+    return {
+        "id": 5000 + project_id * 100 + iid,
+        "iid": iid,
+        "project_id": project_id,
+        "title": f"Incident {iid}",
+        "description": "",
+        "state": "closed" if closed else "opened",
+        "created_at": created,
+        "updated_at": updated or closed or created,
+        "closed_at": closed,
+        "labels": list(labels),
+        "issue_type": issue_type,
+        "type": issue_type.upper(),
+        "severity": severity,
+        "author": ALICE,
+        "web_url": f"https://gitlab.example.com/{project}/-/issues/{iid}",
     }
 
 

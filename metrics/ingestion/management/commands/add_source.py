@@ -1,4 +1,5 @@
-"""manage.py add_source KIND NAME ... : configure a GitHub, GitLab, Copilot or local git source.
+"""manage.py add_source KIND NAME ... : configure a GitHub, GitLab, Copilot, local git, PagerDuty, Opsgenie or
+Jira source.
 
 The token is read from the environment variable named by ``--token-env`` or prompted for (no echo); it
 is never taken as a plain argument, which would leave it in the shell history and the process list.
@@ -27,11 +28,16 @@ def _from_env(variable: str, what: str) -> str:
 class Command(BaseCommand):
     help = (
         "Add a data source: github NAME --org ORG | --repo OWNER/REPO [--api-url URL] [--token-env VAR]; "
-        "gitlab NAME --group G | --project P [--api-url URL]; copilot NAME --org ORG; git NAME --path PATH."
+        "gitlab NAME --group G | --project P [--api-url URL] [--incidents]; copilot NAME --org ORG; "
+        "git NAME --path PATH; pagerduty NAME [--service-id ID]; opsgenie NAME [--api-url URL]; "
+        "jira NAME --api-url URL --jira-project KEY [--flavor cloud --email E | --flavor datacenter] "
+        "[--issue-type T] [--priority P]."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=["github", "gitlab", "copilot", "git"])
+        parser.add_argument(
+            "kind", choices=["github", "gitlab", "copilot", "git", "pagerduty", "opsgenie", "jira"]
+        )
         parser.add_argument("name", help="short unique name (a slug), e.g. acme-github")
         parser.add_argument("--org", default="", help="GitHub organization (github, copilot)")
         parser.add_argument("--repo", action="append", default=[], help="OWNER/REPO (github; repeatable)")
@@ -45,15 +51,64 @@ class Command(BaseCommand):
         parser.add_argument("--installation-id", default="", help="GitHub App installation id")
         parser.add_argument("--private-key-file", type=Path, help="GitHub App private key (PEM file)")
         parser.add_argument("--interval", type=int, default=60, help="minutes between scheduled syncs")
+        # Deployments and incidents (DORA): see the README's sections on each source.
+        parser.add_argument(
+            "--workflow",
+            action="append",
+            default=[],
+            help="GitHub Actions workflow whose runs are production "
+            "deployments, e.g. deploy.yml (github; repeatable)",
+        )
+        parser.add_argument(
+            "--incident-label", default="", help="issues with this label are incidents (github)"
+        )
+        parser.add_argument("--incidents", action="store_true", help="read the projects' incidents (gitlab)")
+        parser.add_argument(
+            "--service-id", action="append", default=[], help="PagerDuty service id (repeatable)"
+        )
+        parser.add_argument("--flavor", choices=["cloud", "datacenter"], default="cloud", help="Jira flavor")
+        parser.add_argument("--email", default="", help="Atlassian account of the API token (jira cloud)")
+        parser.add_argument(
+            "--jira-project", action="append", default=[], help="Jira project key (repeatable)"
+        )
+        parser.add_argument(
+            "--issue-type", action="append", default=[], help="Jira issue type (default Incident)"
+        )
+        parser.add_argument(
+            "--priority", action="append", default=[], help="Jira priority to keep (default all)"
+        )
+        parser.add_argument(
+            "--days", type=int, default=None, help="how far back a first sync reads incidents"
+        )
 
     def _options(self, kind: str, o: dict[str, Any]) -> dict[str, Any]:
         if kind == "github":
             options = {"org": o["org"], "repos": o["repo"], "api_url": o["api_url"]}
             if o["app_id"]:
                 options.update({"app_id": o["app_id"], "installation_id": o["installation_id"]})
+            options.update(production_workflows=o["workflow"], incident_label=o["incident_label"])
             return options
         if kind == "gitlab":
-            return {"group": o["group"], "project": o["project"], "api_url": o["api_url"]}
+            return {
+                "group": o["group"],
+                "project": o["project"],
+                "api_url": o["api_url"],
+                "incidents": o["incidents"] or None,
+            }
+        if kind == "pagerduty":
+            return {"api_url": o["api_url"], "service_ids": o["service_id"], "days": o["days"]}
+        if kind == "opsgenie":
+            return {"api_url": o["api_url"], "days": o["days"]}
+        if kind == "jira":
+            return {
+                "api_url": o["api_url"],
+                "flavor": o["flavor"],
+                "email": o["email"],
+                "projects": o["jira_project"],
+                "issue_types": o["issue_type"],
+                "priorities": o["priority"],
+                "days": o["days"],
+            }
         if kind == "copilot":
             return {"org": o["org"], "api_url": o["api_url"]}
         return {"path": o["path"]}

@@ -1,0 +1,144 @@
+"""Opsgenie incidents through the Incident API (``GET /v1/incidents``) and service names from the Service
+API (``GET /v1/services``).
+
+Options (``SourceConfig.options``); the API key of an API integration (read access) is
+``SourceConfig.secret``, sent as ``Authorization: GenieKey <key>``:
+
+| option | meaning |
+|---|---|
+| ``api_url`` | default ``https://api.opsgenie.com`` (EU instance: ``https://api.eu.opsgenie.com``) |
+| ``days`` | how far back the first sync reads (default 180) |
+| ``page_size`` | incidents per request (default 100, Opsgenie's maximum) |
+| ``max_retries``, ``backoff_seconds``, ``max_wait_seconds`` | see ``connectors.http_json`` |
+
+A run lists the incidents created since the checkpoint (``query=createdAt>=MS AND createdAt<MS``, epoch
+milliseconds; ``sort=createdAt&order=asc``; ``offset``/``limit`` while ``paging.next`` is given),
+checkpointed after every page (``connectors.incident_tools.windowed_pages``).  Each incident becomes an
+``IncidentRecord``: started at ``impactStartDate`` (else ``createdAt``), resolved at ``impactEndDate`` (else,
+for a resolved or closed incident, ``updatedAt``), severity its priority (P1..P5), service the name of its
+first impacted service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.api_urls import api_url_check
+from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
+from connectors.http_json import JsonApi
+from connectors.incident_tools import Page, moment, windowed_pages
+from connectors.records import IncidentRecord, Record
+
+DEFAULT_API_URL = "https://api.opsgenie.com"
+WINDOW = timedelta(days=3650)  # Opsgenie sets no limit on the range of one query
+CLOSED = ("resolved", "closed")
+
+
+def incident_record(item: dict[str, Any], services: dict[str, str]) -> IncidentRecord | None:
+    started = moment(item.get("impactStartDate")) or moment(item["createdAt"])
+    if started is None:
+        return None
+    resolved = moment(item.get("impactEndDate"))
+    if resolved is None and str(item.get("status") or "").lower() in CLOSED:
+        resolved = moment(item.get("updatedAt"))
+    impacted = [str(s) for s in item.get("impactedServices") or []]
+    links = item.get("links") or {}
+    return IncidentRecord(
+        source="opsgenie",
+        external_id=str(item["id"]),
+        started_at=started,
+        title=str(item.get("message") or ""),
+        resolved_at=resolved,
+        severity=str(item.get("priority") or ""),
+        service=services.get(impacted[0], impacted[0]) if impacted else "",
+        url=str(links.get("web") or ""),
+    )
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+class OpsgenieConnector(Connector):
+    kind = "opsgenie"
+
+    def __init__(self, config: SourceConfig, progress: ProgressCallback | None = None) -> None:
+        super().__init__(config, progress)
+        options = config.options
+        if not config.secret:
+            raise ConnectorError(f"Opsgenie source {config.name!r} has no API key")
+        self.page_size = min(max(int(options.get("page_size") or 100), 1), 100)
+        self.api = JsonApi(
+            vendor="Opsgenie",
+            source=config.name,
+            base_url=api_url_check(str(options.get("api_url") or DEFAULT_API_URL)),
+            headers={"Authorization": f"GenieKey {config.secret}"},
+            secrets=(config.secret,),
+            max_retries=int(options.get("max_retries", 5)),
+            backoff=float(options.get("backoff_seconds", 0.5)),
+            max_wait=float(options.get("max_wait_seconds", 60)),
+            progress=self.progress,
+        )
+        self.services: dict[str, str] | None = None
+        self.read_count = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.api.counts)
+
+    def check(self) -> None:
+        self.api.get("/v1/incidents", {"limit": 1})
+
+    def records(self) -> Iterator[Record]:
+        for page in self.pages():
+            yield from page
+
+    def pages(self) -> Iterator[list[Record]]:
+        return malformed_answers("Opsgenie", self._pages())
+
+    def _pages(self) -> Iterator[list[Record]]:
+        yield from windowed_pages(
+            self.checkpoint,
+            options=self.config.options,
+            read=self._read,
+            save=self._save,
+            limit=self.page_size,
+            window=WINDOW,
+        )
+
+    def _save(self, checkpoint: dict[str, Any]) -> None:
+        self.checkpoint = checkpoint
+
+    def _service_names(self) -> dict[str, str]:
+        if self.services is None:
+            names: dict[str, str] = {}
+            offset = 0
+            while True:
+                data = self.api.get("/v1/services", {"offset": offset, "limit": 100})
+                items = list(data["data"])
+                names.update({str(s["id"]): str(s.get("name") or s["id"]) for s in items})
+                if not items or not (data.get("paging") or {}).get("next"):
+                    break
+                offset += len(items)
+            self.services = names
+        return self.services
+
+    def _read(self, since: datetime, until: datetime, offset: int) -> Page:
+        params = {
+            "query": f"createdAt>={_ms(since)} AND createdAt<{_ms(until)}",
+            "offset": offset,
+            "limit": self.page_size,
+            "sort": "createdAt",
+            "order": "asc",
+        }
+        data = self.api.get("/v1/incidents", params)
+        items = list(data["data"])
+        services = self._service_names() if any(i.get("impactedServices") for i in items) else {}
+        records: list[Record] = [r for r in (incident_record(i, services) for i in items) if r is not None]
+        self.read_count += len(items)
+        self.progress("Opsgenie incidents", self.read_count, None)
+        last = moment(items[-1]["createdAt"]) if items else None
+        more = bool((data.get("paging") or {}).get("next")) and bool(items)
+        return Page(records, more, last)
