@@ -83,6 +83,11 @@ class Access:
         return self.role == ADMIN
 
     @property
+    def sends_reports(self) -> bool:
+        """Previews a schedule's next report and sends it now (to the schedule's own audience)."""
+        return self.role in (ADMIN, MANAGER)
+
+    @property
     def manages_surveys(self) -> bool:
         """Opens survey rounds and reads their (floored) free-text comments."""
         return self.role in (ADMIN, MANAGER)

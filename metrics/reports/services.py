@@ -27,6 +27,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from metrics.core.models import AuditLog
+from metrics.core.observability import current_user_id
 from metrics.reports.content import Report, report_build
 from metrics.reports.models import ReportRun, ReportSchedule
 from metrics.reports.periods import ReportPeriod, due_at, last_complete
@@ -265,6 +267,43 @@ def report_run_resend(*, run: ReportRun) -> ReportRun:
         status=Status.QUEUED,
         next_attempt_at=timezone.now(),
         error=_note(run, "queued again by hand (--resend)"),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def report_preview(*, schedule: ReportSchedule) -> tuple[ReportPeriod, str]:
+    """The report the schedule would send now (its latest complete period), as the archive shows it;
+    nothing is stored or sent."""
+    period = schedule_period(schedule)
+    report = report_build(
+        period=period,
+        team_ids=list(schedule.teams.values_list("id", flat=True)),
+        title=f"{schedule.name}: {period.label}",
+    )
+    return period, report_html(report, mode="pdf")
+
+
+def report_send_now(*, schedule: ReportSchedule) -> ReportRun:
+    """Queue the report of the schedule's latest complete period for delivery now, to its audience (a
+    person's explicit decision, like ``send_report --resend``: a sent period is sent again).  A run that is
+    being rendered or sent is left alone (ReportError)."""
+    period = schedule_period(schedule)
+    run, new = report_run_for(schedule=schedule, period=period)
+    if not new and run.status in (Status.RENDERING, Status.SENDING):
+        raise ReportError(f"the report of {period.label} is being sent already")
+    ReportRun.objects.filter(pk=run.pk).update(
+        status=Status.QUEUED,
+        next_attempt_at=timezone.now(),
+        error=run.error if new else _note(run, "queued by hand (send now)"),
+    )
+    AuditLog.objects.create(
+        actor_id=current_user_id.get(),
+        action="send",
+        object_type="reports.ReportSchedule",
+        object_id=str(schedule.pk),
+        object_repr=str(schedule)[:300],
+        changes={"period": period.start.isoformat(), "recipients": len(schedule.recipients)},
     )
     run.refresh_from_db()
     return run

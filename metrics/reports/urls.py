@@ -11,4 +11,6 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_html, name="run_html"),
     path("schedules/new/", views.schedule_edit, name="schedule_new"),
     path("schedules/<int:pk>/", views.schedule_edit, name="schedule_edit"),
+    path("schedules/<int:pk>/preview/", views.schedule_preview, name="schedule_preview"),
+    path("schedules/<int:pk>/send/", views.schedule_send, name="schedule_send"),
 ]

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from metrics.core import access
 from metrics.reports.forms import ReportScheduleForm
 from metrics.reports.models import ReportRun, ReportSchedule
-from metrics.reports.services import reports_dir
+from metrics.reports.services import ReportError, report_preview, report_send_now, reports_dir
+from metrics.reports.tasks import report_deliver_enqueue
 
 ARCHIVE_LIMIT = 200
 
@@ -44,6 +46,7 @@ def archive(request: HttpRequest) -> HttpResponse:
             "runs": runs[:ARCHIVE_LIMIT],
             "schedules": ReportSchedule.objects.prefetch_related("teams"),
             "can_edit": can_edit_schedules(request.user),
+            "can_send": access.for_user(request.user).sends_reports,
             "limit": ARCHIVE_LIMIT,
         },
     )
@@ -63,6 +66,10 @@ def run_pdf(request: HttpRequest, pk: int) -> FileResponse:
     )
 
 
+# The archived and previewed report needs nothing from anywhere: forbid scripts and remote loads outright.
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
 @login_required
 @require_safe
 def run_html(request: HttpRequest, pk: int) -> HttpResponse:
@@ -72,9 +79,40 @@ def run_html(request: HttpRequest, pk: int) -> HttpResponse:
     if not run.html:
         raise Http404("This run has no rendered report.")
     response = HttpResponse(run.html, content_type="text/html; charset=utf-8")
-    # The archived page needs nothing from anywhere: forbid scripts and remote loads outright.
-    response["Content-Security-Policy"] = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    response["Content-Security-Policy"] = REPORT_CSP
     return response
+
+
+@login_required
+@require_safe
+def schedule_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report the schedule would send now, rendered on the spot (nothing stored, nothing sent)."""
+    _require(access.for_user(request.user).sends_reports)
+    _, html = report_preview(schedule=get_object_or_404(ReportSchedule, pk=pk))
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = REPORT_CSP
+    return response
+
+
+@login_required
+@require_POST
+def schedule_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the schedule's latest complete period now, to its audience (admins and managers)."""
+    _require(access.for_user(request.user).sends_reports)
+    schedule = get_object_or_404(ReportSchedule, pk=pk)
+    try:
+        run = report_send_now(schedule=schedule)
+    except ReportError as exc:
+        messages.error(request, f"“{schedule.name}”: {exc}.")
+        return redirect("reports:archive")
+    report_deliver_enqueue(run_id=run.pk)
+    count = len(schedule.recipients)
+    messages.success(
+        request,
+        f"“{schedule.name}”, {run.period_start:%-d %b %Y} to {run.period_end:%-d %b %Y}: "
+        f"sending to {count} recipient{'s' if count != 1 else ''}; its status is below.",
+    )
+    return redirect("reports:archive")
 
 
 @login_required
