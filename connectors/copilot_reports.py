@@ -85,7 +85,7 @@ def _day(row: dict[str, Any], key: str = "day") -> date:
     return day
 
 
-def _counts(row: dict[str, Any]) -> dict[str, int | None]:
+def _counts(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "suggestions": _int(row, "code_generation_activity_count"),
         "acceptances": _int(row, "code_acceptance_activity_count"),

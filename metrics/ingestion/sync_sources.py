@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,14 @@ from metrics.core.models import DataSource
 
 WEBHOOK_SECRET_OPTION = "webhook_secret_encrypted"  # noqa: S105 - an option name, not a secret
 HALTED = "halted"  # checkpoint key: a permanent error stops scheduled syncs until the secret changes
-TOKEN_KINDS = {DataSource.Kind.GITHUB, DataSource.Kind.GITLAB, DataSource.Kind.COPILOT}
+TOKEN_KINDS = {
+    DataSource.Kind.GITHUB,
+    DataSource.Kind.GITLAB,
+    DataSource.Kind.COPILOT,
+    DataSource.Kind.CURSOR,
+    DataSource.Kind.CLAUDE_CODE,
+    DataSource.Kind.OTLP,
+}
 REPO_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -63,11 +71,30 @@ def _copilot_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _since_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Cursor and Claude Code: an optional first day (``since``, YYYY-MM-DD) and API URL."""
+    since = options.get("since")
+    if since:
+        try:
+            date.fromisoformat(str(since))
+        except ValueError:
+            raise SourceConfigError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
+    return options
+
+
+def _otlp_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The OTLP receiver is pushed to: nothing to read, the token is what exporters must send."""
+    return options
+
+
 VALIDATORS = {
     DataSource.Kind.GITHUB: _github_options,
     DataSource.Kind.GITLAB: _gitlab_options,
     DataSource.Kind.GIT: _git_options,
     DataSource.Kind.COPILOT: _copilot_options,
+    DataSource.Kind.CURSOR: _since_options,
+    DataSource.Kind.CLAUDE_CODE: _since_options,
+    DataSource.Kind.OTLP: _otlp_options,
 }
 
 
