@@ -66,8 +66,8 @@ def _git_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _copilot_options(options: dict[str, Any]) -> dict[str, Any]:
-    if not options.get("org"):
-        raise SourceConfigError("a copilot source needs --org ORG")
+    if bool(options.get("org")) == bool(options.get("enterprise")):
+        raise SourceConfigError("a copilot source needs --org ORG or --enterprise ENTERPRISE (one of them)")
     return options
 
 
@@ -177,7 +177,7 @@ def public_options(source: DataSource) -> dict[str, Any]:
 def source_target(source: DataSource) -> str:
     """What the source reads, in one short phrase for lists and run names."""
     options = source.options
-    for key in ("org", "group", "project", "path"):
+    for key in ("org", "enterprise", "group", "project", "path"):
         if options.get(key):
             return f"{key} {options[key]}"
     if options.get("repos"):

@@ -37,6 +37,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("name", help="short unique name (a slug), e.g. acme-github")
         parser.add_argument("--org", default="", help="GitHub organization (github, copilot)")
+        parser.add_argument("--enterprise", default="", help="GitHub enterprise slug (copilot)")
         parser.add_argument("--repo", action="append", default=[], help="OWNER/REPO (github; repeatable)")
         parser.add_argument("--group", default="", help="GitLab group path (gitlab)")
         parser.add_argument("--project", default="", help="GitLab project path (gitlab)")
@@ -59,7 +60,7 @@ class Command(BaseCommand):
         if kind == "gitlab":
             return {"group": o["group"], "project": o["project"], "api_url": o["api_url"]}
         if kind == "copilot":
-            return {"org": o["org"], "api_url": o["api_url"]}
+            return {"org": o["org"], "enterprise": o["enterprise"], "api_url": o["api_url"]}
         if kind in ("cursor", "claude_code"):
             return {"since": o["since"], "api_url": o["api_url"]}
         if kind == "otlp":
