@@ -207,7 +207,7 @@ class CommitAIAttributionRecord:
     repository: str = ""
     user: IdentityRecord | None = None
     committed_at: datetime | None = None
-    detail: tuple[tuple[str, int], ...] = ()
+    detail: tuple[tuple[str, int | str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
