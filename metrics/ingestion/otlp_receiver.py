@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -32,7 +33,7 @@ from connectors import otlp
 from connectors.records import AIModelUsageRecord, AIUsageRecord, IdentityRecord
 from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
-from metrics.ingestion.bulk import upsert
+from metrics.ingestion.bulk import upsert_values
 from metrics.ingestion.models import TelemetryPoint
 from metrics.ingestion.sync_sources import source_secret
 from metrics.ingestion.usage import ai_model_usage_upsert, ai_usage_upsert
@@ -106,33 +107,35 @@ def telemetry_store(*, source: DataSource, points: list[otlp.Point]) -> int:
     transaction.  Returns how many points the request held."""
     rows = []
     touched: set[Key] = set()
+    now = timezone.now()
     for point in points:
-        user_key = _user_key(point)
+        user_key = _user_key(point)[:340]
         tool, usage_field, model_field = point.tool, point.usage_field, point.model_field
         rows.append(
-            TelemetryPoint(
-                data_source_id=source.pk,
-                signal=point.signal,
-                name=point.name,
-                series=point.series,
-                start_ns=point.start_ns,
-                time_ns=point.time_ns,
-                day=point.day,
-                cumulative=point.cumulative,
-                value=point.value,
-                unit=point.unit,
-                tool=tool,
-                user_key=user_key[:340],
-                usage_field=usage_field,
-                model=str(point.attributes.get("model") or "")[:100] if model_field else "",
-                model_field=model_field,
-                attributes=point.attributes,
-            )
+            {
+                "data_source_id": source.pk,
+                "signal": point.signal,
+                "name": point.name,
+                "series": point.series,
+                "start_ns": point.start_ns,
+                "time_ns": point.time_ns,
+                "day": point.day,
+                "cumulative": point.cumulative,
+                "value": point.value,
+                "unit": point.unit,
+                "tool": tool,
+                "user_key": user_key,
+                "usage_field": usage_field,
+                "model": str(point.attributes.get("model") or "")[:100] if model_field else "",
+                "model_field": model_field,
+                "attributes": point.attributes,
+                "received_at": now,
+            }
         )
         if tool and user_key and (usage_field or model_field):
-            touched.add((tool, user_key[:340], point.day))
+            touched.add((tool, user_key, point.day))
     with transaction.atomic():
-        upsert(TelemetryPoint, rows, unique=["data_source", "series", "start_ns", "time_ns"])
+        upsert_values(TelemetryPoint, rows, unique=["data_source", "series", "start_ns", "time_ns"])
         telemetry_rollup(keys=touched)
     return len(rows)
 

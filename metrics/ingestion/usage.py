@@ -21,7 +21,7 @@ from connectors.records import (
     IdentityRecord,
 )
 from metrics.core.models import AITool
-from metrics.ingestion.bulk import upsert
+from metrics.ingestion.bulk import upsert, upsert_values
 from metrics.ingestion.models import AIModelUsageDay, AISeat, AIUsageDay, CommitAIAttribution
 from metrics.ingestion.people import people_resolve
 
@@ -75,35 +75,35 @@ def ai_usage_upsert(*, records: list[AIUsageRecord]) -> int:
     latest = {(names[r.tool], _user_key(r.user), r.day): r for r in records}
     people = people_resolve(identities=[r.user for r in latest.values() if r.user is not None])
     rows = [
-        AIUsageDay(
-            tool=tool,
-            user_key=key,
-            person_id=people.get(key) if key else None,
-            day=day,
-            active=r.active,
-            active_users=r.active_users,
-            suggestions=r.suggestions,
-            acceptances=r.acceptances,
-            lines_suggested=r.lines_suggested,
-            lines_accepted=r.lines_accepted,
-            chat_turns=r.chat_turns,
-            cost=_cost(r.cost),
-            source=(r.source or "import")[:30],
-            lines_added=r.lines_added,
-            lines_removed=r.lines_removed,
-            sessions=r.sessions,
-            requests=r.requests,
-            commits=r.commits,
-            pull_requests=r.pull_requests,
-            tool_accepts=r.tool_accepts,
-            tool_rejects=r.tool_rejects,
-            input_tokens=r.input_tokens,
-            output_tokens=r.output_tokens,
-            extra=dict(r.extra),
-        )
+        {
+            "tool": tool,
+            "user_key": key,
+            "person_id": people.get(key) if key else None,
+            "day": day,
+            "active": r.active,
+            "active_users": r.active_users,
+            "suggestions": r.suggestions,
+            "acceptances": r.acceptances,
+            "lines_suggested": r.lines_suggested,
+            "lines_accepted": r.lines_accepted,
+            "chat_turns": r.chat_turns,
+            "cost": _cost(r.cost),
+            "source": (r.source or "import")[:30],
+            "lines_added": r.lines_added,
+            "lines_removed": r.lines_removed,
+            "sessions": r.sessions,
+            "requests": r.requests,
+            "commits": r.commits,
+            "pull_requests": r.pull_requests,
+            "tool_accepts": r.tool_accepts,
+            "tool_rejects": r.tool_rejects,
+            "input_tokens": r.input_tokens,
+            "output_tokens": r.output_tokens,
+            "extra": dict(r.extra),
+        }
         for (tool, key, day), r in latest.items()
     ]
-    return upsert(AIUsageDay, rows, unique=["tool", "user_key", "day"], update=USAGE_FIELDS)
+    return upsert_values(AIUsageDay, rows, unique=["tool", "user_key", "day"], update=USAGE_FIELDS)
 
 
 MODEL_FIELDS = (
@@ -126,23 +126,27 @@ def ai_model_usage_upsert(*, records: list[AIModelUsageRecord]) -> int:
     latest = {(names[r.tool], _user_key(r.user), r.day, r.model[:100]): r for r in records}
     people = people_resolve(identities=[r.user for r in latest.values() if r.user is not None])
     rows = [
-        AIModelUsageDay(
-            tool=tool,
-            user_key=key,
-            person_id=people.get(key) if key else None,
-            day=day,
-            model=model,
-            requests=r.requests,
-            input_tokens=r.input_tokens,
-            output_tokens=r.output_tokens,
-            cache_read_tokens=r.cache_read_tokens,
-            cache_write_tokens=r.cache_write_tokens,
-            cost=None if r.cost is None else Decimal(str(r.cost)).quantize(Decimal("0.0001"), ROUND_HALF_UP),
-            source=(r.source or "import")[:30],
-        )
+        {
+            "tool": tool,
+            "user_key": key,
+            "person_id": people.get(key) if key else None,
+            "day": day,
+            "model": model,
+            "requests": r.requests,
+            "input_tokens": r.input_tokens,
+            "output_tokens": r.output_tokens,
+            "cache_read_tokens": r.cache_read_tokens,
+            "cache_write_tokens": r.cache_write_tokens,
+            "cost": None
+            if r.cost is None
+            else Decimal(str(r.cost)).quantize(Decimal("0.0001"), ROUND_HALF_UP),
+            "source": (r.source or "import")[:30],
+        }
         for (tool, key, day, model), r in latest.items()
     ]
-    return upsert(AIModelUsageDay, rows, unique=["tool", "user_key", "day", "model"], update=MODEL_FIELDS)
+    return upsert_values(
+        AIModelUsageDay, rows, unique=["tool", "user_key", "day", "model"], update=MODEL_FIELDS
+    )
 
 
 ATTRIBUTION_FIELDS = (
@@ -164,20 +168,20 @@ def commit_attributions_upsert(*, records: list[CommitAIAttributionRecord]) -> i
     latest = {(r.sha.lower()[:64], r.source[:30]): r for r in records}
     people_resolve(identities=[r.user for r in latest.values() if r.user is not None])
     rows = [
-        CommitAIAttribution(
-            sha=sha,
-            source=source,
-            repository=r.repository[:300],
-            user_key=_user_key(r.user),
-            committed_at=r.committed_at,
-            lines_added=max(0, r.lines_added),
-            lines_deleted=r.lines_deleted,
-            ai_lines_added=min(max(0, r.ai_lines_added), max(0, r.lines_added)),
-            detail=dict(r.detail),
-        )
+        {
+            "sha": sha,
+            "source": source,
+            "repository": r.repository[:300],
+            "user_key": _user_key(r.user),
+            "committed_at": r.committed_at,
+            "lines_added": max(0, r.lines_added),
+            "lines_deleted": r.lines_deleted,
+            "ai_lines_added": min(max(0, r.ai_lines_added), max(0, r.lines_added)),
+            "detail": dict(r.detail),
+        }
         for (sha, source), r in latest.items()
     ]
-    return upsert(CommitAIAttribution, rows, unique=["sha", "source"], update=ATTRIBUTION_FIELDS)
+    return upsert_values(CommitAIAttribution, rows, unique=["sha", "source"], update=ATTRIBUTION_FIELDS)
 
 
 def ai_seats_upsert(*, records: list[AISeatRecord]) -> int:

@@ -86,6 +86,10 @@ class FakeAnthropic:
     def url(self) -> str:
         return self.server.url
 
+    def rows_of(self, day: str) -> list[dict[str, Any]]:
+        """The records of one day (the benchmark replaces this with generated ones)."""
+        return self.days.get(day, [])
+
     def add(self, *records: dict[str, Any]) -> None:
         for item in records:
             self.days.setdefault(item["date"], []).append(item)
@@ -106,7 +110,7 @@ class FakeAnthropic:
             return FakeResponse(400, {"type": "error", "error": error})
         cursor = request.param("page")
         offset = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
-        rows = self.days.get(day, [])
+        rows = self.rows_of(day)
         page = rows[offset : offset + limit]
         more = offset + limit < len(rows)
         next_page = base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if more else None

@@ -133,6 +133,13 @@ class FakeCursor:
     def url(self) -> str:
         return self.server.url
 
+    def usage_rows(self, start: int, end: int) -> list[dict[str, Any]]:
+        """Daily usage rows between two epoch-ms moments (the benchmark generates its own)."""
+        return [r for r in self.usage if start <= r["date"] <= end]
+
+    def event_rows(self, start: int, end: int) -> list[dict[str, Any]]:
+        return [e for e in self.events if start <= int(e["timestamp"]) <= end]
+
     def _guarded(self, handler: Any) -> Any:
         def answer(request: FakeRequest) -> FakeResponse:
             expected = "Basic " + base64.b64encode(f"{self.key}:".encode()).decode()
@@ -150,14 +157,14 @@ class FakeCursor:
         start, end = int(body["startDate"]), int(body["endDate"])
         if end < start or end - start > 90 * 86_400_000:
             return FakeResponse(400, {"error": "Date range cannot exceed 90 days"})
-        rows = [r for r in self.usage if start <= r["date"] <= end]
+        rows = self.usage_rows(start, end)
         return FakeResponse(200, {"data": rows, "period": {"startDate": start, "endDate": end}})
 
     def _events(self, request: FakeRequest) -> FakeResponse:
         body = request.json()
         start, end = int(body["startDate"]), int(body["endDate"])
         page, size = int(body.get("page", 1)), int(body.get("pageSize", 10))
-        rows = [e for e in self.events if start <= int(e["timestamp"]) <= end]
+        rows = self.event_rows(start, end)
         pages = max(1, -(-len(rows) // size))
         return FakeResponse(
             200,
