@@ -261,7 +261,7 @@ def main() -> int:
         base = baseline(args.users, days)
         rows = args.users * args.days
         print(
-            f"{args.users} users x {args.days} days = {rows} usage days a source; target {TARGET_SECONDS:.0f} s"
+            f"{args.users} users x {args.days} days = {rows} usage days; target {TARGET_SECONDS:.0f} s"
         )
         print(f"{'baseline records_ingest':<26} {'':>9} {rows:>8} rows  {base:6.1f} s  ratio 1.00")
         runners = {
