@@ -260,9 +260,7 @@ def main() -> int:
         setup_django(tmp)
         base = baseline(args.users, days)
         rows = args.users * args.days
-        print(
-            f"{args.users} users x {args.days} days = {rows} usage days; target {TARGET_SECONDS:.0f} s"
-        )
+        print(f"{args.users} users x {args.days} days = {rows} usage days; target {TARGET_SECONDS:.0f} s")
         print(f"{'baseline records_ingest':<26} {'':>9} {rows:>8} rows  {base:6.1f} s  ratio 1.00")
         runners = {
             "claude_code": lambda: claude_code(args.users, days),
