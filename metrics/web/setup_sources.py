@@ -37,9 +37,9 @@ KINDS = (
     ("gitlab", "GitLab"),
     ("git", "Git repository on this server"),
     ("copilot", "GitHub Copilot usage"),
-    ("cursor", "Cursor usage (Admin API key)"),
-    ("claude_code", "Claude Code usage (Anthropic Admin API key)"),
-    ("otlp", "OpenTelemetry receiver (token exporters send)"),
+    ("cursor", "Cursor usage"),
+    ("claude_code", "Claude Code usage"),
+    ("otlp", "OpenTelemetry receiver"),
 )
 
 
