@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 CHUNK = 2000
 
@@ -85,10 +85,11 @@ def upsert_values(
     ``get_db_prep_save``, exactly as the ORM would store them.  No ``pre_save`` hooks (``auto_now``) run:
     callers pass such values themselves."""
     sql, fields = _sql(model, unique, update)
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the ``connection`` proxy costs a lookup per use
     plan = [(f.attname, f.get_default(), None if f.get_internal_type() in PLAIN_TYPES else f) for f in fields]
     values = [
         [
-            (value if field is None or value is None else field.get_db_prep_save(value, connection))
+            (value if field is None or value is None else field.get_db_prep_save(value, db))
             for name, default, field in plan
             for value in (row.get(name, default),)
         ]
