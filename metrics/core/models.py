@@ -149,6 +149,9 @@ class DataSource(models.Model):
         PAGERDUTY = "pagerduty", "PagerDuty"
         OPSGENIE = "opsgenie", "Opsgenie"
         JIRA = "jira", "Jira"
+        CURSOR = "cursor"
+        CLAUDE_CODE = "claude_code", "Claude Code"
+        OTLP = "otlp", "OpenTelemetry (OTLP)"
 
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -40,6 +40,9 @@ KINDS = (
     ("pagerduty", "PagerDuty incidents"),
     ("opsgenie", "Opsgenie incidents"),
     ("jira", "Jira incidents"),
+    ("cursor", "Cursor usage"),
+    ("claude_code", "Claude Code usage"),
+    ("otlp", "OpenTelemetry receiver"),
 )
 JIRA_FLAVORS = (("cloud", "Cloud"), ("datacenter", "Data Center / Server"))
 TEXT_FIELDS = (
@@ -57,6 +60,8 @@ TEXT_FIELDS = (
     "projects",
     "issue_types",
     "priorities",
+    "enterprise",
+    "since",
 )
 
 
@@ -119,7 +124,7 @@ def _form_options(post: Any) -> dict[str, Any]:
             "incidents": incidents,
         }
     if kind == "copilot":
-        return {"org": text["org"], "api_url": text["api_url"]}
+        return {"org": text["org"], "enterprise": text["enterprise"], "api_url": text["api_url"]}
     if kind == "pagerduty":
         return {"api_url": text["api_url"], "service_ids": text["service_ids"]}
     if kind == "opsgenie":
@@ -127,6 +132,10 @@ def _form_options(post: Any) -> dict[str, Any]:
     if kind == "jira":
         keys = ("api_url", "flavor", "email", "projects", "issue_types", "priorities")
         return {key: text[key] for key in keys}
+    if kind in ("cursor", "claude_code"):
+        return {"since": text["since"], "api_url": text["api_url"]}
+    if kind == "otlp":
+        return {}
     return {"path": text["path"]}
 
 

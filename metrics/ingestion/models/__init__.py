@@ -13,16 +13,19 @@ from metrics.ingestion.models.records import (
     Review,
 )
 from metrics.ingestion.models.surveys import SurveyResponse, SurveyRound
+from metrics.ingestion.models.telemetry import AIModelUsageDay, CommitAIAttribution, TelemetryPoint
 
 __all__ = [
     "AIEvidence",
     "AIImpactEstimate",
+    "AIModelUsageDay",
     "AIRoiMonth",
     "AISeat",
     "AISeatCount",
     "AIUsageDay",
     "Commit",
     "DeliverySplit",
+    "CommitAIAttribution",
     "Deployment",
     "Incident",
     "MetricSnapshot",
@@ -33,5 +36,6 @@ __all__ = [
     "SurveyResponse",
     "SurveyRound",
     "SyncRun",
+    "TelemetryPoint",
     "WebhookDelivery",
 ]

@@ -31,15 +31,21 @@ class Command(BaseCommand):
         "gitlab NAME --group G | --project P [--api-url URL] [--incidents]; copilot NAME --org ORG; "
         "git NAME --path PATH; pagerduty NAME [--service-id ID]; opsgenie NAME [--api-url URL]; "
         "jira NAME --api-url URL --jira-project KEY [--flavor cloud --email E | --flavor datacenter] "
-        "[--issue-type T] [--priority P]."
+        "[--issue-type T] [--priority P]; "
+        "cursor NAME [--since DAY]; claude_code NAME [--since DAY]; otlp NAME (token: what exporters send)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "kind", choices=["github", "gitlab", "copilot", "git", "pagerduty", "opsgenie", "jira"]
+            "kind",
+            choices=[
+                *("github", "gitlab", "copilot", "git", "pagerduty", "opsgenie", "jira"),
+                *("cursor", "claude_code", "otlp"),
+            ],
         )
         parser.add_argument("name", help="short unique name (a slug), e.g. acme-github")
         parser.add_argument("--org", default="", help="GitHub organization (github, copilot)")
+        parser.add_argument("--enterprise", default="", help="GitHub enterprise slug (copilot)")
         parser.add_argument("--repo", action="append", default=[], help="OWNER/REPO (github; repeatable)")
         parser.add_argument("--group", default="", help="GitLab group path (gitlab)")
         parser.add_argument("--project", default="", help="GitLab project path (gitlab)")
@@ -50,6 +56,7 @@ class Command(BaseCommand):
         parser.add_argument("--app-id", default="", help="GitHub App id (authenticate as its installation)")
         parser.add_argument("--installation-id", default="", help="GitHub App installation id")
         parser.add_argument("--private-key-file", type=Path, help="GitHub App private key (PEM file)")
+        parser.add_argument("--since", default="", help="first day to read, YYYY-MM-DD (cursor, claude_code)")
         parser.add_argument("--interval", type=int, default=60, help="minutes between scheduled syncs")
         # Deployments and incidents (DORA): see the README's sections on each source.
         parser.add_argument(
@@ -110,7 +117,11 @@ class Command(BaseCommand):
                 "days": o["days"],
             }
         if kind == "copilot":
-            return {"org": o["org"], "api_url": o["api_url"]}
+            return {"org": o["org"], "enterprise": o["enterprise"], "api_url": o["api_url"]}
+        if kind in ("cursor", "claude_code"):
+            return {"since": o["since"], "api_url": o["api_url"]}
+        if kind == "otlp":
+            return {}
         return {"path": o["path"]}
 
     def _secret(self, kind: str, name: str, o: dict[str, Any]) -> str:
