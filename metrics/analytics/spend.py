@@ -99,3 +99,38 @@ def _spend(price: float, seats: float | None, cost: float | None, *, org_only: b
     if price <= 0:
         return shown, 0.0, NO_PRICE
     return math.nan, math.nan, ORG_ONLY if org_only else UNKNOWN
+
+
+def agent_cost_per_merged_pr(usage: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
+    """Cost per merged agent PR, per month and agent tool, where cost telemetry exists.
+
+    usage: telemetry cost (month, tool, per_user, cost) — organization totals win over per-user sums, as
+    for spend; merged: merged agent PRs (month, tool, merged_agent_prs).  ``cost_per_merged_pr`` is the
+    tool's whole usage cost over its merged agent PRs: for a tool used interactively too (Cursor, Claude
+    Code) an upper bound, said in ``note``; no cost telemetry gives no row (unknown, never 0)."""
+    columns = ["month", "tool", "cost", "merged_agent_prs", "cost_per_merged_pr", "note"]
+    if usage.empty or merged.empty:
+        return pd.DataFrame(columns=columns)
+    costs = _usage(usage, ["month", "tool"], team_level=False)
+    rows = []
+    for record in merged.itertuples(index=False):
+        cost = costs.get((record.month, record.tool))
+        if cost is None or record.merged_agent_prs <= 0:
+            continue
+        only_agent = record.tool in AGENT_ONLY_TOOLS
+        note = "agent cost" if only_agent else "all usage cost of the tool (an upper bound)"
+        rows.append(
+            (
+                record.month,
+                record.tool,
+                cost,
+                int(record.merged_agent_prs),
+                cost / record.merged_agent_prs,
+                note,
+            )
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+# Tools whose whole cost is agent work (they have no interactive mode that writes code in an editor).
+AGENT_ONLY_TOOLS = frozenset({"Devin", "Jules", "Codex", "Factory"})
