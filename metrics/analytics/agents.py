@@ -16,16 +16,6 @@ import numpy as np
 import pandas as pd
 
 REVERT_WINDOW_DAYS = 14
-AGENT_METRICS = (
-    "agent_opened_prs",
-    "agent_merged_prs",
-    "agent_abandoned_prs",
-    "agent_abandon_rate",
-    "agent_time_to_merge_p50",
-    "agent_review_rounds",
-    "agent_followup_commits",
-    "agent_revert_rate",
-)
 
 
 def _month(values: pd.Series) -> pd.Series:

@@ -27,6 +27,7 @@ Method (documented for users on the AI-impact page):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -190,7 +191,7 @@ def adjusted_effects(model: pd.DataFrame, treat: str = "ai") -> list[Estimate]:
     With agent PRs present, ``ai`` and ``agent`` are in the same regression: each against human PRs."""
     also = [c for c in _classes(model) if c != treat] if treat in ("ai", "agent") else []
     method = "agent" if treat == "agent" else "adjusted"
-    common = {
+    common: dict[str, Any] = {
         "treat": treat,
         "controls": CONTROLS,
         "fixed_effects": FIXED_EFFECTS,
@@ -199,8 +200,8 @@ def adjusted_effects(model: pd.DataFrame, treat: str = "ai") -> list[Estimate]:
         "method": method,
     }
     return [
-        fe_effect(model, outcome="cycle_time", y="log_cycle", **common),  # type: ignore[arg-type]
-        fe_effect(model, outcome="revert_rate", y="reverted", **common),  # type: ignore[arg-type]
+        fe_effect(model, outcome="cycle_time", y="log_cycle", **common),
+        fe_effect(model, outcome="revert_rate", y="reverted", **common),
     ]
 
 
@@ -215,14 +216,19 @@ def dose_effects(model: pd.DataFrame) -> list[Estimate]:
     """Effect per 10 points of AI share of added lines (non-agent PRs whose share is known)."""
     data = model if "dose" in model else model.assign(dose=np.nan)
     data = data[data["agent"] == 0] if "agent" in data else data
-    common = {"treat": "dose", "controls": CONTROLS, "fixed_effects": FIXED_EFFECTS, "cluster": "author_id"}
+    common: dict[str, Any] = {
+        "treat": "dose",
+        "controls": CONTROLS,
+        "fixed_effects": FIXED_EFFECTS,
+        "cluster": "author_id",
+    }
     return [
         fe_effect(
-            data, outcome="cycle_time", y="log_cycle", method="dose", unit="percent_per_10_points", **common
-        ),  # type: ignore[arg-type]
+            data, outcome="cycle_time", y="log_cycle", method="dose", unit="pct_per_10_points", **common
+        ),
         fe_effect(
-            data, outcome="revert_rate", y="reverted", method="dose", unit="points_per_10_points", **common
-        ),  # type: ignore[arg-type]
+            data, outcome="revert_rate", y="reverted", method="dose", unit="pp_per_10_points", **common
+        ),
     ]
 
 

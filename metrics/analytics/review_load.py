@@ -27,15 +27,6 @@ QUICK_MINUTES = 10.0
 LARGE_LINES = 500
 APPROVED = "APPROVED"
 COMMENTS = ("COMMENTED", "CHANGES_REQUESTED")
-LOAD_METRICS = (
-    "reviews_given",
-    "review_hours_p50",
-    "review_rounds",
-    "review_comments_per_100_lines",
-    "review_ai_share",
-    "review_agent_share",
-    "quick_large_approvals",
-)
 
 
 def _month(values: pd.Series) -> pd.Series:

@@ -113,22 +113,13 @@ def agent_cost_per_merged_pr(usage: pd.DataFrame, merged: pd.DataFrame) -> pd.Da
         return pd.DataFrame(columns=columns)
     costs = _usage(usage, ["month", "tool"], team_level=False)
     rows = []
-    for record in merged.itertuples(index=False):
-        cost = costs.get((record.month, record.tool))
-        if cost is None or record.merged_agent_prs <= 0:
+    for month, tool, count in zip(merged["month"], merged["tool"], merged["merged_agent_prs"], strict=True):
+        cost = costs.get((month, tool))
+        n = int(count)
+        if cost is None or n <= 0:
             continue
-        only_agent = record.tool in AGENT_ONLY_TOOLS
-        note = "agent cost" if only_agent else "all usage cost of the tool (an upper bound)"
-        rows.append(
-            (
-                record.month,
-                record.tool,
-                cost,
-                int(record.merged_agent_prs),
-                cost / record.merged_agent_prs,
-                note,
-            )
-        )
+        note = "agent cost" if tool in AGENT_ONLY_TOOLS else "all usage cost of the tool (an upper bound)"
+        rows.append((month, tool, cost, n, cost / n, note))
     return pd.DataFrame(rows, columns=columns)
 
 

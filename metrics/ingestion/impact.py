@@ -6,7 +6,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import transaction
 
-from metrics.analytics import ai_impact, flow, roi
+from metrics.analytics import ai_impact, flow, review_load, roi
 from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import AITool, Organization
@@ -25,6 +25,8 @@ IMPACT_COLUMNS = [
     "ai_tools",
     "first_commit_at",
     "created_at",
+    "ready_at",
+    "approved_at",
     "merged_at",
     "reverted_at",
     "additions",
@@ -43,23 +45,50 @@ def org_settings() -> dict[str, float]:
     }
 
 
+def with_classes(prs: pd.DataFrame) -> pd.DataFrame:
+    """``prs`` with ``agent_authored``, ``agent_tool`` and ``ai_share`` (the share of added lines written
+    with AI where line-level attribution is stored, else NaN)."""
+    agents = selectors.agent_pr_frame()
+    out = prs.merge(agents, on="id", how="left")
+    out["agent_authored"] = out["agent_tool"].notna()
+    share = ai_share_frame()
+    out = out.merge(share, on="id", how="left") if not share.empty else out.assign(ai_share=float("nan"))
+    return out
+
+
+def ai_share_frame() -> pd.DataFrame:
+    """(id, ai_share) from the line-level AI attribution selector, when that storage exists."""
+    reader = getattr(selectors, "pr_ai_share_frame", None)
+    if reader is None:
+        return pd.DataFrame(columns=["id", "ai_share"])
+    frame = reader()
+    return frame.rename(columns={"pr_id": "id"})[["id", "ai_share"]]
+
+
 def impact_frame() -> pd.DataFrame:
-    """Merged non-bot PRs with their model columns and primary team.
+    """Merged PRs with their model columns and primary team: non-bot PRs, and agent PRs even when an agent
+    account opened them (a third class, never mixed with AI-assisted human PRs).
 
     Revert PRs are left out: undoing a change is not new work, and their timing is set by the PR
     they revert (they would pull every effect towards "fast, not AI-assisted").
     """
-    prs = selectors.pull_request_frame(columns=IMPACT_COLUMNS)
-    keep = (prs["state"] == "merged") & prs["merged_at"].notna() & ~prs["is_bot"].astype(bool)
+    prs = with_classes(selectors.pull_request_frame(columns=IMPACT_COLUMNS))
+    people = ~prs["is_bot"].astype(bool) | prs["agent_authored"]
+    keep = (prs["state"] == "merged") & prs["merged_at"].notna() & people
     merged = prs[keep & prs["revert_of_id"].isna()]
     merged = flow.phase_spans(merged).assign(size_lines=lambda f: flow.pr_size(f))
     teams = primary_teams(merged, selectors.membership_frame())
+    approver = review_load.approver_of(selectors.review_frame())
+    merged = merged.assign(reviewer_id=merged["id"].map(approver))
     return ai_impact.prepare(merged.merge(teams, on="id", how="left"))
 
 
 def _estimate_rows(model: pd.DataFrame) -> list[AIImpactEstimate]:
     estimates = [*ai_impact.adjusted_effects(model), *ai_impact.naive_effects(model)]
     estimates.append(ai_impact.did_effect(model, ai_impact.adoption_weeks(model)))
+    estimates += [*ai_impact.agent_effects(model), *ai_impact.dose_effects(model)]
+    estimates += ai_impact.review_effects(model)
+    estimates += _throughput(model)
     rows = [AIImpactEstimate(scope="organization", rule="any", **_fields(e)) for e in estimates]
     evidence = selectors.evidence_kind_frame()
     for record in ai_impact.sensitivity(model, evidence).to_dict("records"):
@@ -72,6 +101,54 @@ def _estimate_rows(model: pd.DataFrame) -> list[AIImpactEstimate]:
         for e in ai_impact.adjusted_effects(team_model):
             rows.append(AIImpactEstimate(scope="team", team_id=int(team_id), rule="any", **_fields(e)))
     return rows
+
+
+def _throughput(model: pd.DataFrame) -> list[ai_impact.Estimate]:
+    """The throughput effect (merged PRs per engineer-week) and the value it implies per engineer-week of
+    AI use (outcome ``throughput_value``, money per week), from engineers' PRs (agent PRs count for the
+    engineer who opened them, not for an agent account)."""
+    engineers = model[~model["is_bot"].astype(bool)]
+    panel = ai_impact.engineer_weeks(engineers, selectors.usage_day_frame())
+    effect = ai_impact.throughput_effect(panel)
+    value = ai_impact.Estimate(
+        "throughput_value",
+        "adjusted",
+        "money_per_week",
+        None,
+        None,
+        None,
+        effect.n,
+        effect.n_treated,
+        effect.n_clusters,
+        effect.status,
+    )
+    baseline = float(panel.loc[panel["ai_week"] == 0, "merged"].mean()) if not panel.empty else 0.0
+    if effect.status == "ok" and baseline > 0:
+        bounds = (effect.estimate, effect.ci_low, effect.ci_high)
+        low_high = roi.throughput_value(bounds, baseline=baseline, hourly_cost=org_settings()["hourly_cost"])  # type: ignore[arg-type]
+        value = ai_impact.Estimate(
+            "throughput_value",
+            "adjusted",
+            "money_per_week",
+            *low_high,
+            effect.n,
+            effect.n_treated,
+            effect.n_clusters,
+        )
+    elif effect.status == "ok":
+        value = ai_impact.Estimate(
+            "throughput_value",
+            "adjusted",
+            "money_per_week",
+            None,
+            None,
+            None,
+            effect.n,
+            effect.n_treated,
+            effect.n_clusters,
+            "not enough data",
+        )
+    return [effect, value]
 
 
 def _team_models(model: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from metrics.analytics.snapshots import DEFINITION_VERSION, Observation, metric_snapshots
 from metrics.core.memory import keep_freed_memory
 from metrics.ingestion import completeness, selectors
+from metrics.ingestion.agents_review import agent_and_review_snapshots
 from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, impact_frame
 from metrics.ingestion.models import MetricSnapshot, SnapshotState, SyncRun
 
@@ -124,6 +125,8 @@ def snapshots_recompute() -> int:
         keep_freed_memory()
         as_of = database_now()
         prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
+        # Agent-authored PRs are their own class: never counted in the AI-assisted share.
+        prs.loc[prs["id"].isin(selectors.agent_pr_frame()["id"]), "ai_assisted"] = False
         through = completeness.data_through()
         window = completeness.window_days()
         observation = None if through is None else Observation(pd.Timestamp(through), window)
@@ -138,7 +141,8 @@ def snapshots_recompute() -> int:
         # AI impact and ROI are derived from the same records, so they are refreshed together; adoption
         # levels are snapshot rows, written with the others by the one writer.
         model = impact_frame()
-        written = write_snapshots(frame, adoption_snapshots(model))
+        extra = adoption_snapshots(model) + agent_and_review_snapshots()
+        written = write_snapshots(frame, extra)
         ai_impact_recompute(model=model)
         SnapshotState.objects.update_or_create(pk=1, defaults={"read_from": as_of})
     return written

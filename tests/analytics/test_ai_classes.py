@@ -124,7 +124,7 @@ def test_agent_cost_per_merged_pr_only_where_cost_is_known() -> None:
     )
     merged = pd.DataFrame({"month": [month, month], "tool": ["Devin", "Jules"], "merged_agent_prs": [8, 3]})
     table = spend.agent_cost_per_merged_pr(usage, merged)
-    assert table[["tool", "cost", "merged_agent_prs", "cost_per_merged_pr", "note"]].values.tolist() == [
+    assert table[["tool", "cost", "merged_agent_prs", "cost_per_merged_pr", "note"]].to_numpy().tolist() == [
         ["Devin", 400.0, 8, 50.0, "agent cost"]
     ]
 
