@@ -14,7 +14,7 @@ from metrics.analytics import agents, review_load, spend
 from metrics.analytics.snapshots import DEFINITION_VERSION
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import Organization
-from metrics.ingestion import seats, selectors
+from metrics.ingestion import completeness, seats, selectors
 from metrics.ingestion.impact import with_classes
 from metrics.ingestion.models import MetricSnapshot
 
@@ -87,8 +87,11 @@ def _rolled(frame: pd.DataFrame, person_column: str) -> pd.DataFrame:
 
 
 def agent_and_review_snapshots(now: pd.Timestamp | None = None) -> list[MetricSnapshot]:
-    """Unsaved monthly snapshot rows of the agent and review-load metrics."""
-    now = pd.Timestamp.now(tz="UTC") if now is None else now
+    """Unsaved monthly snapshot rows of the agent and review-load metrics; ``now`` (the end of the revert
+    window) is how far the data runs ("data through"), else the clock."""
+    if now is None:
+        through = completeness.data_through()
+        now = pd.Timestamp.now(tz="UTC") if through is None else pd.Timestamp(through)
     prs = classified_prs()
     if prs.empty:
         return []
