@@ -19,7 +19,7 @@ from metrics.core.models import AITool, Organization, Team
 from metrics.core.versions import data_version
 from metrics.ingestion.impact import org_settings
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
-from metrics.web import charts, display, impact_charts, params, queries
+from metrics.web import charts, display, impact_charts, params, queries, review_agents
 from metrics.web.access import request_access
 from metrics.web.memo import cache, key
 from metrics.web.views import plotly_url
@@ -354,5 +354,8 @@ def impact(request: HttpRequest) -> HttpResponse:
         "window": window,
         "windows": [(w, text, f"?{urlencode({'months': w})}") for w, text in WINDOWS.items()],
         "ai_prs_url": f"{reverse('web:prs')}?{urlencode(ai_prs)}",
+        # Issue 17: agent PRs, dose-response, reviewer time, throughput (stored estimates and snapshot rows).
+        "class_effects": review_agents.class_effects(sees_money=access.sees_money, currency=page["currency"]),
+        "ra": review_agents.summary(None, floored=not access.sees_all_people, sees_money=access.sees_money),
     }
     return render(request, "dashboards/impact.html", context)
