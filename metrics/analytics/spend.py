@@ -63,7 +63,8 @@ def spend_for(
     usage: pd.DataFrame,
     prices: dict[str, float],
 ) -> pd.DataFrame:
-    """``groups`` (the ``keys`` columns) with ``seats``, ``spend`` and ``spend_note`` added.
+    """``groups`` (the ``keys`` columns) with ``seats``, ``spend``, ``spend_note``, ``seat_cost`` and
+    ``usage_cost`` added (the two parts, each NaN when unknown; ``spend`` is the rule above).
 
     seats: a seat assignment held in a month (month, tool, team_id, person_id); declared: entered seat
     counts (month, tool, seats); usage: telemetry cost (month, tool, team_id, per_user, cost); prices:
@@ -83,9 +84,19 @@ def spend_for(
             n = assigned.get(key, 0.0)
         else:
             n = math.nan
-        out.append(_spend(price, n, costs.get(key), org_only=team_level and (month, tool) in counted))
-    frame = pd.DataFrame(out, columns=["seats", "spend", "spend_note"], index=groups.index)
+        cost = costs.get(key)
+        parts = _parts(price, n, cost)
+        out.append((*_spend(price, n, cost, org_only=team_level and (month, tool) in counted), *parts))
+    columns = ["seats", "spend", "spend_note", "seat_cost", "usage_cost"]
+    frame = pd.DataFrame(out, columns=columns, index=groups.index)
     return pd.concat([groups[keys], frame], axis=1)
+
+
+def _parts(price: float, seats: float | None, cost: float | None) -> tuple[float, float]:
+    """(seat cost, usage cost) shown side by side: seats x price (NaN when the seats or the price are not
+    known for the group) and the telemetry's usage/token cost (NaN without cost telemetry)."""
+    known = seats is not None and not math.isnan(seats) and price > 0
+    return (seats * price if known else math.nan), (math.nan if cost is None else cost)  # type: ignore[operator]
 
 
 def _spend(price: float, seats: float | None, cost: float | None, *, org_only: bool) -> tuple:

@@ -435,5 +435,15 @@ AI_ROI = (
         for what in ("hours", "net")
         for bound in ("", "_low", "_high")
     ),
+    Column("seat_cost", "float", help="seats x monthly seat price; null when not known", money=True),
+    Column("usage_cost", "float", help="usage/token cost from telemetry; null without it", money=True),
+    Column("agent_merged_prs", "int", help="merged agent-authored PRs of the tool (organization rows)"),
+    Column(
+        "agent_cost_per_merged_pr",
+        "float",
+        help="usage cost / merged agent PRs where cost telemetry exists (an upper bound for a tool also "
+        "used interactively)",
+        money=True,
+    ),
     Column("computed_at", "datetime", nullable=False),
 )

@@ -6,7 +6,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import transaction
 
-from metrics.analytics import ai_impact, flow, review_load, roi
+from metrics.analytics import agents, ai_impact, flow, review_load, roi, spend
 from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import AITool, Organization
@@ -173,7 +173,10 @@ def _roi_rows(model: pd.DataFrame, cycle: ai_impact.Estimate, knobs: dict[str, f
     month = (
         model["merged_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.date
     )
-    ai_prs = model.assign(month=month, tool=model["ai_tools"]).explode("tool").dropna(subset=["tool"])
+    # Hours saved come from the AI-assisted effect: agent PRs (their own class) are not AI-assisted PRs here.
+    human = model["agent"] == 0
+    ai_prs = model[human].assign(month=month[human], tool=model.loc[human, "ai_tools"]).explode("tool")
+    ai_prs = ai_prs.dropna(subset=["tool"])
     inputs = {
         "ai_prs": ai_prs,
         "responses": selectors.survey_hours_frame(),
@@ -197,7 +200,26 @@ def _roi_rows(model: pd.DataFrame, cycle: ai_impact.Estimate, knobs: dict[str, f
     )
     # Team rows beside the organization row could reveal a small group by subtraction.
     org, teams = roi.floor_reported(org, teams, min_size=settings.MIN_GROUP_SIZE)
+    org = _with_agent_cost(org, model, inputs["usage"])  # type: ignore[arg-type]
     return [_roi_row(record) for table in (org, teams) for record in table.to_dict("records")]
+
+
+def _with_agent_cost(org: pd.DataFrame, model: pd.DataFrame, usage: pd.DataFrame) -> pd.DataFrame:
+    """The organization's ROI rows with merged agent PRs and the cost per merged agent PR of each tool and
+    month (``spend.agent_cost_per_merged_pr``: only where cost telemetry exists)."""
+    merged = agents.merged_by_tool(model[model["agent"] == 1])
+    if merged.empty:
+        return org
+    costs = spend.agent_cost_per_merged_pr(usage, merged)
+    table = merged.rename(columns={"merged_agent_prs": "agent_merged_prs"}).merge(
+        costs[["month", "tool", "cost_per_merged_pr"]], on=["month", "tool"], how="left"
+    )
+    table = table.rename(columns={"cost_per_merged_pr": "agent_cost_per_merged_pr"})
+    known = org[["month", "tool"]].drop_duplicates()
+    extra = table.merge(known, on=["month", "tool"], how="left", indicator=True)
+    missing = extra[extra["_merge"] == "left_only"][["month", "tool"]]
+    out = pd.concat([org, missing.assign(ai_prs=0)], ignore_index=True) if not missing.empty else org
+    return out.merge(table, on=["month", "tool"], how="left")
 
 
 def _roi_row(record: dict) -> AIRoiMonth:

@@ -199,9 +199,24 @@ def roi_by_tool(since: dt.date) -> list[dict[str, Any]]:
                 "months": len(rows),
                 **total,
                 **_spend_total(rows, total),
+                **_cost_parts(rows),
             }
         )
     return tools
+
+
+def _cost_parts(rows: list[AIRoiMonth]) -> dict[str, Any]:
+    """Issue 17: seat cost and usage cost over the window (each None when no month knows it), merged agent
+    PRs and their cost per merged PR over the months with cost telemetry."""
+    with_cost = [r for r in rows if r.agent_cost_per_merged_pr is not None and r.agent_merged_prs]
+    agent_prs = sum(r.agent_merged_prs or 0 for r in with_cost)
+    agent_cost = sum((r.agent_cost_per_merged_pr or 0.0) * (r.agent_merged_prs or 0) for r in with_cost)
+    return {
+        "seat_cost": _sum([r.seat_cost for r in rows]),
+        "usage_cost": _sum([r.usage_cost for r in rows]),
+        "agent_merged_prs": sum(r.agent_merged_prs or 0 for r in rows),
+        "agent_cost_per_merged_pr": agent_cost / agent_prs if agent_prs else None,
+    }
 
 
 def _spend_total(rows: list[AIRoiMonth], total: dict[str, float | None]) -> dict[str, Any]:

@@ -146,3 +146,31 @@ def test_engineer_weeks_panel_uses_telemetry_else_weeks_after_first_ai_pr() -> N
     two = panel[panel["author_id"] == 2]  # no telemetry: after the week of the first AI PR (week 2 out)
     assert two["merged"].tolist() == [0.0, 1.0, 0.0]
     assert two["ai_week"].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_spend_shows_seat_cost_and_usage_cost_side_by_side() -> None:
+    month = T0.date().replace(day=1)
+    groups = pd.DataFrame({"month": [month, month, month], "tool": ["Cursor", "Claude Code", "Devin"]})
+    declared = pd.DataFrame({"month": [month], "tool": ["Cursor"], "seats": [10.0]})
+    usage = pd.DataFrame(
+        {
+            "month": [month, month],
+            "tool": ["Cursor", "Claude Code"],
+            "team_id": [None, None],
+            "per_user": [False, False],
+            "cost": [120.0, 75.5],
+        }
+    )
+    seats = pd.DataFrame(columns=["month", "tool", "team_id", "person_id"])
+    table = spend.spend_for(
+        groups,
+        ["month", "tool"],
+        seats=seats,
+        declared=declared,
+        usage=usage,
+        prices={"Cursor": 40.0, "Devin": 500.0},
+    ).set_index("tool")
+    assert table.loc["Cursor", ["spend", "seat_cost", "usage_cost"]].tolist() == [400.0, 400.0, 120.0]
+    assert table.loc["Claude Code", "spend"] == 75.5 and pd.isna(table.loc["Claude Code", "seat_cost"])
+    devin = table.loc["Devin"]  # a price and neither seats nor usage: unknown, never 0
+    assert pd.isna(devin["spend"]) and pd.isna(devin["seat_cost"]) and pd.isna(devin["usage_cost"])
