@@ -1,6 +1,8 @@
 """GitHub Copilot usage and seats for one organization (github.com or GitHub Enterprise Server).
 
-Options (``SourceConfig.options``): ``org`` (required); ``api_url`` (default ``https://api.github.com``);
+Options (``SourceConfig.options``): ``org`` or ``enterprise`` (one of them; an enterprise reads the same
+reports under ``/enterprises/{enterprise}/``, named ``enterprise-1-day`` / ``enterprise-28-day``);
+``api_url`` (default ``https://api.github.com``);
 ``metrics_api``: ``auto`` (default: the usage metrics reports, else the older ``/copilot/metrics``),
 ``reports`` or ``legacy``; ``checkpoint``; ``max_retries`` (default 5); ``max_wait_seconds`` (default 60).
 The token (``SourceConfig.secret``) needs the Copilot metrics/billing read permission
@@ -68,8 +70,13 @@ class CopilotConnector(Connector):
         super().__init__(config, progress)
         options = config.options
         self.org = str(options.get("org") or "").strip()
-        if not self.org:
-            raise ConnectorError(f"Copilot source {config.name!r}: set the 'org' to read")
+        self.enterprise = str(options.get("enterprise") or "").strip()
+        if bool(self.org) == bool(self.enterprise):
+            raise ConnectorError(f"Copilot source {config.name!r}: set the 'org' or the 'enterprise' to read")
+        # The enterprise reports have the same shapes under /enterprises/{enterprise}/ (enterprise-1-day ...).
+        self.prefix = f"orgs/{self.org}" if self.org else f"enterprises/{self.enterprise}"
+        self.level = "organization" if self.org else "enterprise"
+        self.owner = self.org or self.enterprise
         self.api_url = api_url_check(str(options.get("api_url") or DEFAULT_API_URL)).rstrip("/") + "/"
         self.mode = str(options.get("metrics_api") or "auto")
         if self.mode not in ("auto", "reports", "legacy"):
@@ -173,7 +180,7 @@ class CopilotConnector(Connector):
 
     def _report(self, endpoint: str, **params: Any) -> list[dict[str, Any]]:
         """The rows of a report: its ``download_links`` fetched and parsed (NDJSON or JSON)."""
-        base = f"orgs/{self.org}/copilot/metrics/reports/{endpoint}"
+        base = f"{self.prefix}/copilot/metrics/reports/{endpoint}"
         answer = self._get(urljoin(self.api_url, base), params=params or None).json()
         links = answer.get("download_links") or []
         rows: list[dict[str, Any]] = []
@@ -196,24 +203,24 @@ class CopilotConnector(Connector):
         except ReportMissing as exc:
             if self.mode == "reports" or self.checkpoint.get("api") == "reports":
                 raise ConnectorError(
-                    f"Copilot usage metrics reports are not available for {self.org}: {exc}"
+                    f"Copilot usage metrics reports are not available for {self.owner}: {exc}"
                 ) from None
             yield from self._legacy()
 
     def _seats(self) -> Iterator[Record]:
         try:
-            for done, item in enumerate(self._pages(f"/orgs/{self.org}/copilot/billing/seats", "seats"), 1):
+            for done, item in enumerate(self._pages(f"/{self.prefix}/copilot/billing/seats", "seats"), 1):
                 record = reports.seat(item)
                 if record is not None:
                     yield record
                 self.progress("Copilot seats", done, None)
         except ReportMissing as exc:
-            self.problems.append(f"Copilot seats of {self.org} not readable (no Copilot plan?): {exc}")
+            self.problems.append(f"Copilot seats of {self.owner} not readable (no Copilot plan?): {exc}")
 
     def _reports(self) -> Iterator[Record]:
         last = self.checkpoint.get("last_day")
         if not last:
-            rows = self._report("organization-28-day/latest")  # a 404 here: no reports API
+            rows = self._report(f"{self.level}-28-day/latest")  # a 404 here: no reports API
             try:
                 rows += self._report("users-28-day/latest")
             except ReportMissing as exc:
@@ -228,7 +235,7 @@ class CopilotConnector(Connector):
         read = None
         while day <= today:
             try:
-                rows = self._report("organization-1-day", day=day.isoformat())
+                rows = self._report(f"{self.level}-1-day", day=day.isoformat())
             except ReportMissing:
                 break  # this day's report is not produced yet
             with_users = self._optional_report("users-1-day", day)
@@ -266,14 +273,14 @@ class CopilotConnector(Connector):
         params = {"since": (date.fromisoformat(last) + timedelta(days=1)).isoformat()} if last else {}
         try:
             days = sorted(
-                self._pages(f"/orgs/{self.org}/copilot/metrics", None, **params),
+                self._pages(f"/{self.prefix}/copilot/metrics", None, **params),
                 key=lambda d: str(d.get("date")),
             )
         except ReportMissing as exc:
             raise ConnectorError(
-                f"Copilot usage metrics are not available for {self.org}: neither the usage metrics reports "
-                f"nor the older /copilot/metrics answered ({exc}); check the organization's Copilot metrics "
-                "policy"
+                f"Copilot usage metrics are not available for {self.owner}: neither the usage metrics "
+                f"reports nor the older /copilot/metrics answered ({exc}); check the organization's Copilot "
+                "metrics policy"
             ) from None
         for day in days:
             record = reports.legacy_usage(day)

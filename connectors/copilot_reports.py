@@ -85,13 +85,34 @@ def _day(row: dict[str, Any], key: str = "day") -> date:
     return day
 
 
-def _counts(row: dict[str, Any]) -> dict[str, int | None]:
+def _counts(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "suggestions": _int(row, "code_generation_activity_count"),
         "acceptances": _int(row, "code_acceptance_activity_count"),
         "lines_suggested": _int(row, "loc_suggested_to_add_sum"),
         "lines_accepted": _int(row, "loc_added_sum"),
         "chat_turns": _int(row, "user_initiated_interaction_count"),
+    }
+
+
+def _pull_requests(row: dict[str, Any]) -> dict[str, Any]:
+    """The report's ``pull_requests`` object (PRs created, reviewed and merged, by Copilot and in all, and
+    the median minutes to merge where the report has them): PRs created by Copilot as ``pull_requests``,
+    every number in ``extra`` as ``pr.<field>``, and the lines added/deleted sums."""
+    found = row.get("pull_requests")
+    prs: dict[str, Any] = found if isinstance(found, dict) else {}
+    extra = tuple(
+        sorted(
+            (f"pr.{key}", float(value))
+            for key, value in prs.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        )
+    )
+    return {
+        "pull_requests": _int(prs, "total_created_by_copilot"),
+        "lines_added": _int(row, "loc_added_sum"),
+        "lines_removed": _int(row, "loc_deleted_sum"),
+        "extra": extra,
     }
 
 
@@ -105,6 +126,7 @@ def organization_usage(row: dict[str, Any]) -> AIUsageRecord:
         active_users=active_users,
         source=REPORTS_SOURCE,
         **_counts(row),
+        **_pull_requests(row),
     )
 
 
@@ -122,6 +144,7 @@ def user_usage(row: dict[str, Any]) -> AIUsageRecord | None:
         active=active,
         source=REPORTS_SOURCE,
         **counts,
+        **_pull_requests(row),
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig
 from connectors.git_cli import Git, GitError, decode
 from connectors.git_dag import CommitGraph
+from connectors.git_notes import ai_attributions, notes_refs
 from connectors.git_objects import parse_commit, read_objects
 from connectors.git_prs import PullRequestFinder
 from connectors.records import CommitRecord, Record, RepositoryRecord
@@ -229,6 +230,9 @@ class LocalGitConnector(Connector):
         landed = finder.landed
         for i, commit in enumerate(commits):
             yield replace(commit, on_default_branch=bool(landed[i])) if landed[i] else commit
+        # Line-level AI attribution in git notes (refs/notes/ai), where a tool such as git-ai writes it.
+        additions = {commit.sha: commit.additions for commit in commits if not commit.is_merge}
+        yield from ai_attributions(git, notes_refs(git), additions, name, self.problems)
         self.progress("finding pull requests", 0, None)
         prs = finder.find()
         stats = diff_stats(git, [(base, head) for base, head in finder.diff_pairs.values()])

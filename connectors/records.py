@@ -164,6 +164,50 @@ class AIUsageRecord:
     chat_turns: int | None = None
     cost: float | None = None
     source: str = ""
+    # Agentic tools' telemetry (issue 17); None where the source does not say.
+    lines_added: int | None = None
+    lines_removed: int | None = None
+    sessions: int | None = None
+    requests: int | None = None
+    commits: int | None = None
+    pull_requests: int | None = None
+    tool_accepts: int | None = None
+    tool_rejects: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    extra: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AIModelUsageRecord:
+    """One user's tokens, requests and cost with one model of one AI tool on one day."""
+
+    tool: str
+    day: date
+    model: str
+    user: IdentityRecord | None = None
+    requests: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommitAIAttributionRecord:
+    """How many of a commit's added lines were written with AI, as one source saw it."""
+
+    sha: str
+    source: str
+    lines_added: int
+    ai_lines_added: int
+    lines_deleted: int | None = None
+    repository: str = ""
+    user: IdentityRecord | None = None
+    committed_at: datetime | None = None
+    detail: tuple[tuple[str, int | str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +245,8 @@ Record = (
     | DeploymentRecord
     | IncidentRecord
     | AIUsageRecord
+    | AIModelUsageRecord
+    | CommitAIAttributionRecord
     | AISeatRecord
     | SurveyResponseRecord
 )

@@ -221,6 +221,8 @@ REVERT_OBSERVATION_DAYS = env_int("REVERT_OBSERVATION_DAYS", 14)
 # A pull ref with no merge whose last commit is older than this (relative to the repository's newest
 # commit) is reported as closed rather than open: git alone cannot tell the two apart.
 GIT_OPEN_PR_MAX_AGE_DAYS = env_int("GIT_OPEN_PR_MAX_AGE_DAYS", 30)
+# The OTLP receiver (/otlp/<source>/v1/metrics, /v1/logs) refuses larger bodies (also unzipped): 413.
+OTLP_MAX_BYTES = env_int("OTLP_MAX_BYTES", 8 * 1024 * 1024)
 
 # Celery: embedded mode runs tasks eagerly (no broker); set CELERY_BROKER_URL for workers.
 CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL")

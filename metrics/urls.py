@@ -33,6 +33,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("metrics.api.urls")),
     path("webhooks/", include("metrics.ingestion.urls")),
+    path("otlp/", include("metrics.ingestion.otlp_urls")),
     path("reports/", include("metrics.reports.urls")),
     path("", include("metrics.web.urls")),
 ]

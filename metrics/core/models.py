@@ -145,6 +145,9 @@ class DataSource(models.Model):
         GITLAB = "gitlab"
         GIT = "git"
         COPILOT = "copilot"
+        CURSOR = "cursor"
+        CLAUDE_CODE = "claude_code", "Claude Code"
+        OTLP = "otlp", "OpenTelemetry (OTLP)"
 
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -11,7 +11,7 @@ from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import AITool, Organization
 from metrics.ingestion import seats, selectors
-from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
+from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, CommitAIAttribution, MetricSnapshot
 
 DEFAULT_HOURLY_COST = 100.0
 DEFAULT_HOURS_PER_PR = 8.0
@@ -56,13 +56,20 @@ def with_classes(prs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+MIN_ATTRIBUTION_COVERAGE = 0.5  # a PR's AI share counts when a source attributed half its added lines
+
+
 def ai_share_frame() -> pd.DataFrame:
-    """(id, ai_share) from the line-level AI attribution selector, when that storage exists."""
-    reader = getattr(selectors, "pr_ai_share_frame", None)
-    if reader is None:
+    """(id, ai_share): each PR's share of added lines written with AI from the line-level attribution
+    selector (``selectors.pr_ai_share_frame``), where sources attributed at least half its added lines
+    (else unknown: a share over a few commits would stand for the whole PR)."""
+    if not CommitAIAttribution.objects.exists():  # nothing attributed: every share unknown
         return pd.DataFrame(columns=["id", "ai_share"])
-    frame = reader()
-    return frame.rename(columns={"pr_id": "id"})[["id", "ai_share"]]
+    frame = selectors.pr_ai_share_frame()
+    if frame.empty:
+        return pd.DataFrame(columns=["id", "ai_share"])
+    known = frame[frame["coverage"].astype(float) >= MIN_ATTRIBUTION_COVERAGE]
+    return known.rename(columns={"pr_id": "id"})[["id", "ai_share"]].astype({"ai_share": float})
 
 
 def impact_frame() -> pd.DataFrame:

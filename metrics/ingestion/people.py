@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, Max, Min, OuterRef
+
 from connectors.records import IdentityRecord
 from metrics.analytics.ai_detection import is_bot_identity
 from metrics.core.models import Identity, Person
+from metrics.ingestion.models import AISeat, AIUsageDay, Commit, PullRequest, Review
 
 CHUNK = 500
 
@@ -68,3 +72,74 @@ def people_resolve(*, identities: Iterable[IdentityRecord | None]) -> dict[str, 
                 new_identities.append(Identity(person_id=person.pk, key=k, kind=kind, value=value[:320]))
     Identity.objects.bulk_create(new_identities, batch_size=CHUNK, ignore_conflicts=True)
     return result
+
+
+def tool_identities_unmatched() -> list[dict[str, object]]:
+    """People known only from AI-tool data (usage days, seats, per-model days, line attribution): no
+    commit, pull request or review of theirs is stored, so their tool use joins no engineering work.
+    One row each: the person, their identity keys, the tools and days seen."""
+    worked = (
+        Exists(Commit.objects.filter(author=OuterRef("pk")))
+        | Exists(PullRequest.objects.filter(author=OuterRef("pk")))
+        | Exists(Review.objects.filter(reviewer=OuterRef("pk")))
+    )
+    used = Exists(AIUsageDay.objects.filter(person=OuterRef("pk"))) | Exists(
+        AISeat.objects.filter(person=OuterRef("pk"))
+    )
+    people = Person.objects.filter(used).exclude(worked).order_by("display_name", "pk")
+    usage = {
+        row["person"]: row
+        for row in AIUsageDay.objects.filter(person__in=people)
+        .values("person")
+        .annotate(days=Count("id"), first=Min("day"), last=Max("day"))
+    }
+    tools: dict[int, set[str]] = {}
+    for person_id, tool in (
+        AIUsageDay.objects.filter(person__in=people).values_list("person", "tool").distinct()
+    ):
+        tools.setdefault(person_id, set()).add(tool)
+    for person_id, tool in AISeat.objects.filter(person__in=people).values_list("person", "tool").distinct():
+        tools.setdefault(person_id, set()).add(tool)
+    keys: dict[int, list[str]] = {}
+    for person_id, key in (
+        Identity.objects.filter(person__in=people).values_list("person", "key").order_by("key")
+    ):
+        keys.setdefault(person_id, []).append(key)
+    return [
+        {
+            "person": person,
+            "identities": keys.get(person.pk, []),
+            "tools": sorted(tools.get(person.pk, set())),
+            "days": usage.get(person.pk, {}).get("days", 0),
+            "first": usage.get(person.pk, {}).get("first"),
+            "last": usage.get(person.pk, {}).get("last"),
+        }
+        for person in people
+    ]
+
+
+def person_merge(*, source: Person, target: Person) -> int:
+    """Link ``source`` (a tool identity's person) to ``target``: every identity, usage day, seat, commit,
+    pull request, review and membership of ``source`` becomes ``target``'s, and ``source`` is deleted.
+    One transaction; returns how many rows moved.  A membership ``target`` already has is dropped."""
+    if source.pk == target.pk:
+        raise ValueError("a person cannot be linked to themselves")
+    moved = 0
+    with transaction.atomic():
+        for relation in Person._meta.related_objects:
+            if not relation.one_to_many or relation.related_model is Person:
+                continue
+            manager = relation.related_model._default_manager
+            rows = manager.filter(**{relation.field.name: source})
+            try:
+                with transaction.atomic():
+                    moved += rows.update(**{relation.field.name: target})
+            except IntegrityError:  # a unique row target already has (a membership of the same start)
+                for row in rows:
+                    try:
+                        with transaction.atomic():
+                            moved += manager.filter(pk=row.pk).update(**{relation.field.name: target})
+                    except IntegrityError:
+                        row.delete()
+        source.delete()
+    return moved

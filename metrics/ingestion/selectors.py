@@ -23,6 +23,7 @@ from metrics.ingestion.models import (
     AISeat,
     AIUsageDay,
     Commit,
+    CommitAIAttribution,
     Deployment,
     PullRequest,
     Review,
@@ -335,3 +336,59 @@ def followup_frame(pr_ids: Iterable[int]) -> pd.DataFrame:
     )
     counts = frame[human].groupby("pr_id").size()
     return pd.DataFrame({"pr_id": ids, "human_followups": [float(counts.get(i, 0)) for i in ids]})
+
+
+ATTRIBUTION_PRIORITY = ("git-notes", "cursor")  # a commit seen by both: the repository's own notes win
+AI_SHARE_COLUMNS = [
+    "pr_id",
+    "lines_added",
+    "attributed_lines",
+    "ai_lines_added",
+    "ai_share",
+    "coverage",
+    "source",
+]
+
+
+def pr_ai_share_frame(*, pr_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """Each PR's share of added lines written with AI, where line-level data exists (issue 17, item 6).
+
+    One row per PR that has commits: ``lines_added`` (its non-merge commits' added lines), and over the
+    commits that a source attributed (``CommitAIAttribution`` joined by SHA; Cursor AI code tracking,
+    ``git notes``; one source per commit, ``ATTRIBUTION_PRIORITY``): ``attributed_lines``, ``ai_lines_added``,
+    ``ai_share`` = ai_lines_added / attributed_lines (NaN where nothing is attributed), ``coverage`` =
+    attributed_lines / lines_added, and ``source`` (the sources used, comma-separated; empty: none).
+    """
+    through = PullRequest.commits.through
+    links = through.objects.filter(commit__is_merge=False)
+    if pr_ids is not None:
+        links = links.filter(pullrequest_id__in=list(pr_ids))
+    rows = list(links.values_list("pullrequest_id", "commit__sha", "commit__additions"))
+    commits = pd.DataFrame.from_records(rows, columns=["pr_id", "sha", "additions"])
+    if commits.empty:
+        return pd.DataFrame(columns=AI_SHARE_COLUMNS)
+    shas = sorted(set(commits["sha"]))
+    found: list[tuple[str, str, int, int]] = []
+    for i in range(0, len(shas), 500):
+        found += CommitAIAttribution.objects.filter(sha__in=shas[i : i + 500]).values_list(
+            "sha", "source", "lines_added", "ai_lines_added"
+        )
+    attributed = pd.DataFrame.from_records(found, columns=["sha", "source", "attr_lines", "ai_lines"])
+    rank = {name: i for i, name in enumerate(ATTRIBUTION_PRIORITY)}
+    attributed["rank"] = attributed["source"].map(rank).fillna(len(rank))
+    attributed = attributed.sort_values(["sha", "rank"]).drop_duplicates("sha")
+    merged = commits.merge(attributed[["sha", "source", "attr_lines", "ai_lines"]], on="sha", how="left")
+    grouped = merged.groupby("pr_id")
+    frame = pd.DataFrame(
+        {
+            "lines_added": grouped["additions"].sum(),
+            "attributed_lines": grouped["attr_lines"].sum(min_count=1).fillna(0),
+            "ai_lines_added": grouped["ai_lines"].sum(min_count=1).fillna(0),
+            "source": grouped["source"].agg(lambda s: ",".join(sorted(set(s.dropna())))),
+        }
+    ).reset_index()
+    frame["ai_share"] = (frame["ai_lines_added"] / frame["attributed_lines"]).where(
+        frame["attributed_lines"] > 0
+    )
+    frame["coverage"] = (frame["attributed_lines"] / frame["lines_added"]).where(frame["lines_added"] > 0)
+    return frame[AI_SHARE_COLUMNS]

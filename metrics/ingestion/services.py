@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from connectors.records import (
+    AIModelUsageRecord,
     AISeatRecord,
     AIUsageRecord,
+    CommitAIAttributionRecord,
     CommitRecord,
     DeploymentRecord,
     PullRequestRecord,
@@ -32,7 +34,12 @@ from metrics.ingestion.derive import repository_derive
 from metrics.ingestion.models import AIEvidence, Commit, Deployment, PullRequest, Review
 from metrics.ingestion.people import people_resolve
 from metrics.ingestion.teams import memberships_upsert
-from metrics.ingestion.usage import ai_seats_upsert, ai_usage_upsert
+from metrics.ingestion.usage import (
+    ai_model_usage_upsert,
+    ai_seats_upsert,
+    ai_usage_upsert,
+    commit_attributions_upsert,
+)
 
 CHUNK = 500
 
@@ -315,13 +322,34 @@ def records_ingest(
             summary.add("deployments", deployments_upsert(repository=repo(name), records=items))
         if grouped[TeamMembershipRecord]:
             summary.add("memberships", memberships_upsert(records=grouped[TeamMembershipRecord]))
-        if grouped[AIUsageRecord] or grouped[AISeatRecord]:
-            summary.add("ai_usage_days", ai_usage_upsert(records=grouped[AIUsageRecord]))
-            summary.add("ai_seats", ai_seats_upsert(records=grouped[AISeatRecord]))
+        _ai_records_upsert(summary, grouped)
         summary.repository_ids.update(r.pk for r in repos.values())
         if derive:
             _derive_into(summary, repos.values())
     return summary
+
+
+def _ai_records_upsert(summary: IngestSummary, grouped: dict[type, list]) -> None:
+    """AI-tool usage, seats, per-model days and line attribution (no repository needed)."""
+    if grouped[AIUsageRecord] or grouped[AISeatRecord]:
+        summary.add("ai_usage_days", ai_usage_upsert(records=grouped[AIUsageRecord]))
+        summary.add("ai_seats", ai_seats_upsert(records=grouped[AISeatRecord]))
+    if grouped[AIModelUsageRecord]:
+        summary.add("ai_model_days", ai_model_usage_upsert(records=grouped[AIModelUsageRecord]))
+    if grouped[CommitAIAttributionRecord]:
+        summary.add("ai_attributions", commit_attributions_upsert(records=grouped[CommitAIAttributionRecord]))
+
+
+def _ai_records_upsert(summary: IngestSummary, grouped: dict[type, list]) -> None:
+    """AI-tool usage, seats, per-model days and line attribution (no repository needed)."""
+    if grouped[AIUsageRecord] or grouped[AISeatRecord]:
+        summary.add("ai_usage_days", ai_usage_upsert(records=grouped[AIUsageRecord]))
+        summary.add("ai_seats", ai_seats_upsert(records=grouped[AISeatRecord]))
+    if grouped[AIModelUsageRecord]:
+        summary.add("ai_model_days", ai_model_usage_upsert(records=grouped[AIModelUsageRecord]))
+    if grouped[CommitAIAttributionRecord]:
+        attributions = grouped[CommitAIAttributionRecord]
+        summary.add("ai_attributions", commit_attributions_upsert(records=attributions))
 
 
 def _derive_into(summary: IngestSummary, repositories: Iterable[Repository]) -> None:

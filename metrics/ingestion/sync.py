@@ -42,6 +42,9 @@ CONNECTOR_PATHS: dict[str, str] = {
     "gitlab": "connectors.gitlab:GitLabConnector",
     "copilot": "connectors.copilot:CopilotConnector",
     "git": "connectors.local_git:LocalGitConnector",
+    "cursor": "connectors.cursor:CursorConnector",
+    "claude_code": "connectors.claude_code:ClaudeCodeConnector",
+    "otlp": "connectors.otlp_source:OtlpSourceConnector",
 }
 LEASE = timedelta(minutes=10)  # a RUNNING run without a heartbeat for this long is taken to be dead
 HEARTBEAT_EVERY = 1.0  # seconds between progress writes to the SyncRun

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,14 @@ from metrics.core.models import DataSource
 
 WEBHOOK_SECRET_OPTION = "webhook_secret_encrypted"  # noqa: S105 - an option name, not a secret
 HALTED = "halted"  # checkpoint key: a permanent error stops scheduled syncs until the secret changes
-TOKEN_KINDS = {DataSource.Kind.GITHUB, DataSource.Kind.GITLAB, DataSource.Kind.COPILOT}
+TOKEN_KINDS = {
+    DataSource.Kind.GITHUB,
+    DataSource.Kind.GITLAB,
+    DataSource.Kind.COPILOT,
+    DataSource.Kind.CURSOR,
+    DataSource.Kind.CLAUDE_CODE,
+    DataSource.Kind.OTLP,
+}
 REPO_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -58,8 +66,24 @@ def _git_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _copilot_options(options: dict[str, Any]) -> dict[str, Any]:
-    if not options.get("org"):
-        raise SourceConfigError("a copilot source needs --org ORG")
+    if bool(options.get("org")) == bool(options.get("enterprise")):
+        raise SourceConfigError("a copilot source needs --org ORG or --enterprise ENTERPRISE (one of them)")
+    return options
+
+
+def _since_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Cursor and Claude Code: an optional first day (``since``, YYYY-MM-DD) and API URL."""
+    since = options.get("since")
+    if since:
+        try:
+            date.fromisoformat(str(since))
+        except ValueError:
+            raise SourceConfigError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
+    return options
+
+
+def _otlp_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The OTLP receiver is pushed to: nothing to read, the token is what exporters must send."""
     return options
 
 
@@ -68,6 +92,9 @@ VALIDATORS = {
     DataSource.Kind.GITLAB: _gitlab_options,
     DataSource.Kind.GIT: _git_options,
     DataSource.Kind.COPILOT: _copilot_options,
+    DataSource.Kind.CURSOR: _since_options,
+    DataSource.Kind.CLAUDE_CODE: _since_options,
+    DataSource.Kind.OTLP: _otlp_options,
 }
 
 
@@ -150,7 +177,7 @@ def public_options(source: DataSource) -> dict[str, Any]:
 def source_target(source: DataSource) -> str:
     """What the source reads, in one short phrase for lists and run names."""
     options = source.options
-    for key in ("org", "group", "project", "path"):
+    for key in ("org", "enterprise", "group", "project", "path"):
         if options.get(key):
             return f"{key} {options[key]}"
     if options.get("repos"):

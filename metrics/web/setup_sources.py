@@ -37,6 +37,9 @@ KINDS = (
     ("gitlab", "GitLab"),
     ("git", "Git repository on this server"),
     ("copilot", "GitHub Copilot usage"),
+    ("cursor", "Cursor usage (Admin API key)"),
+    ("claude_code", "Claude Code usage (Anthropic Admin API key)"),
+    ("otlp", "OpenTelemetry receiver (token exporters send)"),
 )
 
 
@@ -81,7 +84,10 @@ def _rows() -> list[dict[str, Any]]:
 
 def _form_options(post: Any) -> dict[str, Any]:
     kind = post.get("kind", "")
-    text = {k: post.get(k, "").strip() for k in ("org", "repos", "group", "project", "path", "api_url")}
+    text = {
+        k: post.get(k, "").strip()
+        for k in ("org", "enterprise", "repos", "group", "project", "path", "api_url", "since")
+    }
     if kind == "github":
         return {
             "org": text["org"],
@@ -91,7 +97,11 @@ def _form_options(post: Any) -> dict[str, Any]:
     if kind == "gitlab":
         return {"group": text["group"], "project": text["project"], "api_url": text["api_url"]}
     if kind == "copilot":
-        return {"org": text["org"], "api_url": text["api_url"]}
+        return {"org": text["org"], "enterprise": text["enterprise"], "api_url": text["api_url"]}
+    if kind in ("cursor", "claude_code"):
+        return {"since": text["since"], "api_url": text["api_url"]}
+    if kind == "otlp":
+        return {}
     return {"path": text["path"]}
 
 

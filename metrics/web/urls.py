@@ -8,6 +8,7 @@ from metrics.web import (
     overview,
     pr_page,
     prs,
+    setup_identities,
     setup_org,
     setup_repositories,
     setup_sources,
@@ -41,5 +42,7 @@ urlpatterns = [
     path("settings/repositories/", setup_repositories.repositories, name="settings_repositories"),
     path("settings/costs/", setup_org.costs, name="settings_costs"),
     path("settings/users/", setup_org.users, name="settings_users"),
+    path("settings/identities/", setup_identities.identities, name="settings_identities"),
+    path("settings/identities/<int:pk>/link/", setup_identities.identity_link, name="settings_identity_link"),
     path("settings/users/<int:pk>/", setup_org.user_edit, name="settings_user"),
 ]

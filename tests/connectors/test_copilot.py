@@ -15,7 +15,7 @@ from connectors.base import ConnectorError, SourceConfig
 from connectors.copilot import CopilotConnector
 from connectors.copilot_reports import report_rows
 from connectors.records import AISeatRecord, AIUsageRecord, IdentityRecord, Record, TeamMembershipRecord
-from tests.fakes.copilot import ORG, FakeCopilot
+from tests.fakes.copilot import ENTERPRISE, ORG, FakeCopilot
 from tests.fakes.server import FakeApiServer
 
 # daily_active_users of organization-28-day-report.json, 2026-03-29 .. 2026-04-25
@@ -44,6 +44,25 @@ APRIL_25 = AIUsageRecord(
     lines_accepted=435,
     chat_turns=24,
     source="copilot-reports",
+    lines_added=435,
+    lines_removed=29,
+    pull_requests=0,
+    extra=tuple(
+        (f"pr.{name}", 0.0)
+        for name in (
+            "total_applied_suggestions",
+            "total_copilot_applied_suggestions",
+            "total_copilot_suggestions",
+            "total_created",
+            "total_created_by_copilot",
+            "total_merged",
+            "total_merged_created_by_copilot",
+            "total_merged_reviewed_by_copilot",
+            "total_reviewed",
+            "total_reviewed_by_copilot",
+            "total_suggestions",
+        )
+    ),
 )
 
 
@@ -95,6 +114,25 @@ class TestReports:
             (date(2026, 4, 24), 107, 1295),
         ]
         assert sync.checkpoint == {"api": "reports", "last_day": "2026-04-25"} and not sync.problems
+
+    def test_pull_request_fields_of_the_reports(self, fake: FakeCopilot) -> None:
+        days = usage(list(connector(fake).records()), org=True)
+        april_16 = next(r for r in days if r.day == date(2026, 4, 16))
+        extra = dict(april_16.extra)
+        assert april_16.pull_requests == 1 and extra["pr.total_merged_created_by_copilot"] == 2
+        assert extra["pr.median_minutes_to_merge_copilot_authored"] == 403.74
+        assert sum(r.pull_requests or 0 for r in days) == 5  # total_created_by_copilot over the 28 days
+
+    def test_enterprise_reports(self, fake: FakeCopilot, server: FakeApiServer) -> None:
+        sync = connector(fake, org="", enterprise=ENTERPRISE)
+        days = usage(list(sync.records()), org=True)
+        assert len(days) == 28 and days[-1] == APRIL_25
+        assert server.count(
+            "GET", f"/enterprises/{ENTERPRISE}/copilot/metrics/reports/enterprise-28-day/latest"
+        )
+        assert not server.count("GET", f"/orgs/{ORG}/copilot/metrics/reports/.*")
+        with pytest.raises(ConnectorError, match="'org' or the 'enterprise'"):
+            connector(fake, enterprise=ENTERPRISE)
 
     def test_seats(self, fake: FakeCopilot) -> None:
         seats = [r for r in connector(fake).records() if isinstance(r, AISeatRecord)]

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from tests.fakes.server import FakeApiServer, FakeRequest, FakeResponse
 
 ORG = "octodemo"
+ENTERPRISE = "octo-enterprise"
 FILES = "/mock-data/new-api"
 SAMPLE_DAY = "2026-04-25"  # the day of the 1-day sample reports
 
@@ -41,6 +42,12 @@ class FakeCopilot:
         server.route("GET", f"{base}/billing/seats")(self._guarded(self._seats))
         server.route("GET", f"{base}/metrics")(self._guarded(self._legacy))
         server.route("GET", f"{base}/metrics/reports/(?P<report>[a-z0-9-]+(?:/latest)?)")(
+            self._guarded(self._links)
+        )
+        # The enterprise reports: the same files under /enterprises/{enterprise}/ (enterprise-1-day ...).
+        enterprise = f"/enterprises/{ENTERPRISE}/copilot"
+        server.route("GET", f"{enterprise}/billing/seats")(self._guarded(self._seats))
+        server.route("GET", f"{enterprise}/metrics/reports/(?P<report>[a-z0-9-]+(?:/latest)?)")(
             self._guarded(self._links)
         )
         server.route("GET", f"{FILES}/(?P<name>[\\w.-]+)")(self._file)
@@ -103,6 +110,7 @@ class FakeCopilot:
     def _links(self, request: FakeRequest, report: str) -> FakeResponse:
         if not self.reports:
             return FakeResponse(404, {"message": "Not Found"})
+        report = report.replace("enterprise-", "organization-", 1)
         if report == "organization-28-day/latest":
             return FakeResponse(200, self.sample("download-links-organization-28-day.json"))
         if report == "users-28-day/latest":

@@ -187,6 +187,7 @@ def build_world() -> World:
         "number": [pr_in.number, pr_out.number],
         "pk": {"reports:run_pdf": run.pk, "reports:run_html": run.pk, "reports:schedule_edit": schedule.pk},
         "source": source.pk,
+        "source_name": [source.name],  # the OTLP receiver's /otlp/<source>/v1/... (POST only)
     }
     return World(xray, sub, outer, inside, outside, values)
 

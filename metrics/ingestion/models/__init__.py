@@ -4,15 +4,18 @@ from metrics.ingestion.models.ai import AIImpactEstimate, AIRoiMonth, AISeat, AI
 from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, SyncRun, WebhookDelivery
 from metrics.ingestion.models.records import AIEvidence, Commit, Deployment, PullRequest, Revert, Review
 from metrics.ingestion.models.surveys import SurveyResponse, SurveyRound
+from metrics.ingestion.models.telemetry import AIModelUsageDay, CommitAIAttribution, TelemetryPoint
 
 __all__ = [
     "AIEvidence",
     "AIImpactEstimate",
+    "AIModelUsageDay",
     "AIRoiMonth",
     "AISeat",
     "AISeatCount",
     "AIUsageDay",
     "Commit",
+    "CommitAIAttribution",
     "Deployment",
     "MetricSnapshot",
     "PullRequest",
@@ -22,5 +25,6 @@ __all__ = [
     "SurveyResponse",
     "SurveyRound",
     "SyncRun",
+    "TelemetryPoint",
     "WebhookDelivery",
 ]

@@ -25,6 +25,18 @@ class AIUsageDay(models.Model):
     chat_turns = models.IntegerField(null=True)
     cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     source = models.CharField(max_length=30)
+    # Agentic tools' telemetry (Cursor, Claude Code, OTLP; issue 17): null where the source does not say.
+    lines_added = models.IntegerField(null=True, help_text="lines added with the tool (accepted edits)")
+    lines_removed = models.IntegerField(null=True)
+    sessions = models.IntegerField(null=True)
+    requests = models.IntegerField(null=True, help_text="chat, composer and agent requests")
+    commits = models.IntegerField(null=True, help_text="commits made with the tool")
+    pull_requests = models.IntegerField(null=True, help_text="pull requests made with the tool")
+    tool_accepts = models.IntegerField(null=True, help_text="edit/tool suggestions accepted")
+    tool_rejects = models.IntegerField(null=True)
+    input_tokens = models.BigIntegerField(null=True)
+    output_tokens = models.BigIntegerField(null=True)
+    extra = models.JSONField(default=dict, blank=True, help_text="the source's own further counts")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tool", "user_key", "day"], name="uniq_ai_usage_day")]

@@ -27,13 +27,17 @@ def _from_env(variable: str, what: str) -> str:
 class Command(BaseCommand):
     help = (
         "Add a data source: github NAME --org ORG | --repo OWNER/REPO [--api-url URL] [--token-env VAR]; "
-        "gitlab NAME --group G | --project P [--api-url URL]; copilot NAME --org ORG; git NAME --path PATH."
+        "gitlab NAME --group G | --project P [--api-url URL]; copilot NAME --org ORG; git NAME --path PATH; "
+        "cursor NAME [--since DAY]; claude_code NAME [--since DAY]; otlp NAME (token: what exporters send)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=["github", "gitlab", "copilot", "git"])
+        parser.add_argument(
+            "kind", choices=["github", "gitlab", "copilot", "git", "cursor", "claude_code", "otlp"]
+        )
         parser.add_argument("name", help="short unique name (a slug), e.g. acme-github")
         parser.add_argument("--org", default="", help="GitHub organization (github, copilot)")
+        parser.add_argument("--enterprise", default="", help="GitHub enterprise slug (copilot)")
         parser.add_argument("--repo", action="append", default=[], help="OWNER/REPO (github; repeatable)")
         parser.add_argument("--group", default="", help="GitLab group path (gitlab)")
         parser.add_argument("--project", default="", help="GitLab project path (gitlab)")
@@ -44,6 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--app-id", default="", help="GitHub App id (authenticate as its installation)")
         parser.add_argument("--installation-id", default="", help="GitHub App installation id")
         parser.add_argument("--private-key-file", type=Path, help="GitHub App private key (PEM file)")
+        parser.add_argument("--since", default="", help="first day to read, YYYY-MM-DD (cursor, claude_code)")
         parser.add_argument("--interval", type=int, default=60, help="minutes between scheduled syncs")
 
     def _options(self, kind: str, o: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +60,11 @@ class Command(BaseCommand):
         if kind == "gitlab":
             return {"group": o["group"], "project": o["project"], "api_url": o["api_url"]}
         if kind == "copilot":
-            return {"org": o["org"], "api_url": o["api_url"]}
+            return {"org": o["org"], "enterprise": o["enterprise"], "api_url": o["api_url"]}
+        if kind in ("cursor", "claude_code"):
+            return {"since": o["since"], "api_url": o["api_url"]}
+        if kind == "otlp":
+            return {}
         return {"path": o["path"]}
 
     def _secret(self, kind: str, name: str, o: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ingestion', '0009_seat_counts'),
+        ('ingestion', '0010_telemetry'),
     ]
 
     operations = [

@@ -1,0 +1,286 @@
+#!/usr/bin/env python
+"""Benchmark: AI-tool telemetry, 90 days of daily usage for 5,000 users from each source, ingested.
+
+Each source is read over real HTTP on 127.0.0.1 from the test fakes (tests/fakes: the vendors' documented
+shapes) into a fresh SQLite database through the production path (``source_sync`` for Cursor and Claude
+Code, the OTLP receiver's view behind a WSGI server for OpenTelemetry, ``manage.py import_amazon_q`` for
+Amazon Q Developer's CSV):
+
+* Claude Code: 90 days x 5,000 users, one record each with one model: usage days and per-model days;
+* Cursor: 5,000 members, daily usage and one usage event per user and day (7-day windows, events in pages
+  of 1,000);
+* OpenTelemetry: per day and user, ``claude_code.lines_of_code.count`` (added) and
+  ``claude_code.cost.usage`` data points, 1,000 users a protobuf request;
+* Amazon Q Developer: one CSV of 450,000 rows.
+
+Target: each source under 60 s.  Printed per source: requests (HTTP requests the server answered), rows
+stored, seconds, and the ratio to a baseline measured in the same run: ``records_ingest`` of the same
+number of plain ``AIUsageRecord`` rows (no HTTP, no parsing), in pages of 5,000.
+
+Usage: python bench/telemetry.py [--users 5000] [--days 90] [--sources claude_code,cursor,otlp,amazon_q]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.github_requests import setup_django  # noqa: E402
+
+TARGET_SECONDS = 60.0
+OTLP_TOKEN = "bench-otlp-token"  # noqa: S105 - the benchmark's own receiver token
+
+
+def email(i: int) -> str:
+    return f"dev{i:05d}@example.com"
+
+
+def baseline(users: int, days: list[date]) -> float:
+    """``records_ingest`` of users x days plain usage records, in pages of 5,000: the floor of any source."""
+    from connectors.records import AIUsageRecord, IdentityRecord
+    from metrics.ingestion.services import records_ingest
+
+    started = time.perf_counter()
+    page: list[Any] = []
+    for day in days:
+        for i in range(users):
+            page.append(
+                AIUsageRecord(tool="Baseline", day=day, user=IdentityRecord(email=email(i)), lines_added=i)
+            )
+            if len(page) == 5000:
+                records_ingest(records=page, derive=False)
+                page = []
+    if page:
+        records_ingest(records=page, derive=False)
+    return time.perf_counter() - started
+
+
+def claude_code(users: int, days: list[date]) -> tuple[int, int]:
+    from metrics.ingestion.models import AIUsageDay
+    from metrics.ingestion.sync import source_sync
+    from metrics.ingestion.sync_sources import source_create
+    from tests.fakes.anthropic import KEY, FakeAnthropic, record
+    from tests.fakes.server import FakeApiServer
+
+    cache: dict[str, list[dict[str, Any]]] = {}
+
+    wanted = {d.isoformat() for d in days}
+
+    def rows_of(day: str) -> list[dict[str, Any]]:
+        if day not in wanted:
+            return []
+        if day not in cache:
+            cache.clear()
+            d = date.fromisoformat(day)
+            model = (("claude-sonnet-4-5", 1000, 200, 0, 0, 3.5),)
+            cache[day] = [
+                record(d, email(i), sessions=1 + i % 3, added=i % 200, removed=i % 50, commits=i % 2,
+                       accepted=i % 7, rejected=i % 2, models=model)
+                for i in range(users)
+            ]  # fmt: skip
+        return cache[day]
+
+    with FakeApiServer() as server:
+        fake = FakeAnthropic(server)
+        fake.rows_of = rows_of  # type: ignore[method-assign]
+        source = source_create(
+            kind="claude_code",
+            name="bench-claude",
+            secret=KEY,
+            options={"api_url": server.url, "since": days[0].isoformat(), "page_size": 1000},
+        )
+        run = source_sync(source=source)
+        assert run.status == "succeeded", run.error
+        stored = AIUsageDay.objects.filter(tool="Claude Code").count()
+        return server.count(), stored
+
+
+def cursor(users: int, days: list[date]) -> tuple[int, int]:
+    from metrics.ingestion.models import AIUsageDay
+    from metrics.ingestion.sync import source_sync
+    from metrics.ingestion.sync_sources import source_create
+    from tests.fakes.cursor import KEY, FakeCursor, event, usage_row
+    from tests.fakes.server import FakeApiServer
+
+    def between(start: int, end: int) -> list[date]:
+        return [
+            d
+            for d in days
+            if start <= int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000) <= end
+        ]
+
+    events: dict[tuple[int, int], list[dict[str, Any]]] = {}
+
+    def usage_rows(start: int, end: int) -> list[dict[str, Any]]:
+        return [
+            usage_row(d, email(i), acceptedLinesAdded=i % 300, totalTabsShown=i % 40, chatRequests=i % 5)
+            for d in between(start, end)
+            for i in range(users)
+        ]
+
+    def event_rows(start: int, end: int) -> list[dict[str, Any]]:
+        if (start, end) not in events:
+            events.clear()
+            events[(start, end)] = [
+                event(d, 12, email(i), "claude-4-sonnet", (1000, 100, 0, 500), 2.5)
+                for d in between(start, end)
+                for i in range(users)
+            ]
+        return events[(start, end)]
+
+    with FakeApiServer() as server:
+        fake = FakeCursor(server)
+        fake.members = [{"name": f"Dev {i}", "email": email(i), "role": "member"} for i in range(users)]
+        fake.usage_rows = usage_rows  # type: ignore[method-assign]
+        fake.event_rows = event_rows  # type: ignore[method-assign]
+        fake.code_tracking = False
+        source = source_create(
+            kind="cursor",
+            name="bench-cursor",
+            secret=KEY,
+            options={"api_url": server.url, "since": days[0].isoformat(), "page_size": 1000},
+        )
+        run = source_sync(source=source)
+        assert run.status == "succeeded", run.error
+        return server.count(), AIUsageDay.objects.filter(tool="Cursor").count()
+
+
+def otlp(users: int, days: list[date]) -> tuple[int, int]:
+    import requests
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
+
+    from metrics.ingestion.models import AIUsageDay
+    from metrics.ingestion.sync_sources import source_create
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    source_create(kind="otlp", name="bench-otlp", options={}, secret=OTLP_TOKEN)
+    httpd = ThreadedWSGIServer(("127.0.0.1", 0), Quiet)
+    httpd.set_app(get_wsgi_application())
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/otlp/bench-otlp/v1/metrics"
+    session = requests.Session()
+    session.headers.update(
+        {"Authorization": f"Bearer {OTLP_TOKEN}", "Content-Type": "application/x-protobuf"}
+    )
+
+    def kv(key: str, value: str) -> KeyValue:
+        return KeyValue(key=key, value=AnyValue(string_value=value))
+
+    delta = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
+    sent = 0
+    try:
+        for day in days:
+            moment = int(datetime(day.year, day.month, day.day, 18, tzinfo=UTC).timestamp() * 1e9)
+            for first in range(0, users, 1000):
+                request = ExportMetricsServiceRequest()
+                resource = request.resource_metrics.add()
+                resource.resource.attributes.append(kv("service.name", "claude-code"))
+                scope = resource.scope_metrics.add()
+                lines = Metric(name="claude_code.lines_of_code.count", unit="count")
+                lines.sum.aggregation_temporality = delta
+                cost = Metric(name="claude_code.cost.usage", unit="USD")
+                cost.sum.aggregation_temporality = delta
+                for i in range(first, min(first + 1000, users)):
+                    point = lines.sum.data_points.add()
+                    point.attributes.extend([kv("user.email", email(i)), kv("type", "added")])
+                    point.start_time_unix_nano, point.time_unix_nano, point.as_int = (
+                        moment - 10**12,
+                        moment,
+                        i % 200,
+                    )
+                    point = cost.sum.data_points.add()
+                    point.attributes.extend([kv("user.email", email(i)), kv("model", "claude-sonnet-4-5")])
+                    point.start_time_unix_nano, point.time_unix_nano, point.as_double = (
+                        moment - 10**12,
+                        moment,
+                        0.5,
+                    )
+                scope.metrics.extend([lines, cost])
+                response = session.post(url, data=request.SerializeToString(), timeout=120)
+                assert response.status_code == 200, response.text[:200]
+                sent += 1
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    return sent, AIUsageDay.objects.filter(tool="Claude Code", source="otlp").count()
+
+
+def amazon_q(users: int, days: list[date], tmp: str) -> tuple[int, int]:
+    from django.core.management import call_command
+
+    from metrics.ingestion.models import AIUsageDay
+
+    path = Path(tmp) / "by_user_analytic.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        columns = [
+            "Inline_SuggestionsCount",
+            "Inline_AcceptanceCount",
+            "Inline_AICodeLines",
+            "Chat_AICodeLines",
+        ]
+        writer.writerow(["UserId", "Date", *columns, "Chat_MessagesSent"])
+        for day in days:
+            for i in range(users):
+                writer.writerow([f"q-{i:05d}", day.isoformat(), i % 30, i % 9, i % 80, i % 11, i % 4])
+    call_command("import_amazon_q", str(path), verbosity=0)
+    return 0, AIUsageDay.objects.filter(tool="Amazon Q Developer").count()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--sources", default="claude_code,cursor,otlp,amazon_q")
+    args = parser.parse_args()
+    today = datetime.now(UTC).date()
+    # The window ends yesterday (a run reads through today, which has no data here).
+    days = [today - timedelta(days=args.days - n) for n in range(args.days)]
+    wanted = [s.strip() for s in args.sources.split(",") if s.strip()]
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        setup_django(tmp)
+        base = baseline(args.users, days)
+        rows = args.users * args.days
+        print(f"{args.users} users x {args.days} days = {rows} usage days; target {TARGET_SECONDS:.0f} s")
+        print(f"{'baseline records_ingest':<26} {'':>9} {rows:>8} rows  {base:6.1f} s  ratio 1.00")
+        runners = {
+            "claude_code": lambda: claude_code(args.users, days),
+            "cursor": lambda: cursor(args.users, days),
+            "otlp": lambda: otlp(args.users, days),
+            "amazon_q": lambda: amazon_q(args.users, days, tmp),
+        }
+        for name in wanted:
+            started = time.perf_counter()
+            requests_, stored = runners[name]()
+            seconds = time.perf_counter() - started
+            met = seconds < TARGET_SECONDS and stored == rows
+            ok = ok and met
+            shown = f"{requests_} req" if requests_ else "file"
+            print(
+                f"{name:<26} {shown:>9} {stored:>8} rows  {seconds:6.1f} s  ratio {seconds / base:4.2f}  "
+                f"{'met' if met else 'MISSED'}"
+            )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

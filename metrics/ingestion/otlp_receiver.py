@@ -1,0 +1,254 @@
+"""The on-prem OpenTelemetry receiver: ``POST /otlp/<source>/v1/metrics`` and ``/v1/logs`` (OTLP/HTTP).
+
+A tool's exporter is pointed at ``OTEL_EXPORTER_OTLP_ENDPOINT=<sextant>/otlp/<source>`` with
+``OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer <token>``; ``<source>`` is a data source of kind ``otlp``
+whose token is stored encrypted (``DataSource.secret_encrypted``) and compared in constant time.
+
+Answers (OTLP/HTTP specification): 200 with an empty ``Export*ServiceResponse`` in the request's encoding;
+401 for a missing or wrong token or an unknown source; 400 for a body that is not a valid OTLP request;
+413 for a body (or its decompressed form) over ``settings.OTLP_MAX_BYTES``; 415 for another content type.
+Nothing is stored unless the whole request is valid; then, in one transaction, every point is inserted
+(``TelemetryPoint``, unique on data source, series, start and time: a retried export adds nothing) and the
+daily usage of the (tool, person, day) keys it touched is rolled up again from all their points
+(``telemetry_rollup``): delta sums add up, a cumulative sum counts its growth within the day.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from connectors import otlp
+from connectors.records import AIModelUsageRecord, AIUsageRecord, IdentityRecord
+from metrics.core.crypto import SecretDecryptionError
+from metrics.core.models import DataSource
+from metrics.ingestion.bulk import upsert_values
+from metrics.ingestion.models import TelemetryPoint
+from metrics.ingestion.sync_sources import source_secret
+from metrics.ingestion.usage import ai_model_usage_upsert, ai_usage_upsert
+
+logger = logging.getLogger(__name__)
+SOURCE = "otlp"
+CHUNK = 400
+Key = tuple[str, str, date]  # tool, user_key, day
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    # OTLP/HTTP errors carry a google.rpc.Status; its JSON form is {"code", "message"}.
+    return JsonResponse({"code": status, "message": message}, status=status)
+
+
+def _authorized(source: DataSource, header: str) -> bool:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    try:
+        expected = source_secret(source)
+    except SecretDecryptionError as exc:
+        logger.error("OTLP source %s: token unusable: %s", source.name, exc)
+        return False
+    return bool(expected) and hmac.compare_digest(expected.encode("utf-8"), token.strip().encode("utf-8"))
+
+
+@csrf_exempt
+@require_POST
+def otlp_export(request: HttpRequest, source_name: str, signal: str) -> HttpResponse:
+    source = DataSource.objects.filter(name=source_name, kind=DataSource.Kind.OTLP, enabled=True).first()
+    if source is None or not _authorized(source, request.headers.get("Authorization", "")):
+        return _error(401, "missing or wrong bearer token for this OTLP source")
+    limit = int(settings.OTLP_MAX_BYTES)
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        return _error(400, "Content-Length is not a number")
+    if declared > limit:
+        return _error(413, f"the body is larger than {limit} bytes")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return _error(413, f"the body is larger than {limit} bytes")
+    content_type = request.headers.get("Content-Type", "")
+    try:
+        message = otlp.decode(
+            signal,
+            body,
+            content_type=content_type,
+            content_encoding=request.headers.get("Content-Encoding", ""),
+            max_bytes=limit,
+        )
+        points = list(otlp.metric_points(message) if signal == "metrics" else otlp.log_points(message))
+    except otlp.OtlpError as exc:
+        return _error(exc.status, str(exc))
+    telemetry_store(source=source, points=points)
+    logger.info("OTLP %s for source %s: %d points", signal, source.name, len(points))
+    payload, media = otlp.response_body(signal, content_type)
+    return HttpResponse(payload, content_type=media)
+
+
+def _user_key(point: otlp.Point) -> str:
+    kind, value = point.user
+    if not kind:
+        return ""
+    return IdentityRecord(email=value).key if kind == "email" else IdentityRecord(login=value).key
+
+
+def telemetry_store(*, source: DataSource, points: list[otlp.Point]) -> int:
+    """Insert the points (a point seen before is skipped) and roll up the usage days they touch; one
+    transaction.  Returns how many points the request held."""
+    rows = []
+    touched: set[Key] = set()
+    now = timezone.now()
+    for point in points:
+        user_key = _user_key(point)[:340]
+        tool, usage_field, model_field = point.tool, point.usage_field, point.model_field
+        rows.append(
+            {
+                "data_source_id": source.pk,
+                "signal": point.signal,
+                "name": point.name,
+                "series": point.series,
+                "start_ns": point.start_ns,
+                "time_ns": point.time_ns,
+                "day": point.day,
+                "cumulative": point.cumulative,
+                "value": point.value,
+                "unit": point.unit,
+                "tool": tool,
+                "user_key": user_key,
+                "usage_field": usage_field,
+                "model": str(point.attributes.get("model") or "")[:100] if model_field else "",
+                "model_field": model_field,
+                "attributes": point.attributes,
+                "received_at": now,
+            }
+        )
+        if tool and user_key and (usage_field or model_field):
+            touched.add((tool, user_key, point.day))
+    with transaction.atomic():
+        upsert_values(TelemetryPoint, rows, unique=["data_source", "series", "start_ns", "time_ns"])
+        telemetry_rollup(keys=touched)
+    return len(rows)
+
+
+def _identity(user_key: str) -> IdentityRecord:
+    kind, _, value = user_key.partition(":")
+    return IdentityRecord(email=value) if kind == "email" else IdentityRecord(login=value)
+
+
+def _day_values(rows: Iterable[dict[str, Any]]) -> dict[tuple[Key, str, str, str], float]:
+    """(key, usage_field, model, model_field) -> the day's amount: delta points summed; a cumulative series
+    contributes its last value of the day minus its last value before the day (same start)."""
+    totals: dict[tuple[Key, str, str, str], float] = defaultdict(float)
+    series: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["cumulative"]:
+            series[(row["series"], row["start_ns"])].append(row)
+            continue
+        key = (row["tool"], row["user_key"], row["day"])
+        totals[(key, row["usage_field"], row["model"], row["model_field"])] += row["value"]
+    for points in series.values():
+        points.sort(key=lambda r: r["time_ns"])
+        last_of_day: dict[date, dict[str, Any]] = {}
+        for row in points:
+            last_of_day[row["day"]] = row
+        previous = 0.0
+        for day in sorted(last_of_day):
+            row = last_of_day[day]
+            key = (row["tool"], row["user_key"], day)
+            totals[(key, row["usage_field"], row["model"], row["model_field"])] += row["value"] - previous
+            previous = row["value"]
+    return totals
+
+
+FIELDS = (
+    "tool",
+    "user_key",
+    "day",
+    "usage_field",
+    "model",
+    "model_field",
+    "value",
+    "cumulative",
+    "series",
+    "start_ns",
+    "time_ns",
+)
+
+
+def telemetry_rollup(*, keys: Iterable[Key]) -> int:
+    """Recompute the ``AIUsageDay`` (source ``otlp``) and ``AIModelUsageDay`` rows of these keys from all
+    their points; returns how many usage days were written."""
+    by_tool_day: dict[tuple[str, date], set[str]] = defaultdict(set)
+    for tool, user_key, day in keys:
+        by_tool_day[(tool, day)].add(user_key)
+    rows: list[dict[str, Any]] = []
+    for (tool, day), users in by_tool_day.items():
+        users_list = sorted(users)
+        for i in range(0, len(users_list), CHUNK):
+            chunk = users_list[i : i + CHUNK]
+            base = TelemetryPoint.objects.filter(tool=tool, user_key__in=chunk)
+            rows += base.filter(day=day, cumulative=False).values(*FIELDS)
+            # A cumulative series needs its points before the day too (its running total).
+            cumulative_series = base.filter(day=day, cumulative=True).values_list("series", flat=True)
+            rows += base.filter(series__in=set(cumulative_series), day__lte=day).values(*FIELDS)
+    wanted = set(keys)
+    usage: dict[Key, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    models: dict[tuple[Key, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for (key, usage_field, model, model_field), value in _day_values(rows).items():
+        if key not in wanted:
+            continue
+        if usage_field:
+            usage[key][usage_field] += value
+        if model_field:
+            models[(key, model)][model_field] += value
+    usage_records = [_usage_record(key, values) for key, values in usage.items()]
+    model_records = [
+        AIModelUsageRecord(
+            tool=key[0],
+            day=key[2],
+            model=model,
+            user=_identity(key[1]),
+            input_tokens=_int(values, "input_tokens"),
+            output_tokens=_int(values, "output_tokens"),
+            cache_read_tokens=_int(values, "cache_read_tokens"),
+            cache_write_tokens=_int(values, "cache_write_tokens"),
+            cost=round(values["cost"], 6) if "cost" in values else None,
+            source=SOURCE,
+        )
+        for (key, model), values in models.items()
+    ]
+    ai_model_usage_upsert(records=model_records)
+    return ai_usage_upsert(records=usage_records)
+
+
+def _int(values: dict[str, float], name: str) -> int | None:
+    return round(values[name]) if name in values else None
+
+
+def _usage_record(key: Key, values: dict[str, float]) -> AIUsageRecord:
+    tool, user_key, day = key
+    counts: dict[str, Any] = {name: _int(values, name) for name in otlp.USAGE_FIELDS}
+    extra = tuple(
+        sorted((k, float(v)) for k, v in values.items() if k not in otlp.USAGE_FIELDS and k != "cost")
+    )
+    return AIUsageRecord(
+        tool=tool,
+        day=day,
+        user=_identity(user_key),
+        active=True,
+        lines_accepted=counts["lines_added"],
+        cost=round(values["cost"], 6) if "cost" in values else None,
+        extra=extra,
+        source=SOURCE,
+        **counts,
+    )
