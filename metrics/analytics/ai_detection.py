@@ -76,8 +76,57 @@ _BOT_NAMES = re.compile(
 @dataclass(frozen=True, slots=True)
 class Evidence:
     tool: str
-    kind: str  # trailer | author | branch | label
+    kind: str  # trailer | author | branch | label | telemetry | explicit
     matched_text: str
+
+
+# --- Agent-authored PRs: a coding agent opened the PR (it did the work; a human asked and reviews). ---
+# Stored evidence is (kind, matched_text); ``is_agent_evidence`` re-reads it, so a PR's class follows from
+# its stored evidence without a flag of its own.
+# Labels an agent (or a team's automation) puts on the PRs it opens.
+_AGENT_LABEL = re.compile(
+    r"\b(ai[-_ ]?agent|agent[-_ ]?(authored|generated|pr)|coding[-_ ]agent|devin|jules|codex|"
+    r"background[-_ ]agent)\b",
+    re.IGNORECASE,
+)
+_AGENT_LABEL_TOOLS = {"devin": "Devin", "jules": "Jules", "codex": "Codex"}
+# Session links the agents write into the PR description (Devin, Codex cloud tasks, Jules, Cursor).
+_AGENT_LINK = re.compile(
+    r"https://(?:app\.devin\.ai/sessions|chatgpt\.com/codex/tasks|jules\.google\.com/task|"
+    r"(?:www\.)?cursor\.com/(?:agents|background-agent))[^\s)\]]*",
+    re.IGNORECASE,
+)
+_AGENT_LINK_TOOLS = {"devin": "Devin", "codex": "Codex", "jules": "Jules", "cursor": "Cursor"}
+
+
+def agent_session_evidence(body: str) -> list[Evidence]:
+    """Agent session links in a PR description (``https://app.devin.ai/sessions/...``)."""
+    found = []
+    for match in _AGENT_LINK.finditer(body or ""):
+        text = match.group(0)
+        tool = next((t for word, t in _AGENT_LINK_TOOLS.items() if word in text.lower()), "unspecified")
+        found.append(Evidence(tool, "trailer", text[:500]))
+    return found
+
+
+def is_agent_evidence(kind: str, matched_text: str) -> bool:
+    """True if one piece of a PR's *own* evidence says a coding agent opened it.
+
+    An agent branch prefix (``copilot/``, ``codex/``, ``cursor/``, ``claude/``, ``devin/``, ``jules/``), an
+    agent account as the PR's author, an agent label, an agent session link, or telemetry naming an agent.
+    Trailers in commits (``Co-authored-by: Claude``) mean AI-*assisted* human work, not an agent PR."""
+    text = matched_text or ""
+    if kind == "branch":
+        return any(text.lower().startswith(prefix) for prefix in _BRANCH_PREFIXES)
+    if kind == "author":  # the PR's own author is an AI identity: only an agent opens PRs as one
+        return True
+    if kind == "label":
+        return bool(_AGENT_LABEL.search(text))
+    if kind == "trailer":
+        return bool(_AGENT_LINK.search(text))
+    if kind == "telemetry":
+        return "agent" in text.lower()
+    return False
 
 
 def ai_tool_for_identity(name: str, email: str) -> str | None:
@@ -117,8 +166,10 @@ def pull_request_evidence(
     author_name: str = "",
     author_email: str = "",
     author_login: str = "",
+    body: str = "",
 ) -> list[Evidence]:
-    """Evidence in a PR's own metadata: agent branch prefixes, labels, an AI author account."""
+    """Evidence in a PR's own metadata: agent branch prefixes, labels, an AI author account, agent session
+    links in the description."""
     found: list[Evidence] = []
     branch = head_branch.lower()
     for prefix, tool in _BRANCH_PREFIXES.items():
@@ -126,10 +177,14 @@ def pull_request_evidence(
             found.append(Evidence(tool, "branch", head_branch[:500]))
     for label in labels:
         match = _LABEL.search(label)
+        agent = _AGENT_LABEL.search(label)
         if match:
             word = match.group(1).lower()
             found.append(Evidence(_LABEL_TOOLS.get(word, "unspecified"), "label", label[:500]))
+        elif agent:
+            tool = _AGENT_LABEL_TOOLS.get(agent.group(1).lower(), "unspecified")
+            found.append(Evidence(tool, "label", label[:500]))
     author_tool = ai_tool_for_identity(author_name or author_login, author_email)
     if author_tool:
         found.append(Evidence(author_tool, "author", f"{author_name or author_login} <{author_email}>"[:500]))
-    return found
+    return found + agent_session_evidence(body)

@@ -11,12 +11,23 @@ Method (documented for users on the AI-impact page):
 - **Difference-in-differences** on staggered team adoption: log cycle time on "team has adopted"
   with team and week fixed effects, clustered by team (two-way FE; with strongly heterogeneous
   effects across adoption cohorts this is a weighted average, said so in the UI).
+- **Three classes of PR**: human, AI-assisted human (``ai``) and agent-authored (``agent``: a coding agent
+  opened it).  Both flags enter every adjusted model together, so each is compared with human PRs and
+  neither is mixed into the other (method ``adjusted`` is the AI-assisted effect, ``agent`` the agent one).
+- **Dose-response** (method ``dose``): among non-agent PRs whose share of AI-written added lines is known,
+  the effect per 10 points of that share, same controls and fixed effects.
+- **Reviewer time** (outcome ``review_hours``): log hours from review requested (ready, else opened) to
+  approval, on both flags, with fixed effects for repository, approving reviewer and week, clustered by
+  reviewer.
+- **Throughput** (outcome ``throughput``): merged PRs per engineer-week on "used AI that week", with
+  engineer and week fixed effects, clustered by engineer (:func:`engineer_weeks` builds the panel).
 - Too little data gives ``status="not enough data"`` and no number.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +44,9 @@ Z95 = 1.959963984540054
 class Estimate:
     """One effect estimate.  ``estimate``/``ci_*`` are None when ``status`` is not ``ok``."""
 
-    outcome: str  # cycle_time | revert_rate
-    method: str  # adjusted | naive | did
-    unit: str  # percent_change | percentage_points
+    outcome: str  # cycle_time | revert_rate | review_hours | throughput
+    method: str  # adjusted | naive | did | agent | dose
+    unit: str  # percent_change | percentage_points | prs_per_week (dose: per 10 points of AI share)
     estimate: float | None
     ci_low: float | None
     ci_high: float | None
@@ -51,28 +62,45 @@ class Estimate:
 def absorb(
     frame: pd.DataFrame, columns: list[str], fixed_effects: list[str], max_iter: int = 100, tol: float = 1e-9
 ) -> pd.DataFrame:
-    """``columns`` with the group means of every fixed effect removed (alternating projections)."""
-    out = frame[columns].astype(float).copy()
-    groups = [frame[fe].to_numpy() for fe in fixed_effects]
+    """``columns`` with the group means of every fixed effect removed (alternating projections).
+
+    Group means by ``np.bincount`` over codes factorized once (an order of magnitude faster than a pandas
+    ``groupby().transform`` per sweep, which the validation over hundreds of seeds needs)."""
+    out = frame[columns].to_numpy(dtype=float, copy=True)
+    codes = [pd.factorize(frame[fe])[0] for fe in fixed_effects]
+    sizes = [np.bincount(c).astype(float) for c in codes]
     for _ in range(max_iter):
         change = 0.0
-        for keys in groups:
-            means = out.groupby(keys).transform("mean")
-            change = max(change, float(np.abs(means.to_numpy()).max(initial=0.0)))
-            out -= means
+        for c, n in zip(codes, sizes, strict=True):
+            sums = np.stack(
+                [np.bincount(c, weights=out[:, j], minlength=len(n)) for j in range(len(columns))]
+            )
+            means = (sums / n).T
+            change = max(change, float(np.abs(means).max(initial=0.0)))
+            out -= means[c]
         if change < tol:
             break
-    return out
+    return pd.DataFrame(out, columns=columns, index=frame.index)
 
 
 def _not_enough(outcome: str, method: str, unit: str, n: int, treated: int, clusters: int) -> Estimate:
     return Estimate(outcome, method, unit, None, None, None, n, treated, clusters, "not enough data")
 
 
+LOG_OUTCOMES = ("cycle_time", "review_hours")  # modelled on the log scale, shown as % change
+UNITS = {"cycle_time": "percent_change", "review_hours": "percent_change", "throughput": "prs_per_week"}
+
+
+def _unit(outcome: str) -> str:
+    return UNITS.get(outcome, "percentage_points")
+
+
 def _transform(outcome: str, b: float, se: float) -> tuple[float, float, float]:
     low, high = b - Z95 * se, b + Z95 * se
-    if outcome == "cycle_time":
+    if outcome in LOG_OUTCOMES:
         return float(np.expm1(b) * 100), float(np.expm1(low) * 100), float(np.expm1(high) * 100)
+    if outcome == "throughput":
+        return b, low, high
     return b * 100, low * 100, high * 100
 
 
@@ -87,19 +115,26 @@ def fe_effect(
     cluster: str,
     method: str = "adjusted",
     min_clusters: int = MIN_CLUSTERS,
+    also: list[str] | tuple[str, ...] = (),
+    unit: str | None = None,
 ) -> Estimate:
-    """The coefficient of ``treat`` with absorbed fixed effects and cluster-robust errors."""
-    unit = "percent_change" if outcome == "cycle_time" else "percentage_points"
-    data = frame.dropna(subset=[y, treat, *controls, *fixed_effects, cluster])
+    """The coefficient of ``treat`` with absorbed fixed effects and cluster-robust errors.
+
+    ``also``: other treatment flags in the same regression (the other PR class), not reported; a flag with
+    no variation left after the fixed effects is dropped."""
+    unit = unit or _unit(outcome)
+    also = [a for a in also if a != treat]
+    data = frame.dropna(subset=[y, treat, *also, *controls, *fixed_effects, cluster])
     treated = int(data[treat].astype(bool).sum())
     clusters = int(data[cluster].nunique())
-    if treated < MIN_TREATED or len(data) - treated < MIN_CONTROL or clusters < min_clusters:
+    untreated = int((~data[[treat, *also]].astype(bool).any(axis=1)).sum())
+    if treated < MIN_TREATED or untreated < MIN_CONTROL or clusters < min_clusters:
         return _not_enough(outcome, method, unit, len(data), treated, clusters)
-    demeaned = absorb(data, [y, treat, *controls], fixed_effects)
+    demeaned = absorb(data, [y, treat, *also, *controls], fixed_effects)
     if demeaned[treat].abs().max() < 1e-12:  # the flag is fully explained by the fixed effects
         return _not_enough(outcome, method, unit, len(data), treated, clusters)
     # A control the fixed effects already explain (constant within them) carries no information.
-    regressors = [treat, *(c for c in controls if demeaned[c].abs().max() > 1e-12)]
+    regressors = [treat, *(c for c in [*also, *controls] if demeaned[c].abs().max() > 1e-12)]
     x = demeaned[regressors].to_numpy()
     groups = pd.factorize(data[cluster])[0]
     fit = sm.OLS(demeaned[y].to_numpy(), x).fit(cov_type="cluster", cov_kwds={"groups": groups})
@@ -118,7 +153,15 @@ def prepare(prs: pd.DataFrame) -> pd.DataFrame:
     out = prs.copy()
     if "reverted" not in out:
         out["reverted"] = out["reverted_at"].notna()
-    out["ai"] = out["ai_assisted"].astype(float)
+    # Three classes: an agent-authored PR is never also counted as an AI-assisted human one.
+    out["agent"] = out["agent_authored"].astype(float) if "agent_authored" in out else 0.0
+    out["ai"] = out["ai_assisted"].astype(float) * (1.0 - out["agent"])
+    if "ai_share" in out:  # share of added lines written with AI (0..1), NaN where unknown
+        out["dose"] = out["ai_share"].astype(float).clip(0, 1) * 10
+    if "approved_at" in out:
+        requested = out["ready_at"].fillna(out["created_at"]) if "ready_at" in out else out["created_at"]
+        hours = (out["approved_at"] - requested).dt.total_seconds() / 3600
+        out["log_review"] = np.log(hours.where(hours >= 0).clip(lower=1 / 60))
     out["reverted"] = out["reverted"].astype(float)
     out["log_cycle"] = np.log(out["cycle_hours"].clip(lower=1 / 60))
     out["log_size"] = np.log1p(out["size_lines"].astype(float).fillna(0))
@@ -137,18 +180,146 @@ CONTROLS = ["log_size", "log_files"]
 FIXED_EFFECTS = ["repository_id", "author_id", "week"]
 
 
+def _classes(model: pd.DataFrame) -> list[str]:
+    """The class flags present: ``ai`` always, ``agent`` when any PR is agent-authored."""
+    return ["ai", "agent"] if "agent" in model and float(model["agent"].sum()) > 0 else ["ai"]
+
+
 def adjusted_effects(model: pd.DataFrame, treat: str = "ai") -> list[Estimate]:
-    """Adjusted effect on cycle time and on the revert rate (input: :func:`prepare` output)."""
-    common = {"treat": treat, "controls": CONTROLS, "fixed_effects": FIXED_EFFECTS, "cluster": "author_id"}
+    """Adjusted effect on cycle time and on the revert rate (input: :func:`prepare` output).
+
+    With agent PRs present, ``ai`` and ``agent`` are in the same regression: each against human PRs."""
+    also = [c for c in _classes(model) if c != treat] if treat in ("ai", "agent") else []
+    method = "agent" if treat == "agent" else "adjusted"
+    common: dict[str, Any] = {
+        "treat": treat,
+        "controls": CONTROLS,
+        "fixed_effects": FIXED_EFFECTS,
+        "cluster": "author_id",
+        "also": also,
+        "method": method,
+    }
     return [
-        fe_effect(model, outcome="cycle_time", y="log_cycle", **common),  # type: ignore[arg-type]
-        fe_effect(model, outcome="revert_rate", y="reverted", **common),  # type: ignore[arg-type]
+        fe_effect(model, outcome="cycle_time", y="log_cycle", **common),
+        fe_effect(model, outcome="revert_rate", y="reverted", **common),
     ]
+
+
+def agent_effects(model: pd.DataFrame) -> list[Estimate]:
+    """Agent-authored PRs against human ones (AI-assisted PRs held apart), cycle time and revert rate."""
+    if "agent" not in model:
+        model = model.assign(agent=0.0)
+    return adjusted_effects(model, treat="agent")
+
+
+def dose_effects(model: pd.DataFrame) -> list[Estimate]:
+    """Effect per 10 points of AI share of added lines (non-agent PRs whose share is known)."""
+    data = model if "dose" in model else model.assign(dose=np.nan)
+    data = data[data["agent"] == 0] if "agent" in data else data
+    common: dict[str, Any] = {
+        "treat": "dose",
+        "controls": CONTROLS,
+        "fixed_effects": FIXED_EFFECTS,
+        "cluster": "author_id",
+    }
+    return [
+        fe_effect(
+            data, outcome="cycle_time", y="log_cycle", method="dose", unit="pct_per_10_points", **common
+        ),
+        fe_effect(
+            data, outcome="revert_rate", y="reverted", method="dose", unit="pp_per_10_points", **common
+        ),
+    ]
+
+
+REVIEW_FIXED_EFFECTS = ["repository_id", "reviewer_id", "week"]
+
+
+def review_effects(model: pd.DataFrame) -> list[Estimate]:
+    """Adjusted effect of AI-assisted (method ``adjusted``) and agent (``agent``) authorship on reviewer
+    time: log hours from review requested to approval, fixed effects for repository, the approving
+    reviewer and week, clustered by reviewer.  PRs without an approval or a reviewer are left out."""
+    data = model if "log_review" in model else model.assign(log_review=np.nan)
+    data = data if "reviewer_id" in data else data.assign(reviewer_id=np.nan)
+    data = data if "agent" in data else data.assign(agent=0.0)
+    classes = _classes(data)
+    out = []
+    for treat in ("ai", "agent"):
+        out.append(
+            fe_effect(
+                data,
+                outcome="review_hours",
+                y="log_review",
+                treat=treat,
+                also=classes,
+                controls=CONTROLS,
+                fixed_effects=REVIEW_FIXED_EFFECTS,
+                cluster="reviewer_id",
+                method="agent" if treat == "agent" else "adjusted",
+            )
+        )
+    return out
+
+
+def engineer_weeks(prs: pd.DataFrame, usage: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The engineer-week panel for the throughput effect: (author_id, week, merged, ai_week).
+
+    prs: author_id, merged_at, ai_assisted (merged non-bot PRs; agent PRs count for the engineer who is
+    their author); usage: person_id, day, active (AI telemetry).  Each engineer's weeks run from their
+    first to their last merged PR, both edge weeks left out (each holds a PR by construction).
+    ``ai_week``: telemetry active that week for engineers with telemetry; otherwise the weeks after the
+    week of their first AI-assisted PR (that week itself left out: it holds an AI PR by construction)."""
+    week = prs["merged_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W")
+    frame = prs.assign(week=week)[["author_id", "week", "ai_assisted"]].dropna(subset=["author_id"])
+    counts = frame.groupby(["author_id", "week"]).size()
+    span = frame.groupby("author_id")["week"].agg(["min", "max"])
+    rows = [
+        (author, w)
+        for author, (first, last) in span.iterrows()
+        for w in pd.period_range(first + 1, last - 1, freq=first.freq)
+    ]
+    panel = pd.DataFrame(rows, columns=["author_id", "week"])
+    if panel.empty:
+        return panel.assign(merged=[], ai_week=[])
+    index = pd.MultiIndex.from_frame(panel)
+    panel["merged"] = counts.reindex(index, fill_value=0).to_numpy(dtype=float)
+    panel["ai_week"] = np.nan
+    if usage is not None and not usage.empty:
+        active = usage[usage["active"].astype(bool)].dropna(subset=["person_id"])
+        used = active.assign(week=pd.to_datetime(active["day"]).dt.to_period("W"))
+        used_weeks = set(zip(used["person_id"], used["week"], strict=True))
+        with_telemetry = panel["author_id"].isin(set(used["person_id"]))
+        flags = [(a, w) in used_weeks for a, w in zip(panel["author_id"], panel["week"], strict=True)]
+        panel.loc[with_telemetry, "ai_week"] = np.asarray(flags, dtype=float)[with_telemetry.to_numpy()]
+    first_ai = frame[frame["ai_assisted"].astype(bool)].groupby("author_id")["week"].min()
+    first = panel["author_id"].map(first_ai)
+    rest = panel["ai_week"].isna()
+    after = [f is not None and not pd.isna(f) and w > f for w, f in zip(panel["week"], first, strict=True)]
+    same = [f is not None and not pd.isna(f) and w == f for w, f in zip(panel["week"], first, strict=True)]
+    panel.loc[rest, "ai_week"] = np.asarray(after, dtype=float)[rest.to_numpy()]
+    panel = panel[~(rest & pd.Series(same, index=panel.index))]
+    return panel.assign(week=panel["week"].astype(str)).reset_index(drop=True)
+
+
+def throughput_effect(panel: pd.DataFrame) -> Estimate:
+    """Adjusted effect of AI use on merged PRs per engineer-week (engineer and week fixed effects,
+    clustered by engineer), in PRs per week; input: :func:`engineer_weeks`."""
+    return fe_effect(
+        panel,
+        outcome="throughput",
+        y="merged",
+        treat="ai_week",
+        controls=[],
+        fixed_effects=["author_id", "week"],
+        cluster="author_id",
+    )
 
 
 def naive_effects(model: pd.DataFrame, treat: str = "ai") -> list[Estimate]:
     """Differences of means (Welch intervals), to be shown only beside the adjusted estimate."""
     results = []
+    if "agent" in model and treat == "ai":  # AI-assisted against human PRs: agent PRs are their own class
+        model = model[model["agent"] == 0]
     for outcome, y in (("cycle_time", "log_cycle"), ("revert_rate", "reverted")):
         unit = "percent_change" if outcome == "cycle_time" else "percentage_points"
         data = model.dropna(subset=[y, treat])

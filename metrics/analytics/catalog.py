@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-DEFINITION_VERSION = "1.3"
+DEFINITION_VERSION = "1.3"  # 1.3: DORA's delivery keys; agent-authored PRs left out of ai_assisted_share
 QUANTILES = ("p50", "p75", "p90")
 PERIODS = ("week", "month")
 SCOPES = ("team", "repository", "organization")  # the scopes the pages and the API list
@@ -323,6 +323,125 @@ def band(metric: str, value: float | None, *, days: float = 7.0) -> str:
     return next((name for name, limit in found.bounds if value <= limit), "Low")
 
 
+# Issue 17: agent-authored PRs (a coding agent opened the PR: agent author, agent branch, agent label,
+# agent session link or telemetry), kept apart from AI-assisted human PRs; monthly, organization and team
+# (the team of the engineer who opened it).  Computed by ``analytics/agents.py``.
+_AGENT = (
+    "Agent-authored PRs (Copilot coding agent, Codex, Devin, Jules, Claude Code in CI, Cursor background "
+    "agents)"
+)
+_AGENT_METRICS = [
+    Metric("agent_opened_prs", "Agent PRs opened", "count", None, f"{_AGENT} opened in the month."),
+    Metric("agent_merged_prs", "Agent PRs merged", "count", None, f"{_AGENT} merged in the month."),
+    Metric(
+        "agent_abandoned_prs",
+        "Agent PRs abandoned",
+        "count",
+        "lower",
+        f"{_AGENT} closed unmerged in the month.",
+    ),
+    Metric(
+        "agent_abandon_rate",
+        "Agent PR abandonment",
+        "share",
+        "lower",
+        f"Of the {_AGENT} opened in the month and since resolved, the share closed unmerged.",
+    ),
+    Metric(
+        "agent_time_to_merge_p50",
+        "Agent PR time to merge p50",
+        "hours",
+        "lower",
+        f"Median hours from opened to merged of the {_AGENT} merged in the month.",
+    ),
+    Metric(
+        "agent_review_rounds",
+        "Agent PR review rounds",
+        "ratio",
+        "lower",
+        f"Mean review submissions up to the last approval on the {_AGENT} merged in the month.",
+    ),
+    Metric(
+        "agent_followup_commits",
+        "Human follow-up commits per agent PR",
+        "ratio",
+        "lower",
+        f"Mean commits by a human (non-bot, no AI author) after the PR was opened, on the {_AGENT} merged in "
+        "the month.",
+    ),
+    Metric(
+        "agent_revert_rate",
+        "Agent PR revert rate",
+        "share",
+        "lower",
+        f"Share of the {_AGENT} merged in the month reverted within 14 days, counting PRs whose window has "
+        "closed.",
+    ),
+    Metric(
+        "agent_cost_per_merged_pr",
+        "Cost per merged agent PR",
+        "ratio",
+        "lower",
+        "Usage cost of the agent tools with cost telemetry over their merged agent PRs in the month (a tool "
+        "used interactively too gives an upper bound); organization only.",
+    ),
+]
+# Issue 17: review load, per reviewer (person scope), team (the reviewer's team) and organization, monthly
+# by the reviewer's first submission on the PR.  Computed by ``analytics/review_load.py``.
+_REVIEW_METRICS = [
+    Metric(
+        "reviews_given",
+        "Reviews given",
+        "count",
+        None,
+        "PRs reviewed (one per PR and reviewer), own PRs excluded.",
+    ),
+    Metric(
+        "review_hours_p50",
+        "Review hours p50",
+        "hours",
+        "lower",
+        "Median hours from review requested (ready for review, else opened) to the reviewer's approval.",
+    ),
+    Metric(
+        "review_rounds",
+        "Review rounds",
+        "ratio",
+        "lower",
+        "Mean review submissions up to a PR's last approval, over the PRs reviewed (1: approved at first "
+        "look).",
+    ),
+    Metric(
+        "review_comments_per_100_lines",
+        "Review comments per 100 lines",
+        "ratio",
+        None,
+        "Review submissions that comment or request changes per 100 changed lines of the PRs reviewed.",
+    ),
+    Metric(
+        "review_ai_share",
+        "Reviews on AI-assisted PRs",
+        "share",
+        None,
+        "Share of the reviews given on AI-assisted human PRs.",
+    ),
+    Metric(
+        "review_agent_share",
+        "Reviews on agent PRs",
+        "share",
+        None,
+        "Share of the reviews given on agent-authored PRs.",
+    ),
+    Metric(
+        "quick_large_approvals",
+        "Quick approvals of large PRs",
+        "count",
+        "lower",
+        "Approvals within N minutes of ready for review on PRs of more than M changed lines (organization "
+        "settings; default 10 minutes, 500 lines).",
+    ),
+]
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
@@ -390,8 +509,10 @@ METRICS: dict[str, Metric] = {
             "share",
             None,
             "Share of merged PRs with AI evidence (trailers, AI authors, agent branches, labels); a lower "
-            "bound.",
+            "bound.  Agent-authored PRs are not counted (their own class: the agent_* metrics).",
         ),
+        *_AGENT_METRICS,
+        *_REVIEW_METRICS,
     ]
 }
 # Not a snapshot metric: read from survey answers, shown beside the metrics (overview, reports).

@@ -232,3 +232,26 @@ def floor_reported(
     org_group = pd.Series(ROOT, index=org.index)
     team_group = "team:" + teams["team_id"].astype("Int64").astype(str)
     return blank(org, org_group), blank(teams, team_group)
+
+
+HOURS_PER_WEEK = 40.0
+
+
+def throughput_value(
+    effect: tuple[float, float, float],
+    *,
+    baseline: float,
+    hourly_cost: float,
+    hours_per_week: float = HOURS_PER_WEEK,
+) -> tuple[float, float, float]:
+    """The second measure of value: what an engineer-week of AI use is worth through extra merged PRs.
+
+    ``effect``: (estimate, low, high) merged PRs per engineer-week from the adjusted throughput effect;
+    ``baseline``: merged PRs per engineer-week without AI.  An engineer-week producing ``effect / baseline``
+    more of the same output is worth that share of an engineer-week's cost (``hours_per_week`` x
+    ``hourly_cost``).  It rests on "PRs are of average size and value", not on an assumed effort per PR."""
+    if baseline <= 0:
+        raise ValueError(f"baseline merged PRs per engineer-week must be positive, got {baseline}")
+    week_cost = hours_per_week * hourly_cost
+    estimate, low, high = (value / baseline * week_cost for value in effect)
+    return estimate, low, high

@@ -63,7 +63,8 @@ def spend_for(
     usage: pd.DataFrame,
     prices: dict[str, float],
 ) -> pd.DataFrame:
-    """``groups`` (the ``keys`` columns) with ``seats``, ``spend`` and ``spend_note`` added.
+    """``groups`` (the ``keys`` columns) with ``seats``, ``spend``, ``spend_note``, ``seat_cost`` and
+    ``usage_cost`` added (the two parts, each NaN when unknown; ``spend`` is the rule above).
 
     seats: a seat assignment held in a month (month, tool, team_id, person_id); declared: entered seat
     counts (month, tool, seats); usage: telemetry cost (month, tool, team_id, per_user, cost); prices:
@@ -83,9 +84,19 @@ def spend_for(
             n = assigned.get(key, 0.0)
         else:
             n = math.nan
-        out.append(_spend(price, n, costs.get(key), org_only=team_level and (month, tool) in counted))
-    frame = pd.DataFrame(out, columns=["seats", "spend", "spend_note"], index=groups.index)
+        cost = costs.get(key)
+        parts = _parts(price, n, cost)
+        out.append((*_spend(price, n, cost, org_only=team_level and (month, tool) in counted), *parts))
+    columns = ["seats", "spend", "spend_note", "seat_cost", "usage_cost"]
+    frame = pd.DataFrame(out, columns=columns, index=groups.index)
     return pd.concat([groups[keys], frame], axis=1)
+
+
+def _parts(price: float, seats: float | None, cost: float | None) -> tuple[float, float]:
+    """(seat cost, usage cost) shown side by side: seats x price (NaN when the seats or the price are not
+    known for the group) and the telemetry's usage/token cost (NaN without cost telemetry)."""
+    known = seats is not None and not math.isnan(seats) and price > 0
+    return (seats * price if known else math.nan), (math.nan if cost is None else cost)  # type: ignore[operator]
 
 
 def _spend(price: float, seats: float | None, cost: float | None, *, org_only: bool) -> tuple:
@@ -99,3 +110,29 @@ def _spend(price: float, seats: float | None, cost: float | None, *, org_only: b
     if price <= 0:
         return shown, 0.0, NO_PRICE
     return math.nan, math.nan, ORG_ONLY if org_only else UNKNOWN
+
+
+def agent_cost_per_merged_pr(usage: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
+    """Cost per merged agent PR, per month and agent tool, where cost telemetry exists.
+
+    usage: telemetry cost (month, tool, per_user, cost) — organization totals win over per-user sums, as
+    for spend; merged: merged agent PRs (month, tool, merged_agent_prs).  ``cost_per_merged_pr`` is the
+    tool's whole usage cost over its merged agent PRs: for a tool used interactively too (Cursor, Claude
+    Code) an upper bound, said in ``note``; no cost telemetry gives no row (unknown, never 0)."""
+    columns = ["month", "tool", "cost", "merged_agent_prs", "cost_per_merged_pr", "note"]
+    if usage.empty or merged.empty:
+        return pd.DataFrame(columns=columns)
+    costs = _usage(usage, ["month", "tool"], team_level=False)
+    rows = []
+    for month, tool, count in zip(merged["month"], merged["tool"], merged["merged_agent_prs"], strict=True):
+        cost = costs.get((month, tool))
+        n = int(count)
+        if cost is None or n <= 0:
+            continue
+        note = "agent cost" if tool in AGENT_ONLY_TOOLS else "all usage cost of the tool (an upper bound)"
+        rows.append((month, tool, cost, n, cost / n, note))
+    return pd.DataFrame(rows, columns=columns)
+
+
+# Tools whose whole cost is agent work (they have no interactive mode that writes code in an editor).
+AGENT_ONLY_TOOLS = frozenset({"Devin", "Jules", "Codex", "Factory"})

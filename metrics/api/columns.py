@@ -398,17 +398,30 @@ AI_IMPACT = (
     _id("estimate id"),
     Column("scope", "text", help="organization | team", nullable=False),
     Column("team", "text", "team__slug", "team slug (team scope)"),
-    Column("outcome", "text", help="cycle_time | revert_rate | detection_coverage", nullable=False),
+    Column(
+        "outcome",
+        "text",
+        help="cycle_time | revert_rate | detection_coverage | review_hours | throughput | throughput_value "
+        "(money: only for roles that see money)",
+        nullable=False,
+    ),
     Column(
         "method",
         "text",
-        help="adjusted | naive | did | coverage (naive: only beside adjusted)",
+        help="adjusted (AI-assisted vs human PRs) | agent (agent-authored vs human PRs) | dose (per 10 "
+        "points of AI share of added lines) | naive | did | coverage (naive: only beside adjusted)",
         nullable=False,
     ),
     Column(
         "rule", "text", help="detection rule behind the AI flag: any, or one evidence kind", nullable=False
     ),
-    Column("unit", "text", help="percent_change | percentage_points | percent", nullable=False),
+    Column(
+        "unit",
+        "text",
+        help="percent_change | percentage_points | percent | pct_per_10_points | pp_per_10_points | "
+        "prs_per_week | money_per_week",
+        nullable=False,
+    ),
     Column("estimate", "float", help="null when status is 'not enough data'"),
     Column("ci_low", "float", help="95% interval, lower bound"),
     Column("ci_high", "float", help="95% interval, upper bound"),
@@ -456,6 +469,16 @@ AI_ROI = (
         for kind in ("measured", "reported")
         for what in ("hours", "net")
         for bound in ("", "_low", "_high")
+    ),
+    Column("seat_cost", "float", help="seats x monthly seat price; null when not known", money=True),
+    Column("usage_cost", "float", help="usage/token cost from telemetry; null without it", money=True),
+    Column("agent_merged_prs", "int", help="merged agent-authored PRs of the tool (organization rows)"),
+    Column(
+        "agent_cost_per_merged_pr",
+        "float",
+        help="usage cost / merged agent PRs where cost telemetry exists (an upper bound for a tool also "
+        "used interactively)",
+        money=True,
     ),
     Column("computed_at", "datetime", nullable=False),
 )

@@ -210,8 +210,10 @@ def parse_filters(
 
 
 class AIImpactFilter(TeamFilter):
-    outcome = _choice(("cycle_time", "revert_rate", "detection_coverage"))
-    method = _choice(("adjusted", "naive", "did", "coverage"))
+    outcome = _choice(
+        ("cycle_time", "revert_rate", "detection_coverage", "review_hours", "throughput", "throughput_value")
+    )
+    method = _choice(("adjusted", "naive", "did", "coverage", "agent", "dose"))
     rule = serializers.CharField(required=False, max_length=20)
     scope = _choice(("organization", "team"))
 

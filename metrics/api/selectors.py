@@ -213,6 +213,8 @@ def ai_impact_rows(access: Access, filters: dict[str, Any]) -> QuerySet[AIImpact
     qs = AIImpactEstimate.objects.all()
     if access.team_ids is not None:
         qs = qs.filter(scope="team", team_id__in=list(access.team_ids))
+    if not access.sees_money:  # the value of throughput is money
+        qs = qs.exclude(outcome="throughput_value")
     lookups = {
         "team_id": getattr(filters.get("team"), "id", None),
         "outcome": filters.get("outcome"),

@@ -6,12 +6,12 @@ import pandas as pd
 from django.conf import settings
 from django.db import transaction
 
-from metrics.analytics import ai_impact, flow, roi
+from metrics.analytics import agents, ai_impact, flow, review_load, roi, spend
 from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import AITool, Organization
 from metrics.ingestion import seats, selectors
-from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
+from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, CommitAIAttribution, MetricSnapshot
 
 DEFAULT_HOURLY_COST = 100.0
 DEFAULT_HOURS_PER_PR = 8.0
@@ -25,6 +25,8 @@ IMPACT_COLUMNS = [
     "ai_tools",
     "first_commit_at",
     "created_at",
+    "ready_at",
+    "approved_at",
     "merged_at",
     "reverted_at",
     "additions",
@@ -43,23 +45,57 @@ def org_settings() -> dict[str, float]:
     }
 
 
+def with_classes(prs: pd.DataFrame) -> pd.DataFrame:
+    """``prs`` with ``agent_authored``, ``agent_tool`` and ``ai_share`` (the share of added lines written
+    with AI where line-level attribution is stored, else NaN)."""
+    agents = selectors.agent_pr_frame()
+    out = prs.merge(agents, on="id", how="left")
+    out["agent_authored"] = out["agent_tool"].notna()
+    share = ai_share_frame()
+    out = out.merge(share, on="id", how="left") if not share.empty else out.assign(ai_share=float("nan"))
+    return out
+
+
+MIN_ATTRIBUTION_COVERAGE = 0.5  # a PR's AI share counts when a source attributed half its added lines
+
+
+def ai_share_frame() -> pd.DataFrame:
+    """(id, ai_share): each PR's share of added lines written with AI from the line-level attribution
+    selector (``selectors.pr_ai_share_frame``), where sources attributed at least half its added lines
+    (else unknown: a share over a few commits would stand for the whole PR)."""
+    if not CommitAIAttribution.objects.exists():  # nothing attributed: every share unknown
+        return pd.DataFrame(columns=["id", "ai_share"])
+    frame = selectors.pr_ai_share_frame()
+    if frame.empty:
+        return pd.DataFrame(columns=["id", "ai_share"])
+    known = frame[frame["coverage"].astype(float) >= MIN_ATTRIBUTION_COVERAGE]
+    return known.rename(columns={"pr_id": "id"})[["id", "ai_share"]].astype({"ai_share": float})
+
+
 def impact_frame() -> pd.DataFrame:
-    """Merged non-bot PRs with their model columns and primary team.
+    """Merged PRs with their model columns and primary team: non-bot PRs, and agent PRs even when an agent
+    account opened them (a third class, never mixed with AI-assisted human PRs).
 
     Revert PRs are left out: undoing a change is not new work, and their timing is set by the PR
     they revert (they would pull every effect towards "fast, not AI-assisted").
     """
-    prs = selectors.pull_request_frame(columns=IMPACT_COLUMNS)
-    keep = (prs["state"] == "merged") & prs["merged_at"].notna() & ~prs["is_bot"].astype(bool)
+    prs = with_classes(selectors.pull_request_frame(columns=IMPACT_COLUMNS))
+    people = ~prs["is_bot"].astype(bool) | prs["agent_authored"]
+    keep = (prs["state"] == "merged") & prs["merged_at"].notna() & people
     merged = prs[keep & prs["revert_of_id"].isna()]
     merged = flow.phase_spans(merged).assign(size_lines=lambda f: flow.pr_size(f))
     teams = primary_teams(merged, selectors.membership_frame())
+    approver = review_load.approver_of(selectors.review_frame())
+    merged = merged.assign(reviewer_id=merged["id"].map(approver))
     return ai_impact.prepare(merged.merge(teams, on="id", how="left"))
 
 
 def _estimate_rows(model: pd.DataFrame) -> list[AIImpactEstimate]:
     estimates = [*ai_impact.adjusted_effects(model), *ai_impact.naive_effects(model)]
     estimates.append(ai_impact.did_effect(model, ai_impact.adoption_weeks(model)))
+    estimates += [*ai_impact.agent_effects(model), *ai_impact.dose_effects(model)]
+    estimates += ai_impact.review_effects(model)
+    estimates += _throughput(model)
     rows = [AIImpactEstimate(scope="organization", rule="any", **_fields(e)) for e in estimates]
     evidence = selectors.evidence_kind_frame()
     for record in ai_impact.sensitivity(model, evidence).to_dict("records"):
@@ -72,6 +108,54 @@ def _estimate_rows(model: pd.DataFrame) -> list[AIImpactEstimate]:
         for e in ai_impact.adjusted_effects(team_model):
             rows.append(AIImpactEstimate(scope="team", team_id=int(team_id), rule="any", **_fields(e)))
     return rows
+
+
+def _throughput(model: pd.DataFrame) -> list[ai_impact.Estimate]:
+    """The throughput effect (merged PRs per engineer-week) and the value it implies per engineer-week of
+    AI use (outcome ``throughput_value``, money per week), from engineers' PRs (agent PRs count for the
+    engineer who opened them, not for an agent account)."""
+    engineers = model[~model["is_bot"].astype(bool)]
+    panel = ai_impact.engineer_weeks(engineers, selectors.usage_day_frame())
+    effect = ai_impact.throughput_effect(panel)
+    value = ai_impact.Estimate(
+        "throughput_value",
+        "adjusted",
+        "money_per_week",
+        None,
+        None,
+        None,
+        effect.n,
+        effect.n_treated,
+        effect.n_clusters,
+        effect.status,
+    )
+    baseline = float(panel.loc[panel["ai_week"] == 0, "merged"].mean()) if not panel.empty else 0.0
+    if effect.status == "ok" and baseline > 0:
+        bounds = (effect.estimate, effect.ci_low, effect.ci_high)
+        low_high = roi.throughput_value(bounds, baseline=baseline, hourly_cost=org_settings()["hourly_cost"])  # type: ignore[arg-type]
+        value = ai_impact.Estimate(
+            "throughput_value",
+            "adjusted",
+            "money_per_week",
+            *low_high,
+            effect.n,
+            effect.n_treated,
+            effect.n_clusters,
+        )
+    elif effect.status == "ok":
+        value = ai_impact.Estimate(
+            "throughput_value",
+            "adjusted",
+            "money_per_week",
+            None,
+            None,
+            None,
+            effect.n,
+            effect.n_treated,
+            effect.n_clusters,
+            "not enough data",
+        )
+    return [effect, value]
 
 
 def _team_models(model: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
@@ -96,7 +180,10 @@ def _roi_rows(model: pd.DataFrame, cycle: ai_impact.Estimate, knobs: dict[str, f
     month = (
         model["merged_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.date
     )
-    ai_prs = model.assign(month=month, tool=model["ai_tools"]).explode("tool").dropna(subset=["tool"])
+    # Hours saved come from the AI-assisted effect: agent PRs (their own class) are not AI-assisted PRs here.
+    human = model["agent"] == 0
+    ai_prs = model[human].assign(month=month[human], tool=model.loc[human, "ai_tools"]).explode("tool")
+    ai_prs = ai_prs.dropna(subset=["tool"])
     inputs = {
         "ai_prs": ai_prs,
         "responses": selectors.survey_hours_frame(),
@@ -120,7 +207,26 @@ def _roi_rows(model: pd.DataFrame, cycle: ai_impact.Estimate, knobs: dict[str, f
     )
     # Team rows beside the organization row could reveal a small group by subtraction.
     org, teams = roi.floor_reported(org, teams, min_size=settings.MIN_GROUP_SIZE)
+    org = _with_agent_cost(org, model, inputs["usage"])  # type: ignore[arg-type]
     return [_roi_row(record) for table in (org, teams) for record in table.to_dict("records")]
+
+
+def _with_agent_cost(org: pd.DataFrame, model: pd.DataFrame, usage: pd.DataFrame) -> pd.DataFrame:
+    """The organization's ROI rows with merged agent PRs and the cost per merged agent PR of each tool and
+    month (``spend.agent_cost_per_merged_pr``: only where cost telemetry exists)."""
+    merged = agents.merged_by_tool(model[model["agent"] == 1])
+    if merged.empty:
+        return org
+    costs = spend.agent_cost_per_merged_pr(usage, merged)
+    table = merged.rename(columns={"merged_agent_prs": "agent_merged_prs"}).merge(
+        costs[["month", "tool", "cost_per_merged_pr"]], on=["month", "tool"], how="left"
+    )
+    table = table.rename(columns={"cost_per_merged_pr": "agent_cost_per_merged_pr"})
+    known = org[["month", "tool"]].drop_duplicates()
+    extra = table.merge(known, on=["month", "tool"], how="left", indicator=True)
+    missing = extra[extra["_merge"] == "left_only"][["month", "tool"]]
+    out = pd.concat([org, missing.assign(ai_prs=0)], ignore_index=True) if not missing.empty else org
+    return out.merge(table, on=["month", "tool"], how="left")
 
 
 def _roi_row(record: dict) -> AIRoiMonth:

@@ -15,6 +15,7 @@ import pandas as pd
 from django.db.models import Q, QuerySet
 
 from connectors import timebounds
+from metrics.analytics import ai_detection
 from metrics.analytics.surveys import canonical_tool
 from metrics.core.models import Person, Team, TeamMembership
 from metrics.ingestion.models import (
@@ -26,6 +27,7 @@ from metrics.ingestion.models import (
     Deployment,
     Incident,
     PullRequest,
+    Review,
     SurveyResponse,
 )
 
@@ -314,6 +316,62 @@ def usage_day_frame() -> pd.DataFrame:
         "person_id", "day", "active"
     )
     return pd.DataFrame.from_records(list(rows), columns=["person_id", "day", "active"])
+
+
+# --- Issue 17: agent-authored PRs and review load -------------------------------------------------------
+
+
+def agent_pr_frame() -> pd.DataFrame:
+    """(id, agent_tool): the PRs a coding agent opened, from their *own* evidence (``is_agent_evidence``:
+    agent author, agent branch, agent label, agent session link or telemetry); commits' trailers never
+    make an agent PR."""
+    rows = AIEvidence.objects.filter(pull_request__isnull=False).values_list(
+        "pull_request_id", "tool", "kind", "matched_text"
+    )
+    found: dict[int, str] = {}
+    for pr_id, tool, kind, text in rows.iterator(chunk_size=FRAME_CHUNK):
+        if ai_detection.is_agent_evidence(kind, text) and (
+            pr_id not in found or found[pr_id] == "unspecified"
+        ):
+            found[pr_id] = tool
+    return pd.DataFrame({"id": list(found), "agent_tool": list(found.values())})
+
+
+def review_frame() -> pd.DataFrame:
+    """(pr_id, reviewer_id, state, submitted_at): every review submission, moments in UTC."""
+    rows = Review.objects.filter(believable_rows("submitted_at")).values_list(
+        "pull_request_id", "reviewer_id", "state", "submitted_at"
+    )
+    return _frame(rows, ["pr_id", "reviewer_id", "state", "submitted_at"])
+
+
+def followup_frame(pr_ids: Iterable[int]) -> pd.DataFrame:
+    """(pr_id, human_followups): commits on each PR by a non-bot person without AI author evidence,
+    authored after the PR was opened (a human finishing an agent's work)."""
+    ids = list(pr_ids)
+    through = PullRequest.commits.through.objects.filter(pullrequest_id__in=ids)
+    rows = through.values_list(
+        "pullrequest_id",
+        "pullrequest__created_at",
+        "commit__authored_at",
+        "commit__author__is_bot",
+        "commit_id",
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["pr_id", "opened", "authored", "bot", "commit_id"])
+    if frame.empty:
+        return pd.DataFrame({"pr_id": ids, "human_followups": [0.0] * len(ids)})
+    ai_authored = set(
+        AIEvidence.objects.filter(commit_id__in=frame["commit_id"].tolist(), kind="author").values_list(
+            "commit_id", flat=True
+        )
+    )
+    human = (
+        (frame["bot"] == False)  # noqa: E712 (None: no known author, not a human)
+        & ~frame["commit_id"].isin(ai_authored)
+        & (pd.to_datetime(frame["authored"], utc=True) > pd.to_datetime(frame["opened"], utc=True))
+    )
+    counts = frame[human].groupby("pr_id").size()
+    return pd.DataFrame({"pr_id": ids, "human_followups": [float(counts.get(i, 0)) for i in ids]})
 
 
 ATTRIBUTION_PRIORITY = ("git-notes", "cursor")  # a commit seen by both: the repository's own notes win

@@ -233,6 +233,7 @@ def _pr_evidence_replace(repository: Repository, items: list[tuple[int, PullRequ
             author.name if author else "",
             author.email if author else "",
             author.login if author else "",
+            body=r.body,
         )
         if r.ai_tool:
             found.append(ai_detection.Evidence(r.ai_tool, "explicit", r.ai_tool))

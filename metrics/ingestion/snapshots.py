@@ -22,6 +22,7 @@ from metrics.analytics.snapshots import (
 )
 from metrics.core.memory import keep_freed_memory
 from metrics.ingestion import completeness, selectors
+from metrics.ingestion.agents_review import agent_and_review_snapshots
 from metrics.ingestion.delivery import delivery_split_write
 from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, impact_frame
 from metrics.ingestion.models import MetricSnapshot, SnapshotState, SyncRun
@@ -143,6 +144,11 @@ def snapshots_recompute() -> int:
         keep_freed_memory()
         as_of = database_now()
         prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
+        # Agent-authored PRs are their own class: never counted in the AI-assisted share (the delivery
+        # split below compares AI-assisted or agent-authored changes with the rest).
+        agent = prs["id"].isin(selectors.agent_pr_frame()["id"])
+        ai_or_agent = prs["ai_assisted"].astype(bool) | agent
+        prs.loc[agent, "ai_assisted"] = False
         through = completeness.data_through()
         window = completeness.window_days()
         observation = None if through is None else Observation(pd.Timestamp(through), window)
@@ -150,12 +156,17 @@ def snapshots_recompute() -> int:
         frame = metric_snapshots(
             prs, selectors.membership_frame(), selectors.team_frame(), deployments, observation, incidents
         )
-        split = delivery_split(prs, deployments, incidents, observation) if len(deployments) else []
-        del prs, deployments, incidents
+        split = (
+            delivery_split(prs.assign(ai_assisted=ai_or_agent), deployments, incidents, observation)
+            if len(deployments)
+            else []
+        )
+        del prs, deployments, incidents, agent, ai_or_agent
         # AI impact and ROI are derived from the same records, so they are refreshed together; adoption
         # levels are snapshot rows, written with the others by the one writer.
         model = impact_frame()
-        written = write_snapshots(frame, adoption_snapshots(model))
+        extra = adoption_snapshots(model) + agent_and_review_snapshots()
+        written = write_snapshots(frame, extra)
         delivery_split_write(split)
         ai_impact_recompute(model=model)
         SnapshotState.objects.update_or_create(pk=1, defaults={"read_from": as_of})

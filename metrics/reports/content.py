@@ -21,7 +21,7 @@ from metrics.analytics.snapshots import DEFINITION_VERSION
 from metrics.ingestion import completeness as data_completeness
 from metrics.reports import formatting as fmt
 from metrics.reports import kpis as k
-from metrics.reports import selectors
+from metrics.reports import review_agents_section, selectors
 from metrics.reports.periods import ReportPeriod, period_containing
 from metrics.reports.roi_section import RoiSection, roi_section
 from metrics.reports.static_charts import Chart, trend_chart
@@ -340,8 +340,20 @@ def report_build(*, period: ReportPeriod, team_ids: Sequence[int], title: str = 
         satisfaction_rounds=round_names,
         approximate=approximate,
         min_group_size=min_size,
-        extra={"incomplete": _incomplete(period, upto, provisional)},
+        extra={
+            "incomplete": _incomplete(period, upto, provisional),
+            "review_agents": _review_agents(period, tops if team_ids else []),
+        },
     )
+
+
+def _review_agents(period: ReportPeriod, tops: list[int]) -> list[tuple[str, str]]:
+    """Review load and agent PRs of the report's months: the organization's, or its one top team's (a
+    report over several teams shows none: a total over them is not stored)."""
+    if len(tops) > 1:
+        return []
+    months = sorted({d.replace(day=1) for d in (period.start, period.end, *period.base_starts)})
+    return review_agents_section.lines(months, tops[0] if tops else None)
 
 
 def _incomplete(period: ReportPeriod, upto: dt.datetime, provisional: frozenset[str]) -> str:

@@ -19,7 +19,7 @@ from metrics.core.models import AITool, Organization, Team
 from metrics.core.versions import data_version
 from metrics.ingestion.impact import org_settings
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot
-from metrics.web import charts, display, impact_charts, params, queries
+from metrics.web import charts, display, impact_charts, params, queries, review_agents
 from metrics.web.access import request_access
 from metrics.web.memo import cache, key
 from metrics.web.views import plotly_url
@@ -199,9 +199,24 @@ def roi_by_tool(since: dt.date) -> list[dict[str, Any]]:
                 "months": len(rows),
                 **total,
                 **_spend_total(rows, total),
+                **_cost_parts(rows),
             }
         )
     return tools
+
+
+def _cost_parts(rows: list[AIRoiMonth]) -> dict[str, Any]:
+    """Issue 17: seat cost and usage cost over the window (each None when no month knows it), merged agent
+    PRs and their cost per merged PR over the months with cost telemetry."""
+    with_cost = [r for r in rows if r.agent_cost_per_merged_pr is not None and r.agent_merged_prs]
+    agent_prs = sum(r.agent_merged_prs or 0 for r in with_cost)
+    agent_cost = sum((r.agent_cost_per_merged_pr or 0.0) * (r.agent_merged_prs or 0) for r in with_cost)
+    return {
+        "seat_cost": _sum([r.seat_cost for r in rows]),
+        "usage_cost": _sum([r.usage_cost for r in rows]),
+        "agent_merged_prs": sum(r.agent_merged_prs or 0 for r in rows),
+        "agent_cost_per_merged_pr": agent_cost / agent_prs if agent_prs else None,
+    }
 
 
 def _spend_total(rows: list[AIRoiMonth], total: dict[str, float | None]) -> dict[str, Any]:
@@ -354,5 +369,8 @@ def impact(request: HttpRequest) -> HttpResponse:
         "window": window,
         "windows": [(w, text, f"?{urlencode({'months': w})}") for w, text in WINDOWS.items()],
         "ai_prs_url": f"{reverse('web:prs')}?{urlencode(ai_prs)}",
+        # Issue 17: agent PRs, dose-response, reviewer time, throughput (stored estimates and snapshot rows).
+        "class_effects": review_agents.class_effects(sees_money=access.sees_money, currency=page["currency"]),
+        "ra": review_agents.summary(None, floored=not access.sees_all_people, sees_money=access.sees_money),
     }
     return render(request, "dashboards/impact.html", context)

@@ -20,7 +20,7 @@ from metrics.core.models import Person, Team, TeamMembership
 from metrics.core.versions import data_version
 from metrics.ingestion import privacy
 from metrics.ingestion.models import MetricSnapshot
-from metrics.web import charts, completeness, display, params, partials, queries
+from metrics.web import charts, completeness, display, params, partials, queries, review_agents
 from metrics.web.access import request_access, team_subtree
 from metrics.web.memo import cache, key
 from metrics.web.overview import _trend
@@ -311,5 +311,10 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "people": _people_html(team, figures["month"], snapshots, (version, index)) if sees_people else "",
         "prs_url": f"{reverse('web:prs')}?{urlencode({'team': team.slug})}",
         "plotly_js_url": plotly_url(),
+        # Issue 17: review load and agent-authored PRs (floored like the figures; reviewers only for people).
+        "ra": review_agents.summary(team.pk, floored=not sees_people, sees_money=access.sees_money),
+        "floored": not sees_people,
+        "reviewers": review_agents.reviewers(index.below([team.pk]), figures["month"]) if sees_people else [],
+        "reviewers_month": figures["month_label"],
     }
     return render(request, "dashboards/team.html", context)

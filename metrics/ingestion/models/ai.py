@@ -132,6 +132,11 @@ class AIRoiMonth(models.Model):
     reported_net = models.FloatField(null=True)
     reported_net_low = models.FloatField(null=True)
     reported_net_high = models.FloatField(null=True)
+    # Issue 17: the two parts of spend, each null when not known, and agent PRs' cost (organization rows).
+    seat_cost = models.FloatField(null=True, help_text="seats x monthly seat price; null = seats unknown")
+    usage_cost = models.FloatField(null=True, help_text="usage/token cost from telemetry; null = none")
+    agent_merged_prs = models.IntegerField(null=True, help_text="merged agent PRs of the tool")
+    agent_cost_per_merged_pr = models.FloatField(null=True, help_text="usage cost / merged agent PRs")
     computed_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
