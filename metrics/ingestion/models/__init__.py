@@ -1,6 +1,13 @@
 """Ingested records and the pipeline's own tables (one module per kind; import them from here)."""
 
 from metrics.ingestion.models.ai import AIImpactEstimate, AIRoiMonth, AISeat, AISeatCount, AIUsageDay
+from metrics.ingestion.models.experiments import (
+    Experiment,
+    ExperimentAssignment,
+    ExperimentPlan,
+    ExperimentResult,
+    FrozenPlanError,
+)
 from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, SyncRun, WebhookDelivery
 from metrics.ingestion.models.records import AIEvidence, Commit, Deployment, PullRequest, Revert, Review
 from metrics.ingestion.models.surveys import SurveyResponse, SurveyRound
@@ -14,6 +21,11 @@ __all__ = [
     "AIUsageDay",
     "Commit",
     "Deployment",
+    "Experiment",
+    "ExperimentAssignment",
+    "ExperimentPlan",
+    "ExperimentResult",
+    "FrozenPlanError",
     "MetricSnapshot",
     "PullRequest",
     "Revert",
