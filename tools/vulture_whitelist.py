@@ -352,3 +352,10 @@ resolved_at  # unused variable (connectors/records.py:142)
 severity  # unused variable (connectors/records.py:143)
 service  # unused variable (connectors/records.py:144)
 deployment_id  # unused variable (connectors/records.py:146)
+# Experiments (issue 20): twfe is kept to show in tests why the staggered estimator is used; choices and
+# fields read by templates and the API
+twfe  # unused function (metrics/analytics/experiments.py)
+first_stage  # unused variable (metrics/analytics/experiments.py)
+TEAM  # unused variable (metrics/ingestion/models/experiments.py)
+STAGGERED  # unused variable (metrics/ingestion/models/experiments.py)
+starts_on  # unused variable (metrics/ingestion/models/experiments.py)

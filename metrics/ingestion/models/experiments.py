@@ -42,9 +42,6 @@ class Experiment(models.Model):
         """The plan that rules: the latest frozen version (None while everything is a draft)."""
         return self.plans.filter(frozen_at__isnull=False).order_by("-version").first()
 
-    def latest_plan(self) -> ExperimentPlan | None:
-        return self.plans.order_by("-version").first()
-
 
 class FrozenQuerySet(models.QuerySet):
     """Bulk updates and deletes refuse frozen plans too (the model's save and delete do one at a time)."""
