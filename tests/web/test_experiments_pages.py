@@ -122,6 +122,8 @@ def test_non_admins_read_results_but_cannot_plan(demo: None) -> None:
     effect = next(e for e in found["results"]["effects"] if e["outcome"] == "cycle_time")
     assert effect["ci_low"] < effect["estimate"] < effect["ci_high"] and effect["n"] > 0
     assert found["plan"]["intact"] and len(found["plan"]["sha256"]) == 64
+    impact = viewer.get("/ai-impact/").content.decode()
+    assert "Robustness: a hidden factor" in impact or "already includes no effect" in impact
     lines = viewer.get("/api/v1/experiments/?format=csv").content.decode().splitlines()
     assert lines[0].startswith("experiment_id,experiment,plan_version") and len(lines) >= 4
 
