@@ -496,17 +496,24 @@ def power_table(
 # --- reading ------------------------------------------------------------------------------------------
 
 
+READING_LABELS = {
+    "cycle_time": "cycle time",
+    "throughput": "merged PRs per engineer",
+    "revert_rate": "the revert rate",
+}
+
+
 def _fmt(outcome: str, value: float) -> str:
     if outcome == "cycle_time":
         return f"{value:+.1f}%"
     if outcome == "revert_rate":
         return f"{value:+.1f} percentage points"
-    return f"{value:+.2f} PRs per engineer per week"
+    return f"{value:+.2f} a week"
 
 
 def reading(effect: Effect) -> str:
     """One plain sentence about an estimate."""
-    label = OUTCOME_LABELS.get(effect.outcome, effect.outcome).lower()
+    label = READING_LABELS.get(effect.outcome, effect.outcome)
     if effect.status != "ok":
         return f"{OUTCOME_LABELS.get(effect.outcome, effect.outcome)}: {effect.status}; no number is shown."
     shown = effect.shown()

@@ -116,11 +116,7 @@ def _plan_view(plan: ExperimentPlan | None) -> dict[str, Any] | None:
     if plan is None:
         return None
     content = plan.content
-    power = [
-        {**row, "label": ex.OUTCOME_LABELS.get(row["outcome"], row["outcome"])}
-        for row in plan.power
-        if row.get("weeks") is not None
-    ]
+    power = _power_grid(plan.power)
     return {
         "plan": plan,
         "content": content,
@@ -130,6 +126,40 @@ def _plan_view(plan: ExperimentPlan | None) -> dict[str, Any] | None:
         "people": len(content.get("people", [])),
         "teams": Team.objects.filter(pk__in=content.get("eligible_team_ids", [])).order_by("name"),
     }
+
+
+def _mde_text(outcome: str, value: float | None) -> str:
+    if value is None:
+        return "not enough data"
+    if outcome == "cycle_time":
+        return f"{value:.0f}% faster"
+    if outcome == "revert_rate":
+        return f"{value:.1f} pp"
+    return f"{value:.2f} PRs/wk"
+
+
+def _power_grid(power: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The power table as outcome x units enrolled (rows) by duration in weeks (columns)."""
+    rows = [r for r in power if r.get("weeks") is not None]
+    if not rows:
+        return None
+    weeks = sorted({r["weeks"] for r in rows})
+    cells: dict[tuple[str, int], dict[int, str]] = {}
+    for r in rows:
+        cells.setdefault((r["outcome"], r["units"]), {})[r["weeks"]] = _mde_text(
+            r["outcome"], r.get("mde_shown")
+        )
+    order = {o: i for i, o in enumerate(ex.OUTCOMES)}
+    grid = [
+        {
+            "label": ex.OUTCOME_LABELS.get(o, o),
+            "units": units,
+            "cells": [(w, by_week.get(w, "")) for w in weeks],
+        }
+        for (o, units), by_week in sorted(cells.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1]))
+        if units > 0
+    ]
+    return {"weeks": weeks, "rows": grid}
 
 
 @login_required
