@@ -22,9 +22,11 @@ Design (documented for users on the experiment page and in the README):
   and by weeks since the wave started (the event study).  Standard errors from the influence functions
   summed per cluster.
 - **Power** (:func:`power_table`): from the organization's own history, the person-level outcomes over
-  the last T weeks, their variance within the strata (people) or with the design effect of clustering
-  by team (teams); minimum detectable effect at 80% power and 5% two-sided:
-  ``(t_{.975} + t_{.80}) * s * sqrt(1/n_t + 1/n_c) * sqrt(DE)``.
+  the last T weeks.  People: the standard error the analysis itself reports over 20 placebo
+  assignments drawn as the plan would on that history (simulation-based: it carries the real strata,
+  PR volumes and their unevenness), scaled by the share enrolled.  Teams: the design-effect formula,
+  ``s * sqrt(DE * (1/n_t + 1/n_c))`` with ``DE = 1 + (m - 1) ICC`` (team ICC from a one-way ANOVA).
+  Minimum detectable effect at 80% power, 5% two-sided: ``(t_{.975} + t_{.80}) * SE``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ OUTCOME_LABELS = {
 }
 UNITS = {"cycle_time": "percent_change", "throughput": "prs_per_week", "revert_rate": "percentage_points"}
 MIN_CLUSTERS = 4
+PLACEBO_DRAWS = 20
 POWER = 0.8
 ALPHA = 0.05
 
@@ -192,17 +195,32 @@ def _demean(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def _cluster_iv(
-    y: np.ndarray, x: np.ndarray, z: np.ndarray, clusters: np.ndarray, absorbed: int
+    y: np.ndarray,
+    x: np.ndarray,
+    z: np.ndarray,
+    clusters: np.ndarray,
+    absorbed: int,
+    strata: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """(coefficient, CR1 standard error) of y on one regressor x instrumented by z (z = x: OLS), all
-    already demeaned within strata; ``absorbed`` fixed effects count in the degrees of freedom."""
+    """(coefficient, cluster-robust standard error) of y on one regressor x instrumented by z (z = x: OLS),
+    all already demeaned within strata.
+
+    With ``strata`` (codes), each residual is scaled by 1 / sqrt(1 - leverage) (the stratum's 1/m plus the
+    regressor's own share), the bias-reduced "CR2" correction, exact for one unit per cluster: with
+    many small strata the usual CR1 factor n / (n - k) overstates the error.  Without, CR1 with
+    ``absorbed`` fixed effects counted."""
     zx = float(z @ x)
     beta = float(z @ y) / zx
     u = y - x * beta
     codes = pd.factorize(clusters)[0]
+    g, n = codes.max() + 1, len(y)
+    if strata is not None:
+        leverage = (1 / np.bincount(strata))[strata] + z * x / zx
+        u = np.where(leverage < 0.999, u / np.sqrt(np.clip(1 - leverage, 1e-3, None)), 0.0)
+        correction = 1.0
+    else:
+        correction = g / (g - 1) * (n - 1) / max(n - 1 - absorbed, 1)
     scores = np.bincount(codes, weights=z * u)
-    g, n = len(scores), len(y)
-    correction = g / (g - 1) * (n - 1) / max(n - 1 - absorbed, 1)
     return beta, float(np.sqrt((scores**2).sum() * correction) / abs(zx))
 
 
@@ -232,7 +250,7 @@ def itt(
     zt = _demean(z, codes)
     if g < MIN_CLUSTERS or np.abs(zt).max() < 1e-12:  # assignment constant within every stratum
         return _not_enough(outcome, "itt", len(y), g)
-    b, se = _cluster_iv(_demean(y, codes), zt, zt, clusters, int(codes.max()) + 1)
+    b, se = _cluster_iv(_demean(y, codes), zt, zt, clusters, int(codes.max()) + 1, codes)
     return _effect(outcome, "itt", b, se, len(y), g)
 
 
@@ -260,10 +278,10 @@ def iv(
     absorbed = int(codes.max()) + 1
     if np.abs(zt).max() < 1e-12:
         return _not_enough(outcome, "iv", len(y), g)
-    moved, _ = _cluster_iv(dt, zt, zt, clusters, absorbed)
+    moved, _ = _cluster_iv(dt, zt, zt, clusters, absorbed, codes)
     if abs(moved) < 0.05:  # a weak instrument: the assignment barely changed who used the tool
         return Effect(outcome, "iv", None, None, None, None, len(y), g, "weak instrument", moved)
-    b, se = _cluster_iv(yt, dt, zt, clusters, absorbed)
+    b, se = _cluster_iv(yt, dt, zt, clusters, absorbed, codes)
     return _effect(outcome, "iv", b, se, len(y), g, first_stage=moved)
 
 
@@ -422,6 +440,11 @@ def mde(
     if not np.isfinite(variance) or people_t < 1 or people_c < 1:
         return {"outcome": outcome, "mde": None, "status": "not enough data"}
     se = float(np.sqrt(variance * design_effect * (1 / people_t + 1 / people_c)))
+    if unit == "person":
+        placebo = _placebo_se(data, outcome)
+        if placebo is None:
+            return {"outcome": outcome, "mde": None, "status": "not enough data"}
+        se = placebo / float(np.sqrt(max((treated + control) / max(len(outcome_values), 1), 1e-9)))
     value = critical_sum(int(clusters)) * se
     return {
         "outcome": outcome,
@@ -432,6 +455,23 @@ def mde(
         "design_effect": design_effect,
         "status": "ok",
     }
+
+
+def _placebo_se(data: pd.DataFrame, outcome: str, draws: int = PLACEBO_DRAWS) -> float | None:
+    """The standard error the analysis would report on this history: the root mean square of :func:`itt`'s
+    standard error over placebo assignments drawn as the plan would (stratified, seeds 0..draws-1), with no
+    effect added.  It carries the real strata sizes, PR volumes and their unevenness."""
+    units = pd.DataFrame({"unit_id": data["person_id"].to_numpy(), "stratum": data["stratum"].to_numpy()})
+    y = data[outcome].to_numpy(dtype=float)
+    ids = units["unit_id"].to_numpy()
+    squares = []
+    for seed in range(draws):
+        drawn = assign(units, seed=seed).set_index("unit_id")["arm"]
+        z = drawn.reindex(ids).to_numpy(dtype=float)
+        result = itt(outcome, y, z, ids, units["stratum"].to_numpy())
+        if result.se is not None:
+            squares.append(result.se**2)
+    return float(np.sqrt(np.mean(squares))) if squares else None
 
 
 def shown_mde(outcome: str, value: float | None) -> float | None:

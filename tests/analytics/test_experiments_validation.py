@@ -202,7 +202,7 @@ def test_power_analysis_at_the_reported_mde_is_about_eighty_percent_significant(
     planted: about 80% significant (cycle time and throughput)."""
     end = pd.Timestamp("2026-06-01", tz="UTC")
     shares = {"cycle_time": [], "throughput": []}
-    for org_seed in range(4):
+    for org_seed in range(8):  # each organization's MDE is itself an estimate from its history
         rng = np.random.default_rng(77 + org_seed)
         org = _org(rng)
         n = len(org["team"])
@@ -218,7 +218,7 @@ def test_power_analysis_at_the_reported_mde_is_about_eighty_percent_significant(
         strata = ex.strata_for(frame, by_team=True).to_numpy()
         mdes = {row["outcome"]: row["mde"] for row in table}
         hits = {"cycle_time": 0, "throughput": 0}
-        runs = 100
+        runs = 150
         for seed in range(runs):
             z = _assign(strata, seed)
             y = _window_cycle(rng, org, 8, mdes["cycle_time"] * z)
@@ -228,4 +228,4 @@ def test_power_analysis_at_the_reported_mde_is_about_eighty_percent_significant(
         for outcome in shares:
             shares[outcome].append(hits[outcome] / runs)
     for outcome, values in shares.items():
-        assert 0.70 <= np.mean(values) <= 0.90, (outcome, values)
+        assert 0.72 <= np.mean(values) <= 0.88, (outcome, values)
