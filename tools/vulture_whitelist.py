@@ -366,3 +366,10 @@ OtlpSourceConnector  # unused class (connectors/otlp_source.py)
 METRIC  # unused variable (metrics/ingestion/models/telemetry.py)
 LOG  # unused variable (metrics/ingestion/models/telemetry.py)
 pr_ai_share_frame  # unused function (metrics/ingestion/selectors.py): the dose-response estimator's input (i17b)
+# Experiments (issue 20): twfe is kept to show in tests why the staggered estimator is used; choices and
+# fields read by templates and the API
+twfe  # unused function (metrics/analytics/experiments.py)
+first_stage  # unused variable (metrics/analytics/experiments.py)
+TEAM  # unused variable (metrics/ingestion/models/experiments.py)
+STAGGERED  # unused variable (metrics/ingestion/models/experiments.py)
+starts_on  # unused variable (metrics/ingestion/models/experiments.py)

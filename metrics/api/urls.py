@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from metrics.api import views
 from metrics.api.docs import RedocView, SwaggerView, docs_asset
+from metrics.api.experiments import ExperimentAssignmentsApi, ExperimentsApi
 from metrics.api.surveys import SurveyResultsApi
 
 app_name = "api"
@@ -24,6 +25,8 @@ export_urlpatterns = [
     path("ai-impact/", views.AIImpactListApi.as_view(), name="ai-impact"),
     path("ai-roi/", views.AIRoiListApi.as_view(), name="ai-roi"),
     path("survey-results/", SurveyResultsApi.as_view(), name="survey-results"),
+    path("experiments/", ExperimentsApi.as_view(), name="experiments"),
+    path("experiment-assignments/", ExperimentAssignmentsApi.as_view(), name="experiment-assignments"),
 ]
 
 urlpatterns = [

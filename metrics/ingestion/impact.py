@@ -11,6 +11,7 @@ from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import AITool, Organization
 from metrics.ingestion import seats, selectors
+from metrics.ingestion.experiments import experiments_recompute, history_columns
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, CommitAIAttribution, MetricSnapshot
 
 DEFAULT_HOURLY_COST = 100.0
@@ -265,7 +266,8 @@ def ai_impact_recompute(*, model: pd.DataFrame | None = None) -> dict[str, int]:
         AIImpactEstimate.objects.bulk_create(estimates)
         AIRoiMonth.objects.all().delete()
         AIRoiMonth.objects.bulk_create(roi_rows, batch_size=1000)
-    return {"estimates": len(estimates), "roi_rows": len(roi_rows)}
+    experiments = experiments_recompute(history_columns(model))  # planned rollouts (ingestion/experiments.py)
+    return {"estimates": len(estimates), "roi_rows": len(roi_rows), "experiments": experiments}
 
 
 def _coverage_row(model: pd.DataFrame) -> AIImpactEstimate:

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from metrics.analytics import impact_verdict
+from metrics.analytics import impact_verdict, sensitivity
 from metrics.core.models import AITool, Organization, Team
 from metrics.core.versions import data_version
 from metrics.ingestion.impact import org_settings
@@ -40,10 +40,22 @@ RULE_LABELS = {
 OUTCOMES = {"cycle_time": "Cycle time", "revert_rate": "Revert rate"}
 
 
+def _robustness(estimate: AIImpactEstimate) -> sensitivity.Robustness | None:
+    """The robustness value beside an adjusted estimate (metrics/analytics/sensitivity.py)."""
+    if estimate.method != "adjusted":
+        return None
+    return sensitivity.from_interval(
+        estimate.estimate, estimate.ci_low, estimate.ci_high, estimate.n, estimate.unit
+    )
+
+
 def _fmt(estimate: AIImpactEstimate) -> dict[str, Any]:
     unit = "%" if estimate.unit == "percent_change" else " pp"
     ok = estimate.estimate is not None and estimate.ci_low is not None and estimate.ci_high is not None
+    robust = _robustness(estimate) if ok else None
     return {
+        "robustness": robust.words() if robust else "",
+        "rv": robust.rv if robust else None,
         "e": estimate,
         "ok": ok,
         "method": estimate.method,
@@ -74,6 +86,7 @@ def _forest_rows(
                 "high": e.ci_high,
                 "n": e.n,
                 "headline": e.rule == "any",
+                "rv": _fmt(e)["rv"],
             }
         )
     team_rows = [
@@ -88,7 +101,14 @@ def _forest_rows(
             missing.append(name)
         else:
             plotted.append(
-                {"label": name, "estimate": e.estimate, "low": e.ci_low, "high": e.ci_high, "n": e.n}
+                {
+                    "label": name,
+                    "estimate": e.estimate,
+                    "low": e.ci_low,
+                    "high": e.ci_high,
+                    "n": e.n,
+                    "rv": _fmt(e)["rv"],
+                }
             )
     return plotted, missing
 

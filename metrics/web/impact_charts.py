@@ -9,6 +9,11 @@ from typing import Any
 from metrics.web.charts import BLUE, GREEN, INK, MUTED, SLATE, Spec, layout
 
 
+def _rv_text(rv: float | None) -> str:
+    """The robustness value in the hover: how strong a hidden confounder would have to be."""
+    return "" if rv is None else f"· robustness {rv:.0%} (a hidden factor must explain this much to erase it)"
+
+
 def forest_chart(rows: Sequence[dict[str, Any]], *, title: str, unit: str) -> Spec:
     """Effect estimates with 95% intervals, one row each (``label``, ``estimate``, ``low``, ``high``,
     ``headline``); a vertical line marks "no difference"."""
@@ -34,8 +39,9 @@ def forest_chart(rows: Sequence[dict[str, Any]], *, title: str, unit: str) -> Sp
                 "symbol": "square",
                 "color": [BLUE if r.get("headline") else INK for r in ordered],
             },
-            "customdata": [[r["low"], r["high"], r.get("n", "")] for r in ordered],
+            "customdata": [[r["low"], r["high"], r.get("n", ""), _rv_text(r.get("rv"))] for r in ordered],
             "hovertemplate": f"%{{x:+.1f}}{suffix} [%{{customdata[0]:+.1f}}, %{{customdata[1]:+.1f}}]"
+            " %{customdata[3]}"
             "<extra>%{y}</extra>",
             "showlegend": False,
         }

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 from metrics.web import (
     delivery,
+    experiments,
     impact,
     overview,
     pr_page,
@@ -28,6 +29,12 @@ urlpatterns = [
     path("prs/<path:repository>/<int:number>/", pr_page.pr_detail, name="pr"),
     path("ai-impact/", impact.impact, name="impact"),
     path("delivery/", delivery.delivery, name="delivery"),
+    path("experiments/", experiments.experiment_list, name="experiments"),
+    path("experiments/new/", experiments.experiment_create, name="experiment_create"),
+    path("experiments/<int:pk>/", experiments.experiment_detail, name="experiment"),
+    path("experiments/<int:pk>/edit/", experiments.experiment_edit, name="experiment_edit"),
+    path("experiments/<int:pk>/freeze/", experiments.experiment_freeze, name="experiment_freeze"),
+    path("experiments/<int:pk>/revise/", experiments.experiment_revise, name="experiment_revise"),
     path("assets/<str:name>", views.asset, name="asset"),
     path("surveys/", include("metrics.web.survey_urls")),
     path("settings/", RedirectView.as_view(pattern_name="web:settings_sources"), name="settings"),

@@ -1,6 +1,13 @@
 """Ingested records and the pipeline's own tables (one module per kind; import them from here)."""
 
 from metrics.ingestion.models.ai import AIImpactEstimate, AIRoiMonth, AISeat, AISeatCount, AIUsageDay
+from metrics.ingestion.models.experiments import (
+    Experiment,
+    ExperimentAssignment,
+    ExperimentPlan,
+    ExperimentResult,
+    FrozenPlanError,
+)
 from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, SyncRun, WebhookDelivery
 from metrics.ingestion.models.records import (
     AIEvidence,
@@ -24,9 +31,14 @@ __all__ = [
     "AISeatCount",
     "AIUsageDay",
     "Commit",
-    "DeliverySplit",
     "CommitAIAttribution",
+    "DeliverySplit",
     "Deployment",
+    "Experiment",
+    "ExperimentAssignment",
+    "ExperimentPlan",
+    "ExperimentResult",
+    "FrozenPlanError",
     "Incident",
     "MetricSnapshot",
     "PullRequest",

@@ -21,6 +21,7 @@ from connectors.demo import DEFAULT_SEED, generate_demo
 from connectors.demo_extras import DemoExtras
 from connectors.records import AISeatRecord, Record, RepositoryRecord, TeamMembershipRecord
 from metrics.core.models import AITool, Organization
+from metrics.ingestion.experiments import demo_experiment
 from metrics.ingestion.models import Commit, PullRequest, Review
 from metrics.ingestion.recompute import RecomputeOutcome, recompute_request
 from metrics.ingestion.seats import seat_counts_set
@@ -95,6 +96,7 @@ class Command(BaseCommand):
             org = Organization.objects.order_by("pk").first() or Organization(name=DEMO_ORGANIZATION)
             org.settings = {**(org.settings or {}), "demo_truth": demo.truth}
             org.save()
+            demo_experiment(demo.truth)  # a staggered rollout run as an experiment (ingestion/experiments.py)
         outcome = recompute_request(reason=f"load_demo seed {seed}")
         self._summary(seed, demo.truth, outcome)
 
