@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from metrics.api.mcp import mcp_endpoint
 from metrics.core.password_reset import ThrottledPasswordResetView, when_enabled
 from metrics.core.views import healthz
 
@@ -32,6 +33,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("metrics.api.urls")),
+    path("mcp", mcp_endpoint, name="mcp"),  # the read-only MCP server (metrics/api/mcp.py)
     path("webhooks/", include("metrics.ingestion.urls")),
     path("reports/", include("metrics.reports.urls")),
     path("", include("metrics.web.urls")),

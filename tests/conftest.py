@@ -43,6 +43,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "tests/core/test_dependency_audit.py",
         "tests/core/test_var_permissions.py",
         "tests/ingestion/test_import_git.py::test_cli",
+        "tests/api/test_mcp.py",  # the MCP client against live_server, on the demo loaded per test
     ),
 }
 
