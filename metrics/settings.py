@@ -309,6 +309,7 @@ LOGGING = {
         "django.request": {"filters": ["urls"]},
         "weasyprint": {"level": "WARNING"},  # several INFO lines per PDF
         "fontTools": {"level": "WARNING"},
+        "mcp": {"level": "WARNING"},  # the MCP SDK: four INFO lines per /mcp request
     },
 }
 

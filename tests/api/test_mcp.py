@@ -9,8 +9,15 @@ a revoked token gets a 401 and nothing else; every call is in the audit log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +32,7 @@ from metrics.api.tokens import api_token_create, api_token_revoke
 from metrics.core.models import AuditLog, Person, Team
 from metrics.ingestion.models import AIRoiMonth
 
+ROOT = Path(__file__).resolve().parents[2]
 TOOL_NAMES = {"list_teams", "team_metrics", "ai_impact", "ai_roi", "find_pull_requests"}
 MONEY = ("spend", "measured_net", "measured_net_low", "measured_net_high", "reported_net")
 
@@ -177,3 +185,65 @@ def test_a_revoked_or_unknown_token_gets_nothing(live_server: Any, demo: None) -
         assert set(response.json()) == {"detail"}
         assert not any(t.slug in response.text for t in Team.objects.all())
     assert not AuditLog.objects.filter(object_type=AUDIT_TYPE).exists()
+
+
+SETUP = """
+import json
+from metrics.api.tokens import api_token_create, api_token_revoke
+from tests.factories import make_team
+make_team(name="Payments", slug="payments")
+make_team(name="Search", slug="search")
+_, admin = api_token_create(name="gunicorn admin", role="admin")
+gone, revoked = api_token_create(name="gunicorn revoked", role="admin")
+api_token_revoke(tokens=[gone])
+print(json.dumps({"admin": admin, "revoked": revoked}))
+"""
+
+
+def test_mcp_under_gunicorn_as_the_docker_image_runs_it(tmp_path: Path) -> None:
+    """docker/entrypoint.sh's gunicorn (metrics/gunicorn_conf.py: gthread workers) serves /mcp too."""
+    env = {**os.environ, "SEXTANT_VAR_DIR": str(tmp_path / "var"), "GUNICORN_WORKERS": "2"}
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, capture_output=True)
+    made = subprocess.run([*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True)
+    tokens = json.loads(made.stdout.decode().strip().splitlines()[-1])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:metrics.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz", timeout=2).status_code in (200, 503):
+                    break
+            time.sleep(0.3)
+        got = mcp(
+            base,
+            tokens["admin"],
+            [("list_teams", {}), ("team_metrics", {"team": "search", "period": "week"})],
+        )
+        assert {t.name for t in got["tools"]} == TOOL_NAMES
+        assert [r["slug"] for r in _rows(got[0])] == ["payments", "search"]
+        assert _rows(got[1]) == []  # no snapshots yet: an empty answer, not an error
+        refused = httpx.post(f"{base}/mcp", json={}, headers={"Authorization": f"Bearer {tokens['revoked']}"})
+        assert refused.status_code == 401 and refused.json() == {"detail": "API token revoked."}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
