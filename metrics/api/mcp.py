@@ -7,14 +7,16 @@ so it runs wherever Sextant's web process runs (``make run``'s runserver, gunico
 
 - Authentication: ``Authorization: Bearer <API token>``, the API's own tokens, checked before the SDK sees
   the request (a missing, unknown or revoked token gets a 401 and nothing else), counted in the one
-  sign-in throttle like the API's bearer tokens.
+  sign-in throttle like the API's bearer tokens; requests share the token's API rate
+  (``SEXTANT_API_RATE``).
 - Access: the token's ``Access`` (``metrics/core/access.py``); every tool reads through the API's
   selectors and columns (``metrics/api/selectors.py``, ``columns.py``), so the team scope, the privacy
   floor (``MIN_GROUP_SIZE``), names (admin and manager tokens only) and money (not for viewers) follow
   exactly the rules of ``/api/v1/``.  Filters are the API's filter serializers: a bad value is an error
   naming the argument.
 - Audit: every tool call and tool listing is an ``AuditLog`` row (``object_type`` ``mcp.tool``) with the
-  token's prefix, the arguments and the outcome; the token itself never.
+  token's prefix, the arguments and the outcome, and so is each request of a revoked token; the token
+  itself never.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from rest_framework import serializers
 from metrics.api import columns as cols
 from metrics.api import filters as flt
 from metrics.api import selectors
+from metrics.api.access import TokenRateThrottle
 from metrics.api.models import ApiToken
 from metrics.api.tokens import api_token_find, api_token_touch
 from metrics.core import access as core_access
@@ -322,9 +325,23 @@ def _token(request: HttpRequest) -> ApiToken | JsonResponse:
         auth_throttle.record(request, None)
         return _unauthorized("Invalid API token.")
     if token.revoked_at is not None:
+        # A revoked token still in use is worth knowing about: recorded, and answered with nothing.
+        _audit(Caller(token, core_access.for_token(token)), "mcp_denied", "*", {}, "refused: token revoked")
         return _unauthorized("API token revoked.")
+    throttle = TokenRateThrottle()  # the API's per-token bucket: one rate for /api/v1/ and /mcp
+    if not throttle.allow_request(_TokenRequest(token), None):
+        response = JsonResponse({"detail": "Request was throttled."}, status=429)
+        response["Retry-After"] = str(max(1, int(throttle.wait() or 1)))
+        return response
     api_token_touch(token=token)
     return token
+
+
+@dataclass(frozen=True)
+class _TokenRequest:
+    """What ``TokenRateThrottle`` reads of a request: the token in ``auth``."""
+
+    auth: ApiToken
 
 
 def _scope(request: HttpRequest) -> dict[str, Any]:

@@ -184,7 +184,22 @@ def test_a_revoked_or_unknown_token_gets_nothing(live_server: Any, demo: None) -
         assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
         assert set(response.json()) == {"detail"}
         assert not any(t.slug in response.text for t in Team.objects.all())
-    assert not AuditLog.objects.filter(object_type=AUDIT_TYPE).exists()
+    # Only the revoked token's two requests are recorded (an unknown token has no one to name).
+    audited = AuditLog.objects.filter(object_type=AUDIT_TYPE)
+    assert [(a.action, a.changes["token"]) for a in audited] == [("mcp_denied", token.prefix)] * 2
+
+
+def test_mcp_shares_the_tokens_api_rate(live_server: Any, transactional_db: None, monkeypatch: Any) -> None:
+    monkeypatch.setenv("SEXTANT_API_RATE", "3/min")
+    _token, raw = api_token_create(name="busy", role="viewer")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert [client.get("/api/v1/teams/").status_code for _ in range(2)] == [200, 200]
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {raw}"}
+    first = httpx.post(f"{live_server.url}/mcp", json=body, headers=headers)
+    assert first.status_code == 200 and [t["name"] for t in first.json()["result"]["tools"]]
+    throttled = httpx.post(f"{live_server.url}/mcp", json=body, headers=headers)
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
 
 
 SETUP = """
