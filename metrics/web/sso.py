@@ -21,6 +21,7 @@ import logging
 import time
 from typing import Any
 
+import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -142,7 +143,10 @@ class SextantOIDCBackend(OIDCAuthenticationBackend):
         return super().authenticate(request, **kwargs)
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
-        payload = super().verify_token(token, **kwargs)
+        try:
+            payload = super().verify_token(token, **kwargs)
+        except jwt.InvalidTokenError as exc:  # expired, not yet valid, malformed: the library lets these out
+            raise SuspiciousOperation(f"ID token rejected: {type(exc).__name__}") from exc
         audience = payload.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if payload.get("iss") != discovery()["issuer"] or settings.OIDC_RP_CLIENT_ID not in audiences:
@@ -210,6 +214,9 @@ class SignOnCallback(OIDCAuthenticationCallbackView):
         except ProviderUnavailable as exc:
             logger.warning("single sign-on: %s", exc)
             return _denied(request, "the identity provider cannot be reached; try again later", 503)
+        except SuspiciousOperation as exc:  # a forged, expired or someone else's ID token
+            logger.warning("single sign-on refused: %s", exc)
+            return _denied(request, "the identity provider's answer could not be verified", 403)
 
 
 def _denied(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:

@@ -5,16 +5,24 @@ tests/e2e/test_sso_browser.py."""
 from __future__ import annotations
 
 import base64
+import json
 import socket
+import time
+from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
+from django.core.exceptions import SuspiciousOperation
 from django.test import Client
+from jwt.algorithms import RSAAlgorithm
 
 from metrics.core.access import role_for_groups
 from metrics.web import sso
 from tests.factories import make_team
+from tests.fakes.server import FakeApiServer, FakeResponse
 
 ROLE_GROUPS = {"admin": ["ops"], "manager": ["leads"], "executive": ["board"], "viewer": ["eng", "ops"]}
 
@@ -101,3 +109,59 @@ def test_an_unreachable_provider_is_a_clear_page(client: Client, sso_only: None,
     page = client.get("/accounts/oidc/authenticate/")
     assert page.status_code == 503
     assert b"the identity provider cannot be reached" in page.content
+
+
+@pytest.fixture
+def signing_provider(settings: Any) -> Iterator[tuple[str, Any]]:
+    """A provider's discovery document and JWKS on 127.0.0.1 (OpenID Connect Discovery 1.0 section 3,
+    RFC 7517), with the private key to sign ID tokens as that provider would."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1", "alg": "RS256", "use": "sig"}
+    with FakeApiServer() as server:
+        document = {
+            "issuer": server.url,
+            "authorization_endpoint": f"{server.url}/auth",
+            "token_endpoint": f"{server.url}/token",
+            "userinfo_endpoint": f"{server.url}/me",
+            "jwks_uri": f"{server.url}/jwks",
+        }
+        server.route("GET", r"/\.well-known/openid-configuration")(
+            lambda request: FakeResponse(body=document)
+        )
+        server.route("GET", r"/jwks")(lambda request: FakeResponse(body={"keys": [jwk]}))
+        settings.OIDC_ENABLED, settings.OIDC_DISCOVERY_URL = True, server.url
+        settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_SIGN_ALGO = "sextant", "RS256"
+        sso._discovered.clear()
+        yield server.url, key
+        sso._discovered.clear()
+
+
+def _id_token(key: Any, **claims: Any) -> str:
+    now = int(time.time())
+    return jwt.encode(
+        {"sub": "u1", "nonce": "n1", "iat": now, "exp": now + 300, **claims}, key, "RS256", {"kid": "k1"}
+    )
+
+
+@pytest.mark.django_db
+def test_id_tokens_of_another_issuer_audience_or_time_are_refused(signing_provider: tuple[str, Any]) -> None:
+    issuer, key = signing_provider
+    backend = sso.SextantOIDCBackend()
+    good = backend.verify_token(_id_token(key, iss=issuer, aud="sextant"), nonce="n1")
+    assert (good["iss"], good["aud"]) == (issuer, "sextant")
+    assert (
+        backend.verify_token(_id_token(key, iss=issuer, aud=["other", "sextant"]), nonce="n1")["sub"] == "u1"
+    )
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    bad = {
+        "audience": _id_token(key, iss=issuer, aud="another-app"),
+        "issuer": _id_token(key, iss="http://127.0.0.1:1", aud="sextant"),
+        "expired": _id_token(key, iss=issuer, aud="sextant", exp=int(time.time()) - 60),
+        "signature": _id_token(other_key, iss=issuer, aud="sextant"),
+    }
+    for what, token in bad.items():
+        with pytest.raises(SuspiciousOperation):
+            backend.verify_token(token, nonce="n1")
+            pytest.fail(f"an ID token with the wrong {what} was accepted")
+    with pytest.raises(SuspiciousOperation):  # a replayed token: another sign-in's nonce
+        backend.verify_token(_id_token(key, iss=issuer, aud="sextant"), nonce="n2")
