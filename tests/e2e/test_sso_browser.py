@@ -158,3 +158,21 @@ def test_sso_user_without_a_mapped_group_gets_no_access(
         page.context.close()
     assert get_user_model().objects.count() == users_before
     assert not get_user_model().objects.filter(email="eve@example.com").exists()
+
+
+def test_sso_only_when_password_sign_in_is_off(
+    live_server: Any, browser: Browser, provider: str, settings: Any
+) -> None:
+    settings.LOCAL_LOGIN_ENABLED = False
+    settings.AUTHENTICATION_BACKENDS = ["metrics.web.sso.SextantOIDCBackend"]
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 390):
+        page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        expect(page.locator("a.sso-button")).to_be_visible()
+        expect(page.locator("input[type=password]")).to_have_count(0)
+        page.screenshot(path=SCREENS / f"sso-only-login-{width}.png", full_page=True)
+        page.context.close()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, live_server.url, "grace")
+    expect(page.locator(".who")).to_have_text("grace")
