@@ -375,6 +375,11 @@ def mcp_endpoint(request: HttpRequest) -> HttpResponse:
     token = _token(request)
     if isinstance(token, JsonResponse):
         return token
+    if request.method == "GET":
+        # No server-to-client event stream here (stateless): the transport's answer to GET is then 405.
+        response = JsonResponse({"detail": "This MCP endpoint takes POST requests only."}, status=405)
+        response["Allow"] = "POST, DELETE"
+        return response
     caller = Caller(token=token, access=core_access.for_token(token))
     status, headers, body = async_to_sync(_serve)(_scope(request), request.body, caller)
     response = HttpResponse(body, status=status)

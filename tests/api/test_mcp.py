@@ -121,6 +121,9 @@ def test_admin_lists_the_tools_and_each_call_matches_the_api(live_server: Any, d
     assert audited[2].changes["arguments"] == _calls(team)[1][1]
     assert audited[2].changes["outcome"] == f"ok: {len(metrics)} rows"
     assert not any(raw in json.dumps(a.changes) or raw in a.object_repr for a in audited)
+    # No event stream offered (stateless): GET is a 405, as the transport specification asks.
+    stream = httpx.get(f"{live_server.url}/mcp", headers={"Authorization": f"Bearer {raw}"})
+    assert stream.status_code == 405 and "POST" in stream.headers["Allow"]
 
 
 def test_a_viewer_token_never_receives_names_or_money(live_server: Any, demo: None) -> None:
