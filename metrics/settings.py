@@ -311,5 +311,40 @@ LOGGING = {
         "django.request": {"filters": ["urls"]},
         "weasyprint": {"level": "WARNING"},  # several INFO lines per PDF
         "fontTools": {"level": "WARNING"},
+        "mcp": {"level": "WARNING"},  # the MCP SDK: four INFO lines per /mcp request
     },
 }
+
+# Single sign-on with OpenID Connect (metrics/web/sso.py, mozilla-django-oidc; README "Single sign-on").
+# On when OIDC_DISCOVERY_URL is set.  The provider's groups claim maps to a Sextant role (OIDC_<ROLE>_GROUPS,
+# comma-separated groups; the highest role wins; no mapped group: no access) and, for managers, to teams
+# (OIDC_TEAM_GROUPS: "group=team-slug,..."); accounts are created on first sign-in.
+OIDC_DISCOVERY_URL = env("OIDC_DISCOVERY_URL")
+OIDC_ENABLED = bool(OIDC_DISCOVERY_URL)
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_RP_CLIENT_ID = env("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET")
+OIDC_RP_SCOPES = env("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env("OIDC_SIGN_ALGO", "RS256")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", "groups")
+OIDC_ROLE_GROUPS = {
+    role: [g.strip() for g in env(f"OIDC_{role.upper()}_GROUPS").split(",") if g.strip()]
+    for role in ("admin", "manager", "executive", "viewer")
+}
+OIDC_TEAM_GROUPS = {
+    group.strip(): slug.strip()
+    for group, _, slug in (item.partition("=") for item in env("OIDC_TEAM_GROUPS").split(","))
+    if group.strip() and slug.strip()
+}
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_USE_PKCE = True
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/sso/denied/"
+# LOCAL_LOGIN_ENABLED=false: no password sign-in anywhere (login page, /admin/login/, API basic auth).
+LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", True)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "metrics.web.sso.SextantOIDCBackend"]
+if not LOCAL_LOGIN_ENABLED:
+    if not OIDC_ENABLED:
+        raise ValueError("LOCAL_LOGIN_ENABLED=false needs OIDC_DISCOVERY_URL: nobody could sign in")
+    AUTHENTICATION_BACKENDS = [b for b in AUTHENTICATION_BACKENDS if not b.endswith("ThrottledModelBackend")]
+    PASSWORD_RESET_ENABLED = False

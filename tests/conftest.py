@@ -46,6 +46,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "tests/ingestion/test_import_git.py::test_cli",
         "tests/ingestion/test_demo_first_run.py",  # the full default demo (10 teams, 12 months): tens of s
         "tests/ingestion/test_recompute_path.py::test_manage_recompute_queue",  # manage.py subprocesses
+        "tests/api/test_mcp.py",  # the MCP client against live_server, on the demo loaded per test
     ),
 }
 

@@ -16,9 +16,10 @@ What it looks for: the planted constants below (tests/ops/test_secret_canary.py 
 secret goes), every plaintext of 8 characters or more passed to ``metrics.core.crypto.encrypt`` or
 returned by ``decrypt`` (source tokens, GitHub App keys, webhook secrets; not plain lowercase words such
 as a test's "a new token", which the product's own messages contain), the Fernet keys in force,
-``SECRET_KEY``, ``EMAIL_HOST_PASSWORD`` and database passwords — raw, HTML-escaped, JSON-escaped and
-URL-encoded.  Whatever a test emitted is scanned when the test ends (so the buffer stays small); a hit
-fails the session with the test id, the log line or URL, and an excerpt in which the secret is masked.
+``SECRET_KEY``, ``EMAIL_HOST_PASSWORD``, the OIDC client secret and database passwords — raw,
+HTML-escaped, JSON-escaped and URL-encoded.  Whatever a test emitted is scanned when the test ends (so
+the buffer stays small); a hit fails the session with the test id, the log line or URL, and an excerpt in
+which the secret is masked.
 """
 
 from __future__ import annotations
@@ -390,6 +391,7 @@ def _settings_secrets(collector: Collector) -> None:
         return
     collector.track(getattr(settings, "SECRET_KEY", ""), "settings.SECRET_KEY")
     collector.track(getattr(settings, "EMAIL_HOST_PASSWORD", ""), "settings.EMAIL_HOST_PASSWORD")
+    collector.track(getattr(settings, "OIDC_RP_CLIENT_SECRET", ""), "settings.OIDC_RP_CLIENT_SECRET")
     for alias, database in getattr(settings, "DATABASES", {}).items():
         collector.track(database.get("PASSWORD") or "", f"DATABASES[{alias!r}] password")
 

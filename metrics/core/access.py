@@ -143,6 +143,14 @@ def for_token(token: Any) -> Access:
     return Access(role=role, people_team_ids=people, team_ids=scope)
 
 
+def role_for_groups(groups: Iterable[str], role_groups: dict[str, Iterable[str]]) -> str | None:
+    """The Sextant role single sign-on grants (``settings.OIDC_ROLE_GROUPS``: role -> identity-provider
+    groups): the highest role any of ``groups`` maps to, in ``ROLES`` order; None when none maps (no
+    access at all, not even a viewer's)."""
+    held = set(groups)
+    return next((role for role in ROLES if held & set(role_groups.get(role, ()))), None)
+
+
 def for_request(request: Any, token: Any = None) -> Access:
     """The request's access, computed once per request (``token``: the API token that signed it)."""
     cached = getattr(request, _CACHE_ATTRIBUTE, None)

@@ -108,6 +108,8 @@ class ThrottledModelBackend(ModelBackend):
     ) -> Any:
         if request is None:  # management commands, shell: no address to throttle on
             return super().authenticate(request, username=username, password=password, **kwargs)
+        if username is None and kwargs.get("username") is None:
+            return None  # not a password sign-in (single sign-on's code and state): nothing to count
         account = str(username if username is not None else kwargs.get("username", ""))[:150]
         if is_blocked(request, account):
             mark_blocked(request)
