@@ -81,12 +81,15 @@ def _rows() -> list[dict[str, Any]]:
 
 def _form_options(post: Any) -> dict[str, Any]:
     kind = post.get("kind", "")
-    text = {k: post.get(k, "").strip() for k in ("org", "repos", "group", "project", "path", "api_url")}
+    fields = ("org", "repos", "group", "project", "path", "api_url", "app_id", "installation_id")
+    text = {k: post.get(k, "").strip() for k in fields}
     if kind == "github":
         return {
             "org": text["org"],
             "repos": [r.strip() for r in text["repos"].split(",") if r.strip()],
             "api_url": text["api_url"],
+            "app_id": text["app_id"],  # a GitHub App (issue 21): its private key is the secret
+            "installation_id": text["installation_id"],
         }
     if kind == "gitlab":
         return {"group": text["group"], "project": text["project"], "api_url": text["api_url"]}
@@ -107,7 +110,7 @@ def sources(request: HttpRequest) -> HttpResponse:
                 kind=post.get("kind", ""),
                 name=post.get("name", "").strip(),
                 options=_form_options(post),
-                secret=post.get("token", "").strip(),
+                secret=_form_secret(post),
                 sync_interval_minutes=interval,
             )
         except (SourceConfigError, ValueError) as exc:
@@ -117,7 +120,7 @@ def sources(request: HttpRequest) -> HttpResponse:
             )
             context.update(
                 error=message,
-                values={k: v for k, v in post.items() if k not in ("token", "csrfmiddlewaretoken")},
+                values={k: v for k, v in post.items() if k not in SECRET_FIELDS},
             )
             status = 400
         else:
@@ -125,6 +128,16 @@ def sources(request: HttpRequest) -> HttpResponse:
             return _back_to(source)
     context["rows"] = _rows()
     return render(request, "settings/sources.html", context, status=status)
+
+
+SECRET_FIELDS = ("token", "private_key", "csrfmiddlewaretoken")
+
+
+def _form_secret(post: Any) -> str:
+    """The token, or with a GitHub App id the App's private key (PEM)."""
+    if post.get("kind") == "github" and post.get("app_id", "").strip():
+        return str(post.get("private_key", "")).strip()
+    return str(post.get("token", "")).strip()
 
 
 def _embedded() -> bool:

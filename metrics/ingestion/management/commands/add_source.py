@@ -26,7 +26,8 @@ def _from_env(variable: str, what: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Add a data source: github NAME --org ORG | --repo OWNER/REPO [--api-url URL] [--token-env VAR]; "
+        "Add a data source: github NAME --org ORG | --repo OWNER/REPO [--api-url URL] [--token-env VAR | "
+        "--app-id ID --private-key-file PEM [--installation-id ID]]; "
         "gitlab NAME --group G | --project P [--api-url URL]; copilot NAME --org ORG; git NAME --path PATH."
     )
 
@@ -42,7 +43,9 @@ class Command(BaseCommand):
         parser.add_argument("--token-env", default="", help="environment variable holding the token")
         parser.add_argument("--webhook-secret-env", default="", help="environment variable holding it")
         parser.add_argument("--app-id", default="", help="GitHub App id (authenticate as its installation)")
-        parser.add_argument("--installation-id", default="", help="GitHub App installation id")
+        parser.add_argument(
+            "--installation-id", default="", help="GitHub App installation id (default: looked up)"
+        )
         parser.add_argument("--private-key-file", type=Path, help="GitHub App private key (PEM file)")
         parser.add_argument("--interval", type=int, default=60, help="minutes between scheduled syncs")
 
@@ -51,6 +54,8 @@ class Command(BaseCommand):
             options = {"org": o["org"], "repos": o["repo"], "api_url": o["api_url"]}
             if o["app_id"]:
                 options.update({"app_id": o["app_id"], "installation_id": o["installation_id"]})
+            elif o["installation_id"]:
+                raise CommandError("--installation-id needs --app-id")
             return options
         if kind == "gitlab":
             return {"group": o["group"], "project": o["project"], "api_url": o["api_url"]}
@@ -62,8 +67,8 @@ class Command(BaseCommand):
         if kind not in TOKEN_KINDS:
             return ""
         if o["app_id"]:
-            if not o["installation_id"] or not o["private_key_file"]:
-                raise CommandError("--app-id needs --installation-id and --private-key-file")
+            if not o["private_key_file"]:
+                raise CommandError("--app-id needs --private-key-file (the App's private key, PEM)")
             try:
                 return Path(o["private_key_file"]).read_text(encoding="utf-8").strip()
             except OSError as exc:
