@@ -340,7 +340,7 @@ def report_build(*, period: ReportPeriod, team_ids: Sequence[int], title: str = 
         satisfaction_rounds=round_names,
         approximate=approximate,
         min_group_size=min_size,
-        extra={"incomplete": _incomplete(period, upto, provisional)},
+        extra={"incomplete": _incomplete(period, upto, provisional), "provisional": sorted(provisional)},
     )
 
 
