@@ -166,3 +166,18 @@ def test_an_installation_whose_fresh_token_is_refused_too_fails_permanently() ->
             read({"repos": ["acme/api"], "api_url": gh.url, "app_id": "5", "installation_id": "6"}, private)
     assert caught.value.permanent and gh.app.minted == ["ghs_installation1", "ghs_installation2"]
     assert "BEGIN" not in str(caught.value)
+
+
+def test_an_app_on_enterprise_server_uses_api_v3_for_the_app_and_api_graphql_with_the_same_token() -> None:
+    private, public = app_keys()
+    with FakeGitHub(tokens=(), enterprise=True) as gh:
+        populate(gh, "acme/api", prs=3)
+        gh.app = App(app_id=8, installation_id=80, public_key_pem=public)
+        _, records = read({"repos": ["acme/api"], "api_url": gh.url, "app_id": "8"}, secret=private)
+        app_paths = [
+            r.path for r in gh.server.requests if "/app" in r.path or r.path.endswith("/installation")
+        ]
+        graphql = {r.headers.get("authorization") for r in gh.server.requests if r.path == "/api/graphql"}
+    assert pr_numbers(records) == [("acme/api", 1), ("acme/api", 2), ("acme/api", 3)]
+    assert app_paths == ["/api/v3/repos/acme/api/installation", "/api/v3/app/installations/80/access_tokens"]
+    assert graphql == {"token ghs_installation1"}
