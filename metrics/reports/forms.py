@@ -55,8 +55,8 @@ class ReportScheduleForm(forms.ModelForm):
                 if now
                 else f"optional: {WEBHOOK_HELP[channel]}; stored encrypted, never shown again"
             )
-            if not now:
-                del self.fields[f"{channel}_webhook_remove"]
+            if not now:  # nothing to stop; hidden, not removed (the admin lists the form's fields up front)
+                self.fields[f"{channel}_webhook_remove"].widget = forms.HiddenInput()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
