@@ -18,6 +18,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from metrics.core.models import AuditLog
 from metrics.reports import chat
 from metrics.reports.models import ChatDelivery, ReportRun, ReportSchedule
 from metrics.reports.periods import period_containing
@@ -254,6 +255,11 @@ def test_the_schedule_form_stores_webhooks_encrypted_and_never_shows_them(
         assert slack.secret not in html and teams.sig not in html and teams.workflow not in html
     assert "stored: 127.0.0.1 (URL hidden)" in pages[0] and "Slack, Teams" in pages[1]
 
+    audit = AuditLog.objects.filter(object_type="reports.ReportSchedule").values_list("changes", flat=True)
+    assert audit and all(
+        slack.secret not in str(c) and schedule.slack_webhook_encrypted not in str(c) for c in audit
+    )
+    assert any(c.get("slack_webhook_encrypted") == "[changed]" for c in audit)
     # Saving without the URL fields keeps them; "stop posting" removes one.
     admin_client.post(f"/reports/schedules/{schedule.pk}/", schedule_form(slack_webhook_remove="on"))
     schedule.refresh_from_db()
