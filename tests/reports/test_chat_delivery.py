@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -301,3 +303,23 @@ def test_viewers_cannot_open_the_schedule_form(client: Client) -> None:
         == 403
     )
     assert not ReportSchedule.objects.exists()
+
+
+def test_send_report_now_and_due_post_the_digest_in_process_without_workers(
+    snapshots: None,  # noqa: F811
+    slack: FakeSlackWebhook,
+    teams: FakeTeamsWebhook,
+) -> None:
+    with_webhooks(make_schedule(), slack.url, teams.url)
+    teams.server.fault("POST", r"/workflows/.*", status=429, retry_after=1)
+    out = StringIO()
+    call_command("send_report", "Monthly brief", "--now", "--period", "2026-10-01", stdout=out)
+    text = out.getvalue()
+    assert "slack delivery" in text and ": sent" in text and "queued for a retry" in text
+    assert (len(slack.messages), len(teams.messages), len(mail.outbox)) == (1, 0, 1)
+    waiting = ChatDelivery.objects.get(channel="teams")
+    assert "answered 429" in waiting.error and waiting.status == "queued"
+    ChatDelivery.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now() - dt.timedelta(hours=1))
+    call_command("send_report", "--due", stdout=StringIO())
+    call_command("send_report", "--due", stdout=StringIO())
+    assert (len(slack.messages), len(teams.messages), len(mail.outbox)) == (1, 1, 1)
