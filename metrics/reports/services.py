@@ -13,6 +13,7 @@ copy, the attempt is recorded, and the run is retried like a temporary SMTP erro
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import smtplib
@@ -457,7 +458,8 @@ def reports_due(*, now: dt.datetime | None = None) -> list[int]:
 
 
 def report_dry_run(*, schedule: ReportSchedule, period: ReportPeriod) -> list[Path]:
-    """Render the report and write its PDF, HTML, text and e-mail (.eml) files; send nothing.
+    """Render the report and write its PDF, HTML, text and e-mail (.eml) files, and the Slack/Teams
+    messages of its chat channels (.slack.json, .teams.json); send nothing.
 
     The period's run is marked ``dry_run`` unless it was already sent or is under way.
     """
@@ -476,12 +478,18 @@ def report_dry_run(*, schedule: ReportSchedule, period: ReportPeriod) -> list[Pa
         ".txt": report_text(rendered.report).encode(),
         ".eml": message.message().as_bytes(),
     }
+    run, _ = report_run_for(schedule=schedule, period=period)
+    summary = chat.report_summary(rendered.report)
+    for channel in CHAT_CHANNELS:  # the digest each configured chat channel would get, as JSON
+        url = schedule_webhook(schedule, channel)
+        if url:
+            body = chat.payload(channel, url, summary, report_link(run))
+            files[f".{channel}.json"] = json.dumps(body, indent=2, ensure_ascii=False).encode()
     paths = []
     for suffix, data in files.items():
         path = base.with_name(base.name + suffix)
         _write(path, data)
         paths.append(path)
-    run, _ = report_run_for(schedule=schedule, period=period)
     ReportRun.objects.filter(pk=run.pk, status__in=[Status.QUEUED, Status.DRY_RUN]).update(
         status=Status.DRY_RUN,
         html=rendered.html,

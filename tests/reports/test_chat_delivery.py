@@ -6,6 +6,7 @@ numbers as the e-mail; the webhook URLs are stored encrypted and never shown bac
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterator
 from io import StringIO
@@ -27,6 +28,7 @@ from metrics.reports.periods import period_containing
 from metrics.reports.services import (
     chat_deliveries_due,
     chat_delivery_execute,
+    report_dry_run,
     report_run_execute,
     report_run_for,
     schedule_channels,
@@ -323,3 +325,19 @@ def test_send_report_now_and_due_post_the_digest_in_process_without_workers(
     call_command("send_report", "--due", stdout=StringIO())
     call_command("send_report", "--due", stdout=StringIO())
     assert (len(slack.messages), len(teams.messages), len(mail.outbox)) == (1, 1, 1)
+
+
+def test_a_dry_run_writes_each_channels_message_and_posts_nothing(
+    snapshots: None,  # noqa: F811
+    slack: FakeSlackWebhook,
+    teams: FakeTeamsWebhook,
+) -> None:
+    schedule = with_webhooks(make_schedule(), slack.url, teams.url)
+    paths = {p.name.split("-dry-run")[1]: p for p in report_dry_run(schedule=schedule, period=OCTOBER)}
+    assert sorted(paths) == [".eml", ".html", ".pdf", ".slack.json", ".teams.json", ".txt"]
+    slack_body = json.loads(paths[".slack.json"].read_text())
+    teams_body = json.loads(paths[".teams.json"].read_text())
+    slack_check(slack_body)
+    workflow_check(teams_body)
+    assert slack.server.requests == [] and teams.server.requests == [] and not ChatDelivery.objects.exists()
+    assert slack.secret not in paths[".slack.json"].read_text()
