@@ -7,7 +7,8 @@ Options (``SourceConfig.options``); the token (or, with ``app_id``, the GitHub A
 |---|---|
 | ``org`` / ``repos`` | an organization (its repositories, teams and members) or a list of ``owner/name`` |
 | ``api_url`` | default ``$GITHUB_API_URL``, else ``https://api.github.com``; GHES: ``https://HOST/api/v3`` |
-| ``app_id``, ``installation_id`` | authenticate as a GitHub App installation instead of with a token |
+| ``app_id``, ``installation_id`` | a GitHub App installation instead of a token (no id: looked up) |
+| ``app_token_refresh_seconds`` | mint a new App token this long before the current one expires (300) |
 | ``production_environments`` | deployment environments that are production (default production, prod, live) |
 | ``production_workflows`` | Actions workflows (file names or ids) whose runs are production deployments |
 | ``workflow_environment``, ``workflow_branch`` | their environment name (default production), branch filter |
@@ -133,6 +134,8 @@ class GitHubConnector(Connector):
             token=config.secret,
             app_id=str(options.get("app_id") or ""),
             installation_id=str(options.get("installation_id") or ""),
+            installation_target=(self.org, (self.repos or [""])[0]),
+            refresh_margin=float(options.get("app_token_refresh_seconds", 300)),
             max_retries=int(options.get("max_retries", 5)),
             backoff=float(options.get("backoff_seconds", 1.0)),
             max_wait=float(options.get("max_wait_seconds", 900)),

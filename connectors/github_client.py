@@ -12,10 +12,23 @@ answer:
 * 5xx, a dropped or refused connection, a timeout: bounded retries with exponential backoff;
 * a wait longer than ``max_wait`` is not slept through in a worker: a temporary ``ConnectorError`` with
   ``retry_after`` lets the task queue retry later;
-* 401 (token revoked, expired or wrong): a permanent ``ConnectorError`` at once, never retried;
+* 401 (token revoked, expired or wrong): a permanent ``ConnectorError`` at once, never retried; except
+  with a GitHub App, whose installation token is minted again once and the request repeated (a token
+  that expired early, e.g. by clock skew, or was revoked);
 * 404 and 403-without-rate-limit are returned to the caller, who knows what is missing.
 
 No message carries the token: errors name the request path and the status only.
+
+GitHub App (``app_id`` + the App's private key as the secret): a JWT signed RS256 with the key
+authenticates the App itself (``/app/...``); with it the installation is discovered when its id is not
+configured (``GET /orgs/{org}/installation``, ``GET /repos/{owner}/{repo}/installation``, or the only
+one of ``GET /app/installations``) and installation tokens are minted (``POST
+/app/installations/{id}/access_tokens``, valid for an hour).  ``InstallationAuth`` mints a new token
+``refresh_margin`` seconds before the current one expires; REST and GraphQL use the same token.  The
+installation has its own rate limit (at least 5,000 requests an hour, more for large organizations and
+Enterprise Cloud): the ``x-ratelimit-*`` headers of its answers drive the waits above, and the last
+limit/remaining seen is kept in ``counts`` (``rate_limit_limit``, ``rate_limit_remaining``).
+See https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/.
 """
 
 from __future__ import annotations
@@ -26,10 +39,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import requests
-from github import Auth, Github, GithubException
+from github import Auth, Github, GithubException, GithubIntegration
+from github.InstallationAuthorization import InstallationAuthorization
 
 from connectors.base import ConnectorError, ProgressCallback
 
@@ -47,6 +63,62 @@ class Answer:
 
 class RetryableError(Exception):
     """One attempt failed in a way worth retrying (5xx, connection trouble)."""
+
+
+class TokenRejectedError(Exception):
+    """GitHub answered 401 to a request made with an App installation token."""
+
+
+class InstallationAuth(Auth.AppInstallationAuth):
+    """An App installation token, minted from the App's JWT and minted again ``margin`` before it expires
+    (PyGithub's own threshold is 20 s, too close for a page that takes longer) or when GitHub rejects it."""
+
+    def __init__(self, app_auth: Auth.AppAuth, installation_id: int, *, margin: float) -> None:
+        super().__init__(app_auth, installation_id)
+        self.margin = timedelta(seconds=margin)
+        self.grant: InstallationAuthorization | None = None
+        self.minted = 0
+
+    @property
+    def token(self) -> str:
+        if self.grant is None or self.grant.expires_at - self.margin <= datetime.now(UTC):
+            self.grant = self._get_installation_authorization()
+            self.minted += 1
+        return self.grant.token
+
+    def invalidate(self) -> None:
+        self.grant = None
+
+
+def installation_discover(
+    app_auth: Auth.AppAuth, *, api_url: str, org: str = "", repo: str = "", timeout: int = 30
+) -> int:
+    """The id of the App's installation on ``org`` or ``repo`` (owner/name), else its only installation."""
+    integration = GithubIntegration(auth=app_auth, base_url=api_url, timeout=timeout, retry=None)
+    try:
+        if org:
+            return int(integration.get_org_installation(org).id)
+        if repo:
+            owner, _, name = repo.partition("/")
+            return int(integration.get_repo_installation(owner, name).id)
+        installations = list(integration.get_installations())
+    except GithubException as exc:
+        where = f"organization {org}" if org else f"repository {repo}"
+        if exc.status == 404:
+            raise ConnectorError(f"the GitHub App {app_auth.app_id} is not installed on {where}") from None
+        raise ConnectorError(
+            f"GitHub answered {exc.status} while looking up the App's installation on {where}: "
+            f"{_message(exc.data)} (check the App id and its private key)"
+        ) from None
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise ConnectorError(
+            f"GitHub App installation lookup failed ({type(exc).__name__})", permanent=False
+        ) from None
+    if len(installations) != 1:
+        raise ConnectorError(
+            f"the GitHub App {app_auth.app_id} has {len(installations)} installations; set installation_id"
+        )
+    return int(installations[0].id)
 
 
 def _number(value: object) -> float | None:
@@ -75,6 +147,8 @@ class GitHubApi:
         token: str = "",
         app_id: str = "",
         installation_id: str = "",
+        installation_target: tuple[str, str] = ("", ""),
+        refresh_margin: float = 300.0,
         timeout: int = 30,
         max_retries: int = 5,
         backoff: float = 1.0,
@@ -82,15 +156,33 @@ class GitHubApi:
         progress: ProgressCallback | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``installation_target``: (org, owner/repo) whose installation is used when ``installation_id``
+        is empty."""
         auth: Auth.Auth
+        base_url = api_url.rstrip("/") or DEFAULT_API_URL
+        self.installation: InstallationAuth | None = None
         if app_id:
             # With an App, the "token" is the App's private key (PEM): installation tokens are minted from it.
-            auth = Auth.AppAuth(int(app_id), token).get_installation_auth(int(installation_id))
+            try:
+                app_auth = Auth.AppAuth(int(app_id), token)
+                app_auth.create_jwt()
+            except (ValueError, TypeError, jwt.PyJWTError) as exc:
+                raise ConnectorError(
+                    f"GitHub App {app_id}: the private key is not a PEM RSA key ({type(exc).__name__})"
+                ) from None
+            if installation_id:
+                number = int(installation_id)
+            else:
+                org, repo = installation_target
+                number = installation_discover(
+                    app_auth, api_url=base_url, org=org, repo=repo, timeout=timeout
+                )
+            auth = self.installation = InstallationAuth(app_auth, number, margin=refresh_margin)
         else:
             auth = Auth.Token(token)
         self.github = Github(
             auth=auth,
-            base_url=api_url.rstrip("/") or DEFAULT_API_URL,
+            base_url=base_url,
             timeout=timeout,
             retry=None,
             user_agent=USER_AGENT,
@@ -161,10 +253,21 @@ class GitHubApi:
     ) -> Answer:
         failures = 0
         rate_waits = 0
+        reminted = False
         while True:
             self._respect_exhausted_limit(what)
             try:
                 answer = self._once(verb, url, params, headers, input)
+            except TokenRejectedError:
+                if reminted or self.installation is None:
+                    raise ConnectorError(
+                        "GitHub rejected the App's installation token (401) even after minting a new one: "
+                        "the App was uninstalled, suspended, or its key revoked"
+                    ) from None
+                reminted = True
+                self.installation.invalidate()
+                self.counts["app_token_rejections"] += 1
+                continue
             except RetryableError as exc:
                 failures += 1
                 if failures > self.max_retries:
@@ -203,11 +306,20 @@ class GitHubApi:
             raise RetryableError(f"connection failed ({type(exc).__name__})") from None
         except GithubException as exc:  # raised while minting an App installation token
             status, response_headers, body = exc.status, dict(exc.headers or {}), json.dumps(exc.data)
+            if status == 401:
+                raise ConnectorError(
+                    "GitHub rejected the App's JSON web token (401): check the App id and its private key"
+                ) from None
+        finally:
+            if self.installation is not None:
+                self.counts["app_tokens_minted"] = self.installation.minted
         lowered = {str(k).lower(): str(v) for k, v in (response_headers or {}).items()}
         if status == 304:
             self.counts["api_not_modified"] += 1
         if status >= 500:
             raise RetryableError(f"server error {status}")
+        if status == 401 and self.installation is not None:
+            raise TokenRejectedError
         if status == 401:
             raise ConnectorError(
                 "GitHub rejected the credentials (401 Bad credentials): the token was revoked, has expired "
@@ -241,6 +353,10 @@ class GitHubApi:
         return None  # a 403 that is about permissions, for the caller
 
     def _note_remaining(self, headers: dict[str, str]) -> None:
+        for name in ("limit", "remaining"):
+            value = _number(headers.get(f"x-ratelimit-{name}"))
+            if value is not None:
+                self.counts[f"rate_limit_{name}"] = int(value)
         if headers.get("x-ratelimit-remaining") == "0":
             reset = _number(headers.get("x-ratelimit-reset"))
             if reset is not None:

@@ -280,6 +280,9 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# Chat digests of report schedules (issue 21): the link in a Slack/Teams message points here.
+SEXTANT_BASE_URL = env("SEXTANT_BASE_URL", "http://127.0.0.1:8000")
+REPORTS_CHAT_TIMEOUT = env_int("REPORTS_CHAT_TIMEOUT", 20)  # seconds to wait for a webhook's answer
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "sextant@localhost")
 # Password reset by e-mail: only where mail can be delivered; requests per client address and per e-mail
 # address within LOGIN_FAILURE_WINDOW_SECONDS.
@@ -312,6 +315,8 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},  # several INFO lines per PDF
         "fontTools": {"level": "WARNING"},
         "mcp": {"level": "WARNING"},  # the MCP SDK: four INFO lines per /mcp request
+        # Its DEBUG lines carry request paths, which for chat webhooks (Slack, Teams) are the credential.
+        "urllib3": {"level": "INFO"},
     },
 }
 

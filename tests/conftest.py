@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "tests/ingestion/test_worker.py",
         "tests/ingestion/test_analytics_queue.py",
         "tests/reports/test_worker.py",
+        "tests/reports/test_chat_worker.py",
         "tests/ops/test_faults.py",
         "tests/ops/test_load.py",
     ),

@@ -2,7 +2,7 @@
 
 Audited: data sources, AI tool costs, API tokens, user roles, report schedules (recipients), users
 and groups.  A change records the fields that changed; values of secret fields (anything with
-secret, password, token, key or hash in its name) are recorded as "[changed]", never in clear.
+secret, password, token, key, hash or webhook in its name) are recorded as "[changed]", never in clear.
 Bookkeeping fields a sync writes (checkpoint, last_success_at, ...) do not make an entry.
 """
 
@@ -35,7 +35,14 @@ IGNORED_FIELDS = {
     "updated_at",
     "last_period_sent",
 }
-SECRET_WORDS = ("secret", "password", "token", "key", "hash")
+SECRET_WORDS = (
+    "secret",
+    "password",
+    "token",
+    "key",
+    "hash",
+    "webhook",
+)  # webhook: a chat URL is a credential
 
 
 def _is_secret(name: str) -> bool:

@@ -58,6 +58,13 @@ def _github_options(options: dict[str, Any]) -> dict[str, Any]:
     for repo in repos:
         if not REPO_RE.match(repo):
             raise SourceConfigError(f"--repo {repo!r} is not OWNER/REPO")
+    for key in ("app_id", "installation_id"):
+        if options.get(key) and not str(options[key]).strip().isdigit():
+            raise SourceConfigError(
+                f"{key} {options[key]!r} is not a number (the GitHub App's settings show it)"
+            )
+    if options.get("installation_id") and not options.get("app_id"):
+        raise SourceConfigError("installation_id needs app_id (a GitHub App)")
     options = {**options, "repos": list(repos)} if repos else options
     if "production_workflows" in options:
         options["production_workflows"] = _names(options["production_workflows"])
@@ -166,10 +173,14 @@ def source_create(
     if not name or slugify(name) != name:
         raise SourceConfigError(f"source name {name!r} must be a slug (letters, digits, - and _)")
     if kind in TOKEN_KINDS and not secret:
-        raise SourceConfigError(f"a {kind} source needs a token")
+        raise SourceConfigError(f"a {kind} source needs a token (a GitHub App: its private key)")
     if sync_interval_minutes < 1:
         raise SourceConfigError("the sync interval must be at least 1 minute")
     clean = VALIDATORS[kind]({k: v for k, v in options.items() if v not in (None, "", [])})
+    if kind == DataSource.Kind.GITHUB and clean.get("app_id") and "PRIVATE KEY-----" not in secret:
+        raise SourceConfigError(
+            "a GitHub App source needs the App's private key (the PEM file GitHub generated) as its secret"
+        )
     if clean.get("api_url"):
         try:
             api_url_check(str(clean["api_url"]))

@@ -345,6 +345,7 @@ def report_build(*, period: ReportPeriod, team_ids: Sequence[int], title: str = 
             "incomplete": _incomplete(period, upto, provisional),
             "review_agents": _review_agents(period, tops if team_ids else []),
             "experiments": experiments_section([n.id for n in tree] if team_ids else None),
+            "provisional": sorted(provisional),
         },
     )
 

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from metrics.reports import chat
 from metrics.reports.models import ReportSchedule, timezone_choices
+from metrics.reports.services import CHAT_CHANNELS, schedule_channels, schedule_webhook_set
+
+WEBHOOK_HELP = {
+    "slack": "a Slack incoming-webhook URL (https://hooks.slack.com/services/…)",
+    "teams": "a Teams Workflows webhook URL (“Send webhook alerts to a channel”), or a legacy connector URL",
+}
 
 
 class ReportScheduleForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         choices=timezone_choices, initial="UTC", help_text="the send time is local time in this zone"
     )
+    # Chat digests (issue 21): the URLs are credentials, so they are write-only: never rendered back.
+    slack_webhook_url = forms.CharField(
+        label="Slack webhook URL",
+        required=False,
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    slack_webhook_remove = forms.BooleanField(label="Stop posting to Slack", required=False)
+    teams_webhook_url = forms.CharField(
+        label="Microsoft Teams webhook URL",
+        required=False,
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    teams_webhook_remove = forms.BooleanField(label="Stop posting to Teams", required=False)
 
     class Meta:
         model = ReportSchedule
@@ -20,3 +44,40 @@ class ReportScheduleForm(forms.ModelForm):
             "teams": forms.CheckboxSelectMultiple,
             "send_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored = schedule_channels(self.instance) if self.instance.pk else {}
+        for channel in CHAT_CHANNELS:
+            now = stored.get(str(channel))
+            self.fields[f"{channel}_webhook_url"].help_text = (
+                f"stored: {now}; leave empty to keep it, or enter a new URL to replace it"
+                if now
+                else f"optional: {WEBHOOK_HELP[channel]}; stored encrypted, never shown again"
+            )
+            if not now:  # nothing to stop; hidden, not removed (the admin lists the form's fields up front)
+                self.fields[f"{channel}_webhook_remove"].widget = forms.HiddenInput()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for channel in CHAT_CHANNELS:
+            url = str(cleaned.get(f"{channel}_webhook_url") or "").strip()
+            if url:
+                try:
+                    cleaned[f"{channel}_webhook_url"] = chat.webhook_url_check(url, channel=channel)
+                except chat.WebhookUrlError as exc:
+                    self.add_error(f"{channel}_webhook_url", str(exc))
+        return cleaned
+
+    def save(self, commit: bool = True) -> ReportSchedule:
+        schedule: ReportSchedule = super().save(commit=False)
+        for channel in CHAT_CHANNELS:
+            url = self.cleaned_data.get(f"{channel}_webhook_url") or ""
+            if url:
+                schedule_webhook_set(schedule, channel, url)
+            elif self.cleaned_data.get(f"{channel}_webhook_remove"):
+                schedule_webhook_set(schedule, channel, "")
+        if commit:
+            schedule.save()
+            self.save_m2m()
+        return schedule

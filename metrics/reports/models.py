@@ -80,6 +80,9 @@ class ReportSchedule(models.Model):
         null=True, blank=True, help_text="first day of the latest period whose report was sent"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Incoming-webhook URLs (the URL is the credential): encrypted with metrics.core.crypto, never shown.
+    slack_webhook_encrypted = models.TextField(blank=True, default="")
+    teams_webhook_encrypted = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["name"]
@@ -109,6 +112,9 @@ class ReportRun(models.Model):
     error = models.TextField(blank=True)
     recipients = models.TextField(blank=True, help_text="who it was sent to")
     html = models.TextField(blank=True)
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="the headline KPIs as the e-mail and PDF show them (for chat)"
+    )
     pdf_path = models.CharField(max_length=500, blank=True, help_text="relative to VAR_DIR/reports/")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True, help_text="when the current attempt began")
@@ -125,3 +131,44 @@ class ReportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule} {self.period_start:%Y-%m-%d} ({self.status})"
+
+
+# --- chat delivery (issue 21): Slack and Microsoft Teams incoming webhooks ---------------------------------
+
+
+class ChatDelivery(models.Model):
+    """One run's message to one chat channel: the idempotency record that makes it "sent once".
+
+    ``UNIQUE(run, channel)`` and the conditional status updates of ``metrics.reports.services`` give the
+    same guarantees as the run's e-mail: a second task for the same delivery sends nothing, a delivery
+    left ``sending`` by a dead worker is failed ("may or may not have been posted"), never re-sent.
+    """
+
+    class Channel(models.TextChoices):
+        SLACK = "slack", "Slack"
+        TEAMS = "teams", "Microsoft Teams"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    run = models.ForeignKey(ReportRun, on_delete=models.CASCADE, related_name="chat_deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="failed attempts (the webhook URL is never written here)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "channel"], name="uniq_chat_delivery_run_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.channel} ({self.status})"

@@ -13,6 +13,7 @@ copy, the attempt is recorded, and the run is retried like a temporary SMTP erro
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import smtplib
@@ -24,13 +25,16 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from metrics.core.models import AuditLog
 from metrics.core.observability import current_user_id
+from metrics.core import crypto
+from metrics.reports import chat
 from metrics.reports.content import Report, report_build
-from metrics.reports.models import ReportRun, ReportSchedule
+from metrics.reports.models import ChatDelivery, ReportRun, ReportSchedule
 from metrics.reports.periods import ReportPeriod, due_at, last_complete
 from metrics.reports.rendering import report_email, report_html, report_pdf, report_text
 
@@ -150,16 +154,16 @@ def _claim(run_id: int) -> ReportRun | None:
     return ReportRun.objects.select_related("schedule").get(pk=run_id) if claimed else None
 
 
-def _move(run: ReportRun, status: str, **fields: object) -> bool:
-    """Move the run on only if this attempt still owns it (same status and attempt number)."""
+def _move(run: ReportRun | ChatDelivery, status: str, **fields: object) -> bool:
+    """Move the run (or chat delivery) on only if this attempt still owns it (same status and attempt)."""
     return bool(
-        ReportRun.objects.filter(pk=run.pk, status=run.status, attempts=run.attempts).update(
-            status=status, **fields
-        )
+        type(run)
+        ._default_manager.filter(pk=run.pk, status=run.status, attempts=run.attempts)
+        .update(status=status, **fields)
     )
 
 
-def _note(run: ReportRun, text: str) -> str:
+def _note(run: ReportRun | ChatDelivery, text: str) -> str:
     line = f"{timezone.now():%Y-%m-%d %H:%M} UTC, attempt {run.attempts}: {text}"
     return f"{run.error}\n{line}".strip()
 
@@ -212,10 +216,18 @@ def report_run_execute(*, run_id: int) -> str:
     except OSError as exc:  # disk full, read-only, permissions: nothing is sent without its archived copy
         where = reports_dir() / pdf_path
         return _retry_later(run, f"could not write the PDF to {where}: {exc.strerror or exc}")
-    if not _move(
-        run, Status.SENDING, html=rendered.html, pdf_path=pdf_path, recipients=", ".join(recipients)
-    ):
-        return "skipped"
+    summary = chat.report_summary(rendered.report)
+    with transaction.atomic():
+        if not _move(
+            run,
+            Status.SENDING,
+            html=rendered.html,
+            pdf_path=pdf_path,
+            recipients=", ".join(recipients),
+            summary=summary,
+        ):
+            return "skipped"
+        _chat_deliveries_create(run)
     run.status = Status.SENDING
     return _send(run, message)
 
@@ -226,25 +238,30 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
 
 
-def _retry_later(run: ReportRun, text: str, *, permanent: bool = False) -> str:
+def _retry_later(
+    run: ReportRun | ChatDelivery, text: str, *, permanent: bool = False, at_least: float | None = None
+) -> str:
     """A failed attempt: queued again with backoff (raises DeliveryError), or failed when ``permanent``
-    or out of attempts (returns "failed").  Either way the failure is noted on the run."""
+    or out of attempts (returns "failed").  Either way the failure is noted on the run (or chat delivery).
+    ``at_least``: the receiver's Retry-After."""
+    what = "report run" if isinstance(run, ReportRun) else f"{run.channel} delivery"
     if permanent or run.attempts >= MAX_ATTEMPTS:
         final = "" if permanent else f" (gave up after {run.attempts} attempts)"
         _move(run, Status.FAILED, error=_note(run, text + final), finished_at=timezone.now())
-        logger.warning("report run %s failed: %s", run.pk, text)
+        logger.warning("%s %s failed: %s", what, run.pk, text)
         return "failed"
     retry_in = min(
         int(getattr(settings, "REPORTS_RETRY_BACKOFF_SECONDS", 60)) * 2 ** (run.attempts - 1),
         MAX_BACKOFF_SECONDS,
     )
+    retry_in = max(retry_in, min(int(at_least or 0), MAX_BACKOFF_SECONDS))
     _move(
         run,
         Status.QUEUED,
         error=_note(run, f"{text}; retrying in {retry_in} s"),
         next_attempt_at=timezone.now() + dt.timedelta(seconds=retry_in),
     )
-    logger.warning("report run %s: %s; retrying in %s s", run.pk, text, retry_in)
+    logger.warning("%s %s: %s; retrying in %s s", what, run.pk, text, retry_in)
     raise DeliveryError(text, retry_in)
 
 
@@ -307,6 +324,140 @@ def report_send_now(*, schedule: ReportSchedule) -> ReportRun:
     )
     run.refresh_from_db()
     return run
+# --- chat (Slack, Microsoft Teams) ------------------------------------------------------------------------
+# One ChatDelivery per (run, channel), created with the run's move to ``sending`` (so only for a run whose
+# report was rendered and archived), claimed and moved on exactly like the run: sent once per scheduled
+# run; a 429/5xx/refused connection is retried with the same backoff; a timeout waiting for the answer
+# is failed ("may have been posted"), never re-sent automatically.
+
+CHAT_CHANNELS = (ChatDelivery.Channel.SLACK, ChatDelivery.Channel.TEAMS)
+
+
+def schedule_webhook(schedule: ReportSchedule, channel: str) -> str:
+    """The decrypted webhook URL of ``channel`` ("" when none); only for posting, never for display."""
+    return crypto.decrypt(
+        getattr(schedule, f"{channel}_webhook_encrypted"),
+        what=f"{channel} webhook of report {schedule.name!r}",
+    )
+
+
+def schedule_webhook_set(schedule: ReportSchedule, channel: str, url: str) -> None:
+    """Store (or with "" remove) a webhook URL, checked and encrypted; WebhookUrlError names a bad one."""
+    clean = chat.webhook_url_check(url, channel=channel) if url else ""
+    setattr(schedule, f"{channel}_webhook_encrypted", crypto.encrypt(clean))
+
+
+def schedule_channels(schedule: ReportSchedule) -> dict[str, str]:
+    """Configured channels -> what pages may show of their URL (the host)."""
+    shown = {}
+    for channel in CHAT_CHANNELS:
+        if getattr(schedule, f"{channel}_webhook_encrypted"):
+            try:
+                shown[str(channel)] = chat.mask(schedule_webhook(schedule, channel))
+            except crypto.SecretDecryptionError:
+                shown[str(channel)] = "stored, but not readable with the current keys"
+    return shown
+
+
+def _chat_deliveries_create(run: ReportRun) -> None:
+    schedule = run.schedule
+    wanted = [c for c in CHAT_CHANNELS if getattr(schedule, f"{c}_webhook_encrypted")]
+    ChatDelivery.objects.bulk_create(
+        [ChatDelivery(run=run, channel=c, next_attempt_at=timezone.now()) for c in wanted],
+        ignore_conflicts=True,  # UNIQUE(run, channel): a second rendering of the run adds nothing
+    )
+
+
+def chat_deliveries_queued(*, run_id: int) -> list[int]:
+    return list(
+        ChatDelivery.objects.filter(run_id=run_id, status=ChatDelivery.Status.QUEUED).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def report_link(run: ReportRun) -> str:
+    base = str(getattr(settings, "SEXTANT_BASE_URL", "") or "http://127.0.0.1:8000").rstrip("/")
+    return base + reverse("reports:run_html", args=[run.pk])
+
+
+def _chat_claim(delivery_id: int) -> ChatDelivery | None:
+    claimed = ChatDelivery.objects.filter(pk=delivery_id, status=ChatDelivery.Status.QUEUED).update(
+        status=ChatDelivery.Status.SENDING,
+        attempts=F("attempts") + 1,
+        started_at=timezone.now(),
+        finished_at=None,
+    )
+    return ChatDelivery.objects.select_related("run__schedule").get(pk=delivery_id) if claimed else None
+
+
+def _chat_abandon_interrupted(delivery_id: int) -> str | None:
+    stale = ChatDelivery.objects.filter(
+        pk=delivery_id, status=ChatDelivery.Status.SENDING, started_at__lt=timezone.now() - LEASE
+    ).first()
+    if stale is None:
+        return None
+    note = "interrupted while posting; it may or may not have been posted: check the channel"
+    _move(stale, Status.FAILED, error=_note(stale, note), finished_at=timezone.now())
+    return "failed"
+
+
+def chat_delivery_execute(*, delivery_id: int) -> str:
+    """Post one run's digest to one channel: "sent", "failed" or "skipped" (another attempt owns it, or
+    it is done); raises DeliveryError on a temporary failure (queued again, the error recorded)."""
+    delivery = _chat_claim(delivery_id)
+    if delivery is None:
+        return _chat_abandon_interrupted(delivery_id) or "skipped"
+    run, channel = delivery.run, str(delivery.channel)
+    try:
+        url = schedule_webhook(run.schedule, channel)
+    except crypto.SecretDecryptionError as exc:
+        return _retry_later(delivery, str(exc), permanent=True)
+    if not url:
+        return _retry_later(delivery, f"the schedule has no {channel} webhook any more", permanent=True)
+    if not run.summary:
+        return _retry_later(delivery, "the run has no rendered summary", permanent=True)
+    body = chat.payload(channel, url, run.summary, report_link(run))
+    outcome = chat.post(url, body, timeout=float(getattr(settings, "REPORTS_CHAT_TIMEOUT", 20)))
+    if outcome.sent:
+        _move(delivery, Status.SENT, finished_at=timezone.now())
+        logger.info("report run %s posted to %s (%s)", run.pk, channel, outcome.text[:40])
+        return "sent"
+    if outcome.ambiguous:
+        note = f"{outcome.text}: not retried, check the channel"
+        _move(delivery, Status.FAILED, error=_note(delivery, note), finished_at=timezone.now())
+        logger.warning("%s delivery %s: %s", channel, delivery.pk, note)
+        return "failed"
+    return _retry_later(
+        delivery, f"posting failed: {outcome.text}", permanent=not outcome.retry, at_least=outcome.retry_after
+    )
+
+
+def chat_deliver_inline(*, run_id: int | None, delivery_ids: list[int] | None = None) -> dict[str, str]:
+    """Post the queued chat deliveries of ``run_id`` (or ``delivery_ids``) in this process (``send_report``
+    without workers): "<channel> delivery <id>" -> its outcome ("queued" when waiting for a retry)."""
+    ids = chat_deliveries_queued(run_id=run_id) if run_id is not None else list(delivery_ids or [])
+    outcomes = {}
+    for delivery_id in ids:
+        channel = ChatDelivery.objects.filter(pk=delivery_id).values_list("channel", flat=True).first()
+        try:
+            outcomes[f"{channel} delivery {delivery_id}"] = chat_delivery_execute(delivery_id=delivery_id)
+        except DeliveryError as exc:
+            outcomes[f"{channel} delivery {delivery_id}"] = f"queued for a retry ({exc})"
+    return outcomes
+
+
+def chat_deliveries_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Chat deliveries whose retry is overdue (its task message lost) or left ``sending`` past the lease
+    (to be failed, never re-posted), like the runs of ``reports_due``."""
+    now = now or timezone.now()
+    return list(
+        ChatDelivery.objects.filter(
+            Q(status=ChatDelivery.Status.QUEUED, next_attempt_at__lte=now - RECOVERY_GRACE)
+            | Q(status=ChatDelivery.Status.SENDING, started_at__lt=now - LEASE),
+            run__schedule__enabled=True,
+        ).values_list("pk", flat=True)
+    )
 
 
 # --- due ----------------------------------------------------------------------------------------------
@@ -344,7 +495,8 @@ def reports_due(*, now: dt.datetime | None = None) -> list[int]:
 
 
 def report_dry_run(*, schedule: ReportSchedule, period: ReportPeriod) -> list[Path]:
-    """Render the report and write its PDF, HTML, text and e-mail (.eml) files; send nothing.
+    """Render the report and write its PDF, HTML, text and e-mail (.eml) files, and the Slack/Teams
+    messages of its chat channels (.slack.json, .teams.json); send nothing.
 
     The period's run is marked ``dry_run`` unless it was already sent or is under way.
     """
@@ -363,12 +515,18 @@ def report_dry_run(*, schedule: ReportSchedule, period: ReportPeriod) -> list[Pa
         ".txt": report_text(rendered.report).encode(),
         ".eml": message.message().as_bytes(),
     }
+    run, _ = report_run_for(schedule=schedule, period=period)
+    summary = chat.report_summary(rendered.report)
+    for channel in CHAT_CHANNELS:  # the digest each configured chat channel would get, as JSON
+        url = schedule_webhook(schedule, channel)
+        if url:
+            body = chat.payload(channel, url, summary, report_link(run))
+            files[f".{channel}.json"] = json.dumps(body, indent=2, ensure_ascii=False).encode()
     paths = []
     for suffix, data in files.items():
         path = base.with_name(base.name + suffix)
         _write(path, data)
         paths.append(path)
-    run, _ = report_run_for(schedule=schedule, period=period)
     ReportRun.objects.filter(pk=run.pk, status__in=[Status.QUEUED, Status.DRY_RUN]).update(
         status=Status.DRY_RUN,
         html=rendered.html,

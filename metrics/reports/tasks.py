@@ -13,7 +13,15 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import transaction
 
-from metrics.reports.services import MAX_ATTEMPTS, DeliveryError, report_run_execute, reports_due
+from metrics.reports.services import (
+    MAX_ATTEMPTS,
+    DeliveryError,
+    chat_deliveries_due,
+    chat_deliveries_queued,
+    chat_delivery_execute,
+    report_run_execute,
+    reports_due,
+)
 
 REPORTS_QUEUE = "reports"
 
@@ -27,16 +35,43 @@ REPORTS_QUEUE = "reports"
     max_retries=MAX_ATTEMPTS,
 )
 def report_deliver_task(self: Task, run_id: int) -> dict[str, Any]:
-    """Render and send one report run; a second delivery of the same run sends nothing."""
+    """Render and send one report run; a second delivery of the same run sends nothing.  Its chat
+    messages (Slack, Teams) are queued as their own tasks, whatever the e-mail's fate."""
     try:
         outcome = report_run_execute(run_id=run_id)
     except DeliveryError as exc:
+        chat_deliver_enqueue_for(run_id=run_id)
         if self.request.is_eager:
             # Embedded mode (no broker): the run stays queued with its error and next_attempt_at, and
             # the next due check (``send_report --due``) picks it up, instead of sleeping in a request.
             return {"run": run_id, "status": "queued", "error": str(exc)}
         raise self.retry(exc=exc, countdown=exc.retry_in) from None
+    chat_deliver_enqueue_for(run_id=run_id)
     return {"run": run_id, "status": outcome}
+
+
+@shared_task(
+    bind=True,
+    name="sextant.reports.chat_deliver",
+    queue=REPORTS_QUEUE,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_ATTEMPTS,
+)
+def chat_deliver_task(self: Task, delivery_id: int) -> dict[str, Any]:
+    """Post one run's digest to one chat channel; a second task for the same delivery posts nothing."""
+    try:
+        outcome = chat_delivery_execute(delivery_id=delivery_id)
+    except DeliveryError as exc:
+        if self.request.is_eager:  # embedded mode: the due check (``send_report --due``) retries it
+            return {"delivery": delivery_id, "status": "queued", "error": str(exc)}
+        raise self.retry(exc=exc, countdown=exc.retry_in) from None
+    return {"delivery": delivery_id, "status": outcome}
+
+
+def chat_deliver_enqueue_for(*, run_id: int) -> None:
+    for delivery_id in chat_deliveries_queued(run_id=run_id):
+        chat_deliver_task.delay(delivery_id)
 
 
 @shared_task(name="sextant.reports.send_due", queue=REPORTS_QUEUE, acks_late=True, reject_on_worker_lost=True)
@@ -45,6 +80,8 @@ def reports_send_due_task() -> list[int]:
     due = reports_due()
     for run_id in due:
         report_deliver_enqueue(run_id=run_id)
+    for delivery_id in chat_deliveries_due():
+        transaction.on_commit(lambda d=delivery_id: chat_deliver_task.delay(d))  # type: ignore[misc]
     return due
 
 

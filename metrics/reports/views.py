@@ -38,7 +38,12 @@ def _require(allowed: bool) -> None:
 @require_safe
 def archive(request: HttpRequest) -> HttpResponse:
     _require(can_read_reports(request.user))
-    runs = ReportRun.objects.select_related("schedule").defer("html").order_by("-created_at", "-id")
+    runs = (
+        ReportRun.objects.select_related("schedule")
+        .prefetch_related("chat_deliveries")
+        .defer("html", "summary")
+        .order_by("-created_at", "-id")
+    )
     return render(
         request,
         "reports/archive.html",

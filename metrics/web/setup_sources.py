@@ -62,6 +62,8 @@ TEXT_FIELDS = (
     "priorities",
     "enterprise",
     "since",
+    "app_id",
+    "installation_id",
 )
 
 
@@ -114,6 +116,8 @@ def _form_options(post: Any) -> dict[str, Any]:
             "api_url": text["api_url"],
             "production_workflows": text["production_workflows"],
             "incident_label": text["incident_label"],
+            "app_id": text["app_id"],  # a GitHub App (issue 21): its private key is the secret
+            "installation_id": text["installation_id"],
         }
     if kind == "gitlab":
         incidents = True if post.get("incidents") == "on" else None
@@ -157,7 +161,7 @@ def sources(request: HttpRequest) -> HttpResponse:
                 kind=post.get("kind", ""),
                 name=post.get("name", "").strip(),
                 options=_form_options(post),
-                secret=post.get("token", "").strip(),
+                secret=_form_secret(post),
                 sync_interval_minutes=interval,
             )
         except (SourceConfigError, ValueError) as exc:
@@ -167,7 +171,7 @@ def sources(request: HttpRequest) -> HttpResponse:
             )
             context.update(
                 error=message,
-                values={k: v for k, v in post.items() if k not in ("token", "csrfmiddlewaretoken")},
+                values={k: v for k, v in post.items() if k not in SECRET_FIELDS},
             )
             status = 400
         else:
@@ -175,6 +179,16 @@ def sources(request: HttpRequest) -> HttpResponse:
             return _back_to(source)
     context["rows"] = _rows()
     return render(request, "settings/sources.html", context, status=status)
+
+
+SECRET_FIELDS = ("token", "private_key", "csrfmiddlewaretoken")
+
+
+def _form_secret(post: Any) -> str:
+    """The token, or with a GitHub App id the App's private key (PEM)."""
+    if post.get("kind") == "github" and post.get("app_id", "").strip():
+        return str(post.get("private_key", "")).strip()
+    return str(post.get("token", "")).strip()
 
 
 def _embedded() -> bool:

@@ -31,7 +31,7 @@ from typing import Any
 import jwt
 from graphql import GraphQLError, graphql_sync
 
-from tests.fakes.github_resolvers import Root, iso
+from tests.fakes.github_resolvers import Root
 from tests.fakes.github_schema import SCHEMA
 from tests.fakes.server import FakeApiServer, FakeRequest, FakeResponse
 
@@ -138,10 +138,33 @@ class Team:
 
 @dataclass
 class App:
+    """A GitHub App installed once (on ``accounts``: org logins or owner/name, empty: everywhere).
+
+    Installation tokens live ``lifetime`` seconds (GitHub: one hour) and are refused with 401 once
+    expired; ``expire_all()`` ends the life of every token minted so far at once (a revocation, or
+    the server's clock ahead of the client's).  The installation's rate limit is its own
+    (``rate_limit``, counted in ``used``), apart from the personal-token limit."""
+
     app_id: int
     installation_id: int
     public_key_pem: str
     minted: list[str] = field(default_factory=list)
+    lifetime: float = 3600.0
+    accounts: tuple[str, ...] = ()
+    rate_limit: int = 12500
+    used: int = 0
+    expires: dict[str, float] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)
+
+    def expired(self, token: str) -> bool:
+        return token in self.expires and time.time() >= self.expires[token]
+
+    def expire_all(self) -> None:
+        now = time.time()
+        self.expires = {token: min(at, now) for token, at in self.expires.items()}
+
+    def installed_on(self, account: str) -> bool:
+        return not self.accounts or account.lower() in {a.lower() for a in self.accounts}
 
 
 class FakeGitHub:
@@ -175,6 +198,12 @@ class FakeGitHub:
         repo_path = rf"{rest}/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
         self.server.route("GET", rf"{repo_path}/actions/workflows/(?P<workflow>[^/]+)/runs")(self._runs)
         self.server.route("GET", rf"{repo_path}/issues")(self._issues)
+        # GitHub App installation discovery (JWT-authenticated), issue 21
+        self.server.route("GET", rf"{rest}/app/installations")(self._installations)
+        self.server.route("GET", rf"{rest}/orgs/(?P<org>[^/]+)/installation")(self._org_installation)
+        self.server.route("GET", rf"{rest}/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/installation")(
+            self._repo_installation
+        )
 
     # --- set-up -----------------------------------------------------------------------------------------
     def __enter__(self) -> FakeGitHub:
@@ -241,9 +270,12 @@ class FakeGitHub:
     def _authenticate(self, request: FakeRequest) -> FakeResponse | None:
         header = request.header("authorization") or ""
         scheme, _, credential = header.partition(" ")
-        if request.path.startswith(f"{self.prefix}/app/"):
+        if request.path.startswith(f"{self.prefix}/app/") or request.path.endswith("/installation"):
             return None  # JWT, checked by the route
-        if scheme.lower() in ("token", "bearer") and credential in self.tokens:
+        app = self.app
+        if app is not None and app.expired(credential):
+            app.rejected.append(credential)
+        elif scheme.lower() in ("token", "bearer") and credential in self.tokens:
             return None
         return FakeResponse(
             401,
@@ -277,17 +309,22 @@ class FakeGitHub:
         return None
 
     def _headers(self, request: FakeRequest, response: FakeResponse) -> dict[str, str]:
+        credential = (request.header("authorization") or "").partition(" ")[2]
+        app = self.app if self.app is not None and credential in self.app.expires else None
         with self.lock:
             blocked = time.time() < self._blocked_until
             if response.status != 304 and not blocked:
                 self.used += 1  # conditional requests answered 304 are free, as on GitHub
-            remaining = 0 if blocked else max(self.limit - self.used, 0)
+                if app is not None:
+                    app.used += 1  # an installation has its own limit
+            limit, used = (app.rate_limit, app.used) if app is not None else (self.limit, self.used)
+            remaining = 0 if blocked else max(limit - used, 0)
             reset = self._blocked_until if blocked else self.reset_at
         return {
-            "x-ratelimit-limit": str(self.limit),
+            "x-ratelimit-limit": str(limit),
             "x-ratelimit-remaining": str(remaining),
             "x-ratelimit-reset": str(int(reset)),
-            "x-ratelimit-used": str(self.limit - remaining),
+            "x-ratelimit-used": str(limit - remaining),
             "x-ratelimit-resource": "graphql" if request.path.endswith("/graphql") else "core",
             "x-github-media-type": "github.v3; format=json",
             "x-github-api-version-selected": "2022-11-28",
@@ -396,17 +433,16 @@ class FakeGitHub:
 
     def _access_token(self, request: FakeRequest, iid: str) -> FakeResponse:
         app = self.app
-        bearer = (request.header("authorization") or "").partition(" ")[2]
-        try:
-            assert app is not None and int(iid) == app.installation_id
-            claims = jwt.decode(bearer, app.public_key_pem, algorithms=["RS256"])
-            assert str(claims["iss"]) == str(app.app_id)
-        except (AssertionError, jwt.PyJWTError, KeyError):
+        if app is None or not self._app_jwt_valid(request):
             return FakeResponse(401, {"message": "A JSON web token could not be decoded"})
+        if int(iid) != app.installation_id:
+            return FakeResponse(404, {"message": "Not Found"})
         token = f"ghs_installation{len(app.minted) + 1}"
         app.minted.append(token)
         self.tokens.add(token)
-        expires = iso(datetime.now(UTC) + timedelta(hours=1))
+        until = datetime.now(UTC) + timedelta(seconds=app.lifetime)
+        app.expires[token] = until.timestamp()
+        expires = until.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return FakeResponse(
             201,
             {
@@ -416,6 +452,64 @@ class FakeGitHub:
                 "repository_selection": "all",
             },
         )
+
+    # --- GitHub App installations (issue 21) --------------------------------------------------------------
+    # https://docs.github.com/en/rest/apps/apps#list-installations-for-the-authenticated-app and
+    # #get-an-organization-installation-for-the-authenticated-app, #get-a-repository-installation-...:
+    # JWT-authenticated (RS256, iss = the App id, exp at most 10 minutes after iat), an installation object.
+    def _app_jwt_valid(self, request: FakeRequest) -> bool:
+        app = self.app
+        scheme, _, bearer = (request.header("authorization") or "").partition(" ")
+        if app is None or scheme.lower() != "bearer":
+            return False
+        try:
+            claims = jwt.decode(
+                bearer, app.public_key_pem, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]}
+            )
+        except jwt.PyJWTError:
+            return False
+        return str(claims["iss"]) == str(app.app_id) and int(claims["exp"]) - int(claims["iat"]) <= 600
+
+    def _installation(self, account: str) -> dict[str, Any]:
+        app = self.app
+        assert app is not None
+        rest = self.server.url + self.prefix
+        return {
+            "id": app.installation_id,
+            "account": {"login": account, "id": 1, "type": "Organization"},
+            "access_tokens_url": f"{rest}/app/installations/{app.installation_id}/access_tokens",
+            "repositories_url": f"{rest}/installation/repositories",
+            "app_id": app.app_id,
+            "target_id": 1,
+            "target_type": "Organization",
+            "permissions": {"pull_requests": "read", "metadata": "read", "members": "read"},
+            "events": [],
+            "repository_selection": "all",
+            "created_at": "2026-01-05T10:00:00Z",
+            "updated_at": "2026-01-05T10:00:00Z",
+            "suspended_at": None,
+        }
+
+    def _app_lookup(self, request: FakeRequest, account: str, owner: str) -> FakeResponse:
+        if not self._app_jwt_valid(request):
+            return FakeResponse(401, {"message": "A JSON web token could not be decoded"})
+        assert self.app is not None
+        if not (self.app.installed_on(account) or self.app.installed_on(owner)):
+            return FakeResponse(404, {"message": "Not Found"})
+        return FakeResponse(200, self._installation(owner))
+
+    def _installations(self, request: FakeRequest) -> FakeResponse:
+        if not self._app_jwt_valid(request):
+            return FakeResponse(401, {"message": "A JSON web token could not be decoded"})
+        assert self.app is not None
+        accounts = self.app.accounts or ("acme",)
+        return FakeResponse(200, [self._installation(accounts[0].partition("/")[0])])
+
+    def _org_installation(self, request: FakeRequest, org: str) -> FakeResponse:
+        return self._app_lookup(request, org, org)
+
+    def _repo_installation(self, request: FakeRequest, owner: str, name: str) -> FakeResponse:
+        return self._app_lookup(request, f"{owner}/{name}", owner)
 
 
 def _when(value: str) -> datetime:

@@ -27,7 +27,8 @@ def _from_env(variable: str, what: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Add a data source: github NAME --org ORG | --repo OWNER/REPO [--api-url URL] [--token-env VAR]; "
+        "Add a data source: github NAME --org ORG | --repo OWNER/REPO [--api-url URL] [--token-env VAR | "
+        "--app-id ID --private-key-file PEM [--installation-id ID]]; "
         "gitlab NAME --group G | --project P [--api-url URL] [--incidents]; copilot NAME --org ORG; "
         "git NAME --path PATH; pagerduty NAME [--service-id ID]; opsgenie NAME [--api-url URL]; "
         "jira NAME --api-url URL --jira-project KEY [--flavor cloud --email E | --flavor datacenter] "
@@ -54,7 +55,9 @@ class Command(BaseCommand):
         parser.add_argument("--token-env", default="", help="environment variable holding the token")
         parser.add_argument("--webhook-secret-env", default="", help="environment variable holding it")
         parser.add_argument("--app-id", default="", help="GitHub App id (authenticate as its installation)")
-        parser.add_argument("--installation-id", default="", help="GitHub App installation id")
+        parser.add_argument(
+            "--installation-id", default="", help="GitHub App installation id (default: looked up)"
+        )
         parser.add_argument("--private-key-file", type=Path, help="GitHub App private key (PEM file)")
         parser.add_argument("--since", default="", help="first day to read, YYYY-MM-DD (cursor, claude_code)")
         parser.add_argument("--interval", type=int, default=60, help="minutes between scheduled syncs")
@@ -93,6 +96,8 @@ class Command(BaseCommand):
             options = {"org": o["org"], "repos": o["repo"], "api_url": o["api_url"]}
             if o["app_id"]:
                 options.update({"app_id": o["app_id"], "installation_id": o["installation_id"]})
+            elif o["installation_id"]:
+                raise CommandError("--installation-id needs --app-id")
             options.update(production_workflows=o["workflow"], incident_label=o["incident_label"])
             return options
         if kind == "gitlab":
@@ -128,8 +133,8 @@ class Command(BaseCommand):
         if kind not in TOKEN_KINDS:
             return ""
         if o["app_id"]:
-            if not o["installation_id"] or not o["private_key_file"]:
-                raise CommandError("--app-id needs --installation-id and --private-key-file")
+            if not o["private_key_file"]:
+                raise CommandError("--app-id needs --private-key-file (the App's private key, PEM)")
             try:
                 return Path(o["private_key_file"]).read_text(encoding="utf-8").strip()
             except OSError as exc:

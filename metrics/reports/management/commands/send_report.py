@@ -20,6 +20,8 @@ from metrics.reports.periods import period_containing
 from metrics.reports.services import (
     DeliveryError,
     ReportError,
+    chat_deliver_inline,
+    chat_deliveries_due,
     report_dry_run,
     report_run_execute,
     report_run_for,
@@ -90,7 +92,9 @@ class Command(BaseCommand):
         try:
             outcome = report_run_execute(run_id=run.pk)
         except DeliveryError as exc:
+            self._chat(chat_deliver_inline(run_id=run.pk))
             raise CommandError(f"not sent, the run is queued for a retry: {exc}") from None
+        self._chat(chat_deliver_inline(run_id=run.pk))
         run.refresh_from_db()
         if outcome != "sent":
             raise CommandError(
@@ -109,4 +113,9 @@ class Command(BaseCommand):
                 continue
             sent += outcome == "sent"
             failed += outcome == "failed"
+        self._chat(chat_deliver_inline(delivery_ids=chat_deliveries_due(), run_id=None))
         self.stdout.write(f"Due reports: {sent} sent, {failed} failed or waiting for a retry.")
+
+    def _chat(self, outcomes: dict[str, str]) -> None:
+        for what, outcome in outcomes.items():
+            self.stdout.write(f"  {what}: {outcome}")
