@@ -29,9 +29,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from metrics.core import crypto
 from metrics.core.models import AuditLog
 from metrics.core.observability import current_user_id
-from metrics.core import crypto
 from metrics.reports import chat
 from metrics.reports.content import Report, report_build
 from metrics.reports.models import ChatDelivery, ReportRun, ReportSchedule
