@@ -394,3 +394,5 @@ teams_webhook_remove  # unused variable (metrics/reports/forms.py)
 slack_webhook_encrypted  # unused variable (metrics/reports/models.py)
 teams_webhook_encrypted  # unused variable (metrics/reports/models.py)
 widget  # unused attribute (metrics/reports/forms.py: a form field's widget, read by Django)
+has_data  # unused property (metrics/reports/delivery_section.py): read by templates/reports/report.*
+delivery_snapshots  # unused function (metrics/analytics/snapshots.py): bench/delivery.py and its test use it

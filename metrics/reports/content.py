@@ -22,6 +22,7 @@ from metrics.ingestion import completeness as data_completeness
 from metrics.reports import formatting as fmt
 from metrics.reports import kpis as k
 from metrics.reports import review_agents_section, selectors
+from metrics.reports.delivery_section import delivery_section
 from metrics.reports.experiments_section import experiments_section
 from metrics.reports.periods import ReportPeriod, period_containing
 from metrics.reports.roi_section import RoiSection, roi_section
@@ -346,6 +347,9 @@ def report_build(*, period: ReportPeriod, team_ids: Sequence[int], title: str = 
             "review_agents": _review_agents(period, tops if team_ids else []),
             "experiments": experiments_section([n.id for n in tree] if team_ids else None),
             "provisional": sorted(provisional),
+            "delivery": delivery_section(
+                period=period, team_ids=[n.id for n in tree] if team_ids else [], units=units
+            ),
         },
     )
 

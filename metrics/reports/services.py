@@ -324,6 +324,8 @@ def report_send_now(*, schedule: ReportSchedule) -> ReportRun:
     )
     run.refresh_from_db()
     return run
+
+
 # --- chat (Slack, Microsoft Teams) ------------------------------------------------------------------------
 # One ChatDelivery per (run, channel), created with the run's move to ``sending`` (so only for a run whose
 # report was rendered and archived), claimed and moved on exactly like the run: sent once per scheduled
