@@ -359,5 +359,3 @@ deployment_id  # unused variable (connectors/records.py:146)
 SHA  # unused variable (metrics/ingestion/models/records.py)
 LAST_BEFORE  # unused variable (metrics/ingestion/models/records.py)
 deployment_ref  # unused variable (metrics/ingestion/models/records.py)
-band  # unused function (metrics/analytics/catalog.py): the delivery page and report read DORA's bands
-LINK_RULE  # unused variable (metrics/analytics/delivery.py): the delivery page shows the link rule

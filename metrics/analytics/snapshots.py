@@ -488,6 +488,17 @@ def metric_snapshots(
     return rows.frame()
 
 
+def delivery_outcomes(
+    prs: pd.DataFrame,
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame | None = None,
+    observation: Observation | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``delivery.outcomes`` over the same prepared PRs as the snapshots (reverts within the window)."""
+    merged = _prepare(prs, None, observation).reset_index(drop=True)
+    return delivery.outcomes(deployments, incidents, merged)
+
+
 def delivery_split(
     prs: pd.DataFrame,
     deployments: pd.DataFrame,
@@ -496,8 +507,7 @@ def delivery_split(
 ) -> list[delivery.SplitRow]:
     """The organization's delivery keys for AI-assisted deployments and the rest, and the adjusted
     comparison (``delivery.ai_split``), from the same prepared PRs as the snapshots."""
-    merged = _prepare(prs, None, observation).reset_index(drop=True)
-    deploys, lead = delivery.outcomes(deployments, incidents, merged)
+    deploys, lead = delivery_outcomes(prs, deployments, incidents, observation)
     if observation is None:
         return delivery.ai_split(deploys, lead)
     return delivery.ai_split(deploys, lead, through=observation.through, window_days=observation.window_days)

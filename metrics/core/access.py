@@ -69,6 +69,12 @@ class Access:
         return self.team_ids is None or team_id in self.team_ids
 
     @property
+    def sees_delivery(self) -> bool:
+        """The delivery page (DORA's keys, deployments, incidents): figures of repositories, never a
+        person, so every role that sees figures (the team scope still applies)."""
+        return self.authenticated and self.role in ROLES
+
+    @property
     def reads_reports(self) -> bool:
         return self.role in (ADMIN, MANAGER)
 

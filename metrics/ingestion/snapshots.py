@@ -13,7 +13,13 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from metrics.analytics.snapshots import DEFINITION_VERSION, Observation, delivery_split, metric_snapshots
+from metrics.analytics.snapshots import (
+    DEFINITION_VERSION,
+    Observation,
+    delivery_outcomes,
+    delivery_split,
+    metric_snapshots,
+)
 from metrics.core.memory import keep_freed_memory
 from metrics.ingestion import completeness, selectors
 from metrics.ingestion.delivery import delivery_split_write
@@ -145,6 +151,22 @@ def snapshots_recompute() -> int:
         ai_impact_recompute(model=model)
         SnapshotState.objects.update_or_create(pk=1, defaults={"read_from": as_of})
     return written
+
+
+def _observation() -> Observation | None:
+    through = completeness.data_through()
+    return None if through is None else Observation(pd.Timestamp(through), completeness.window_days())
+
+
+def deployment_outcomes(*, repository_ids: list[int] | None) -> pd.DataFrame:
+    """The production deployments of these repositories (None: all) with their outcome (failed, rework,
+    recovery, AI) by the snapshot engine's rules: the rows behind a delivery number (the drill-down)."""
+    deployments = selectors.deployment_frame(repository_ids=repository_ids)
+    if deployments.empty:
+        return deployments
+    prs = selectors.pull_request_frame(repository_ids=repository_ids, columns=SNAPSHOT_PR_COLUMNS)
+    incidents = selectors.incident_frame(repository_ids=repository_ids)
+    return delivery_outcomes(prs, deployments, incidents, _observation())[0]
 
 
 RECOMPUTE_GRACE = timedelta(minutes=10)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from metrics.web import (
+    delivery,
     impact,
     overview,
     pr_page,
@@ -25,6 +26,7 @@ urlpatterns = [
     # A PR's permanent address: its repository's full name (owner/name, GitLab groups/sub/name) and number.
     path("prs/<path:repository>/<int:number>/", pr_page.pr_detail, name="pr"),
     path("ai-impact/", impact.impact, name="impact"),
+    path("delivery/", delivery.delivery, name="delivery"),
     path("assets/<str:name>", views.asset, name="asset"),
     path("surveys/", include("metrics.web.survey_urls")),
     path("settings/", RedirectView.as_view(pattern_name="web:settings_sources"), name="settings"),
