@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from connectors.demo_delivery import build_delivery
 from connectors.demo_events import bot_prs, reverts
 from connectors.demo_extras import DemoExtras, build_extras
 from connectors.demo_model import (
@@ -419,5 +420,6 @@ def generate_demo(
     reverts(gen)
     gen.number()
     extras = gen.extras()
-    truth = {**gen.truth(), "surveys_and_seats": extras.truth}
-    return DemoOrganization(records=[*gen.records(), *extras.seats], truth=truth, extras=extras)
+    delivery, delivery_truth = build_delivery(seed, gen.start, gen.end, gen.prs)  # deployments, incidents
+    truth = {**gen.truth(), "surveys_and_seats": extras.truth, "delivery": delivery_truth}
+    return DemoOrganization(records=[*gen.records(), *extras.seats, *delivery], truth=truth, extras=extras)

@@ -359,3 +359,4 @@ deployment_id  # unused variable (connectors/records.py:146)
 SHA  # unused variable (metrics/ingestion/models/records.py)
 LAST_BEFORE  # unused variable (metrics/ingestion/models/records.py)
 deployment_ref  # unused variable (metrics/ingestion/models/records.py)
+has_data  # unused property (metrics/reports/delivery_section.py): read by templates/reports/report.*

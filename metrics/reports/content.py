@@ -22,6 +22,7 @@ from metrics.ingestion import completeness as data_completeness
 from metrics.reports import formatting as fmt
 from metrics.reports import kpis as k
 from metrics.reports import selectors
+from metrics.reports.delivery_section import delivery_section
 from metrics.reports.periods import ReportPeriod, period_containing
 from metrics.reports.roi_section import RoiSection, roi_section
 from metrics.reports.static_charts import Chart, trend_chart
@@ -340,7 +341,12 @@ def report_build(*, period: ReportPeriod, team_ids: Sequence[int], title: str = 
         satisfaction_rounds=round_names,
         approximate=approximate,
         min_group_size=min_size,
-        extra={"incomplete": _incomplete(period, upto, provisional)},
+        extra={
+            "incomplete": _incomplete(period, upto, provisional),
+            "delivery": delivery_section(
+                period=period, team_ids=[n.id for n in tree] if team_ids else [], units=units
+            ),
+        },
     )
 
 

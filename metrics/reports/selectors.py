@@ -19,7 +19,7 @@ from metrics.analytics.team_tree import TeamTree
 from metrics.core.access import Access
 from metrics.core.models import AITool, Organization, Team
 from metrics.ingestion.impact import org_settings
-from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot, SurveyRound
+from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, DeliverySplit, MetricSnapshot, SurveyRound
 from metrics.ingestion.privacy import visible_snapshots_q
 from metrics.ingestion.surveys import survey_round_results
 from metrics.reports.kpis import METRICS, Kpi
@@ -30,7 +30,12 @@ SNAPSHOT_FRAME_COLUMNS = ["unit", "period_start", "metric", "value", "n"]
 
 
 def report_snapshot_frame(
-    *, base: str, starts: Sequence[dt.date], team_ids: Iterable[int] | None, audience: Access | None = None
+    *,
+    base: str,
+    starts: Sequence[dt.date],
+    team_ids: Iterable[int] | None,
+    audience: Access | None = None,
+    metrics: Sequence[str] = METRICS,
 ) -> pd.DataFrame:
     """Organization rows and team rows (of ``team_ids``; None: every team) of the KPI metrics that the
     report's ``audience`` may see (default: any recipient, who sees no names, so a group below the
@@ -45,7 +50,7 @@ def report_snapshot_frame(
         scope__in=REPORT_SCOPES,
         period=base,
         period_start__in=list(starts),
-        metric__in=METRICS,
+        metric__in=list(metrics),
     ).filter(visible_snapshots_q(audience or Access.report_audience()))
     rows = rows.values_list("scope", "team_id", "period_start", "metric", "value", "n")
     records = [
@@ -79,6 +84,11 @@ def roi_frame(*, months: Sequence[dt.date], team_ids: Iterable[int] | None) -> p
     frame = pd.DataFrame.from_records(list(qs.values_list(*fields)), columns=fields)
     numeric = [f for f in fields if f not in {"month", "tool", "spend_note"}]
     return frame.astype(dict.fromkeys(numeric, "float64"))
+
+
+def delivery_split_rows() -> list[DeliverySplit]:
+    """The organization's delivery keys for AI-assisted deployments vs the rest (no person in them)."""
+    return list(DeliverySplit.objects.all())
 
 
 def impact_estimates() -> dict[tuple[str, str], AIImpactEstimate]:

@@ -21,8 +21,10 @@ from django.shortcuts import render
 
 from metrics.analytics import catalog
 from metrics.analytics.delivery import LINK_RULE
+from metrics.core.access import Access
 from metrics.core.models import Repository, Team, team_subtree
-from metrics.ingestion.models import DeliverySplit, Deployment, Incident
+from metrics.ingestion.models import DeliverySplit, Deployment, Incident, MetricSnapshot
+from metrics.ingestion.privacy import visible_snapshots_q
 from metrics.ingestion.snapshots import deployment_outcomes
 from metrics.web import charts, display, params, queries
 from metrics.web.access import request_access
@@ -94,6 +96,24 @@ def _kpi(metric: str, rows: list[tuple[dt.date, float | None, int]], period: str
         "band": catalog.band(metric, value, days=_days(period, day)),
         "when": display.period_label(period, day),
     }
+
+
+def _series(
+    access: Access, period: str, team: Team | None
+) -> dict[str, list[tuple[dt.date, float | None, int]]]:
+    """metric -> the last ``POINTS`` periods of the scope's keys; a group below the privacy floor in a
+    period is left out for roles that may not see its people (``ingestion/privacy.py``)."""
+    qs = MetricSnapshot.objects.filter(
+        period=period, scope="team" if team else "organization", metric__in=catalog.DELIVERY
+    ).filter(visible_snapshots_q(access))
+    if team is not None:
+        qs = qs.filter(team_id=team.id)
+    out: dict[str, list[tuple[dt.date, float | None, int]]] = {}
+    for metric, start, value, n in qs.order_by("period_start").values_list(
+        "metric", "period_start", "value", "n"
+    ):
+        out.setdefault(metric, []).append((start, value, n))
+    return {metric: rows[-POINTS[period] :] for metric, rows in out.items()}
 
 
 def _repositories(team: Team | None) -> list[int] | None:
@@ -227,13 +247,7 @@ def delivery(request: HttpRequest) -> HttpResponse:
     if team is not None and not access.allows_team(team.id):
         raise Http404
     first, last = params.date_value(request.GET, "merged_from"), params.date_value(request.GET, "merged_to")
-    data = queries.snapshot_series(
-        period=period,
-        scope="team" if team else "organization",
-        team_id=team.id if team else None,
-        metrics=catalog.DELIVERY,
-    )
-    data = {metric: rows[-POINTS[period] :] for metric, rows in data.items()}
+    data = _series(access, period, team)
     base = {"period": period, **({"team": team.slug} if team else {})}
     click = f"?{urlencode(base)}"
     trends = [

@@ -5,6 +5,7 @@ split, and the team scope.  Every role sees it (figures only)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -20,7 +21,8 @@ WEEK = "/delivery/?period=week&merged_from=2025-03-03&merged_to=2025-03-09"
 
 
 @pytest.fixture
-def viewer() -> Client:
+def viewer(settings: Any) -> Client:
+    settings.MIN_GROUP_SIZE = 1  # the planted organization has two engineers
     records_ingest(records=planted())
     engineering = Team.objects.create(name="Engineering", slug="engineering")
     checkout = Team.objects.create(name="Checkout", slug="checkout", parent=engineering)
@@ -84,3 +86,13 @@ def test_team_scope(viewer: Client) -> None:
     assert "No deployments yet" in elsewhere
     assert viewer.get("/delivery/?team=nope").status_code == 400
     assert viewer.get("/delivery/?period=year").status_code == 400
+
+
+def test_below_the_privacy_floor_a_viewer_sees_no_figures(viewer: Client, settings: Any) -> None:
+    settings.MIN_GROUP_SIZE = 5  # two engineers merged that month: their figures are per-person figures
+    assert "No deployments yet" in text(viewer, "/delivery/?period=month")
+    admin = Client()
+    admin.force_login(make_user("ada", superuser=True))
+    assert (
+        re.findall(r'<div class="kpi-value">([^<]+)</div>', text(admin, "/delivery/?period=month"))[0] == "6"
+    )
