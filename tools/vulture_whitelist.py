@@ -360,3 +360,4 @@ SHA  # unused variable (metrics/ingestion/models/records.py)
 LAST_BEFORE  # unused variable (metrics/ingestion/models/records.py)
 deployment_ref  # unused variable (metrics/ingestion/models/records.py)
 has_data  # unused property (metrics/reports/delivery_section.py): read by templates/reports/report.*
+delivery_snapshots  # unused function (metrics/analytics/snapshots.py): bench/delivery.py and its test use it

@@ -178,6 +178,11 @@ PR_DEFAULTS = {
 INCIDENT_DEFAULTS = {"started_at": pd.NaT, "resolved_at": pd.NaT, "deployment_id": pd.NA}
 
 
+def _flag(values: pd.Series) -> np.ndarray:
+    """True where set; unknown (None, NaN, NA) is False."""
+    return values.astype("float64").fillna(0.0).to_numpy() > 0
+
+
 def _complete(frame: pd.DataFrame, defaults: dict[str, object]) -> pd.DataFrame:
     """``frame`` with the optional columns it lacks (a frame without ``id`` numbers its rows)."""
     out = frame.copy()
@@ -230,11 +235,11 @@ def outcomes(
         ],
         on="id",
     )
-    ships = ships[~ships["is_bot"].astype(bool)]
+    ships = ships[~_flag(ships["is_bot"])]
     row_of = pd.Series(np.arange(n), index=prod["id"].to_numpy())
     ship_row = row_of.reindex(ships["deployment_id"].to_numpy()).to_numpy()
     fixes = (is_hotfix(ships["head_branch"], ships["labels"]) | ships["revert_of_id"].notna()).to_numpy()
-    shipped_ai = ships["ai_assisted"].astype(bool).to_numpy()
+    shipped_ai = _flag(ships["ai_assisted"])
     shipped_reverted = ships["reverted_at"].notna().to_numpy()
 
     def any_of(mask: np.ndarray) -> np.ndarray:

@@ -488,14 +488,37 @@ def metric_snapshots(
     return rows.frame()
 
 
+def _delivery_prs(prs: pd.DataFrame, observation: Observation | None) -> pd.DataFrame:
+    """The merged PRs the delivery keys read (reverts within the observation window only): what
+    :func:`_prepare` gives them, without the spans they do not read."""
+    merged = prs[(prs["state"] == "merged") & prs["merged_at"].notna()]
+    merged = merged.assign(observed=True) if observation is None else observation.censor(merged)
+    return merged.reset_index(drop=True)
+
+
+def delivery_snapshots(
+    prs: pd.DataFrame,
+    teams: pd.DataFrame,
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame | None = None,
+    observation: Observation | None = None,
+) -> pd.DataFrame:
+    """Only the delivery keys' snapshot rows (what :func:`metric_snapshots` adds for them), for the
+    benchmark and for checks."""
+    merged = _delivery_prs(prs, observation)
+    rows = _Rows()
+    _delivery(merged, deployments, incidents, teams, rows, observation)
+    return rows.frame()
+
+
 def delivery_outcomes(
     prs: pd.DataFrame,
     deployments: pd.DataFrame,
     incidents: pd.DataFrame | None = None,
     observation: Observation | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``delivery.outcomes`` over the same prepared PRs as the snapshots (reverts within the window)."""
-    merged = _prepare(prs, None, observation).reset_index(drop=True)
+    """``delivery.outcomes`` over the same PRs as the snapshots (reverts within the window)."""
+    merged = _delivery_prs(prs, observation)
     return delivery.outcomes(deployments, incidents, merged)
 
 

@@ -19,6 +19,7 @@ from metrics.analytics.snapshots import (
     SPAN_METRICS,
     _prepare,
     assign_teams,
+    delivery_snapshots,
     metric_snapshots,
 )
 from tests.analytics import reference_metrics as reference
@@ -237,3 +238,13 @@ def test_grouping_quantiles_with_rows_in_several_groups() -> None:
     labels = np.array([7, 7, 8, 7, 9])
     [distinct] = grouping.distinct(labels, rows_by_label(labels, np.ones(5, bool)))
     assert distinct.tolist() == [2, 2, 1, 0]
+
+
+def test_delivery_snapshots_are_the_engines_delivery_rows() -> None:
+    prs, members, teams, deployments = organization(5)
+    deployments = deployments.assign(repository_team_id=pd.array([1, 4, None, 2, 3] * 16, dtype="Int64"))
+    everything = _sorted(metric_snapshots(prs, members, teams, deployments))
+    delivery_rows = everything[everything["metric"].isin(catalog.DELIVERY)].reset_index(drop=True)
+    alone = _sorted(delivery_snapshots(prs, teams, deployments))
+    assert len(alone) > 100 and set(alone["scope"]) == {"organization", "team", "repository"}
+    pd.testing.assert_frame_equal(alone, delivery_rows, check_dtype=False, check_categorical=False)
