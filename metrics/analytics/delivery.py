@@ -342,8 +342,8 @@ class SplitRow:
 
 
 def _month(at: pd.Series) -> np.ndarray:
-    at = pd.to_datetime(at, utc=True)  # an empty column (deployments, no merged PRs) comes as object dtype
-    return at.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").astype(str).to_numpy()
+    at = pd.to_datetime(at, utc=True)  # an empty frame's column may have no datetime type
+    return at.dt.tz_localize(None).dt.to_period("M").astype(str).to_numpy()
 
 
 def adjusted_split(deploys: pd.DataFrame, lead: pd.DataFrame) -> list[SplitRow]:

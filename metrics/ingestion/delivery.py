@@ -8,6 +8,7 @@ the incident tool to a repository (``{"checkout-api": "acme/checkout"}``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
@@ -22,6 +23,7 @@ from metrics.ingestion.bulk import upsert
 from metrics.ingestion.models import DeliverySplit, Deployment, Incident
 
 SERVICES_SETTING = "incident_services"
+REPOSITORY = re.compile(r"[\w.-]+(/[\w.-]+)+")
 INCIDENT_FIELDS = (
     "title",
     "severity",
@@ -157,3 +159,44 @@ def delivery_split_write(rows: list[SplitRow]) -> int:
             for r in rows
         )
     return len(rows)
+
+
+def incident_services_text() -> str:
+    """The service map as the settings page shows it: one ``service = owner/name`` a line."""
+    return "\n".join(f"{service} = {repo}" for service, repo in sorted(service_map().items()))
+
+
+def incident_services_set(text: str) -> int:
+    """Replace the service map from ``service = owner/name`` lines (blank lines and ``#`` comments
+    skipped); a bad line raises ValueError naming every bad line, nothing stored.  Incidents of a newly
+    mapped service without a repository get it and are re-linked; returns how many."""
+    found: dict[str, str] = {}
+    bad: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        service, sep, repo = (part.strip() for part in line.partition("="))
+        if not sep or not service or not REPOSITORY.fullmatch(repo):
+            bad.append(f"line {number}: expected 'service = owner/name', got {line[:80]!r}")
+        elif service.lower() in found:
+            bad.append(f"line {number}: {service!r} is mapped twice")
+        else:
+            found[service.lower()] = repo
+    if bad:
+        raise ValueError("; ".join(bad))
+    with transaction.atomic():
+        org = Organization.objects.select_for_update().order_by("pk").first() or Organization(
+            name="Organization"
+        )
+        org.settings = {**(org.settings or {}), SERVICES_SETTING: found}
+        org.save()
+        changed = []
+        for service, repo in found.items():
+            repository, _ = Repository.objects.get_or_create(full_name=repo)
+            rows = Incident.objects.filter(service__iexact=service, repository__isnull=True)
+            ids = list(rows.values_list("id", flat=True))
+            rows.update(repository=repository)
+            changed += ids
+        incidents_link(incident_ids=changed)
+    return len(changed)

@@ -9,6 +9,7 @@ from metrics.web import (
     overview,
     pr_page,
     prs,
+    setup_delivery,
     setup_org,
     setup_repositories,
     setup_sources,
@@ -42,6 +43,7 @@ urlpatterns = [
     path("settings/recompute/", setup_teams.recompute, name="settings_recompute"),
     path("settings/repositories/", setup_repositories.repositories, name="settings_repositories"),
     path("settings/costs/", setup_org.costs, name="settings_costs"),
+    path("settings/delivery/", setup_delivery.delivery_settings, name="settings_delivery"),
     path("settings/users/", setup_org.users, name="settings_users"),
     path("settings/users/<int:pk>/", setup_org.user_edit, name="settings_user"),
 ]
