@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,21 +37,6 @@ def moment(value: object) -> datetime | None:
     except ValueError:
         raise ValueError(f"timestamp {value[:40]!r} is not ISO 8601") from None
     return believable(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
-
-
-def service_repositories(options: dict[str, Any]) -> dict[str, str]:
-    """The source's ``service_repositories`` option (tool service or project -> ``owner/repo``), keys
-    lower-cased; the organization's ``incident_services`` setting still applies to what is not named here."""
-    raw = options.get("service_repositories") or {}
-    return {str(k).strip().lower(): str(v).strip() for k, v in dict(raw).items() if str(v).strip()}
-
-
-def with_repository(record: Record, mapping: dict[str, str]) -> Record:
-    """``record`` with the repository its service maps to, when it names none itself."""
-    if not isinstance(record, IncidentRecord) or record.repository or not record.service:
-        return record
-    name = mapping.get(record.service.strip().lower())
-    return replace(record, repository=name) if name else record
 
 
 def iso(value: datetime) -> str:

@@ -43,7 +43,7 @@ from typing import Any
 from connectors.api_urls import api_url_check
 from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.http_json import JsonApi
-from connectors.incident_tools import iso, moment, service_repositories, start_of_first_sync, with_repository
+from connectors.incident_tools import iso, moment, start_of_first_sync
 from connectors.records import IncidentRecord, Record
 
 FLAVORS = ("cloud", "datacenter")
@@ -141,7 +141,6 @@ class JiraConnector(Connector):
             progress=self.progress,
         )
         self.read_count = 0
-        self.repositories = service_repositories(options)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -173,11 +172,7 @@ class JiraConnector(Connector):
         )
         while True:
             issues, cursor = self._page(jql, state["cursor"])
-            records: list[Record] = [
-                with_repository(r, self.repositories)
-                for r in (issue_record(i, self.site) for i in issues)
-                if r is not None
-            ]
+            records: list[Record] = [r for r in (issue_record(i, self.site) for i in issues) if r is not None]
             for issue in issues:
                 updated, top = moment(issue["fields"].get("updated")), moment(state["top"])
                 if updated is not None and (top is None or updated > top):

@@ -34,7 +34,7 @@ from typing import Any
 from connectors.api_urls import api_url_check
 from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.http_json import JsonApi
-from connectors.incident_tools import Page, moment, service_repositories, windowed_pages, with_repository
+from connectors.incident_tools import Page, moment, windowed_pages
 from connectors.records import IncidentRecord, Record
 
 DEFAULT_API_URL = "https://api.opsgenie.com"
@@ -118,7 +118,6 @@ class OpsgenieConnector(Connector):
         )
         self.services: dict[str, str] | None = None
         self.read_count = 0
-        self.repositories = service_repositories(options)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -180,7 +179,6 @@ class OpsgenieConnector(Connector):
             items = list(data["data"])
             services = self._service_names() if any(i.get("impactedServices") for i in items) else {}
             records = [r for r in (incident_record(i, services) for i in items) if r is not None]
-        records = [with_repository(r, self.repositories) for r in records]
         self.read_count += len(items)
         self.progress(f"Opsgenie {self.read}", self.read_count, None)
         last = moment(items[-1]["createdAt"]) if items else None

@@ -28,7 +28,7 @@ from typing import Any
 from connectors.api_urls import api_url_check
 from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
 from connectors.http_json import JsonApi
-from connectors.incident_tools import Page, iso, moment, service_repositories, windowed_pages, with_repository
+from connectors.incident_tools import Page, iso, moment, windowed_pages
 from connectors.records import IncidentRecord, Record
 
 DEFAULT_API_URL = "https://api.pagerduty.com"
@@ -82,7 +82,6 @@ class PagerDutyConnector(Connector):
             progress=self.progress,
         )
         self.read_count = 0
-        self.repositories = service_repositories(options)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -124,11 +123,7 @@ class PagerDutyConnector(Connector):
         params += [("service_ids[]", s) for s in self.service_ids]
         data = self.api.get("/incidents", params)
         items = list(data["incidents"])
-        records: list[Record] = [
-            with_repository(r, self.repositories)
-            for r in (incident_record(i) for i in items)
-            if r is not None
-        ]
+        records: list[Record] = [r for r in (incident_record(i) for i in items) if r is not None]
         self.read_count += len(items)
         self.progress("PagerDuty incidents", self.read_count, None)
         last = moment(items[-1]["created_at"]) if items else None

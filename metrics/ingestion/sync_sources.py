@@ -60,49 +60,13 @@ def _github_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-REPOSITORY_PATH = re.compile(r"^[\w.-]+(/[\w.-]+)+$")  # owner/name, GitLab's group/sub/project
-
-
-def _service_repositories(options: dict[str, Any]) -> dict[str, Any]:
-    """``service_repositories`` from a dict, ``SERVICE=OWNER/REPO`` flags or the form's lines (a bad one is
-    named)."""
-    raw = options.get("service_repositories")
-    if raw in (None, "", [], {}):
-        return {k: v for k, v in options.items() if k != "service_repositories"}
-    if isinstance(raw, dict):
-        pairs = [(str(k), str(v)) for k, v in raw.items()]
-    else:
-        lines = raw.splitlines() if isinstance(raw, str) else [str(x) for x in raw]
-        pairs = []
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            service, sep, repository = line.partition("=")
-            if not sep:
-                raise SourceConfigError(
-                    f"service mapping line {number} {line.strip()[:60]!r} is not SERVICE = OWNER/REPO"
-                )
-            pairs.append((service, repository))
-    mapping: dict[str, str] = {}
-    for service, repository in pairs:
-        service, repository = service.strip(), repository.strip().strip("/")
-        if not service or not REPOSITORY_PATH.match(repository):
-            raise SourceConfigError(
-                f"service mapping {service[:60]!r} -> {repository[:80]!r}: not SERVICE = OWNER/REPO"
-            )
-        mapping[service] = repository
-    return {**options, "service_repositories": mapping}
-
-
 def _pagerduty_options(options: dict[str, Any]) -> dict[str, Any]:
-    options = _service_repositories(options)
     if "service_ids" in options:
         options = {**options, "service_ids": _names(options["service_ids"])}
     return options
 
 
 def _opsgenie_options(options: dict[str, Any]) -> dict[str, Any]:
-    options = _service_repositories(options)
     read = str(options.get("read") or "incidents")
     if read not in ("incidents", "alerts"):
         raise SourceConfigError(f"an opsgenie source reads incidents or alerts, not {read!r}")
@@ -115,7 +79,6 @@ def _opsgenie_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _jira_options(options: dict[str, Any]) -> dict[str, Any]:
-    options = _service_repositories(options)
     flavor = str(options.get("flavor") or "cloud")
     if flavor not in FLAVORS:
         raise SourceConfigError(f"a jira source's flavor must be cloud or datacenter, not {flavor!r}")

@@ -120,19 +120,13 @@ def _form_options(post: Any) -> dict[str, Any]:
         }
     if kind == "copilot":
         return {"org": text["org"], "api_url": text["api_url"]}
-    services = post.get("service_repositories", "")  # lines: SERVICE = OWNER/REPO
     if kind == "pagerduty":
-        return {
-            "api_url": text["api_url"],
-            "service_ids": text["service_ids"],
-            "service_repositories": services,
-        }
+        return {"api_url": text["api_url"], "service_ids": text["service_ids"]}
     if kind == "opsgenie":
-        read = "alerts" if post.get("read_alerts") == "on" else None
-        return {"api_url": text["api_url"], "read": read, "service_repositories": services}
+        return {"api_url": text["api_url"], "read": "alerts" if post.get("read_alerts") == "on" else None}
     if kind == "jira":
         keys = ("api_url", "flavor", "email", "projects", "issue_types", "priorities")
-        return {**{key: text[key] for key in keys}, "service_repositories": services}
+        return {key: text[key] for key in keys}
     return {"path": text["path"]}
 
 

@@ -106,24 +106,6 @@ def test_add_source_pagerduty_opsgenie_and_github_delivery_options(monkeypatch: 
     run("add_source", "gitlab", "gl", "--project", "acme/api", "--incidents", "--token-env", "KEY")
     options = {s.name: s.options for s in DataSource.objects.all()}
     assert options["pd"] == {"service_ids": ["PIJ90N7", "PX1"]}
-    run(
-        "add_source",
-        "pagerduty",
-        "pd2",
-        "--service-repo",
-        "Checkout API = acme/checkout",
-        "--token-env",
-        "KEY",
-    )
-    assert DataSource.objects.get(name="pd2").options == {
-        "service_repositories": {"Checkout API": "acme/checkout"}
-    }
-    with pytest.raises(
-        CommandError, match="service mapping line 1 'Checkout API' is not SERVICE = OWNER/REPO"
-    ):
-        run("add_source", "pagerduty", "pd3", "--service-repo", "Checkout API", "--token-env", "KEY")
-    with pytest.raises(CommandError, match="service mapping 'x' -> 'not a repo': not SERVICE = OWNER/REPO"):
-        run("add_source", "pagerduty", "pd3", "--service-repo", "x=not a repo", "--token-env", "KEY")
     assert options["og"] == {"api_url": "https://api.eu.opsgenie.com", "days": 30}
     run("add_source", "opsgenie", "og-alerts", "--alerts", "--alert-priority", "P1", "--token-env", "KEY")
     assert DataSource.objects.get(name="og-alerts").options == {"read": "alerts", "alert_priorities": ["P1"]}
@@ -157,7 +139,6 @@ def test_settings_page_adds_a_jira_source_with_its_fields_and_never_echoes_the_t
         "projects": "OPS, PLAT",
         "issue_types": "",
         "priorities": "Blocker, Critical",
-        "service_repositories": "OPS = acme/platform\r\n\r\nPLAT = acme/group/infra\r\n",
         "token": SECRET,
         "interval": "30",
     }
@@ -169,7 +150,6 @@ def test_settings_page_adds_a_jira_source_with_its_fields_and_never_echoes_the_t
         "projects": ["OPS", "PLAT"],
         "issue_types": ["Incident"],
         "priorities": ["Blocker", "Critical"],
-        "service_repositories": {"OPS": "acme/platform", "PLAT": "acme/group/infra"},
     }
     listed = admin_client.get("/settings/sources/").content.decode()
     assert "projects OPS, PLAT" in listed and SECRET not in listed

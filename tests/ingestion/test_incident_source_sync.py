@@ -463,23 +463,3 @@ def test_gitlab_incidents_sync_to_exact_rows(fresh_server: FakeApiServer) -> Non
             "101",  # deployment 103 ("live") is still running: 101 is the last that shipped
         ),
     ]
-
-
-def test_a_sources_own_service_mapping_names_the_repository_of_its_incidents(
-    pagerduty: fp.FakePagerDuty,
-) -> None:
-    """``service_repositories`` on the source (settings: Services -> repositories) maps the PagerDuty
-    service "Search" to acme/search; the organization's ``incident_services`` still maps the rest."""
-    source = pd_source(pagerduty)
-    production_deploy("search-3", t(5, 20), repo="acme/search")
-    DataSource.objects.filter(pk=source.pk).update(
-        options={**source.options, "service_repositories": {"search": "acme/search"}}
-    )
-    source.refresh_from_db()
-    source_sync(source=source)
-    rows = {r[1]: r for r in stored_incidents()}
-    assert rows["Q000013"][5:] == ("acme/search", t(5, 22), None, "https://acme.pagerduty.com/incidents/Q000013",
-                                   "last_before", "search-3")  # fmt: skip
-    assert [rows[k] for k in ("Q000011", "Q000012", "Q000014", "Q000015")] == [
-        PD_ROWS[i] for i in (0, 1, 3, 4)
-    ]

@@ -72,13 +72,6 @@ class Command(BaseCommand):
             help="read alerts of --alert-priority (opsgenie without incidents)",
         )
         parser.add_argument("--alert-priority", action="append", default=[], help="P1..P5 (default P1, P2)")
-        parser.add_argument(
-            "--service-repo",
-            action="append",
-            default=[],
-            help="SERVICE=OWNER/REPO: incidents of this service (Jira: project) belong to that repository "
-            "(pagerduty, opsgenie, jira; repeatable)",
-        )
         parser.add_argument("--flavor", choices=["cloud", "datacenter"], default="cloud", help="Jira flavor")
         parser.add_argument("--email", default="", help="Atlassian account of the API token (jira cloud)")
         parser.add_argument(
@@ -109,12 +102,7 @@ class Command(BaseCommand):
                 "incidents": o["incidents"] or None,
             }
         if kind == "pagerduty":
-            return {
-                "api_url": o["api_url"],
-                "service_ids": o["service_id"],
-                "days": o["days"],
-                "service_repositories": o["service_repo"],
-            }
+            return {"api_url": o["api_url"], "service_ids": o["service_id"], "days": o["days"]}
         if kind == "opsgenie":
             read = "alerts" if o["alerts"] else None
             return {
@@ -122,7 +110,6 @@ class Command(BaseCommand):
                 "days": o["days"],
                 "read": read,
                 "alert_priorities": o["alert_priority"],
-                "service_repositories": o["service_repo"],
             }
         if kind == "jira":
             return {
@@ -133,7 +120,6 @@ class Command(BaseCommand):
                 "issue_types": o["issue_type"],
                 "priorities": o["priority"],
                 "days": o["days"],
-                "service_repositories": o["service_repo"],
             }
         if kind == "copilot":
             return {"org": o["org"], "api_url": o["api_url"]}
