@@ -54,7 +54,7 @@ def test_drill_down_lists_the_rows_behind_the_week(viewer: Client) -> None:
     page = text(viewer, WEEK)
     behind = page[page.index('id="behind"') :]
     deployments = behind[: behind.index("<h3>Incidents</h3>")]
-    assert re.findall(r"<td>(D\d) <span", deployments) == [
+    assert re.findall(r"data-label=\"Deployment\">(D\d) <span", deployments) == [
         "D1",
         "D2",
         "D3",
