@@ -15,6 +15,9 @@ rate-limit rules and the retries are the same as for everything else it reads):
   ``IncidentRecord`` (source ``github_issues``, external id ``owner/repo#number``) started when opened,
   resolved when closed; its severity is a label such as ``sev1``, ``severity: high`` or ``P1``.
 
+The first page of each list is asked with the ``ETag`` of the last pass (``If-None-Match``): an unchanged
+list is a 304, which costs nothing against the rate limit, so a re-sync with nothing new is free.
+
 Checkpoints (in the GitHub connector's ``repos[full_name]``): ``"runs:<workflow>"``: ``{"since"}`` between
 runs, ``{"since", "page", "top", "open"}`` during one (the next run starts at the oldest run still in
 progress, else the newest read); ``"incidents"``: ``{"since", "page", "top", "started"}`` during a pass,
@@ -138,8 +141,13 @@ def workflow_pages(
     path = f"/repos/{repository}/actions/workflows/{quote(workflow, safe='')}/runs"
     what = f"runs of workflow {workflow} in {repository}"
     while True:
-        answer = api.get(path, params={"per_page": per_page, "page": page}, what=what)
+        etag = str(state.get("etag") or "") if page == 1 else ""
+        answer = api.get(path, params={"per_page": per_page, "page": page}, etag=etag, what=what)
+        if answer.status == 304:
+            return  # the list is as the last pass left it (a conditional request is free)
         _checked(answer.status, answer.data, what)
+        if page == 1:
+            state["first_etag"] = answer.headers.get("etag", "")
         runs = list(answer.data["workflow_runs"])
         keep = [r for r in runs if since is None or (_ts(r["created_at"]) or since) >= since]
         records: list[Record] = []
@@ -154,7 +162,8 @@ def workflow_pages(
                 state["open"] = _earliest(state.get("open"), created)
         if len(keep) < len(runs) or not _has_next(answer.headers) or not runs:
             following: dict[str, Any] = {
-                "since": _earliest(state.get("open"), state.get("top")) or state.get("since")
+                "since": _earliest(state.get("open"), state.get("top")) or state.get("since"),
+                "etag": state.get("first_etag", ""),
             }
         else:
             page += 1
@@ -178,15 +187,28 @@ def incident_pages(
     """Pages of incidents from the issues carrying ``label`` (see the module docstring)."""
     if not state.get("started"):
         started = datetime.now(UTC) - CLOCK_MARGIN
-        state = {"since": state.get("since"), "page": 1, "top": None, "started": started.isoformat()}
+        state = {
+            "since": state.get("since"),
+            "etag": state.get("etag", ""),
+            "page": 1,
+            "top": None,
+            "started": started.isoformat(),
+        }
     params: dict[str, Any] = {"labels": label, "state": "all", "sort": "created", "direction": "asc"}
     if state.get("since"):
         params["since"] = state["since"]
     what = f"issues labelled {label!r} in {repository}"
     while True:
+        first = int(state["page"]) == 1
         query = {**params, "per_page": per_page, "page": int(state["page"])}
-        answer = api.get(f"/repos/{repository}/issues", params=query, what=what)
+        etag = str(state.get("etag") or "") if first else ""
+        answer = api.get(f"/repos/{repository}/issues", params=query, etag=etag, what=what)
+        if answer.status == 304:
+            save({"since": state.get("since"), "etag": etag})  # nothing changed (a free request)
+            return
         _checked(answer.status, answer.data, what)
+        if first:
+            state["first_etag"] = answer.headers.get("etag", "")
         issues = list(answer.data)
         records: list[Record] = []
         for issue in issues:
@@ -203,6 +225,7 @@ def incident_pages(
             continue
         # Issues updated after the pass began may have joined the list behind the cursor: start there.
         top = state.get("top")
-        save({"since": _earliest(top, state["started"]) if top else state.get("since")})
+        since = _earliest(top, state["started"]) if top else state.get("since")
+        save({"since": since, "etag": state.get("first_etag", "") if since == state.get("since") else ""})
         yield records
         return

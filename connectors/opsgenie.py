@@ -7,6 +7,8 @@ Options (``SourceConfig.options``); the API key of an API integration (read acce
 | option | meaning |
 |---|---|
 | ``api_url`` | default ``https://api.opsgenie.com`` (EU instance: ``https://api.eu.opsgenie.com``) |
+| ``read`` | ``incidents`` (default) or ``alerts`` (``GET /v2/alerts``: plans without Incident management) |
+| ``alert_priorities`` | with ``alerts``: only these priorities count as incidents (default P1, P2) |
 | ``days`` | how far back the first sync reads (default 180) |
 | ``page_size`` | incidents per request (default 100, Opsgenie's maximum) |
 | ``max_retries``, ``backoff_seconds``, ``max_wait_seconds`` | see ``connectors.http_json`` |
@@ -17,6 +19,10 @@ checkpointed after every page (``connectors.incident_tools.windowed_pages``).  E
 ``IncidentRecord``: started at ``impactStartDate`` (else ``createdAt``), resolved at ``impactEndDate`` (else,
 for a resolved or closed incident, ``updatedAt``), severity its priority (P1..P5), service the name of its
 first impacted service.
+
+With ``read=alerts`` the alerts (``GET /v2/alerts``, same query, paging and checkpoint) of the chosen
+priorities are the incidents: started at ``createdAt``, resolved at ``createdAt + report.closeTime`` (ms)
+once closed (else the alert's ``updatedAt``), service the value of a ``service:NAME`` tag.
 """
 
 from __future__ import annotations
@@ -57,6 +63,29 @@ def incident_record(item: dict[str, Any], services: dict[str, str]) -> IncidentR
     )
 
 
+def alert_record(item: dict[str, Any]) -> IncidentRecord | None:
+    started = moment(item["createdAt"])
+    if started is None:
+        return None
+    resolved = None
+    if str(item.get("status") or "").lower() == "closed":
+        close_ms = (item.get("report") or {}).get("closeTime")
+        if isinstance(close_ms, int | float) and not isinstance(close_ms, bool):
+            resolved = moment(int(started.timestamp() * 1000) + int(close_ms))
+        resolved = resolved or moment(item.get("updatedAt"))
+    tags = [str(t) for t in item.get("tags") or []]
+    service = next((t.split(":", 1)[1].strip() for t in tags if t.lower().startswith("service:")), "")
+    return IncidentRecord(
+        source="opsgenie",
+        external_id=str(item["id"]),
+        started_at=started,
+        title=str(item.get("message") or ""),
+        resolved_at=resolved,
+        severity=str(item.get("priority") or ""),
+        service=service,
+    )
+
+
 def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
@@ -70,6 +99,12 @@ class OpsgenieConnector(Connector):
         if not config.secret:
             raise ConnectorError(f"Opsgenie source {config.name!r} has no API key")
         self.page_size = min(max(int(options.get("page_size") or 100), 1), 100)
+        self.read = str(options.get("read") or "incidents")
+        if self.read not in ("incidents", "alerts"):
+            raise ConnectorError(
+                f"Opsgenie source {config.name!r}: read must be incidents or alerts, not {self.read!r}"
+            )
+        self.alert_priorities = [str(p) for p in options.get("alert_priorities") or ["P1", "P2"]]
         self.api = JsonApi(
             vendor="Opsgenie",
             source=config.name,
@@ -89,7 +124,7 @@ class OpsgenieConnector(Connector):
         return dict(self.api.counts)
 
     def check(self) -> None:
-        self.api.get("/v1/incidents", {"limit": 1})
+        self.api.get("/v2/alerts" if self.read == "alerts" else "/v1/incidents", {"limit": 1})
 
     def records(self) -> Iterator[Record]:
         for page in self.pages():
@@ -133,12 +168,19 @@ class OpsgenieConnector(Connector):
             "sort": "createdAt",
             "order": "asc",
         }
-        data = self.api.get("/v1/incidents", params)
-        items = list(data["data"])
-        services = self._service_names() if any(i.get("impactedServices") for i in items) else {}
-        records: list[Record] = [r for r in (incident_record(i, services) for i in items) if r is not None]
+        if self.read == "alerts":
+            wanted = " OR ".join(f"priority={p}" for p in self.alert_priorities if p.strip().isalnum())
+            params["query"] = f"{params['query']} AND ({wanted})" if wanted else params["query"]
+            data = self.api.get("/v2/alerts", params)
+            items = list(data["data"])
+            records: list[Record] = [r for r in (alert_record(i) for i in items) if r is not None]
+        else:
+            data = self.api.get("/v1/incidents", params)
+            items = list(data["data"])
+            services = self._service_names() if any(i.get("impactedServices") for i in items) else {}
+            records = [r for r in (incident_record(i, services) for i in items) if r is not None]
         self.read_count += len(items)
-        self.progress("Opsgenie incidents", self.read_count, None)
+        self.progress(f"Opsgenie {self.read}", self.read_count, None)
         last = moment(items[-1]["createdAt"]) if items else None
         more = bool((data.get("paging") or {}).get("next")) and bool(items)
         return Page(records, more, last)

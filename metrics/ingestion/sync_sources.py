@@ -78,6 +78,14 @@ def _pagerduty_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _opsgenie_options(options: dict[str, Any]) -> dict[str, Any]:
+    read = str(options.get("read") or "incidents")
+    if read not in ("incidents", "alerts"):
+        raise SourceConfigError(f"an opsgenie source reads incidents or alerts, not {read!r}")
+    if "alert_priorities" in options:
+        priorities = _names(options["alert_priorities"])
+        if any(p not in ("P1", "P2", "P3", "P4", "P5") for p in priorities):
+            raise SourceConfigError("opsgenie alert priorities are P1 to P5")
+        options = {**options, "alert_priorities": priorities}
     return options
 
 

@@ -132,7 +132,7 @@ def _form_options(post: Any) -> dict[str, Any]:
     if kind == "pagerduty":
         return {"api_url": text["api_url"], "service_ids": text["service_ids"]}
     if kind == "opsgenie":
-        return {"api_url": text["api_url"]}
+        return {"api_url": text["api_url"], "read": "alerts" if post.get("read_alerts") == "on" else None}
     if kind == "jira":
         keys = ("api_url", "flavor", "email", "projects", "issue_types", "priorities")
         return {key: text[key] for key in keys}

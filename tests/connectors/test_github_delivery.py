@@ -127,8 +127,8 @@ def test_runs_and_incident_issues_exactly_through_pages_and_faults() -> None:
             ("incident", "all", "created", "asc")
         }
         state = c.checkpoint["repos"]["acme/api"]
-        assert state["runs:deploy.yml"] == {"since": z(5, 9)}  # the run still deploying is read again
-        assert state["incidents"] == {"since": z(6, 9)}
+        assert state["runs:deploy.yml"]["since"] == z(5, 9)  # the run still deploying is read again
+        assert state["incidents"] == {"since": z(6, 9), "etag": ""}
         assert c.problems == []
 
 
@@ -207,3 +207,20 @@ def test_an_issue_updated_mid_pass_pushes_no_other_past_the_cursor_and_is_read_n
         assert delivery([r for page in first.pages() for r in page])[5:] == INCIDENTS
         again = delivery([r for page in connector(gh, first.checkpoint).pages() for r in page])
         assert incident(1, at(2, 10), at(2, 12), "sev2") in again  # its new severity arrives next run
+
+
+def test_a_resync_with_nothing_new_is_answered_304_and_costs_nothing() -> None:
+    with FakeGitHub() as gh:
+        build(gh)
+        repo = gh.repo("acme/api")
+        assert repo is not None
+        repo.workflow_runs["deploy.yml"][4] = workflow_run(1005, "e" * 40, z(5, 9), updated=z(5, 9, 6))
+        checkpoint: dict[str, Any] = {}
+        for _ in range(3):
+            gh.server.reset_log()
+            c = connector(gh, checkpoint)
+            records = delivery([r for page in c.pages() for r in page])
+            checkpoint = c.checkpoint
+        assert records == []
+        assert gh.server.count("GET", RUNS, 304) == 1 and gh.server.count("GET", ISSUES, 304) == 1
+        assert gh.server.count("GET", RUNS, 200) == 0 and gh.server.count("GET", ISSUES, 200) == 0

@@ -444,3 +444,31 @@ def test_malformed_answers_are_one_line_permanent_errors_naming_the_field(
         with pytest.raises(ConnectorError) as caught:
             read_all(connector)
         assert str(caught.value) == message and caught.value.permanent
+
+
+def test_opsgenie_alerts_of_the_chosen_priorities_as_incidents(opsgenie: fo.FakeOpsgenie) -> None:
+    opsgenie.alerts = [
+        fo.alert(1, "2026-09-02T10:00:00Z", close_ms=5_400_000, tags=("service:checkout", "team:pay")),
+        fo.alert(2, "2026-09-03T10:00:00Z", priority="P4"),  # not a chosen priority
+        fo.alert(3, "2026-09-04T10:00:00Z", priority="P2"),
+        fo.alert(4, "2026-09-05T10:00:00Z", close_ms=60_000),
+    ]
+    opsgenie.server.fault("GET", "/v2/alerts", status=429, retry_after=0.1)
+    connector = og_connector(opsgenie, {"since": "2026-08-01T00:00:00Z"})
+    connector.read = "alerts"
+    connector.check()
+
+    def expect(
+        n: int, start: datetime, end: datetime | None, severity: str, service: str = ""
+    ) -> IncidentRecord:
+        iid = f"a1e7{n:04d}-0000-4000-8000-00000000{n:04d}"
+        return IncidentRecord("opsgenie", iid, start, f"Alert {n}", end, severity, service)
+
+    assert read_all(connector) == [
+        expect(1, t(2, 10), t(2, 11, 30), "P1", "checkout"),
+        expect(3, t(4, 10), None, "P2"),
+        expect(4, t(5, 10), t(5, 10, 1), "P1"),
+    ]
+    queries = {r.query["query"][0] for r in opsgenie.server.requests if r.query.get("sort")}
+    assert all(q.endswith("AND (priority=P1 OR priority=P2)") for q in queries)
+    assert connector.checkpoint == {"since": "2026-09-04T10:00:00Z"}

@@ -71,6 +71,8 @@ class FakeOpsgenie:
         self.services: list[dict[str, Any]] = []
         server.route("GET", r"/v1/incidents")(self._guard(self._incidents))
         server.route("GET", r"/v1/services")(self._guard(self._services))
+        server.route("GET", r"/v2/alerts")(self._guard(self._alerts))
+        self.alerts: list[dict[str, Any]] = []
 
     @property
     def url(self) -> str:
@@ -110,5 +112,52 @@ class FakeOpsgenie:
             chosen.sort(key=lambda i: ms(i["createdAt"]), reverse=request.param("order") == "desc")
         return self._page(request, chosen)
 
+    def _alerts(self, request: FakeRequest) -> FakeResponse:
+        query = request.param("query") or ""
+        lower = re.search(r"createdAt>=(\d+)", query)
+        upper = re.search(r"createdAt<(\d+)", query)
+        priorities = re.findall(r"priority=(P[1-5])", query)
+        chosen = [
+            a
+            for a in self.alerts
+            if (lower is None or ms(a["createdAt"]) >= int(lower.group(1)))
+            and (upper is None or ms(a["createdAt"]) < int(upper.group(1)))
+            and (not priorities or a["priority"] in priorities)
+        ]
+        if request.param("sort") == "createdAt":
+            chosen.sort(key=lambda a: ms(a["createdAt"]), reverse=request.param("order") == "desc")
+        return self._page(request, chosen)
+
     def _services(self, request: FakeRequest) -> FakeResponse:
         return self._page(request, self.services)
+
+
+def alert(
+    tiny: int,
+    created: str,
+    *,
+    priority: str = "P1",
+    close_ms: int | None = None,
+    tags: tuple[str, ...] = (),
+    updated: str | None = None,
+) -> dict[str, Any]:
+    """An alert as ``GET /v2/alerts`` lists it; ``close_ms``: closed that many ms after creation."""
+    item: dict[str, Any] = {
+        "id": f"a1e7{tiny:04d}-0000-4000-8000-00000000{tiny:04d}",
+        "tinyId": str(tiny),
+        "alias": f"alias-{tiny}",
+        "message": f"Alert {tiny}",
+        "status": "closed" if close_ms is not None else "open",
+        "acknowledged": close_ms is not None,
+        "isSeen": True,
+        "tags": list(tags),
+        "snoozed": False,
+        "count": 1,
+        "source": "prometheus",
+        "owner": "",
+        "priority": priority,
+        "createdAt": created,
+        "updatedAt": updated or created,
+        "report": {"ackTime": 1000, "closeTime": close_ms, "closedBy": "ops"} if close_ms is not None else {},
+    }
+    return item

@@ -107,6 +107,10 @@ def test_add_source_pagerduty_opsgenie_and_github_delivery_options(monkeypatch: 
     options = {s.name: s.options for s in DataSource.objects.all()}
     assert options["pd"] == {"service_ids": ["PIJ90N7", "PX1"]}
     assert options["og"] == {"api_url": "https://api.eu.opsgenie.com", "days": 30}
+    run("add_source", "opsgenie", "og-alerts", "--alerts", "--alert-priority", "P1", "--token-env", "KEY")
+    assert DataSource.objects.get(name="og-alerts").options == {"read": "alerts", "alert_priorities": ["P1"]}
+    with pytest.raises(CommandError, match="opsgenie alert priorities are P1 to P5"):
+        run("add_source", "opsgenie", "og-bad", "--alerts", "--alert-priority", "high", "--token-env", "KEY")
     assert options["gh"] == {
         "repos": ["acme/api"],
         "production_workflows": ["deploy.yml"],

@@ -76,6 +76,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--service-id", action="append", default=[], help="PagerDuty service id (repeatable)"
         )
+        parser.add_argument(
+            "--alerts",
+            action="store_true",
+            help="read alerts of --alert-priority (opsgenie without incidents)",
+        )
+        parser.add_argument("--alert-priority", action="append", default=[], help="P1..P5 (default P1, P2)")
         parser.add_argument("--flavor", choices=["cloud", "datacenter"], default="cloud", help="Jira flavor")
         parser.add_argument("--email", default="", help="Atlassian account of the API token (jira cloud)")
         parser.add_argument(
@@ -110,7 +116,13 @@ class Command(BaseCommand):
         if kind == "pagerduty":
             return {"api_url": o["api_url"], "service_ids": o["service_id"], "days": o["days"]}
         if kind == "opsgenie":
-            return {"api_url": o["api_url"], "days": o["days"]}
+            read = "alerts" if o["alerts"] else None
+            return {
+                "api_url": o["api_url"],
+                "days": o["days"],
+                "read": read,
+                "alert_priorities": o["alert_priority"],
+            }
         if kind == "jira":
             return {
                 "api_url": o["api_url"],
