@@ -217,6 +217,8 @@ def decode(signal: str, body: bytes, *, content_type: str, content_encoding: str
             body = stream.decompress(body, max_bytes + 1)
             if len(body) > max_bytes or stream.unconsumed_tail:
                 raise OtlpError(413, f"the decompressed body is larger than {max_bytes} bytes")
+            if not stream.eof:  # a cut-off stream would parse as a part of the request
+                raise OtlpError(400, "the gzip body is truncated")
         except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
             raise OtlpError(400, f"the body is not valid gzip ({exc})") from None
     elif encoding not in ("", "identity"):

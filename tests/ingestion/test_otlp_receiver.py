@@ -268,6 +268,8 @@ def test_bad_token_malformed_and_oversized_bodies_store_nothing(base: str, setti
         == 400
     )
     assert _post(base, "metrics", b"not gzip", **{"Content-Encoding": "gzip"}).status_code == 400
+    cut = gzip.compress(json.dumps(body).encode())[:-12]  # the stream's end (and its checksum) missing
+    assert _post(base, "metrics", cut, **{"Content-Encoding": "gzip"}).status_code == 400
     no_time = _json_metrics(name="claude_code.commit.count", value=1, attributes=ANN)
     no_time["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["sum"]["dataPoints"][0].pop("timeUnixNano")
     assert _post(base, "metrics", no_time).status_code == 400
