@@ -38,7 +38,7 @@ def _world() -> None:
             # an Amazon Q user id: matches nobody
             AIUsageRecord(tool="Amazon Q Developer", day=date(2026, 11, 2), user=Q_USER),
             AIUsageRecord(tool="Amazon Q Developer", day=date(2026, 11, 3), user=Q_USER),
-            AIModelUsageRecord(tool="Amazon Q Developer", day=date(2026, 11, 3), model="q", user=Q_USER, cost=1.0),
+            AIModelUsageRecord(tool="Amazon Q Developer", day=date(2026, 11, 3), model="q", user=Q_USER),
         ]
     )  # fmt: skip
 
