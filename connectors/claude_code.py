@@ -160,6 +160,11 @@ class ClaudeCodeConnector(Connector):
     def counts(self) -> dict[str, int]:
         return {"api_requests": self.client.requests}
 
+    def check(self) -> None:
+        """One request: yesterday's first record (the key must be an Admin API key)."""
+        day = (_today() - timedelta(days=1)).isoformat()
+        self.client.call("GET", PATH, params={"starting_at": day, "limit": 1})
+
     def records(self) -> Iterator[Record]:
         for page in self.pages():
             yield from page

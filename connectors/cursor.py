@@ -175,6 +175,10 @@ class CursorConnector(Connector):
         for page in self.pages():
             yield from page
 
+    def check(self) -> None:
+        """One request: the team's members (the key must be an admin key of the team)."""
+        self.client.call("GET", "/teams/members")
+
     def pages(self) -> Iterator[list[Record]]:
         yield list(malformed_answers("Cursor", self._members()))
         start = (

@@ -8,8 +8,8 @@ sizes and stores; this module turns an ``ExportMetricsServiceRequest`` / ``Expor
 * Metrics: every data point of a sum or gauge (its value), and of a histogram (its sum), with the
   resource's, the scope's and the point's attributes merged (the point's win).  ``cumulative`` is true for a
   sum with cumulative temporality: its value is a running total since ``start_ns``.
-* Logs: every log record, value 1, named by its ``event.name`` attribute (else the body, when a string,
-  else ``log``); numbers among its attributes stay in ``attributes``.
+* Logs: every log record, value 1, named by its ``event_name`` (else its ``event.name`` attribute, else
+  the body when a string, else ``log``); numbers among its attributes stay in ``attributes``.
 * ``series``: sha256 of signal, name and attributes (minus the per-export noise of ``session.id``-free
   timestamps): the same series sent again has the same key, so a retried export stores nothing twice.
 
@@ -217,6 +217,8 @@ def decode(signal: str, body: bytes, *, content_type: str, content_encoding: str
             body = stream.decompress(body, max_bytes + 1)
             if len(body) > max_bytes or stream.unconsumed_tail:
                 raise OtlpError(413, f"the decompressed body is larger than {max_bytes} bytes")
+            if not stream.eof:  # a cut-off stream would parse as a part of the request
+                raise OtlpError(400, "the gzip body is truncated")
         except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
             raise OtlpError(400, f"the body is not valid gzip ({exc})") from None
     elif encoding not in ("", "identity"):
@@ -300,9 +302,8 @@ def log_points(request: ExportLogsServiceRequest) -> Iterator[Point]:
             for record in scope_logs.log_records:
                 attributes = {**resource, **scope, **_attributes(record.attributes)}
                 body = _value(record.body)
-                name = str(
-                    attributes.get("event.name") or (body if isinstance(body, str) and body else "log")
-                )
+                event = record.event_name or attributes.get("event.name")
+                name = str(event or (body if isinstance(body, str) and body else "log"))
                 moment = int(record.time_unix_nano or record.observed_time_unix_nano)
                 if not moment:
                     raise OtlpError(400, f"log record {name!r} has neither time_unix_nano nor observed_time")

@@ -126,8 +126,9 @@ def person_merge(*, source: Person, target: Person) -> int:
         raise ValueError("a person cannot be linked to themselves")
     moved = 0
     with transaction.atomic():
-        for relation in Person._meta.related_objects:
-            if not relation.one_to_many or relation.related_model is Person:
+        # include_hidden: relations without a reverse name (related_name="+") must move too
+        for relation in Person._meta.get_fields(include_hidden=True):
+            if not (relation.auto_created and relation.one_to_many) or relation.related_model is Person:
                 continue
             manager = relation.related_model._default_manager
             rows = manager.filter(**{relation.field.name: source})

@@ -360,11 +360,13 @@ def _incidents_into(
 
 def _ai_records_upsert(summary: IngestSummary, grouped: dict[type, list]) -> None:
     """AI-tool usage, seats, per-model days and line attribution (no repository needed)."""
-    if grouped[AIUsageRecord] or grouped[AISeatRecord]:
-        summary.add("ai_usage_days", ai_usage_upsert(records=grouped[AIUsageRecord]))
+    usage, models = grouped[AIUsageRecord], grouped[AIModelUsageRecord]
+    people = people_resolve(identities=[r.user for r in (*usage, *models) if r.user is not None])
+    if usage or grouped[AISeatRecord]:
+        summary.add("ai_usage_days", ai_usage_upsert(records=usage, people=people))
         summary.add("ai_seats", ai_seats_upsert(records=grouped[AISeatRecord]))
-    if grouped[AIModelUsageRecord]:
-        summary.add("ai_model_days", ai_model_usage_upsert(records=grouped[AIModelUsageRecord]))
+    if models:
+        summary.add("ai_model_days", ai_model_usage_upsert(records=models, people=people))
     if grouped[CommitAIAttributionRecord]:
         attributions = grouped[CommitAIAttributionRecord]
         summary.add("ai_attributions", commit_attributions_upsert(records=attributions))

@@ -288,7 +288,7 @@ def sources_due(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     due = []
     for source in DataSource.objects.filter(enabled=True).order_by("pk"):
-        if source.checkpoint.get(HALTED):
+        if source.checkpoint.get(HALTED) or source.kind == DataSource.Kind.OTLP:  # OTLP is pushed to
             continue
         runs = SyncRun.objects.filter(data_source=source)
         if any(now - _heartbeat(r) < LEASE for r in runs.filter(status=SyncRun.Status.RUNNING)):

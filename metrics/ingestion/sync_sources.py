@@ -247,6 +247,8 @@ def public_options(source: DataSource) -> dict[str, Any]:
 
 def source_target(source: DataSource) -> str:
     """What the source reads, in one short phrase for lists and run names."""
+    if source.kind == DataSource.Kind.OTLP:
+        return f"pushed to /otlp/{source.name}/v1/metrics and /v1/logs"
     options = source.options
     for key in ("org", "enterprise", "group", "project", "path"):
         if options.get(key):

@@ -67,13 +67,14 @@ def _cost(value: float | None) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def ai_usage_upsert(*, records: list[AIUsageRecord]) -> int:
+def ai_usage_upsert(*, records: list[AIUsageRecord], people: dict[str, int] | None = None) -> int:
     """Upsert daily usage on (tool, user_key, day); within a batch the last record of a key wins."""
     if not records:
         return 0
     names = tool_names(names={r.tool for r in records})
     latest = {(names[r.tool], _user_key(r.user), r.day): r for r in records}
-    people = people_resolve(identities=[r.user for r in latest.values() if r.user is not None])
+    if people is None:  # else the caller resolved them (one lookup for a batch's usage and model rows)
+        people = people_resolve(identities=[r.user for r in latest.values() if r.user is not None])
     rows = [
         {
             "tool": tool,
@@ -118,13 +119,14 @@ MODEL_FIELDS = (
 )
 
 
-def ai_model_usage_upsert(*, records: list[AIModelUsageRecord]) -> int:
+def ai_model_usage_upsert(*, records: list[AIModelUsageRecord], people: dict[str, int] | None = None) -> int:
     """Upsert per-model days on (tool, user_key, day, model); within a batch the last record of a key wins."""
     if not records:
         return 0
     names = tool_names(names={r.tool for r in records})
     latest = {(names[r.tool], _user_key(r.user), r.day, r.model[:100]): r for r in records}
-    people = people_resolve(identities=[r.user for r in latest.values() if r.user is not None])
+    if people is None:  # else the caller resolved them (one lookup for a batch's usage and model rows)
+        people = people_resolve(identities=[r.user for r in latest.values() if r.user is not None])
     rows = [
         {
             "tool": tool,

@@ -106,6 +106,13 @@ def test_bad_key_is_permanent_and_long_waits_temporary(fake: FakeAnthropic, serv
     assert not limited.value.permanent and limited.value.retry_after == 3600
 
 
+def test_connection_check_is_one_request(fake: FakeAnthropic, server: FakeApiServer) -> None:
+    connector(fake).check()
+    assert server.count("GET", PATH) == 1 and server.requests[0].query["limit"] == ["1"]
+    with pytest.raises(ConnectorError, match="401"):
+        connector(fake, key="sk-ant-admin01-bad-key").check()
+
+
 def test_malformed_answer_is_a_one_line_error(fake: FakeAnthropic, server: FakeApiServer) -> None:
     server.fault(
         "GET", PATH, status=200, body={"data": [{"actor": {"type": "user_actor"}}], "has_more": False}

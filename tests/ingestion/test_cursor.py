@@ -100,6 +100,13 @@ def test_bad_key_is_permanent_and_no_enterprise_plan_is_a_problem(
     assert server.count("GET", COMMITS, 403) == 1  # asked once, not for every window
 
 
+def test_connection_check(fake: FakeCursor, server: FakeApiServer) -> None:
+    connector(fake).check()
+    assert server.count("GET", "/teams/members") == 1
+    with pytest.raises(ConnectorError, match="401"):
+        connector(fake, key="key_bad_bad_bad_bad").check()
+
+
 @pytest.mark.django_db
 def test_sync_stores_exact_values_and_resumes_after_a_kill(fake: FakeCursor, server: FakeApiServer) -> None:
     source = source_create(

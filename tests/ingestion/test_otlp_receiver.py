@@ -13,8 +13,12 @@ from typing import Any
 
 import pytest
 import requests
+from opentelemetry._logs import LogRecord
 from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import Counter, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader, MetricExportResult
 from opentelemetry.sdk.resources import Resource
@@ -25,6 +29,7 @@ from metrics.ingestion.sync_sources import source_create
 
 TOKEN = "otlp-token-6f1d2c9a"
 pytestmark = pytest.mark.django_db(transaction=True)
+TIMEOUT = 60  # seconds: the live server's first request imports the whole site (slow on a loaded machine)
 
 
 @pytest.fixture
@@ -48,7 +53,7 @@ def _export(
         endpoint=f"{base}/v1/metrics",
         headers={"Authorization": f"Bearer {token}"},
         compression=Compression.Gzip if gzip_ else Compression.NoCompression,
-        timeout=10,
+        timeout=TIMEOUT,
     )
     try:
         return exporter.export(data)
@@ -112,7 +117,9 @@ def test_cumulative_sums_count_their_growth_not_their_running_total(base: str) -
     reader = InMemoryMetricReader(preferred_temporality={Counter: AggregationTemporality.CUMULATIVE})
     provider = MeterProvider(metric_readers=[reader])
     counter = provider.get_meter("m").create_counter("claude_code.session.count")
-    exporter = OTLPMetricExporter(endpoint=f"{base}/v1/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    exporter = OTLPMetricExporter(
+        endpoint=f"{base}/v1/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=TIMEOUT
+    )
     counter.add(3, ANN)
     assert exporter.export(reader.get_metrics_data()) == MetricExportResult.SUCCESS
     time.sleep(0.01)
@@ -166,7 +173,7 @@ def _post(base: str, signal: str, body: Any, *, token: str = TOKEN, **headers: s
         f"{base}/v1/{signal}",
         data=data,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **headers},
-        timeout=10,
+        timeout=TIMEOUT,
     )
 
 
@@ -223,11 +230,36 @@ def test_json_logs_codex_decisions_and_unknown_events(base: str) -> None:
     assert TelemetryPoint.objects.filter(signal="log", name="codex.something_new", tool="").count() == 1
 
 
+def test_sdk_log_exporter_codex_and_claude_code_events(base: str) -> None:
+    """The official OTLPLogExporter (protobuf): Codex decisions count; Claude Code's events are stored raw
+    (their numbers are counted by its metrics, so they feed no usage field)."""
+    provider = LoggerProvider(resource=Resource.create({"service.name": "codex_cli_rs"}))
+    exporter = OTLPLogExporter(
+        endpoint=f"{base}/v1/logs", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=TIMEOUT
+    )
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = provider.get_logger("codex")
+    now = time.time_ns()
+    for n, decision in enumerate(("approved", "denied", "approved")):
+        attributes = {"user.email": "dee@example.com", "decision": decision, "event.sequence": n}
+        logger.emit(LogRecord(timestamp=now + n, event_name="codex.tool_decision", attributes=attributes))
+    logger.emit(
+        LogRecord(timestamp=now, event_name="claude_code.api_request", attributes={**ANN, "cost_usd": 0.02})
+    )
+    provider.force_flush()
+    provider.shutdown()
+    day = AIUsageDay.objects.get(tool="Codex", user_key="email:dee@example.com")
+    assert (day.tool_accepts, day.tool_rejects) == (2, 1)
+    raw = TelemetryPoint.objects.get(name="claude_code.api_request")
+    assert (raw.signal, raw.tool, raw.attributes["cost_usd"]) == ("log", "", 0.02)
+    assert not AIUsageDay.objects.filter(tool="Claude Code").exists()
+
+
 def test_bad_token_malformed_and_oversized_bodies_store_nothing(base: str, settings: Any) -> None:
     body = _json_metrics(name="claude_code.commit.count", value=1, attributes=ANN)
     assert _export(base, claude_day, token="wrong-token-123") == MetricExportResult.FAILURE
     assert _post(base, "metrics", body, token="wrong-token-123").status_code == 401
-    assert requests.post(f"{base}/v1/metrics", json=body, timeout=10).status_code == 401  # no token
+    assert requests.post(f"{base}/v1/metrics", json=body, timeout=TIMEOUT).status_code == 401  # no token
     assert _post(base.replace("/tools", "/nope"), "metrics", body).status_code == 401  # no such source
     bad = _post(base, "metrics", b'{"resourceMetrics": [{"scopeMetrics": 7}]}')
     assert bad.status_code == 400 and "not a valid OTLP" in bad.json()["message"]
@@ -236,6 +268,8 @@ def test_bad_token_malformed_and_oversized_bodies_store_nothing(base: str, setti
         == 400
     )
     assert _post(base, "metrics", b"not gzip", **{"Content-Encoding": "gzip"}).status_code == 400
+    cut = gzip.compress(json.dumps(body).encode())[:-12]  # the stream's end (and its checksum) missing
+    assert _post(base, "metrics", cut, **{"Content-Encoding": "gzip"}).status_code == 400
     no_time = _json_metrics(name="claude_code.commit.count", value=1, attributes=ANN)
     no_time["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["sum"]["dataPoints"][0].pop("timeUnixNano")
     assert _post(base, "metrics", no_time).status_code == 400

@@ -9,9 +9,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from connectors.records import AIUsageRecord, CommitRecord, IdentityRecord, RepositoryRecord
+from connectors.records import (
+    AIModelUsageRecord,
+    AIUsageRecord,
+    CommitRecord,
+    IdentityRecord,
+    RepositoryRecord,
+)
 from metrics.core.models import Identity, Person
-from metrics.ingestion.models import AIUsageDay
+from metrics.ingestion.models import AIModelUsageDay, AIUsageDay
 from metrics.ingestion.services import records_ingest
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +38,7 @@ def _world() -> None:
             # an Amazon Q user id: matches nobody
             AIUsageRecord(tool="Amazon Q Developer", day=date(2026, 11, 2), user=Q_USER),
             AIUsageRecord(tool="Amazon Q Developer", day=date(2026, 11, 3), user=Q_USER),
+            AIModelUsageRecord(tool="Amazon Q Developer", day=date(2026, 11, 3), model="q", user=Q_USER),
         ]
     )  # fmt: skip
 
@@ -50,6 +57,7 @@ def test_admins_see_unmatched_identities_and_link_them(admin_client: Client) -> 
     assert not Person.objects.filter(pk=lonely.pk).exists()
     assert Identity.objects.get(key="login:9067-q").person == ann
     assert AIUsageDay.objects.filter(person=ann, tool="Amazon Q Developer").count() == 2
+    assert AIModelUsageDay.objects.get(model="q").person == ann  # a relation without a reverse name too
     assert "Every tool identity matches a person" in admin.get("/settings/identities/").content.decode()
     # A later import of the same user id lands on Ann directly.
     records_ingest(records=[AIUsageRecord(tool="Amazon Q Developer", day=date(2026, 11, 4),

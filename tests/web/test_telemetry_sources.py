@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from metrics.core.models import DataSource
+from metrics.ingestion.sync import sources_due
 from metrics.ingestion.sync_sources import source_secret
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,8 @@ def test_settings_page_adds_cursor_claude_and_otlp_sources(admin_client: Client)
         == 302
     )
     page = admin_client.get("/settings/sources/").content.decode()
-    assert TOKEN not in page and "t0k3n-abcdef" not in page and "OpenTelemetry" in page
+    assert TOKEN not in page and "t0k3n-abcdef" not in page and "pushed to /otlp/tools/v1/metrics" in page
+    assert sources_due() == [cursor.pk]  # the receiver is pushed to: never scheduled
     bad = admin_client.post(
         "/settings/sources/",
         {"kind": "claude_code", "name": "cc", "since": "May 1", "token": "sk-ant-admin-x1"},
