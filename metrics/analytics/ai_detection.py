@@ -119,7 +119,7 @@ def is_agent_evidence(kind: str, matched_text: str) -> bool:
     if kind == "branch":
         return any(text.lower().startswith(prefix) for prefix in _BRANCH_PREFIXES)
     if kind == "author":  # the PR's own author is an AI identity: only an agent opens PRs as one
-        return True
+        return "(aider)" not in text.lower()  # aider marks a human's own identity: AI-assisted work
     if kind == "label":
         return bool(_AGENT_LABEL.search(text))
     if kind == "trailer":

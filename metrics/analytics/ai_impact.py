@@ -269,36 +269,56 @@ def engineer_weeks(prs: pd.DataFrame, usage: pd.DataFrame | None = None) -> pd.D
     first to their last merged PR, both edge weeks left out (each holds a PR by construction).
     ``ai_week``: telemetry active that week for engineers with telemetry; otherwise the weeks after the
     week of their first AI-assisted PR (that week itself left out: it holds an AI PR by construction)."""
-    week = prs["merged_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W")
-    frame = prs.assign(week=week)[["author_id", "week", "ai_assisted"]].dropna(subset=["author_id"])
-    counts = frame.groupby(["author_id", "week"]).size()
+    frame = prs.dropna(subset=["author_id", "merged_at"])
+    frame = pd.DataFrame(
+        {
+            "author_id": frame["author_id"].to_numpy(),
+            "week": _week_ordinals(frame["merged_at"].dt.tz_convert("UTC").dt.tz_localize(None)),
+            "ai": frame["ai_assisted"].astype(bool).to_numpy(),
+        }
+    )
+    columns = ["author_id", "week", "merged", "ai_week"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    counts = frame.groupby(["author_id", "week"]).size().rename("merged").reset_index()
     span = frame.groupby("author_id")["week"].agg(["min", "max"])
-    rows = [
-        (author, w)
-        for author, (first, last) in span.iterrows()
-        for w in pd.period_range(first + 1, last - 1, freq=first.freq)
-    ]
-    panel = pd.DataFrame(rows, columns=["author_id", "week"])
+    lengths = np.maximum(span["max"].to_numpy() - span["min"].to_numpy() - 1, 0)
+    before = np.cumsum(lengths) - lengths  # where each engineer's weeks start in the panel
+    weeks = np.repeat(span["min"].to_numpy() + 1 - before, lengths) + np.arange(int(lengths.sum()))
+    panel = pd.DataFrame({"author_id": np.repeat(span.index.to_numpy(), lengths), "week": weeks})
     if panel.empty:
-        return panel.assign(merged=[], ai_week=[])
-    index = pd.MultiIndex.from_frame(panel)
-    panel["merged"] = counts.reindex(index, fill_value=0).to_numpy(dtype=float)
+        return pd.DataFrame(columns=columns)
+    panel = panel.merge(counts, on=["author_id", "week"], how="left").fillna({"merged": 0})
+    panel["merged"] = panel["merged"].astype(float)
     panel["ai_week"] = np.nan
     if usage is not None and not usage.empty:
         active = usage[usage["active"].astype(bool)].dropna(subset=["person_id"])
-        used = active.assign(week=pd.to_datetime(active["day"]).dt.to_period("W"))
-        used_weeks = set(zip(used["person_id"], used["week"], strict=True))
-        with_telemetry = panel["author_id"].isin(set(used["person_id"]))
-        flags = [(a, w) in used_weeks for a, w in zip(panel["author_id"], panel["week"], strict=True)]
-        panel.loc[with_telemetry, "ai_week"] = np.asarray(flags, dtype=float)[with_telemetry.to_numpy()]
-    first_ai = frame[frame["ai_assisted"].astype(bool)].groupby("author_id")["week"].min()
-    first = panel["author_id"].map(first_ai)
-    rest = panel["ai_week"].isna()
-    after = [f is not None and not pd.isna(f) and w > f for w, f in zip(panel["week"], first, strict=True)]
-    same = [f is not None and not pd.isna(f) and w == f for w, f in zip(panel["week"], first, strict=True)]
-    panel.loc[rest, "ai_week"] = np.asarray(after, dtype=float)[rest.to_numpy()]
-    panel = panel[~(rest & pd.Series(same, index=panel.index))]
-    return panel.assign(week=panel["week"].astype(str)).reset_index(drop=True)
+        used = pd.DataFrame(
+            {
+                "author_id": active["person_id"].to_numpy(),
+                "week": _week_ordinals(pd.to_datetime(active["day"])),
+            }
+        ).drop_duplicates()
+        flagged = panel[["author_id", "week"]].merge(
+            used.assign(used=1.0), on=["author_id", "week"], how="left"
+        )
+        with_telemetry = panel["author_id"].isin(set(used["author_id"])).to_numpy()
+        panel.loc[with_telemetry, "ai_week"] = flagged["used"].fillna(0.0).to_numpy()[with_telemetry]
+    first = (
+        panel["author_id"].map(frame[frame["ai"]].groupby("author_id")["week"].min()).to_numpy(dtype=float)
+    )
+    rest = panel["ai_week"].isna().to_numpy()
+    week = panel["week"].to_numpy(dtype=float)
+    panel.loc[rest, "ai_week"] = (week > first)[rest].astype(float)  # NaN (never used AI) compares False
+    panel = panel[~(rest & (week == first))]
+    ordinals = panel["week"].to_numpy(dtype=np.int64)
+    labels = pd.PeriodIndex(pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype("W"))).astype(str)
+    return panel.assign(week=labels)[columns].reset_index(drop=True)
+
+
+def _week_ordinals(moments: pd.Series) -> np.ndarray:
+    """The ISO (Monday) week of each moment as an integer, consecutive weeks differing by one."""
+    return np.asarray(moments.dt.to_period("W").array.asi8, dtype=np.int64)
 
 
 def throughput_effect(panel: pd.DataFrame) -> Estimate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
@@ -48,12 +49,16 @@ def org_settings() -> dict[str, float]:
 
 def with_classes(prs: pd.DataFrame) -> pd.DataFrame:
     """``prs`` with ``agent_authored``, ``agent_tool`` and ``ai_share`` (the share of added lines written
-    with AI where line-level attribution is stored, else NaN)."""
+    with AI where line-level attribution is stored, else NaN).  Mapped by id, never merged: an empty frame's
+    id column is an object one, which pandas refuses to merge with integers."""
     agents = selectors.agent_pr_frame()
-    out = prs.merge(agents, on="id", how="left")
-    out["agent_authored"] = out["agent_tool"].notna()
+    tools = dict(zip(agents["id"], agents["agent_tool"], strict=True))
     share = ai_share_frame()
-    out = out.merge(share, on="id", how="left") if not share.empty else out.assign(ai_share=float("nan"))
+    shares = dict(zip(share["id"], share["ai_share"], strict=True))
+    out = prs.copy()
+    out["agent_tool"] = pd.Series([tools.get(i) for i in out["id"]], index=out.index, dtype=object)
+    out["agent_authored"] = out["agent_tool"].notna()
+    out["ai_share"] = pd.Series([shares.get(i, np.nan) for i in out["id"]], index=out.index, dtype=float)
     return out
 
 
@@ -223,11 +228,9 @@ def _with_agent_cost(org: pd.DataFrame, model: pd.DataFrame, usage: pd.DataFrame
         costs[["month", "tool", "cost_per_merged_pr"]], on=["month", "tool"], how="left"
     )
     table = table.rename(columns={"cost_per_merged_pr": "agent_cost_per_merged_pr"})
-    known = org[["month", "tool"]].drop_duplicates()
-    extra = table.merge(known, on=["month", "tool"], how="left", indicator=True)
-    missing = extra[extra["_merge"] == "left_only"][["month", "tool"]]
-    out = pd.concat([org, missing.assign(ai_prs=0)], ignore_index=True) if not missing.empty else org
-    return out.merge(table, on=["month", "tool"], how="left")
+    # Only on the ROI rows there are (a tool with spend or AI-assisted PRs): a row made up for agent PRs alone
+    # would have no spend to show; the organization's agent_cost_per_merged_pr snapshot counts every tool.
+    return roi._outer_merge(org, table, ["month", "tool"]).dropna(subset=["spend_note"])
 
 
 def _roi_row(record: dict) -> AIRoiMonth:

@@ -13,6 +13,7 @@ from metrics.ingestion import privacy
 from metrics.ingestion.models import AIImpactEstimate, MetricSnapshot
 from metrics.reports import formatting as fmt
 
+GROUP_SCOPES = ("organization", "team")
 SUMMED = (
     "reviews_given",
     "quick_large_approvals",
@@ -42,12 +43,17 @@ def lines(months: Sequence[dt.date], team_id: int | None = None) -> list[tuple[s
     """(label, text) pairs: sums over the months for counts, n-weighted means for medians and shares
     (marked "≈" for a median over several months), then the adjusted effects."""
     scope = "team" if team_id is not None else "organization"
-    large = {s for g, p, s in privacy.large_groups(team_ids=[team_id] if team_id else []) if p == "month"}
-    large = {s for s in large if s in set(months)}
-    rows = MetricSnapshot.objects.filter(
-        scope=scope, period="month", period_start__in=sorted(large), metric__in=[*SUMMED, *WEIGHTED]
+    # Group rows only (a report never reads per-person snapshots), then the one group's.
+    groups = MetricSnapshot.objects.filter(
+        scope__in=GROUP_SCOPES, period="month", period_start__in=list(months)
     )
-    rows = rows.filter(team_id=team_id) if team_id is not None else rows
+    groups = groups.filter(scope=scope, team_id=team_id)
+    large = set(
+        groups.filter(metric=privacy.ENGINEERS_METRIC, n__gte=privacy.floor()).values_list(
+            "period_start", flat=True
+        )
+    )
+    rows = groups.filter(period_start__in=sorted(large), metric__in=[*SUMMED, *WEIGHTED])
     got: dict[str, list[tuple[float, int]]] = {}
     for metric, value, n in rows.values_list("metric", "value", "n"):
         if value is not None:

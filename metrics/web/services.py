@@ -208,6 +208,30 @@ def roi_settings_set(*, hourly_cost: Any, hours_per_pr: Any) -> Organization:
     return org
 
 
+def review_settings_set(*, quick_minutes: Any, large_lines: Any) -> Organization:
+    """Issue 17: the thresholds of a quick approval of a large PR (approved within ``quick_minutes`` of
+    ready, on more than ``large_lines`` changed lines); both checked before either is stored."""
+    errors: dict[str, str] = {}
+    values: dict[str, float] = {}
+    for key, label, value, low, high in (
+        ("quick_approval_minutes", "quick-approval minutes", quick_minutes, 0.5, 24 * 60),
+        ("quick_approval_lines", "large-PR lines", large_lines, 1, 1_000_000),
+    ):
+        try:
+            values[key] = float(_number(value, key, low=low, high=high))
+        except SettingsError as exc:
+            errors.update({k: f"{label}: {v}" for k, v in exc.errors.items()})
+    if errors:
+        raise SettingsError(errors)
+    with transaction.atomic():
+        org = Organization.objects.select_for_update().order_by("pk").first() or Organization(
+            name="Organization"
+        )
+        org.settings = {**(org.settings or {}), **values}
+        org.save()
+    return org
+
+
 def ai_tool_save(*, name: str, monthly_seat_cost: Any, currency: str, tool: AITool | None = None) -> AITool:
     name = " ".join(name.split())
     currency = currency.strip().upper() or "USD"

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from metrics.core.models import AITool
+from metrics.ingestion.agents_review import review_settings
 from metrics.ingestion.impact import org_settings
 from metrics.ingestion.models import AISeatCount
 from metrics.ingestion.recompute import recompute_request
@@ -40,6 +41,11 @@ def _costs_post(request: HttpRequest) -> dict[str, str]:
                 hourly_cost=post.get("loaded_hourly_cost", ""),
                 hours_per_pr=post.get("engineering_hours_per_pr", ""),
             )
+        elif action == "review":
+            services.review_settings_set(
+                quick_minutes=post.get("quick_approval_minutes", ""),
+                large_lines=post.get("quick_approval_lines", ""),
+            )
         elif action in ("add", "edit"):
             tool = get_object_or_404(AITool, pk=post.get("tool") or 0) if action == "edit" else None
             services.ai_tool_save(
@@ -67,14 +73,22 @@ def costs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         errors = _costs_post(request)
         if not errors:
-            # Spend and hours feed only the ROI table: refresh just that (seconds, not a full recompute).
-            outcome = recompute_request(reason="settings: AI tool costs, seats, ROI knobs", part="ai_impact")
+            # Spend and hours feed only the ROI table: refresh just that (seconds, not a full recompute);
+            # the review thresholds change snapshot rows: a full recompute.
+            review = request.POST.get("action") == "review"
+            outcome = recompute_request(
+                reason="settings: quick-approval thresholds"
+                if review
+                else "settings: AI tool costs, seats, ROI knobs",
+                part="all" if review else "ai_impact",
+            )
             done = "ROI recompute queued for the analytics workers" if outcome.queued else "ROI recomputed"
             messages.success(request, f"Saved; {done}.")
             return redirect("web:settings_costs")
     context = {
         "tools": AITool.objects.order_by("name"),
         "knobs": org_settings(),
+        "review_knobs": review_settings(),
         "seat_counts": recent_seat_counts(),
         "errors": errors,
         "values": request.POST,

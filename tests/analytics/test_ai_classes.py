@@ -20,6 +20,7 @@ def h(hours: float) -> pd.Timestamp:
         ("branch", "copilot/fix-login", True),
         ("branch", "feature/copilot", False),
         ("author", "Copilot <198982749+Copilot@users.noreply.github.com>", True),
+        ("author", "Dave Dorsey (aider) <dave@example.com>", False),
         ("label", "ai-agent", True),
         ("label", "ai-assisted", False),
         ("trailer", "https://app.devin.ai/sessions/abc123", True),

@@ -81,6 +81,7 @@ def test_a_true_zero_is_significant_in_about_five_percent_of_runs() -> None:
     names = ["agent", "dose", "review_ai", "review_agent", "throughput"]
     significant = {n: float(np.mean([not covers(r[n], 0.0) for r in runs])) for n in names}
     print("share significant at a true zero", significant)
+    # Seen: agent 0.03, dose 0.09, review_ai 0.07, review_agent 0.05, throughput 0.08 (mean 0.064).
     for name in names:
         assert significant[name] <= 0.11, (name, significant)
     assert float(np.mean(list(significant.values()))) <= 0.09
