@@ -4,7 +4,9 @@ revisions as new later versions, and the demo's staggered rollout analysed on fi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -24,9 +26,15 @@ from metrics.ingestion.models import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo() -> None:
-    call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """``load_demo --small`` committed once for the module (each test's changes roll back), then flushed."""
+    with django_db_blocker.unblock():
+        call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
+        try:
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
 
 
 def _plan(**overrides: object) -> ExperimentPlan:

@@ -6,25 +6,32 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from metrics.analytics import sensitivity
 from metrics.core.models import Person, Team
 from metrics.ingestion import experiments as service
-from metrics.ingestion.models import AIImpactEstimate, Experiment, ExperimentPlan
+from metrics.ingestion.models import Experiment, ExperimentPlan
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo() -> None:
-    call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """``load_demo --small`` committed once for the module (each test's changes roll back), then flushed."""
+    with django_db_blocker.unblock():
+        call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
+        try:
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
 
 
 def _client(role: str) -> Client:
@@ -143,32 +150,3 @@ def test_a_bad_plan_is_refused_with_its_reason(demo: None) -> None:
     )
     assert response.status_code == 400 and b"dates must be YYYY-MM-DD" in response.content
     assert not Experiment.objects.filter(name="x").exists()
-
-
-def test_every_adjusted_estimate_on_the_ai_impact_page_carries_its_robustness(db: None) -> None:
-    common = {"scope": "organization", "method": "adjusted", "rule": "any", "status": "ok"}
-    common |= {"n_treated": 100, "n_clusters": 30, "definition_version": "1.2"}
-    AIImpactEstimate.objects.create(
-        outcome="cycle_time",
-        unit="percent_change",
-        estimate=-10.0,
-        ci_low=-15.0,
-        ci_high=-5.0,
-        n=400,
-        **common,
-    )
-    AIImpactEstimate.objects.create(
-        outcome="revert_rate",
-        unit="percentage_points",
-        estimate=0.5,
-        ci_low=-1.0,
-        ci_high=2.0,
-        n=400,
-        **common,
-    )
-    page = _client("viewer").get("/ai-impact/").content.decode()
-    cycle = sensitivity.from_interval(-10.0, -15.0, -5.0, 400, "percent_change")
-    assert cycle is not None and 0 < cycle.rv_alpha < cycle.rv
-    assert cycle.words() in page.replace("&#x27;", "'")
-    assert f"explain {cycle.rv:.0%} of what is left unexplained" in page
-    assert "Robustness: the interval already includes no effect" in page  # the revert rate's
