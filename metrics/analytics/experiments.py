@@ -570,5 +570,5 @@ def reading(effect: Effect) -> str:
         f"n={effect.n}, {effect.n_clusters} clusters). "
     )
     if effect.significant:
-        return text + "The interval excludes no change: this is unlikely to be chance alone."
-    return text + "The interval includes no change: the experiment cannot tell this from chance."
+        return text + "The interval leaves out zero: this is unlikely to be chance alone."
+    return text + "The interval includes zero: the experiment cannot tell this from chance."

@@ -21,6 +21,7 @@ from metrics.api.access import ReadOnlyApiAccess, TokenRateThrottle, request_acc
 from metrics.api.authentication import ApiTokenAuthentication
 from metrics.api.csv_export import CSVRenderer, csv_raw
 from metrics.api.sql import csv_cell
+from metrics.api.views import StrictNegotiation
 from metrics.core.models import Person, Team
 from metrics.ingestion.experiments import plan_intact
 from metrics.ingestion.models import Experiment
@@ -114,6 +115,7 @@ class ExperimentsApi(APIView):
     permission_classes = [ReadOnlyApiAccess]
     throttle_classes = [TokenRateThrottle]
     renderer_classes = [JSONRenderer, CSVRenderer]
+    content_negotiation_class = StrictNegotiation
 
     @extend_schema(
         operation_id="experiments_list",
@@ -152,6 +154,7 @@ class ExperimentAssignmentsApi(APIView):
     permission_classes = [ReadOnlyApiAccess]
     throttle_classes = [TokenRateThrottle]
     renderer_classes = [JSONRenderer, CSVRenderer]
+    content_negotiation_class = StrictNegotiation
 
     @extend_schema(
         operation_id="experiment_assignments_list",
@@ -168,7 +171,7 @@ class ExperimentAssignmentsApi(APIView):
     )
     def get(self, request: Request) -> Any:
         access = request_access(request)
-        if not access.is_admin or access.team_ids is not None:
+        if not access.plans_experiments or access.team_ids is not None:
             raise exceptions.PermissionDenied("the assignment list names people: admins only")
         raw = request.query_params.get("experiment", "")
         if not raw.isdigit() or len(raw) > 12:

@@ -26,11 +26,12 @@ export_urlpatterns = [
     path("ai-roi/", views.AIRoiListApi.as_view(), name="ai-roi"),
     path("survey-results/", SurveyResultsApi.as_view(), name="survey-results"),
     path("experiments/", ExperimentsApi.as_view(), name="experiments"),
-    path("experiment-assignments/", ExperimentAssignmentsApi.as_view(), name="experiment-assignments"),
 ]
 
 urlpatterns = [
     *export_urlpatterns,
+    # The licence hand-out list (names, admins only): an operational download, not a BI export.
+    path("experiment-assignments/", ExperimentAssignmentsApi.as_view(), name="experiment-assignments"),
     path(
         "schema/",
         SpectacularAPIView.as_view(patterns=[path("api/v1/", include(export_urlpatterns))]),

@@ -88,6 +88,12 @@ class Access:
         return self.role in (ADMIN, MANAGER)
 
     @property
+    def plans_experiments(self) -> bool:
+        """Plans, freezes and revises AI rollout experiments and downloads their assignment list (names);
+        every role reads their aggregate results."""
+        return self.role == ADMIN
+
+    @property
     def manages_surveys(self) -> bool:
         """Opens survey rounds and reads their (floored) free-text comments."""
         return self.role in (ADMIN, MANAGER)

@@ -427,6 +427,8 @@ def experiments_recompute(prs: pd.DataFrame | None = None) -> int:
     if not frozen.exists():
         return 0
     prs = history_frame() if prs is None else prs
+    if prs.empty:  # no merged PRs at all: nothing to analyse (results stay as they were)
+        return 0
     return sum(analyse(experiment, prs) is not None for experiment in frozen)
 
 

@@ -33,6 +33,7 @@ PATHS = {
     "ai-impact",
     "ai-roi",
     "survey-results",
+    "experiments",  # issue 20: planned AI rollouts
 }
 CHECKS = [
     checks.not_a_server_error,

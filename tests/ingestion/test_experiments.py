@@ -4,7 +4,9 @@ revisions as new later versions, and the demo's staggered rollout analysed on fi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,6 +16,7 @@ from metrics.analytics import experiments as ex
 from metrics.core.models import Team
 from metrics.ingestion import experiments as service
 from metrics.ingestion.models import (
+    AIUsageDay,
     Experiment,
     ExperimentAssignment,
     ExperimentPlan,
@@ -24,9 +27,15 @@ from metrics.ingestion.models import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo() -> None:
-    call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """``load_demo --small`` committed once for the module (each test's changes roll back), then flushed."""
+    with django_db_blocker.unblock():
+        call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
+        try:
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
 
 
 def _plan(**overrides: object) -> ExperimentPlan:
@@ -126,3 +135,36 @@ def test_bad_plans_are_refused_with_the_reason_and_nothing_written(demo: None) -
         service.plan_freeze(late, now=timezone.now() + dt.timedelta(days=30))
     late.refresh_from_db()
     assert not late.is_frozen and not ExperimentAssignment.objects.filter(experiment=late.experiment).exists()
+
+
+def test_compliance_comes_from_usage_telemetry_per_week(demo: None) -> None:
+    """A randomized rollout that ran during the demo's last eight weeks: telemetry days for some of the
+    assigned people and one control person; weekly compliance and the first stage follow them."""
+    prs = service.history_frame()
+    through = prs["merged_at"].max().date()
+    start = through - dt.timedelta(weeks=8)
+    start -= dt.timedelta(days=start.weekday())  # a Monday: weeks line up with the telemetry
+    plan = _plan(waves=[start], end=through + dt.timedelta(days=1))
+    plan = service.plan_freeze(
+        plan, now=dt.datetime.combine(start - dt.timedelta(days=3), dt.time(9), tzinfo=dt.UTC)
+    )
+    rows = list(ExperimentAssignment.objects.filter(experiment=plan.experiment).order_by("person_id"))
+    treated = [r.person_id for r in rows if r.arm == 1]
+    control = [r.person_id for r in rows if r.arm == 0]
+    users = treated[: len(treated) // 2]  # half of the assigned use it in the first week
+    week = start + dt.timedelta(days=1)
+    for person_id in [*users, control[0]]:
+        AIUsageDay.objects.create(
+            tool="copilot", user_key=f"login:p{person_id}", person_id=person_id, day=week, source="test"
+        )
+    result = service.analyse(plan.experiment)
+    assert result is not None and result.data["usage_source"] == "telemetry"
+    first = next(w for w in result.data["weekly"] if w["week"] == start.isoformat())
+    assert first["with_tool_people"] == len(treated)
+    assert first["with_tool_used"] == pytest.approx(len(users) / len(treated))
+    assert first["without_tool_used"] == pytest.approx(1 / len(control))
+    iv = next(e for e in result.data["effects"] if e["method"] == "iv" and e["outcome"] == "cycle_time")
+    moved = len(users) / len(treated) - 1 / len(control)
+    assert iv["first_stage"] == pytest.approx(moved, abs=0.15)  # strata weights move it a little
+    itt = next(e for e in result.data["effects"] if e["method"] == "itt" and e["outcome"] == "cycle_time")
+    assert itt["status"] == "ok" and itt["ci_low"] < itt["ci_high"] and itt["n"] > 0

@@ -185,11 +185,35 @@ def build_world() -> World:
         "path": ["swagger-ui.css"],
         "repository": [mine.full_name, theirs.full_name],
         "number": [pr_in.number, pr_out.number],
-        "pk": {"reports:run_pdf": run.pk, "reports:run_html": run.pk, "reports:schedule_edit": schedule.pk},
+        "pk": {
+            "reports:run_pdf": run.pk,
+            "reports:run_html": run.pk,
+            "reports:schedule_edit": schedule.pk,
+            **plant_experiment(inside, outside, sub, outer),  # issue 20: its pages and assignment list
+        },
         "source": source.pk,
         "source_name": [source.name],  # the OTLP receiver's /otlp/<source>/v1/... (POST only)
     }
     return World(xray, sub, outer, inside, outside, values)
+
+
+def plant_experiment(inside: Person, outside: Person, sub: Team, outer: Team) -> dict[str, int]:
+    """A frozen rollout assigning both planted people (the assignment list names them: admins only)."""
+    from metrics.analytics.experiments import plan_hash
+    from metrics.ingestion.models import Experiment, ExperimentAssignment, ExperimentPlan
+
+    content = {"design": "randomized", "unit": "person", "tool": "plantbot", "outcomes": ["cycle_time"]}
+    content |= {"waves": ["2030-01-06"], "end": "2030-03-01", "eligible_team_ids": [sub.pk, outer.pk]}
+    experiment = Experiment.objects.create(name="Plant rollout", tool="plantbot")
+    ExperimentPlan.objects.create(
+        experiment=experiment, version=1, content=content, sha256=plan_hash(content), frozen_at=timezone.now()
+    )
+    for person, team, arm in ((inside, sub, 1), (outside, outer, 0)):
+        ExperimentAssignment.objects.create(
+            experiment=experiment, person=person, team=team, stratum="s", arm=arm
+        )
+    names = ("web:experiment", "web:experiment_edit", "web:experiment_freeze", "web:experiment_revise")
+    return dict.fromkeys(names, experiment.pk)
 
 
 def make_user(name: str, spec: dict[str, Any], world: World) -> Any:
@@ -252,6 +276,7 @@ def web_urls(world: World) -> list[str]:
             "/teams/xray-kids/?period=month",
             "/teams/xray/?period=month",
             "/admin/",
+            f"/api/v1/experiment-assignments/?experiment={world.values['pk']['web:experiment']}&format=csv",
             *(
                 reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist")
                 for m in admin.site._registry
