@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,9 @@ async def _session_calls(url: str, raw: str, calls: list[tuple[str, dict[str, An
 
 
 def mcp(url: str, raw: str, calls: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    return asyncio.run(_session_calls(f"{url}/mcp", raw, calls))
+    # In a thread of its own: Playwright's sync API (the browser tests) may keep a loop on this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _session_calls(f"{url}/mcp", raw, calls)).result()
 
 
 def api(raw: str, path: str) -> list[dict[str, Any]]:
