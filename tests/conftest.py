@@ -6,6 +6,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +44,8 @@ KINDS: dict[str, tuple[str, ...]] = {
         "tests/core/test_dependency_audit.py",
         "tests/core/test_var_permissions.py",
         "tests/ingestion/test_import_git.py::test_cli",
+        "tests/ingestion/test_demo_first_run.py",  # the full default demo (10 teams, 12 months): tens of s
+        "tests/ingestion/test_recompute_path.py::test_manage_recompute_queue",  # manage.py subprocesses
         "tests/api/test_mcp.py",  # the MCP client against live_server, on the demo loaded per test
     ),
 }
@@ -171,6 +174,23 @@ def shared_dir() -> Path:
             pytest.fail(f"{SHARED} is missing: CI must have ../shared beside the project")
         pytest.skip(f"real data not available: {SHARED} is absent")
     return SHARED
+
+
+@pytest.fixture(scope="module")
+def small_demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The demo organization (``load_demo --small --seed 7``: the same generator with 4 teams and 6 months),
+    committed once per test module and flushed after it, for tests that read it (a test's own writes are
+    rolled back as usual).  Loading it in every test cost most of the developer loop's time."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("load_demo", "--small", "--seed", "7", verbosity=0, stdout=StringIO(), stderr=StringIO())
+        try:
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
 
 
 @pytest.fixture

@@ -96,14 +96,23 @@ def write_snapshots(frame: pd.DataFrame, extra: list[MetricSnapshot] | None = No
             with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
-        else:
-            batch: list[MetricSnapshot] = []
-            for row in rows:
-                batch.append(MetricSnapshot(**dict(zip(names, row, strict=True))))
-                if len(batch) >= 2000:
-                    MetricSnapshot.objects.bulk_create(batch)
-                    batch.clear()
-            MetricSnapshot.objects.bulk_create(batch)
+        else:  # one parameterised INSERT per batch: no model instances, no per-field compilation
+            ops, quote = connection.ops, connection.ops.quote_name
+            stamp = ops.adapt_datetimefield_value(now)
+            day = names.index("period_start")
+            statement = (
+                f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) "
+                f"VALUES ({', '.join(['%s'] * len(names))})"
+            )
+            with connection.cursor() as cursor:
+                while batch := list(itertools.islice(rows, 5000)):
+                    cursor.executemany(
+                        statement,
+                        [
+                            (*r[:day], ops.adapt_datefield_value(r[day]), *r[day + 1 : -1], stamp)
+                            for r in batch
+                        ],
+                    )
     return len(frame) + len(extra or [])
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from metrics.api.tokens import api_token_create
@@ -18,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo() -> None:
-    call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
+def demo(small_demo: None) -> None:
+    """The small demo, loaded once for the module (tests/conftest.py)."""
 
 
 def bearer(role: str, teams: list[Team] | None = None) -> dict[str, str]:

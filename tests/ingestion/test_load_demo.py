@@ -1,8 +1,13 @@
-"""``load_demo``: the demo organization stored through records_ingest; Sextant recovers the planted counts."""
+"""``load_demo``: the demo organization stored through records_ingest; Sextant recovers the planted counts.
+
+The demo is loaded once for the module (committed, flushed after it); each test's own writes, a second
+load included, are rolled back.  A load into an existing organization: test_load_demo_settings.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -41,8 +46,19 @@ def table_sizes() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in MODELS}
 
 
-def test_sextant_recovers_the_planted_counts() -> None:
-    out, _ = load()
+@pytest.fixture(scope="module")
+def loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """The first load's standard output."""
+    with django_db_blocker.unblock():
+        out, _ = load()
+        try:
+            yield out
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+
+
+def test_sextant_recovers_the_planted_counts(loaded: str) -> None:
+    out = loaded
     counts = truth()["counts"]
     assert truth()["seed"] == 7 and Organization.objects.get().name == "Acme (demo)"
     assert PullRequest.objects.count() == counts["prs"]
@@ -62,8 +78,7 @@ def test_sextant_recovers_the_planted_counts() -> None:
     assert f"{counts['ai_assisted_marked_prs']} AI-assisted PRs detected" in out
 
 
-def test_unmarked_ai_prs_are_not_detected() -> None:
-    load()
+def test_unmarked_ai_prs_are_not_detected(loaded: str) -> None:
     unmarked = truth()["unmarked_ai_prs"]
     assert unmarked
     for ref in unmarked:
@@ -71,8 +86,7 @@ def test_unmarked_ai_prs_are_not_detected() -> None:
         assert not PullRequest.objects.get(repository__full_name=repo, number=int(number)).ai_assisted
 
 
-def test_loading_twice_stores_nothing_twice() -> None:
-    load()
+def test_loading_twice_stores_nothing_twice(loaded: str) -> None:
     first = table_sizes()
     first_truth = truth()
     snapshots = MetricSnapshot.objects.count()
@@ -83,17 +97,8 @@ def test_loading_twice_stores_nothing_twice() -> None:
     assert out.rstrip().endswith(f"; {snapshots} snapshots recomputed.")
 
 
-def test_if_empty_skips_when_pull_requests_exist() -> None:
-    load()
+def test_if_empty_skips_when_pull_requests_exist(loaded: str) -> None:
     before = table_sizes()
     out, _ = load("--if-empty")
     assert "already stored" in out and "not loaded" in out
     assert table_sizes() == before
-
-
-def test_an_existing_organization_keeps_its_settings() -> None:
-    Organization.objects.create(name="Initech", settings={"min_group_size": 7})
-    load("--if-empty")  # nothing stored yet, so it loads
-    org = Organization.objects.get()
-    assert org.name == "Initech"
-    assert org.settings["min_group_size"] == 7 and org.settings["demo_truth"]["seed"] == 7

@@ -7,13 +7,11 @@ import datetime as dt
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.core.management import call_command
 from pypdf import PdfReader
 
 from metrics.core.models import Team
@@ -22,15 +20,9 @@ from metrics.reports.models import ReportSchedule
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def demo(small_demo: None) -> None:
     """The demo organization (``load_demo --small``: the same generator with 4 teams and 6 months, to keep
     the suite fast; bench/report.py renders the full one), committed once per module, then flushed."""
-    with django_db_blocker.unblock():
-        call_command("load_demo", "--small", "--seed", "7", verbosity=0, stdout=StringIO(), stderr=StringIO())
-        try:
-            yield
-        finally:
-            call_command("flush", interactive=False, verbosity=0)
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from metrics.core.models import Team
@@ -28,9 +26,8 @@ def _spec(html: str, div_id: str) -> dict:
 
 
 def test_the_stacked_phases_add_up_to_the_total_shown_for_every_demo_team_and_month(
-    admin_client: Client,
+    admin_client: Client, small_demo: None
 ) -> None:
-    call_command("load_demo", stdout=StringIO(), stderr=StringIO())
     checked = 0
     teams = list(Team.objects.all())
     assert len(teams) >= 4
