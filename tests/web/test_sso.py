@@ -165,3 +165,25 @@ def test_id_tokens_of_another_issuer_audience_or_time_are_refused(signing_provid
             pytest.fail(f"an ID token with the wrong {what} was accepted")
     with pytest.raises(SuspiciousOperation):  # a replayed token: another sign-in's nonce
         backend.verify_token(_id_token(key, iss=issuer, aud="sextant"), nonce="n2")
+
+
+@pytest.mark.django_db
+def test_each_sign_in_sets_the_role_again(settings: Any, rf: Any) -> None:
+    """The identity provider is the source of truth: a later sign-in with other groups changes the role."""
+    payments = make_team(name="Payments", slug="payments")
+    settings.OIDC_ROLE_GROUPS, settings.OIDC_TEAM_GROUPS = ROLE_GROUPS, {"pay": "payments"}
+    request = rf.get("/accounts/oidc/callback/")
+    request.session = {}
+    backend = sso.SextantOIDCBackend()
+    backend.request = request
+    claims = {"email": "kim@x.io", "preferred_username": "kim", "groups": ["leads", "pay"]}
+    assert backend.verify_claims(claims)
+    kim = backend.create_user(claims)
+    assert (kim.username, kim.sextant_profile.role) == ("kim", "manager")
+    assert list(kim.sextant_profile.teams.all()) == [payments]
+    assert backend.verify_claims({**claims, "groups": ["eng"]})
+    backend.update_user(kim, claims)
+    kim.sextant_profile.refresh_from_db()
+    assert kim.sextant_profile.role == "viewer" and not kim.sextant_profile.teams.exists()
+    assert not backend.verify_claims({**claims, "groups": []})
+    assert "none of your groups" in request.session[sso.DENIED_KEY]
