@@ -35,14 +35,8 @@ IGNORED_FIELDS = {
     "updated_at",
     "last_period_sent",
 }
-SECRET_WORDS = (
-    "secret",
-    "password",
-    "token",
-    "key",
-    "hash",
-    "webhook",
-)  # webhook: a chat URL is a credential
+# webhook: a chat webhook URL (report digests) is a credential
+SECRET_WORDS = ("secret", "password", "token", "key", "hash", "webhook")
 
 
 def _is_secret(name: str) -> bool:
