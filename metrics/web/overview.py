@@ -210,6 +210,20 @@ def _org_cells(org: Values, starts: Frame, score: Any) -> list[Cell]:
     ]
 
 
+def one_unit_per_column(rows: list[Row], org: list[Cell] | None) -> tuple[list[Row], list[Cell] | None]:
+    """Every hours column in one unit (hours, or days when its largest figure is two days or more): 19.7 h
+    above 6.1 d read as if the first were larger."""
+    columns = [row.cells for row in rows] + ([org] if org else [])
+    for index, (metric, _) in enumerate(COLUMNS):
+        if catalog.unit(metric) != "hours":
+            continue
+        unit = display.hours_unit(float(cells[index].sort) for cells in columns if cells[index].sort)
+        for cells in columns:
+            if cells[index].sort:
+                cells[index] = cells[index]._replace(shown=display.hours(float(cells[index].sort), unit))
+    return rows, org
+
+
 def _values(
     period: str, starts: list[dt.date], people: frozenset[int] | None = None
 ) -> dict[int | None, Values]:
@@ -279,6 +293,7 @@ def _table(
         frame = Frame(period, starts, upto)
         rows = _rows(values, frame, subtree(tree, root), satisfaction)
         org_cells = _org_cells(org, frame, satisfaction.get(ORGANIZATION)) if org else None
+        rows, org_cells = one_unit_per_column(rows, org_cells)
         return (
             partials.macro(PARTIAL, "rows")(rows),
             partials.macro(PARTIAL, "cells")(org_cells) if org_cells else None,
