@@ -191,6 +191,7 @@ def _rows(
 ) -> list[Row]:
     rows = []
     prefix = reverse("web:team", args=["-"])[:-2]  # one reverse, not one per team
+    state = f"?period={starts.period}"  # the team page opens on the overview's period
     for team, depth in teams:
         team_values = values.get(team.pk, {})
         cells = [
@@ -199,7 +200,8 @@ def _rows(
             else _cell(metric, team_values.get(metric, {}), starts)
             for metric, _ in COLUMNS
         ]
-        rows.append(Row(team.slug, f"{0.75 + depth * 1.1:.2f}", f"{prefix}{team.slug}/", team.name, cells))
+        url = f"{prefix}{team.slug}/{state}"
+        rows.append(Row(team.slug, f"{0.75 + depth * 1.1:.2f}", url, team.name, cells))
     return rows
 
 
@@ -334,9 +336,14 @@ def _choices(period: str, available: list[dt.date], at: dt.date) -> str:
 def overview(request: HttpRequest) -> HttpResponse:
     period = params.choice(request.GET, "period", queries.PERIODS, "month")
     root = params.team_value(request.GET)
+    # The table's sort (applied in the browser, kept in the URL): the tree order or a column.
+    sort = params.choice(request.GET, "sort", ("order", *(metric for metric, _ in COLUMNS)), "order")
+    direction = params.choice(request.GET, "dir", ("asc", "desc"), "asc" if sort == "order" else "desc")
     version = queries.teams_version()
     tree = queries.cached_team_tree(version)
     context: dict[str, Any] = {
+        "sort": sort,
+        "dir": direction,
         "period": period,
         "periods": queries.PERIODS,
         "root": root,

@@ -313,5 +313,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "people": _people_html(team, figures["month"], snapshots, (version, index)) if sees_people else "",
         "prs_url": f"{reverse('web:prs')}?{urlencode({'team': team.slug})}",
         "plotly_js_url": plotly_url(),
+        # The period and range travel with every link to another team and back to the overview.
+        "state": "?" + urlencode({"period": period, "range": span}),
+        "overview_state": "?" + urlencode({"period": period}),
     }
     return render(request, "dashboards/team.html", context)

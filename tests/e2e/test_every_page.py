@@ -412,3 +412,53 @@ def test_every_page(demo: Demo, contexts: dict[str, BrowserContext], role: str, 
     missing = MUST_SEE[role] - set(result.visited)
     assert not missing, f"{role} did not get these pages: {sorted(missing)} (statuses {result.statuses})"
     assert not result.problems, "\n".join(result.problems)
+
+
+def row_order(page: Page) -> list[str]:
+    return page.eval_on_selector_all("tbody[data-sort-body] tr", "(rows) => rows.map((r) => r.dataset.team)")
+
+
+def indents(page: Page) -> set[str]:
+    return set(
+        page.eval_on_selector_all(
+            "tbody[data-sort-body] th.team-cell",
+            "(cells) => cells.map((c) => getComputedStyle(c).paddingLeft)",
+        )
+    )
+
+
+def test_overview_sort_period_and_team_links_keep_their_state(
+    demo: Demo, contexts: dict[str, BrowserContext]
+) -> None:
+    """Sorted by a figure the overview is a ranking without the tree's indentation, and the sort is in the
+    URL (a reload keeps it, so does another period); the period travels to a team page and from there to
+    its breadcrumbs and sub-teams (issue 16, item 6: 'State is lost')."""
+    base = demo.server.url
+    page = contexts["admin"].new_page()
+    page.goto(f"{base}/?period=week")
+    tree = row_order(page)
+    assert len(indents(page)) > 1  # a tree: sub-teams indented
+    page.click("th[data-sort-key=cycle_time_p50] button")
+    assert "sort=cycle_time_p50" in page.url and "dir=desc" in page.url and "period=week" in page.url
+    ranked = row_order(page)
+    assert ranked != tree and sorted(ranked) == sorted(tree)
+    assert len(indents(page)) == 1  # a ranking: no indentation
+    page.reload()
+    assert row_order(page) == ranked and len(indents(page)) == 1
+    page.select_option("select[name=period]", "month")
+    page.wait_for_url("**period=month**")
+    assert "sort=cycle_time_p50" in page.url and "dir=desc" in page.url
+    assert page.get_attribute("th[data-sort-key=cycle_time_p50]", "aria-sort") == "descending"
+
+    parent = page.eval_on_selector_all(
+        "tbody[data-sort-body] tr", "(rows) => rows.map((r) => r.querySelector('a').getAttribute('href'))"
+    )
+    assert all(href.endswith("?period=month") for href in parent)
+    page.goto(f"{base}/teams/{demo.examples['*']['slug']}/?period=month&range=12m")
+    crumbs = page.eval_on_selector_all(".crumbs a", "(links) => links.map((a) => a.getAttribute('href'))")
+    assert crumbs[0] == "/?period=month"
+    children = page.eval_on_selector_all(
+        ".page-head p.muted a", "(links) => links.map((a) => a.getAttribute('href'))"
+    )
+    assert children and all(href.endswith("?period=month&range=12m") for href in children)
+    page.close()
