@@ -101,14 +101,21 @@ def sparkline(points: Sequence[float | None], *, width: int = 84, height: int = 
 
 def _trend(metric: str, now: float | None, before: float | None) -> dict[str, str]:
     """Change against the previous period: arrow, sign and whether it is good news."""
-    if now is None or before is None or math.isnan(now) or math.isnan(before) or before == 0:
+    if now is None or before is None or math.isnan(now) or math.isnan(before):
         return {}
-    change = (now - before) / abs(before)
-    if abs(change) < 0.005:
+    if catalog.unit(metric) == "share":  # a share moves in percentage points, as the reports say it
+        change, smallest = now - before, 0.0005
+        text = f"{change * 100:+.1f} pp vs previous period"
+    elif before == 0:
+        return {}
+    else:
+        change, smallest = (now - before) / abs(before), 0.005
+        text = f"{change:+.0%} vs previous period"
+    if abs(change) < smallest:
         return {"arrow": "→", "text": "no change", "tone": "flat"}
     direction = catalog.better(metric)  # None: neither good nor bad news by itself (volume, AI use)
     tone = "neutral" if direction is None else "good" if (change > 0) == (direction == "higher") else "bad"
-    return {"arrow": "▲" if change > 0 else "▼", "text": f"{change:+.0%} vs previous period", "tone": tone}
+    return {"arrow": "▲" if change > 0 else "▼", "text": text, "tone": tone}
 
 
 def cell(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from metrics.web import display
-from metrics.web.overview import COLUMNS, Row, cell, one_unit_per_column
+from metrics.web.overview import COLUMNS, Row, _trend, cell, one_unit_per_column
 
 
 def test_a_column_of_hours_reads_in_days_when_any_figure_reaches_two_days() -> None:
@@ -28,3 +28,17 @@ def test_the_overview_shows_every_team_and_the_organization_in_one_unit() -> Non
     assert org is not None and org[index].shown == "1.7 d"
     short = one_unit_per_column([row("search", 19.7), row("data", 30.0)], None)[0]
     assert [r.cells[index].shown for r in short] == ["19.7 h", "30.0 h"]
+
+
+def test_a_share_changes_in_points_as_in_the_report_other_figures_in_percent() -> None:
+    """AI-assisted share 25% -> 30% is +5.0 pp on the page, as in the PDF (not +20%)."""
+    assert _trend("ai_assisted_share", 0.30, 0.25)["text"] == "+5.0 pp vs previous period"
+    assert _trend("revert_rate", 0.02, 0.04) == {
+        "arrow": "▼",
+        "text": "-2.0 pp vs previous period",
+        "tone": "good",
+    }
+    assert _trend("ai_assisted_share", 0.30, 0.0)["text"] == "+30.0 pp vs previous period"  # from nothing
+    assert _trend("ai_assisted_share", 0.2502, 0.25)["text"] == "no change"
+    assert _trend("cycle_time_p50", 30.0, 40.0)["text"] == "-25% vs previous period"
+    assert _trend("cycle_time_p50", 30.0, 0.0) == {}
