@@ -285,6 +285,10 @@ NAV_CLIPPED = """() => Array.from(document.querySelectorAll('nav a')).filter((a)
     })"""
 
 
+# Pages a script draws after "load" (the API docs fetch the schema first): checked once drawn.
+DRAWN_BY_SCRIPT = {"api-docs": ".swagger-ui .info .title", "api-redoc": ".api-content"}
+
+
 @dataclass(frozen=True)
 class Probe:
     status: int
@@ -369,6 +373,8 @@ def visit_all(context: BrowserContext, demo: Demo, role: str, width: int) -> Vis
         seen_errors.add(probe.status)
         page.goto(base + path, wait_until="load")
         wait_for_charts(page)
+        if name in DRAWN_BY_SCRIPT:
+            page.wait_for_selector(DRAWN_BY_SCRIPT[name], timeout=20_000)
         result.visited.append(name)
         result.problems += [f"{name} ({path}): {problem}" for problem in layout_problems(page)]
         page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
