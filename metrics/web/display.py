@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
@@ -25,8 +26,16 @@ def definition(metric: str) -> str:
     return found.definition if found else ""
 
 
-def hours(value: float) -> str:
-    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+def hours(value: float, unit: str = "") -> str:
+    """Hours, or days beyond two days; ``unit`` ("h" or "d") fixes it, so a column reads in one unit."""
+    unit = unit or hours_unit([value])
+    return f"{value:.1f} h" if unit == "h" else f"{value / 24:.1f} d"
+
+
+def hours_unit(values: Iterable[float | None]) -> str:
+    """The unit of a column of hours: days when its largest value is two days or more."""
+    known = [v for v in values if v is not None and not math.isnan(v)]
+    return "d" if known and max(known) >= 48 else "h"
 
 
 def format_value(metric: str, value: float | None) -> str:

@@ -101,14 +101,21 @@ def sparkline(points: Sequence[float | None], *, width: int = 84, height: int = 
 
 def _trend(metric: str, now: float | None, before: float | None) -> dict[str, str]:
     """Change against the previous period: arrow, sign and whether it is good news."""
-    if now is None or before is None or math.isnan(now) or math.isnan(before) or before == 0:
+    if now is None or before is None or math.isnan(now) or math.isnan(before):
         return {}
-    change = (now - before) / abs(before)
-    if abs(change) < 0.005:
+    if catalog.unit(metric) == "share":  # a share moves in percentage points, as the reports say it
+        change, smallest = now - before, 0.0005
+        text = f"{change * 100:+.1f} pp vs previous period"
+    elif before == 0:
+        return {}
+    else:
+        change, smallest = (now - before) / abs(before), 0.005
+        text = f"{change:+.0%} vs previous period"
+    if abs(change) < smallest:
         return {"arrow": "→", "text": "no change", "tone": "flat"}
     direction = catalog.better(metric)  # None: neither good nor bad news by itself (volume, AI use)
     tone = "neutral" if direction is None else "good" if (change > 0) == (direction == "higher") else "bad"
-    return {"arrow": "▲" if change > 0 else "▼", "text": f"{change:+.0%} vs previous period", "tone": tone}
+    return {"arrow": "▲" if change > 0 else "▼", "text": text, "tone": tone}
 
 
 def cell(
@@ -191,6 +198,7 @@ def _rows(
 ) -> list[Row]:
     rows = []
     prefix = reverse("web:team", args=["-"])[:-2]  # one reverse, not one per team
+    state = f"?period={starts.period}"  # the team page opens on the overview's period
     for team, depth in teams:
         team_values = values.get(team.pk, {})
         cells = [
@@ -199,7 +207,8 @@ def _rows(
             else _cell(metric, team_values.get(metric, {}), starts)
             for metric, _ in COLUMNS
         ]
-        rows.append(Row(team.slug, f"{0.75 + depth * 1.1:.2f}", f"{prefix}{team.slug}/", team.name, cells))
+        url = f"{prefix}{team.slug}/{state}"
+        rows.append(Row(team.slug, f"{0.75 + depth * 1.1:.2f}", url, team.name, cells))
     return rows
 
 
@@ -208,6 +217,20 @@ def _org_cells(org: Values, starts: Frame, score: Any) -> list[Cell]:
         _satisfaction_cell(score) if metric == "satisfaction" else _cell(metric, org.get(metric, {}), starts)
         for metric, _ in COLUMNS
     ]
+
+
+def one_unit_per_column(rows: list[Row], org: list[Cell] | None) -> tuple[list[Row], list[Cell] | None]:
+    """Every hours column in one unit (hours, or days when its largest figure is two days or more): 19.7 h
+    above 6.1 d read as if the first were larger."""
+    columns = [row.cells for row in rows] + ([org] if org else [])
+    for index, (metric, _) in enumerate(COLUMNS):
+        if catalog.unit(metric) != "hours":
+            continue
+        unit = display.hours_unit(float(cells[index].sort) for cells in columns if cells[index].sort)
+        for cells in columns:
+            if cells[index].sort:
+                cells[index] = cells[index]._replace(shown=display.hours(float(cells[index].sort), unit))
+    return rows, org
 
 
 def _values(
@@ -279,6 +302,7 @@ def _table(
         frame = Frame(period, starts, upto)
         rows = _rows(values, frame, subtree(tree, root), satisfaction)
         org_cells = _org_cells(org, frame, satisfaction.get(ORGANIZATION)) if org else None
+        rows, org_cells = one_unit_per_column(rows, org_cells)
         return (
             partials.macro(PARTIAL, "rows")(rows),
             partials.macro(PARTIAL, "cells")(org_cells) if org_cells else None,
@@ -319,9 +343,14 @@ def _choices(period: str, available: list[dt.date], at: dt.date) -> str:
 def overview(request: HttpRequest) -> HttpResponse:
     period = params.choice(request.GET, "period", queries.PERIODS, "month")
     root = params.team_value(request.GET)
+    # The table's sort (applied in the browser, kept in the URL): the tree order or a column.
+    sort = params.choice(request.GET, "sort", ("order", *(metric for metric, _ in COLUMNS)), "order")
+    direction = params.choice(request.GET, "dir", ("asc", "desc"), "asc" if sort == "order" else "desc")
     version = queries.teams_version()
     tree = queries.cached_team_tree(version)
     context: dict[str, Any] = {
+        "sort": sort,
+        "dir": direction,
         "period": period,
         "periods": queries.PERIODS,
         "root": root,

@@ -118,7 +118,9 @@ def _team_post(request: HttpRequest, team: Team) -> dict[str, str]:
             messages.success(request, f"Member added; {_recompute(f'member added to {team.name}')}.")
         elif action == "end":
             membership = get_object_or_404(TeamMembership, pk=request.POST.get("membership") or 0, team=team)
-            end = params.date_value(request.POST, "end") or timezone.now().date()
+            end = params.date_value(request.POST, "end")
+            if end is None:  # no silent "today": the page no longer pre-fills one beside every member
+                return {"end": f"choose the last day of {membership.person} in {team.name}"}
             services.membership_end(membership=membership, end=end)
             outcome = _recompute(f"membership in {team.name} ended")
             messages.success(request, f"{membership.person} leaves {team.name} on {end:%Y-%m-%d}; {outcome}.")

@@ -173,15 +173,17 @@ def _people(team: Team, month: dt.date | None, subtree: frozenset[int] | None = 
         values[person_id][metric] = value
     prs, team_query = reverse("web:prs"), urlencode({"team": team.slug})
     rows = []
+    unit = display.hours_unit(values[pk].get("cycle_time_p50") for pk in names)  # one unit in the column
     for pk, name in sorted(names.items(), key=lambda item: item[1].casefold()):
         got = values[pk]
         level = got.get("ai_adoption_level")
+        cycle = got.get("cycle_time_p50")
         rows.append(
             {
                 "id": pk,
                 "name": name,
                 "merged": display.format_value("merged_prs", got.get("merged_prs")),
-                "cycle": display.format_value("cycle_time_p50", got.get("cycle_time_p50")),
+                "cycle": display.hours(cycle, unit) if cycle is not None and not math.isnan(cycle) else "—",
                 "size": display.format_value("pr_size_p50", got.get("pr_size_p50")),
                 "ai": ADOPTION_LEVELS.get(int(level), "—") if level is not None else "—",
                 "prs_url": f"{prs}?author={pk}&{team_query}",  # urlencode() of both, per person
@@ -316,5 +318,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "floored": not sees_people,
         "reviewers": review_agents.reviewers(index.below([team.pk]), figures["month"]) if sees_people else [],
         "reviewers_month": figures["month_label"],
+        # The period and range travel with every link to another team and back to the overview.
+        "state": "?" + urlencode({"period": period, "range": span}),
+        "overview_state": "?" + urlencode({"period": period}),
     }
     return render(request, "dashboards/team.html", context)

@@ -48,7 +48,7 @@ def test_overview_lists_the_team_tree_with_values_trends_and_sparklines(
     html = admin_client.get("/").content.decode()
     assert "June 2025" in html
     for slug in ("product", "checkout", "search", "platform"):
-        assert f'href="/teams/{slug}/"' in html
+        assert f'href="/teams/{slug}/?period=month"' in html  # the team page opens on the same period
     row = re.search(r'<tr data-order="\d+" data-team="checkout">.*?</tr>', html, re.S).group(0)
     # June, not May: 12.5 h, 42 PRs, 5.0%, 37.5%.  The fixture's data runs through 19 June, so June is
     # provisional: marked, and never compared with May (no arrows: tests/reports/test_provisional_demo.py
@@ -144,7 +144,8 @@ def test_team_dashboard_kpis_latest_values_and_definitions(admin_client: Client,
     for shown in ("10.0 h", "3.0 d", "2.75", "50.0%", "—", "-50% vs previous period"):
         assert shown in html, shown
     assert escape(DEFINITIONS["cycle_time_p50"]) in html
-    assert 'href="/teams/product/"' in html  # breadcrumb to the parent team
+    # breadcrumb to the parent team, keeping the period and range
+    assert 'href="/teams/product/?period=week&amp;range=6m"' in html
     assert "No survey round has included Checkout yet." in html  # satisfaction empty state
 
 

@@ -183,6 +183,19 @@ def test_add_and_end_a_membership(admin_client: Client, org: Org) -> None:
     assert bad.status_code == 400 and "it cannot end before" in bad.content.decode()
 
 
+def test_ending_a_membership_needs_a_day_and_none_is_pre_filled(admin_client: Client, org: Org) -> None:
+    """No 'Leaves' date of today beside every member (it read as if everyone left today): the field is
+    empty, and an end without a day is refused, nothing changed."""
+    membership = TeamMembership.objects.filter(team=org.platform, end__isnull=True).first()
+    assert membership is not None
+    html = admin_client.get("/settings/teams/platform/").content.decode()
+    assert '<input type="date" name="end" required' in html and 'name="end" value=' not in html
+    refused = admin_client.post("/settings/teams/platform/", {"action": "end", "membership": membership.pk})
+    assert refused.status_code == 400 and "choose the last day of" in refused.content.decode()
+    membership.refresh_from_db()
+    assert membership.end is None
+
+
 def test_csv_import(admin_client: Client, org: Org) -> None:
     good = SimpleUploadedFile(
         "teams.csv",

@@ -51,33 +51,71 @@
     });
   }
 
-  // Client-side sort of a table's rows by the clicked column (data-sort values; blanks last).
+  // Client-side sort of a table's rows by the clicked column (data-sort values; blanks last).  Sorted by a
+  // figure, the rows are a ranking, not a tree: the indentation goes ("flat"), or teams would seem to sit
+  // under the wrong parent.  The sort is kept in the URL (?sort=&dir=) and in the filter form, so a
+  // reload, a shared link or another period keeps it.
   function sortable(table) {
     var body = table.querySelector("tbody[data-sort-body]");
     if (!body) return;
-    table.querySelectorAll("th[data-sort-key]").forEach(function (th, index) {
+    var headers = Array.prototype.slice.call(table.querySelectorAll("th[data-sort-key]"));
+
+    function apply(th, ascending) {
+      var index = headers.indexOf(th);
+      headers.forEach(function (other) { other.setAttribute("aria-sort", "none"); });
+      th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      table.classList.toggle("flat", th.dataset.sortKey !== "order");
+      var rows = Array.prototype.slice.call(body.rows);
+      var key = function (row) {
+        var raw = index === 0 ? row.dataset.order : row.cells[index] && row.cells[index].dataset.sort;
+        return raw === undefined || raw === "" ? null : parseFloat(raw);
+      };
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === null && y === null) return 0;
+        if (x === null) return 1;
+        if (y === null) return -1;
+        return ascending ? x - y : y - x;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    }
+
+    function remember(sortKey, ascending) {
+      var tree = sortKey === "order" && ascending;
+      var url = new URL(window.location.href);
+      if (tree) { url.searchParams.delete("sort"); url.searchParams.delete("dir"); }
+      else { url.searchParams.set("sort", sortKey); url.searchParams.set("dir", ascending ? "asc" : "desc"); }
+      window.history.replaceState(null, "", url.toString());
+      document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+        [["sort", sortKey], ["dir", ascending ? "asc" : "desc"]].forEach(function (pair) {
+          var input = form.querySelector("input[type=hidden][name=" + pair[0] + "]");
+          if (!input) {
+            input = document.createElement("input");
+            input.type = "hidden";
+            input.name = pair[0];
+            form.appendChild(input);
+          }
+          input.value = pair[1];
+          input.disabled = tree;
+        });
+      });
+    }
+
+    headers.forEach(function (th) {
       var button = th.querySelector("button.sort");
       if (!button) return;
       button.addEventListener("click", function () {
         var ascending = th.getAttribute("aria-sort") !== "ascending";
         if (th.dataset.sortKey !== "order" && th.getAttribute("aria-sort") === "none") ascending = false;
-        table.querySelectorAll("th[data-sort-key]").forEach(function (other) { other.setAttribute("aria-sort", "none"); });
-        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        var rows = Array.prototype.slice.call(body.rows);
-        var key = function (row) {
-          var raw = index === 0 ? row.dataset.order : row.cells[index].dataset.sort;
-          return raw === undefined || raw === "" ? null : parseFloat(raw);
-        };
-        rows.sort(function (a, b) {
-          var x = key(a), y = key(b);
-          if (x === null && y === null) return 0;
-          if (x === null) return 1;
-          if (y === null) return -1;
-          return ascending ? x - y : y - x;
-        });
-        rows.forEach(function (row) { body.appendChild(row); });
+        apply(th, ascending);
+        remember(th.dataset.sortKey, ascending);
       });
     });
+    var initial = table.dataset.sortInitial;
+    var chosen = headers.filter(function (th) { return th.dataset.sortKey === initial; })[0];
+    if (chosen && !(initial === "order" && table.dataset.sortDir !== "desc")) {
+      apply(chosen, table.dataset.sortDir === "asc");
+    }
   }
 
   function renderRun(row, run) {
