@@ -45,6 +45,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "tests/core/test_dependency_audit.py",
         "tests/core/test_var_permissions.py",
         "tests/ingestion/test_import_git.py::test_cli",
+        "tests/analytics/test_phase_identity_full_demo.py",  # the full default demo (10 teams, 12 months)
         "tests/ingestion/test_demo_first_run.py",  # the full default demo (10 teams, 12 months): tens of s
         "tests/ingestion/test_recompute_path.py::test_manage_recompute_queue",  # manage.py subprocesses
         "tests/api/test_mcp.py",  # the MCP client against live_server, on the demo loaded per test
