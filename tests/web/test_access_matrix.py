@@ -65,7 +65,7 @@ def readme_rules() -> dict[str, Rule]:
             reports=role in ("admin", "manager"),
         )
     # /reports/ is "executive report runs and schedules (admins and managers)" in the page table.
-    assert "| `/reports/` | executive report runs and schedules (admins and managers) |" in text
+    assert "| `/reports/` | executive report runs and schedules (admins and managers)" in text
     return rules
 
 
