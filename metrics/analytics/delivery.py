@@ -300,6 +300,7 @@ def outcomes(
     lead = pd.DataFrame(
         {
             "deployment_id": ships["deployment_id"].to_numpy(),
+            "pr_id": ships["id"].to_numpy(),
             "lead_hours": hours_between(
                 ships["first_commit_at"].reset_index(drop=True), shipped_at
             ).to_numpy(),

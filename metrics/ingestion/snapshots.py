@@ -178,15 +178,16 @@ def _observation() -> Observation | None:
     return None if through is None else Observation(pd.Timestamp(through), completeness.window_days())
 
 
-def deployment_outcomes(*, repository_ids: list[int] | None) -> pd.DataFrame:
+def deployment_outcomes(*, repository_ids: list[int] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The production deployments of these repositories (None: all) with their outcome (failed, rework,
-    recovery, AI) by the snapshot engine's rules: the rows behind a delivery number (the drill-down)."""
+    recovery, AI), and the PRs each shipped (deployment_id, pr_id, lead_hours), by the snapshot engine's
+    rules: the rows behind a delivery number (the drill-down)."""
     deployments = selectors.deployment_frame(repository_ids=repository_ids)
     if deployments.empty:
-        return deployments
+        return deployments, pd.DataFrame(columns=["deployment_id", "pr_id", "lead_hours"])
     prs = selectors.pull_request_frame(repository_ids=repository_ids, columns=SNAPSHOT_PR_COLUMNS)
     incidents = selectors.incident_frame(repository_ids=repository_ids)
-    return delivery_outcomes(prs, deployments, incidents, _observation())[0]
+    return delivery_outcomes(prs, deployments, incidents, _observation())
 
 
 RECOMPUTE_GRACE = timedelta(minutes=10)

@@ -23,7 +23,7 @@ from metrics.analytics import catalog
 from metrics.analytics.delivery import LINK_RULE
 from metrics.core.access import Access
 from metrics.core.models import Repository, Team, team_subtree
-from metrics.ingestion.models import DeliverySplit, Deployment, Incident, MetricSnapshot
+from metrics.ingestion.models import DeliverySplit, Deployment, Incident, MetricSnapshot, PullRequest
 from metrics.ingestion.privacy import visible_snapshots_q
 from metrics.ingestion.snapshots import deployment_outcomes
 from metrics.web import charts, display, params, queries
@@ -39,6 +39,7 @@ KEYS = (
 )
 POINTS = {"week": 26, "month": 12}  # the trend's length
 DRILL_ROWS = 200
+SHIPPED_SHOWN = 12  # PR links per deployment in the drill-down
 COLORS = {"Elite": charts.GREEN, "High": charts.BLUE, "Medium": charts.AMBER, "Low": charts.RED}
 SEVERITY_COLORS = (charts.RED, charts.AMBER, charts.BLUE, charts.VIOLET, charts.SLATE)
 
@@ -129,12 +130,25 @@ def _window(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def _drill_deployments(repos: list[int] | None, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
     """The production deployments of the period with their outcome (the rows behind each key)."""
-    flagged = deployment_outcomes(repository_ids=repos)
+    flagged, lead = deployment_outcomes(repository_ids=repos)
     if flagged.empty:
         return []
     at = flagged["at"]
     mine = flagged[(at >= pd.Timestamp(start)) & (at < pd.Timestamp(end))].sort_values("at").head(DRILL_ROWS)
     stored = Deployment.objects.in_bulk([int(i) for i in mine["id"]])
+    mine_lead = lead[lead["deployment_id"].isin(mine["id"])]
+    numbers = dict(
+        PullRequest.objects.filter(id__in=[int(i) for i in mine_lead["pr_id"]]).values_list("id", "number")
+    )
+    shipped: dict[int, list[dict[str, Any]]] = {}
+    for row in mine_lead.itertuples():
+        if int(row.pr_id) in numbers:
+            shipped.setdefault(int(row.deployment_id), []).append(
+                {
+                    "number": numbers[int(row.pr_id)],
+                    "lead": display.hours(row.lead_hours) if row.lead_hours == row.lead_hours else "—",
+                }
+            )
     names = dict(Repository.objects.filter(id__in=set(mine["repository_id"])).values_list("id", "full_name"))
     out = []
     for row in mine.itertuples():
@@ -150,6 +164,7 @@ def _drill_deployments(repos: list[int] | None, start: dt.datetime, end: dt.date
                 "rework": bool(row.rework),
                 "ai": bool(row.ai),
                 "prs": int(row.prs),
+                "shipped": sorted(shipped.get(int(row.id), []), key=lambda p: p["number"])[:SHIPPED_SHOWN],
                 "recovery": display.format_value("failed_deployment_recovery_time_p50", row.recovery_hours),
             }
         )

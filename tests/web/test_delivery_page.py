@@ -65,6 +65,9 @@ def test_drill_down_lists_the_rows_behind_the_week(viewer: Client) -> None:
     ]
     assert deployments.count(">failed<") == 4 and deployments.count(">rework<") == 2
     assert deployments.count("badge badge-ai") == 1
+    # each deployment links the PRs it shipped (bots left out): D2 shipped #2 and #3, D3 #4 and #7
+    shipped = re.findall(r'href="/prs/acme/shop/(\d+)/"', deployments)
+    assert shipped == ["1", "2", "3", "4", "7", "5", "6"]
     incidents = behind[behind.index("<h3>Incidents</h3>") :]
     for found in ("pagerduty:I1", "pagerduty:I2", "pagerduty:I3", "opsgenie:I4"):
         assert found in incidents
