@@ -23,7 +23,6 @@ cents), one ``AIModelUsageRecord`` per model.  An API-key actor is kept as the l
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -51,78 +50,94 @@ def actor_identity(actor: dict[str, Any]) -> IdentityRecord:
 
 
 def _n(value: Any) -> int:
+    kind = type(value)
+    if kind is int:
+        return value
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if kind is not float:
         raise TypeError(f"expected a number, got {value!r}")
     return int(value)
 
 
+TOKENS = ("input", "output", "cache_read", "cache_creation")
+
+
 class _Day:
-    """One actor's records of one day, added up."""
+    """One actor's records of one day, added up (plain lists: this runs for every record)."""
+
+    __slots__ = ("core", "models", "tools")
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = defaultdict(int)
-        self.tools: dict[str, int] = defaultdict(int)
-        self.models: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.core = [0, 0, 0, 0, 0]  # sessions, commits, pull requests, lines added, lines removed
+        self.tools: dict[str, list[int]] = {}  # tool -> [accepted, rejected]
+        self.models: dict[
+            str, list[float]
+        ] = {}  # model -> [input, output, cache read, cache creation, cents]
 
     def add(self, row: dict[str, Any]) -> None:
-        core = row["core_metrics"]
-        self.counts["sessions"] += _n(core["num_sessions"])
-        self.counts["lines_added"] += _n(core["lines_of_code"]["added"])
-        self.counts["lines_removed"] += _n(core["lines_of_code"]["removed"])
-        self.counts["commits"] += _n(core["commits_by_claude_code"])
-        self.counts["pull_requests"] += _n(core["pull_requests_by_claude_code"])
+        core, counts = row["core_metrics"], self.core
+        lines = core["lines_of_code"]
+        counts[0] += _n(core["num_sessions"])
+        counts[1] += _n(core["commits_by_claude_code"])
+        counts[2] += _n(core["pull_requests_by_claude_code"])
+        counts[3] += _n(lines["added"])
+        counts[4] += _n(lines["removed"])
         for tool, actions in (row.get("tool_actions") or {}).items():
-            self.tools[f"{tool}.accepted"] += _n(actions.get("accepted"))
-            self.tools[f"{tool}.rejected"] += _n(actions.get("rejected"))
+            totals = self.tools.setdefault(tool, [0, 0])
+            totals[0] += _n(actions.get("accepted"))
+            totals[1] += _n(actions.get("rejected"))
         for item in row.get("model_breakdown") or []:
-            model, tokens, cost = self.models[str(item["model"])], item["tokens"], item["estimated_cost"]
-            model["input"] += _n(tokens.get("input"))
-            model["output"] += _n(tokens.get("output"))
-            model["cache_read"] += _n(tokens.get("cache_read"))
-            model["cache_creation"] += _n(tokens.get("cache_creation"))
-            model["cents"] += float(cost["amount"])
+            tokens = item["tokens"]
+            model = self.models.setdefault(str(item["model"]), [0.0, 0.0, 0.0, 0.0, 0.0])
+            for i, name in enumerate(TOKENS):
+                model[i] += _n(tokens.get(name))
+            model[4] += float(item["estimated_cost"]["amount"])
 
     def records(self, day: date, user: IdentityRecord) -> list[Record]:
-        cost = round(sum(m["cents"] for m in self.models.values()) / 100, 6)
-        accepts = sum(v for k, v in self.tools.items() if k.endswith(".accepted"))
-        rejects = sum(v for k, v in self.tools.items() if k.endswith(".rejected"))
+        models = self.models.values()
+        extra = sorted(
+            [(f"{tool}.accepted", float(a)) for tool, (a, _r) in self.tools.items()]
+            + [(f"{tool}.rejected", float(r)) for tool, (_a, r) in self.tools.items()]
+        )
+        sessions, commits, prs, added, removed = self.core
         usage = AIUsageRecord(
             tool=TOOL,
             day=day,
             user=user,
             active=True,
-            sessions=self.counts["sessions"],
-            lines_added=self.counts["lines_added"],
-            lines_removed=self.counts["lines_removed"],
-            lines_accepted=self.counts["lines_added"],
-            commits=self.counts["commits"],
-            pull_requests=self.counts["pull_requests"],
-            tool_accepts=accepts,
-            tool_rejects=rejects,
-            input_tokens=int(sum(m["input"] for m in self.models.values())),
-            output_tokens=int(sum(m["output"] for m in self.models.values())),
-            cost=cost,
-            extra=tuple(sorted(self.tools.items())),
+            sessions=sessions,
+            lines_added=added,
+            lines_removed=removed,
+            lines_accepted=added,
+            commits=commits,
+            pull_requests=prs,
+            tool_accepts=sum(a for a, _r in self.tools.values()),
+            tool_rejects=sum(r for _a, r in self.tools.values()),
+            input_tokens=int(sum(m[0] for m in models)),
+            output_tokens=int(sum(m[1] for m in models)),
+            cost=round(sum(m[4] for m in models) / 100, 6),
+            extra=tuple(extra),
             source=SOURCE,
         )
-        models: list[Record] = [
-            AIModelUsageRecord(
-                tool=TOOL,
-                day=day,
-                model=name,
-                user=user,
-                input_tokens=int(m["input"]),
-                output_tokens=int(m["output"]),
-                cache_read_tokens=int(m["cache_read"]),
-                cache_write_tokens=int(m["cache_creation"]),
-                cost=round(m["cents"] / 100, 6),
-                source=SOURCE,
-            )
-            for name, m in sorted(self.models.items())
+        return [
+            usage,
+            *(
+                AIModelUsageRecord(
+                    tool=TOOL,
+                    day=day,
+                    model=name,
+                    user=user,
+                    input_tokens=int(m[0]),
+                    output_tokens=int(m[1]),
+                    cache_read_tokens=int(m[2]),
+                    cache_write_tokens=int(m[3]),
+                    cost=round(m[4] / 100, 6),
+                    source=SOURCE,
+                )
+                for name, m in sorted(self.models.items())
+            ),
         ]
-        return [usage, *models]
 
 
 class ClaudeCodeConnector(Connector):
