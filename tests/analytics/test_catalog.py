@@ -44,7 +44,7 @@ def test_the_readme_table_names_every_metric_and_the_version() -> None:
     assert f"## Metrics (definition version {catalog.DEFINITION_VERSION})" in readme
     table = readme[readme.index("| metric | definition |") :]
     table = table[: table.index("\n\n")]
-    named = set(re.findall(r"`([a-z_]+?)(?:_p50/p75/p90|_\*)?`", table))
+    named = set(re.findall(r"`([a-z0-9_]+?)(?:_p50/p75/p90|_\*)?`", table))
     families = {re.sub(r"_p(50|75|90)$", "", name) for name in catalog.METRICS}
     missing = families - named - {"ai_adoption_level", "ai_adoption_regular_share", "ai_adoption_any_share"}
     assert not missing, f"README metric table lacks {sorted(missing)}"
