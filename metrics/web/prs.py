@@ -153,10 +153,11 @@ def permalink(repository: str, number: int) -> str:
 
 
 def _row_view(
-    pr: PageRow, evidence: list[tuple[str, str, str]], zone: dt.tzinfo, sort_key: str = ""
+    pr: PageRow, evidence: list[tuple[str, str, str]], zone: dt.tzinfo, sort_key: str = "", unit: str = ""
 ) -> RowView:
     """One PR's table row.  ``zone``: the current time zone (the template's date filter's); ``sort_key``:
-    the phase the table is sorted by, if any."""
+    the phase the table is sorted by, if any; ``unit``: the cycle-time column's ("h" or "d"), the same for
+    every row of the page."""
     visible = bool(pr.author_visible)
     hours = spans(pr)
     cycle = hours["cycle"]
@@ -183,7 +184,7 @@ def _row_view(
         ai_assisted=pr.ai_assisted,
         ai_tools=", ".join(str(t) for t in pr.ai_tools) if pr.ai_tools else "",
         author=(pr.author_name if pr.author_id is not None else "unknown") if visible else "",
-        cycle=display.hours(cycle) if cycle is not None else "—",
+        cycle=display.hours(cycle, unit) if cycle is not None else "—",
         size=pr.size,
         is_bot=pr.is_bot,
         sorted_phase=_phase_text(sort_key, hours),
@@ -297,10 +298,11 @@ def pr_list(request: HttpRequest) -> HttpResponse:
     last_page = max(1, -(-count // pr_queries.PAGE_SIZE))
     sort_key = f.sort.lstrip("-") if f.sort.lstrip("-") in SORT_PHASES else ""
     sorts = _sort_links(f)
+    unit = display.hours_unit(spans(pr)["cycle"] for pr in page)  # one unit in the cycle-time column
     context = {
         "f": f,
         "rows": partials.macro("dashboards/_prs.jinja", "rows")(
-            [_row_view(pr, evidence.get(pr.pk, []), zone, sort_key) for pr in page]
+            [_row_view(pr, evidence.get(pr.pk, []), zone, sort_key, unit) for pr in page]
         ),
         "pages": _pages(f, count, more),
         "phase_sorts": [sorts[key] for key in SORT_PHASES],

@@ -176,7 +176,9 @@ def test_team_dashboard_follows_snapshots_people_and_tree(admin_client: Client, 
     Team.objects.filter(pk=org.product.pk).update(name="Products")
     assert ">Products</a> / Checkout" in page(admin_client, "/teams/checkout/?period=month")
     growth = make_team(name="Growth", slug="growth", parent=org.checkout)
-    assert f'href="/teams/{growth.slug}/">Growth</a>' in page(admin_client, "/teams/checkout/")
+    assert f'href="/teams/{growth.slug}/?period=week&amp;range=6m">Growth</a>' in page(
+        admin_client, "/teams/checkout/"
+    )
 
 
 def test_satisfaction_trend_follows_answers(admin_client: Client, org: Org) -> None:

@@ -137,3 +137,15 @@ def test_filters_round_trip_into_links() -> None:
     f = pr_queries.parse(QueryDict("ai=yes&merged_from=2025-06-01&sort=size&page=3"))
     assert f.query(page="") == {"ai": "yes", "merged_from": "2025-06-01", "sort": "size"}
     assert f.merged_from == dt.date(2025, 6, 1)
+
+
+def test_the_cycle_time_column_reads_in_one_unit(admin_client: Client, org: Org) -> None:
+    """A page with one PR of more than two days shows every cycle time in days (19.7 h above 6.1 d read as
+    if the first were larger); a page of short ones stays in hours."""
+    cycles = lambda html: re.findall(r'data-label="Cycle time">([^<]+)<', html)  # noqa: E731
+    short = cycles(admin_client.get("/prs/?state=merged").content.decode())
+    assert short and all(c.endswith(" h") for c in short if c != "—")
+    long_one = at(21)
+    make_pr(org.web, 990, org.alice, merged=long_one, created_at=long_one - dt.timedelta(days=6))
+    mixed = cycles(admin_client.get("/prs/?state=merged").content.decode())
+    assert len(mixed) == len(short) + 1 and all(c.endswith(" d") for c in mixed if c != "—")
