@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast prereqs lint typecheck pytest audit demo bench clean
+.PHONY: run test suite test-fast prereqs lint typecheck pytest audit demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,17 @@ run: $(STAMP)
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)
 
-## make test: system prerequisites (installed where it can), lint, type-check, the whole test suite
-test: $(STAMP) prereqs lint typecheck pytest
+## make test: system prerequisites (installed where it can), lint, type-check, the whole test suite: every
+## kind but the worker tests on both cores (pytest-xdist), then the worker tests (real Celery workers on one
+## Redis database) one at a time
+## (SKIP=realdata, or SKIP="realdata or browser", leaves kinds out; PYTEST_ARGS goes to both passes)
+test: $(STAMP) prereqs lint typecheck suite
+
+SKIP ?=
+ALSO := $(if $(SKIP), and not ($(SKIP)),)
+suite: $(STAMP)
+	$(VENV)/bin/pytest -n 2 -m "not worker$(ALSO)" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "worker$(ALSO)" $(PYTEST_ARGS)
 
 prereqs:
 	@bash tools/test_prereqs.sh

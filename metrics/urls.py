@@ -3,13 +3,24 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 
-from metrics.api.mcp import mcp_endpoint
 from metrics.core.password_reset import ThrottledPasswordResetView, when_enabled
 from metrics.core.views import healthz
 from metrics.web import sso
+
+
+@csrf_exempt
+def mcp_endpoint(request: HttpRequest) -> HttpResponse:
+    """The read-only MCP server (metrics/api/mcp.py), imported on the first call: the SDK and its
+    dependencies stay out of the processes that never serve it (workers, management commands)."""
+    from metrics.api.mcp import mcp_endpoint as serve
+
+    return serve(request)
+
 
 # Without password sign-in, the admin's own login form could never succeed: send it to the login page.
 _admin_login = (

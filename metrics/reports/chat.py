@@ -30,14 +30,18 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 
 from connectors.api_urls import api_url_check
 from connectors.base import ConnectorError, redact
-from metrics.reports.content import Report
+from metrics.core import crypto
+from metrics.reports.models import ChatDelivery, ReportSchedule
+
+if TYPE_CHECKING:  # the report builder pulls in pandas, statsmodels and matplotlib: not for forms/admin
+    from metrics.reports.content import Report
 
 SLACK_FIELDS_MAX = 10  # Block Kit: at most 10 fields in a section
 SLACK_HEADER_MAX = 150  # Block Kit: a header's plain text
@@ -291,3 +295,34 @@ def _seconds(value: str | None) -> float | None:
         return max(float(value), 0.0) if value is not None else None
     except ValueError:
         return None
+
+
+# --- a schedule's webhook URLs (encrypted; forms, the archive and the sender use these) ---------------
+
+CHAT_CHANNELS = (ChatDelivery.Channel.SLACK, ChatDelivery.Channel.TEAMS)
+
+
+def schedule_webhook(schedule: ReportSchedule, channel: str) -> str:
+    """The decrypted webhook URL of ``channel`` ("" when none); only for posting, never for display."""
+    return crypto.decrypt(
+        getattr(schedule, f"{channel}_webhook_encrypted"),
+        what=f"{channel} webhook of report {schedule.name!r}",
+    )
+
+
+def schedule_webhook_set(schedule: ReportSchedule, channel: str, url: str) -> None:
+    """Store (or with "" remove) a webhook URL, checked and encrypted; WebhookUrlError names a bad one."""
+    clean = webhook_url_check(url, channel=channel) if url else ""
+    setattr(schedule, f"{channel}_webhook_encrypted", crypto.encrypt(clean))
+
+
+def schedule_channels(schedule: ReportSchedule) -> dict[str, str]:
+    """Configured channels -> what pages may show of their URL (the host)."""
+    shown = {}
+    for channel in CHAT_CHANNELS:
+        if getattr(schedule, f"{channel}_webhook_encrypted"):
+            try:
+                shown[str(channel)] = mask(schedule_webhook(schedule, channel))
+            except crypto.SecretDecryptionError:
+                shown[str(channel)] = "stored, but not readable with the current keys"
+    return shown

@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 
 from metrics.reports import chat
+from metrics.reports.chat import CHAT_CHANNELS, schedule_channels, schedule_webhook_set
 from metrics.reports.models import ReportSchedule, timezone_choices
-from metrics.reports.services import CHAT_CHANNELS, schedule_channels, schedule_webhook_set
 
 WEBHOOK_HELP = {
     "slack": "a Slack incoming-webhook URL (https://hooks.slack.com/services/…)",

@@ -33,6 +33,7 @@ from metrics.core import crypto
 from metrics.core.models import AuditLog
 from metrics.core.observability import current_user_id
 from metrics.reports import chat
+from metrics.reports.chat import CHAT_CHANNELS, schedule_webhook
 from metrics.reports.content import Report, report_build
 from metrics.reports.models import ChatDelivery, ReportRun, ReportSchedule
 from metrics.reports.periods import ReportPeriod, due_at, last_complete
@@ -331,34 +332,6 @@ def report_send_now(*, schedule: ReportSchedule) -> ReportRun:
 # report was rendered and archived), claimed and moved on exactly like the run: sent once per scheduled
 # run; a 429/5xx/refused connection is retried with the same backoff; a timeout waiting for the answer
 # is failed ("may have been posted"), never re-sent automatically.
-
-CHAT_CHANNELS = (ChatDelivery.Channel.SLACK, ChatDelivery.Channel.TEAMS)
-
-
-def schedule_webhook(schedule: ReportSchedule, channel: str) -> str:
-    """The decrypted webhook URL of ``channel`` ("" when none); only for posting, never for display."""
-    return crypto.decrypt(
-        getattr(schedule, f"{channel}_webhook_encrypted"),
-        what=f"{channel} webhook of report {schedule.name!r}",
-    )
-
-
-def schedule_webhook_set(schedule: ReportSchedule, channel: str, url: str) -> None:
-    """Store (or with "" remove) a webhook URL, checked and encrypted; WebhookUrlError names a bad one."""
-    clean = chat.webhook_url_check(url, channel=channel) if url else ""
-    setattr(schedule, f"{channel}_webhook_encrypted", crypto.encrypt(clean))
-
-
-def schedule_channels(schedule: ReportSchedule) -> dict[str, str]:
-    """Configured channels -> what pages may show of their URL (the host)."""
-    shown = {}
-    for channel in CHAT_CHANNELS:
-        if getattr(schedule, f"{channel}_webhook_encrypted"):
-            try:
-                shown[str(channel)] = chat.mask(schedule_webhook(schedule, channel))
-            except crypto.SecretDecryptionError:
-                shown[str(channel)] = "stored, but not readable with the current keys"
-    return shown
 
 
 def _chat_deliveries_create(run: ReportRun) -> None:

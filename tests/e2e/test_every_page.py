@@ -36,7 +36,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from pytest_django.live_server_helper import LiveServer
 
 from metrics.core.models import DataSource, Team
-from metrics.ingestion.models import PullRequest, SurveyRound
+from metrics.ingestion.models import Experiment, PullRequest, SurveyRound
 from metrics.reports.content import report_build
 from metrics.reports.models import ReportRun, ReportSchedule
 from metrics.reports.periods import last_complete
@@ -49,8 +49,9 @@ ROLES = ("admin", "manager", "executive", "viewer", "anonymous")
 WIDTHS = (1280, 390)
 
 # Routes that are not pages for people: Django's admin, the API's data endpoints (the API's HTML pages,
-# its docs, are in ``API_PAGES``), webhooks and the health check.
-NOT_PAGES = ("admin/", "api/v1/", "webhooks/", "healthz")
+# its docs, are in ``API_PAGES``), webhooks, the OpenTelemetry receiver, the MCP endpoint and the health
+# check.
+NOT_PAGES = ("admin/", "api/v1/", "webhooks/", "otlp/", "mcp", "healthz")
 API_PAGES = ("api:docs", "api:redoc")
 NOT_FOUND = "/no-such-page/"
 
@@ -136,7 +137,8 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[Demo]:
             name="Monthly pages", period="monthly", audience="cfo@example.com", timezone="UTC"
         )
         run = _report_run(schedule)
-        assert pr is not None and survey is not None
+        experiment = Experiment.objects.order_by("pk").first()  # the demo's staggered rollout
+        assert pr is not None and survey is not None and experiment is not None
         examples: dict[str, dict[str, Any]] = {
             "*": {
                 "slug": parent.slug,
@@ -163,6 +165,11 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[Demo]:
                 r.name: {"pk": schedule.pk}
                 for r in routes()
                 if r.name.startswith("reports:schedule_") and r.params == ("pk",)
+            },
+            **{
+                r.name: {"pk": experiment.pk}
+                for r in routes()
+                if r.name.startswith("web:experiment") and r.params == ("pk",)
             },
         }
         cookies = {}
