@@ -151,6 +151,7 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[Demo]:
                 "token": "set-password",
             },
             "web:settings_user": {"pk": users["manager"].pk},
+            "web:settings_identity_link": {"pk": pr.author_id},  # POST only: a GET is a 405, not a page
             **{
                 r.name: {"pk": source.pk}
                 for r in routes()
