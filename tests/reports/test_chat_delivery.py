@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from metrics.core.models import AuditLog
 from metrics.reports import chat
+from metrics.reports.chat import schedule_channels, schedule_webhook_set
 from metrics.reports.models import ChatDelivery, ReportRun, ReportSchedule
 from metrics.reports.periods import period_containing
 from metrics.reports.services import (
@@ -31,8 +32,6 @@ from metrics.reports.services import (
     report_dry_run,
     report_run_execute,
     report_run_for,
-    schedule_channels,
-    schedule_webhook_set,
 )
 from metrics.reports.tasks import chat_deliver_task, report_deliver_task, reports_send_due_task
 from metrics.web.models import UserProfile

@@ -24,7 +24,7 @@ SEED = (
     + """
 import os
 from metrics.reports.models import ReportRun, ReportSchedule
-from metrics.reports.services import schedule_webhook_set
+from metrics.reports.chat import schedule_webhook_set
 schedule = ReportSchedule(name="Chatty", audience="cto@example.com")
 schedule_webhook_set(schedule, "slack", os.environ["TEST_SLACK_URL"])
 schedule_webhook_set(schedule, "teams", os.environ["TEST_TEAMS_URL"])
