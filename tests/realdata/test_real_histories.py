@@ -6,6 +6,9 @@ Sextant's definition differs, the test pins Sextant's figure and the comment exp
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import shutil
 import statistics
 import subprocess
 import sys
@@ -18,17 +21,31 @@ from django.core.management import call_command
 from metrics.ingestion.models import Commit, PullRequest, Revert
 
 pytestmark = [pytest.mark.realdata, pytest.mark.django_db]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def rebuild(shared: Path, name: str, dest: Path) -> Path:
+    """The real history ``name`` as a bare git repository, rebuilt once per data file and shared (read
+    only) by every test and xdist worker of the run: under ``var/cache/realdata/``, keyed by the data's
+    hash, built under a file lock.  ``dest`` is where it would go uncached (kept for the callers)."""
     tool = shared / "tools" / "rebuild_git_repo.py"
     data = shared / "data" / "git" / f"{name}.commits.jsonl.gz"
-    subprocess.run(
-        [sys.executable, str(tool), str(data), str(dest), "--bare", "--force"],
-        check=True,
-        capture_output=True,
-    )
-    return dest
+    digest = hashlib.sha256(data.read_bytes() + tool.read_bytes()).hexdigest()[:16]
+    cache = ROOT / "var" / "cache" / "realdata"
+    cache.mkdir(parents=True, exist_ok=True)
+    built = cache / f"{name}-{digest}.git"
+    with (cache / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (built / "sextant-complete").exists():
+            shutil.rmtree(built, ignore_errors=True)
+            subprocess.run(
+                [sys.executable, str(tool), str(data), str(built), "--bare", "--force"],
+                check=True,
+                capture_output=True,
+            )
+            (built / "sextant-complete").touch()
+    del dest
+    return built
 
 
 @pytest.fixture(scope="module")
