@@ -249,12 +249,6 @@ def _empty_cache() -> None:
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: object) -> None:
-    # The default PBKDF2 costs ~0.3 s a password on this machine; what is tested here is not hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-
-
 def page(client: Client, url: str) -> str:
     """The page's HTML, asserting it answered 200."""
     response = client.get(url)
