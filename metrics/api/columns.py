@@ -34,6 +34,7 @@ from rest_framework import serializers
 from rest_framework.fields import ISO_8601
 from rest_framework.settings import api_settings
 
+from connectors.records import PR_TIMES
 from metrics.analytics import catalog
 from metrics.api.access import Access
 from metrics.api.sql import HoursBetween, IsoUtc, Pseudonym, csv_expression
@@ -261,16 +262,7 @@ def _span_help(phase: catalog.Phase) -> str:
     return f"{phase.definition}, hours (null if unknown or negative)"
 
 
-_PR_TIMES = (
-    "created_at",
-    "ready_at",
-    "first_commit_at",
-    "first_review_at",
-    "approved_at",
-    "merged_at",
-    "closed_at",
-    "updated_at",
-)
+_PR_TIMES = (*PR_TIMES, "updated_at")
 PULL_REQUESTS = (
     _id("pull request id"),
     Column("repository", "text", "repository__full_name", "owner/name", nullable=False),

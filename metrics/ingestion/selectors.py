@@ -15,6 +15,7 @@ import pandas as pd
 from django.db.models import Q, QuerySet
 
 from connectors import timebounds
+from connectors.records import PR_SHAPE, PR_TIMES
 from metrics.analytics import ai_detection
 from metrics.analytics.surveys import canonical_tool
 from metrics.core.models import Person, Team, TeamMembership
@@ -39,21 +40,8 @@ PR_COLUMNS = [
     "author_id",
     "state",
     "is_draft",
-    "created_at",
-    "ready_at",
-    "first_commit_at",
-    "first_review_at",
-    "approved_at",
-    "merged_at",
-    "closed_at",
-    "additions",
-    "deletions",
-    "changed_files",
-    "commits_count",
-    "head_branch",
-    "base_branch",
-    "merge_sha",
-    "merge_style",
+    *PR_TIMES,
+    *PR_SHAPE,
     "is_bot",
     "ai_assisted",
     "revert_of_id",
