@@ -123,44 +123,24 @@ def _throughput(model: pd.DataFrame) -> list[ai_impact.Estimate]:
     engineers = model[~model["is_bot"].astype(bool)]
     panel = ai_impact.engineer_weeks(engineers, selectors.usage_day_frame())
     effect = ai_impact.throughput_effect(panel)
+    baseline = float(panel.loc[panel["ai_week"] == 0, "merged"].mean()) if not panel.empty else 0.0
+    figures: tuple[float | None, ...] = (None, None, None)
+    status = effect.status
+    if effect.status == "ok" and baseline > 0:
+        bounds = (effect.estimate, effect.ci_low, effect.ci_high)
+        figures = roi.throughput_value(bounds, baseline=baseline, hourly_cost=org_settings()["hourly_cost"])  # type: ignore[arg-type]
+    elif effect.status == "ok":
+        status = "not enough data"
     value = ai_impact.Estimate(
         "throughput_value",
         "adjusted",
         "money_per_week",
-        None,
-        None,
-        None,
+        *figures,
         effect.n,
         effect.n_treated,
         effect.n_clusters,
-        effect.status,
+        status,
     )
-    baseline = float(panel.loc[panel["ai_week"] == 0, "merged"].mean()) if not panel.empty else 0.0
-    if effect.status == "ok" and baseline > 0:
-        bounds = (effect.estimate, effect.ci_low, effect.ci_high)
-        low_high = roi.throughput_value(bounds, baseline=baseline, hourly_cost=org_settings()["hourly_cost"])  # type: ignore[arg-type]
-        value = ai_impact.Estimate(
-            "throughput_value",
-            "adjusted",
-            "money_per_week",
-            *low_high,
-            effect.n,
-            effect.n_treated,
-            effect.n_clusters,
-        )
-    elif effect.status == "ok":
-        value = ai_impact.Estimate(
-            "throughput_value",
-            "adjusted",
-            "money_per_week",
-            None,
-            None,
-            None,
-            effect.n,
-            effect.n_treated,
-            effect.n_clusters,
-            "not enough data",
-        )
     return [effect, value]
 
 
