@@ -48,17 +48,8 @@ def incident_record(item: dict[str, Any], services: dict[str, str]) -> IncidentR
     if resolved is None and str(item.get("status") or "").lower() in CLOSED:
         resolved = moment(item.get("updatedAt"))
     impacted = [str(s) for s in item.get("impactedServices") or []]
-    links = item.get("links") or {}
-    return IncidentRecord(
-        source="opsgenie",
-        external_id=str(item["id"]),
-        started_at=started,
-        title=str(item.get("message") or ""),
-        resolved_at=resolved,
-        severity=str(item.get("priority") or ""),
-        service=services.get(impacted[0], impacted[0]) if impacted else "",
-        url=str(links.get("web") or ""),
-    )
+    service = services.get(impacted[0], impacted[0]) if impacted else ""
+    return _record(item, started, resolved, service, url=str((item.get("links") or {}).get("web") or ""))
 
 
 def alert_record(item: dict[str, Any]) -> IncidentRecord | None:
@@ -69,10 +60,17 @@ def alert_record(item: dict[str, Any]) -> IncidentRecord | None:
     if str(item.get("status") or "").lower() == "closed":
         close_ms = (item.get("report") or {}).get("closeTime")
         if isinstance(close_ms, int | float) and not isinstance(close_ms, bool):
-            resolved = moment(int(started.timestamp() * 1000) + int(close_ms))
+            resolved = moment(_ms(started) + int(close_ms))
         resolved = resolved or moment(item.get("updatedAt"))
     tags = [str(t) for t in item.get("tags") or []]
     service = next((t.split(":", 1)[1].strip() for t in tags if t.lower().startswith("service:")), "")
+    return _record(item, started, resolved, service)
+
+
+def _record(
+    item: dict[str, Any], started: datetime, resolved: datetime | None, service: str, url: str = ""
+) -> IncidentRecord:
+    """An incident or alert as a record: id, message and priority read alike from both."""
     return IncidentRecord(
         source="opsgenie",
         external_id=str(item["id"]),
@@ -81,6 +79,7 @@ def alert_record(item: dict[str, Any]) -> IncidentRecord | None:
         resolved_at=resolved,
         severity=str(item.get("priority") or ""),
         service=service,
+        url=url,
     )
 
 
