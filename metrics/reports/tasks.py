@@ -13,15 +13,9 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import transaction
 
-from metrics.reports.services import (
-    MAX_ATTEMPTS,
-    DeliveryError,
-    chat_deliveries_due,
-    chat_deliveries_queued,
-    chat_delivery_execute,
-    report_run_execute,
-    reports_due,
-)
+from metrics.reports.attempts import MAX_ATTEMPTS, DeliveryError
+from metrics.reports.chat_delivery import chat_deliveries_due, chat_deliveries_queued, chat_delivery_execute
+from metrics.reports.services import report_run_execute, reports_due
 
 REPORTS_QUEUE = "reports"
 
