@@ -23,25 +23,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def gunicorn_command(port: int, *args: str) -> list[str]:
+    """The command line of docker/entrypoint.sh's gunicorn on ``port`` of 127.0.0.1, with ``args`` added."""
+    conf = "python:metrics.gunicorn_conf"
+    return [sys.executable, "-m", "gunicorn", "-c", conf, "--bind", f"127.0.0.1:{port}", *args]
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], *args: str, port: int = 0, ready_seconds: float = 60) -> Iterator[str]:
     """The server started with ``env`` and the extra command-line ``args``; yields its base URL once it
     answers ``/healthz`` (any status); terminated after."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:metrics.gunicorn_conf",
-        "--bind",
-        base[7:],
-        *args,
-    ]
-    server = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    quiet = subprocess.DEVNULL
+    server = subprocess.Popen(gunicorn_command(port, *args), cwd=ROOT, env=env, stdout=quiet, stderr=quiet)
     try:
         deadline = time.monotonic() + ready_seconds
         while time.monotonic() < deadline:
