@@ -19,12 +19,7 @@ from metrics.ingestion.impact import with_classes
 from metrics.ingestion.models import MetricSnapshot
 
 COLUMNS = [
-    "id",
-    "repository_id",
-    "author_id",
-    "state",
-    "is_bot",
-    "ai_assisted",
+    *selectors.PR_KEY_COLUMNS,
     "created_at",
     "ready_at",
     "merged_at",

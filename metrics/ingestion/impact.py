@@ -18,12 +18,7 @@ from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, CommitAIAttri
 DEFAULT_HOURLY_COST = 100.0
 DEFAULT_HOURS_PER_PR = 8.0
 IMPACT_COLUMNS = [
-    "id",
-    "repository_id",
-    "author_id",
-    "state",
-    "is_bot",
-    "ai_assisted",
+    *selectors.PR_KEY_COLUMNS,
     "ai_tools",
     "first_commit_at",
     "created_at",

@@ -44,6 +44,8 @@ PR_COLUMNS = [
     "labels",
 ]
 FRAME_CHUNK = 20_000
+# What every frame of PRs a computation reads starts with: the PR, where, by whom, its state and class.
+PR_KEY_COLUMNS = ["id", "repository_id", "author_id", "state", "is_bot", "ai_assisted"]
 # Every moment of a PR: the "_at" columns, in PR_COLUMNS order.
 DATE_COLUMNS = [c for c in PR_COLUMNS if c.endswith("_at")]
 
