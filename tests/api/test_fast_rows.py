@@ -200,8 +200,8 @@ def drf_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     def switch(plain: bool) -> None:
         drf_rows = lambda serializer, page: serializer(page, many=True).data  # noqa: E731
-        monkeypatch.setattr(cols, "json_rows", drf_rows if plain else fast_rows)
-        monkeypatch.setattr(cols, "datetimes_as_text", (lambda using: False) if plain else as_text)
+        monkeypatch.setattr(coltypes, "json_rows", drf_rows if plain else fast_rows)
+        monkeypatch.setattr(coltypes, "datetimes_as_text", (lambda using: False) if plain else as_text)
         for view, value in ids_first.items():
             monkeypatch.setattr(view, "ids_first", False if plain else value)
 
