@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from google.protobuf import json_format
@@ -149,7 +150,7 @@ class Point:
 
     @property
     def day(self) -> date:
-        return datetime.fromtimestamp(self.time_ns / 1e9, tz=UTC).date()
+        return _day_of(self.time_ns)
 
     @property
     def mapping(self) -> Mapping | None:
@@ -184,6 +185,12 @@ class Point:
         if mapping is None or not mapping.model_field:
             return ""
         return self.usage_field if mapping.model_field == "*" else mapping.model_field
+
+
+@lru_cache(maxsize=4096)
+def _day_of(time_ns: int) -> date:
+    """The UTC day of a point's time (cached: the points of one export share their time)."""
+    return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).date()
 
 
 def _value(any_value: AnyValue) -> Any:
