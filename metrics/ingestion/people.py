@@ -53,7 +53,7 @@ def people_resolve(*, identities: Iterable[IdentityRecord | None]) -> dict[str, 
     last one counts (its name names a new person, its other key is added).
     """
     keys_of: dict[IdentityRecord, list[tuple[str, str, str]]] = {}  # each distinct record's keys, once
-    records: dict[str, IdentityRecord] = {}
+    records: dict[str, tuple[IdentityRecord, list[tuple[str, str, str]]]] = {}
     for r in identities:
         if r is None:
             continue
@@ -61,29 +61,29 @@ def people_resolve(*, identities: Iterable[IdentityRecord | None]) -> dict[str, 
         if keys is None:
             keys = keys_of[r] = _keys_of(r)
         if keys:
-            records[keys[0][0]] = r  # keys[0][0] is r.key
-    known = identities_existing({k for r in records.values() for k, _, _ in keys_of[r]})
+            records[keys[0][0]] = (r, keys)  # keys[0][0] is r.key
+    known = identities_existing({k for _, keys in records.values() for k, _, _ in keys})
     result: dict[str, int] = {}
     new_identities: list[Identity] = []
-    pending: list[tuple[IdentityRecord, Person]] = []
-    for key, record in records.items():
-        person_id = next((known[k] for k, _, _ in keys_of[record] if k in known), None)
+    pending: list[tuple[IdentityRecord, list[tuple[str, str, str]], Person]] = []
+    for key, (record, keys) in records.items():
+        person_id = next((known[k] for k, _, _ in keys if k in known), None)
         if person_id is None:
             person = Person(
                 display_name=(record.name or record.login or record.email)[:300],
                 is_bot=is_bot_identity(record.name, record.email, record.login),
             )
-            pending.append((record, person))
+            pending.append((record, keys, person))
             continue
         result[key] = person_id
-        for k, kind, value in keys_of[record]:
+        for k, kind, value in keys:
             if k not in known:
                 known[k] = person_id
                 new_identities.append(Identity(person_id=person_id, key=k, kind=kind, value=value[:320]))
-    Person.objects.bulk_create([p for _, p in pending], batch_size=CHUNK)
-    for record, person in pending:
-        result[record.key] = person.pk
-        for k, kind, value in keys_of[record]:
+    Person.objects.bulk_create([p for _, _, p in pending], batch_size=CHUNK)
+    for _record, keys, person in pending:
+        result[keys[0][0]] = person.pk
+        for k, kind, value in keys:
             if k not in known:
                 known[k] = person.pk
                 new_identities.append(Identity(person_id=person.pk, key=k, kind=kind, value=value[:320]))
