@@ -82,13 +82,12 @@ def _day_number(days: int) -> date:
 
 
 def _n(row: dict[str, Any], key: str) -> int:
-    value = row.get(key)
-    kind = type(value)  # decoded JSON: int, float, bool, str, None, list or dict
-    if kind is int:
-        return value  # type: ignore[no-any-return]
+    value = row.get(key)  # decoded JSON: int, float, bool, str, None, list or dict
+    if type(value) is int:
+        return value
     if value is None:
         return 0
-    if kind is not float:
+    if type(value) is not float:
         raise TypeError(f"{key} is {value!r}, not a number")
     return int(value)
 
