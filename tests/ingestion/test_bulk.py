@@ -12,23 +12,11 @@ from django.db import IntegrityError, transaction
 
 from metrics.ingestion import bulk
 from metrics.ingestion.models import AIModelUsageDay, AIUsageDay
+from metrics.ingestion.usage import MODEL_COLUMNS
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 3, 2)
-COLUMNS = (
-    "tool",
-    "user_key",
-    "day",
-    "model",
-    "person_id",
-    "requests",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost",
-    "source",
-)
+COLUMNS = MODEL_COLUMNS  # tool, user_key, day, model, person_id, requests, tokens x 4, cost, source
 UNIQUE = ["tool", "user_key", "day", "model"]
 
 
