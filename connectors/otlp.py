@@ -210,8 +210,11 @@ def _attributes(items: Any) -> dict[str, Any]:
     return {kv.key: _value(kv.value) for kv in items if isinstance(kv, KeyValue)}
 
 
+_SERIES_TEXT = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":")).encode  # one encoder
+
+
 def _series(signal: str, name: str, attributes: dict[str, Any]) -> str:
-    text = json.dumps([signal, name, attributes], sort_keys=True, default=str, separators=(",", ":"))
+    text = _SERIES_TEXT([signal, name, attributes])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
