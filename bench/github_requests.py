@@ -24,10 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def setup_django(tmp: str) -> None:
+def setup_django(tmp: str, database_url: str = "") -> None:
+    """Django on a fresh SQLite database in ``tmp``, or on ``database_url`` (migrated here)."""
     from cryptography.fernet import Fernet
 
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{tmp}/bench.sqlite3"
     os.environ["SEXTANT_VAR_DIR"] = tmp
     os.environ["SEXTANT_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
     os.environ.pop("CELERY_BROKER_URL", None)

@@ -2,9 +2,9 @@
 """Benchmark: AI-tool telemetry, 90 days of daily usage for 5,000 users from each source, ingested.
 
 Each source is read over real HTTP on 127.0.0.1 from the test fakes (tests/fakes: the vendors' documented
-shapes) into a fresh SQLite database through the production path (``source_sync`` for Cursor and Claude
-Code, the OTLP receiver's view behind a WSGI server for OpenTelemetry, ``manage.py import_amazon_q`` for
-Amazon Q Developer's CSV):
+shapes) into a fresh SQLite database (or, with ``--database-url``, an empty PostgreSQL database) through the
+production path (``source_sync`` for Cursor and Claude Code, the OTLP receiver's view behind a WSGI server
+for OpenTelemetry, ``manage.py import_amazon_q`` for Amazon Q Developer's CSV):
 
 * Claude Code: 90 days x 5,000 users, one record each with one model: usage days and per-model days;
 * Cursor: 5,000 members, daily usage and one usage event per user and day (7-day windows, events in pages
@@ -15,21 +15,26 @@ Amazon Q Developer's CSV):
 
 Target: each source under 60 s.  Printed per source: requests (HTTP requests the server answered), rows
 stored, wall seconds and the CPU seconds of this process (the fakes and the receiver run in it too: on a
-shared, oversubscribed machine the CPU time is the steadier figure), and the ratio to a baseline measured in
-the same run: ``records_ingest`` of the same number of plain ``AIUsageRecord`` rows (no HTTP, no parsing),
-in pages of 5,000.
+shared, oversubscribed machine the CPU time is the steadier figure; on PostgreSQL the database server's CPU
+is not in it), and the ratio to a baseline measured in the same run: ``records_ingest`` of the same number
+of plain ``AIUsageRecord`` rows (no HTTP, no parsing), in pages of 5,000.  What a client would have ready
+before it sends (the OTLP exporters' serialized requests, Amazon Q's CSV file) is built before the clock
+starts and its time printed apart; the fakes build the Claude Code and Cursor answers while they serve.
 
 Usage: python bench/telemetry.py [--users 5000] [--days 90] [--sources claude_code,cursor,otlp,amazon_q]
+       [--database-url postgres://.../empty_db]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -157,13 +162,52 @@ def cursor(users: int, days: list[date]) -> tuple[int, int]:
         return server.count(), AIUsageDay.objects.filter(tool="Cursor").count()
 
 
-def otlp(users: int, days: list[date]) -> tuple[int, int]:
-    import requests
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.core.wsgi import get_wsgi_application
+def otlp_requests(users: int, days: list[date]) -> list[bytes]:
+    """The exporters' requests: per day and 1,000 users, one ``ExportMetricsServiceRequest`` (protobuf)."""
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
     from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
+
+    def kv(key: str, value: str) -> KeyValue:
+        return KeyValue(key=key, value=AnyValue(string_value=value))
+
+    delta = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
+    bodies = []
+    for day in days:
+        moment = int(datetime(day.year, day.month, day.day, 18, tzinfo=UTC).timestamp() * 1e9)
+        for first in range(0, users, 1000):
+            request = ExportMetricsServiceRequest()
+            resource = request.resource_metrics.add()
+            resource.resource.attributes.append(kv("service.name", "claude-code"))
+            scope = resource.scope_metrics.add()
+            lines = Metric(name="claude_code.lines_of_code.count", unit="count")
+            lines.sum.aggregation_temporality = delta
+            cost = Metric(name="claude_code.cost.usage", unit="USD")
+            cost.sum.aggregation_temporality = delta
+            for i in range(first, min(first + 1000, users)):
+                point = lines.sum.data_points.add()
+                point.attributes.extend([kv("user.email", email(i)), kv("type", "added")])
+                point.start_time_unix_nano, point.time_unix_nano, point.as_int = (
+                    moment - 10**12,
+                    moment,
+                    i % 200,
+                )
+                point = cost.sum.data_points.add()
+                point.attributes.extend([kv("user.email", email(i)), kv("model", "claude-sonnet-4-5")])
+                point.start_time_unix_nano, point.time_unix_nano, point.as_double = (
+                    moment - 10**12,
+                    moment,
+                    0.5,
+                )
+            scope.metrics.extend([lines, cost])
+            bodies.append(request.SerializeToString())
+    return bodies
+
+
+def otlp(bodies: list[bytes]) -> tuple[int, int]:
+    import requests
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
 
     from metrics.ingestion.models import AIUsageDay
     from metrics.ingestion.sync_sources import source_create
@@ -182,54 +226,20 @@ def otlp(users: int, days: list[date]) -> tuple[int, int]:
     session.headers.update(
         {"Authorization": f"Bearer {OTLP_TOKEN}", "Content-Type": "application/x-protobuf"}
     )
-
-    def kv(key: str, value: str) -> KeyValue:
-        return KeyValue(key=key, value=AnyValue(string_value=value))
-
-    delta = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
     sent = 0
     try:
-        for day in days:
-            moment = int(datetime(day.year, day.month, day.day, 18, tzinfo=UTC).timestamp() * 1e9)
-            for first in range(0, users, 1000):
-                request = ExportMetricsServiceRequest()
-                resource = request.resource_metrics.add()
-                resource.resource.attributes.append(kv("service.name", "claude-code"))
-                scope = resource.scope_metrics.add()
-                lines = Metric(name="claude_code.lines_of_code.count", unit="count")
-                lines.sum.aggregation_temporality = delta
-                cost = Metric(name="claude_code.cost.usage", unit="USD")
-                cost.sum.aggregation_temporality = delta
-                for i in range(first, min(first + 1000, users)):
-                    point = lines.sum.data_points.add()
-                    point.attributes.extend([kv("user.email", email(i)), kv("type", "added")])
-                    point.start_time_unix_nano, point.time_unix_nano, point.as_int = (
-                        moment - 10**12,
-                        moment,
-                        i % 200,
-                    )
-                    point = cost.sum.data_points.add()
-                    point.attributes.extend([kv("user.email", email(i)), kv("model", "claude-sonnet-4-5")])
-                    point.start_time_unix_nano, point.time_unix_nano, point.as_double = (
-                        moment - 10**12,
-                        moment,
-                        0.5,
-                    )
-                scope.metrics.extend([lines, cost])
-                response = session.post(url, data=request.SerializeToString(), timeout=120)
-                assert response.status_code == 200, response.text[:200]
-                sent += 1
+        for body in bodies:
+            response = session.post(url, data=body, timeout=120)
+            assert response.status_code == 200, response.text[:200]
+            sent += 1
     finally:
         httpd.shutdown()
         httpd.server_close()
     return sent, AIUsageDay.objects.filter(tool="Claude Code", source="otlp").count()
 
 
-def amazon_q(users: int, days: list[date], tmp: str) -> tuple[int, int]:
-    from django.core.management import call_command
-
-    from metrics.ingestion.models import AIUsageDay
-
+def amazon_q_file(users: int, days: list[date], tmp: str) -> Path:
+    """Amazon Q Developer's by-user report: one row per user and day."""
     path = Path(tmp) / "by_user_analytic.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -243,6 +253,14 @@ def amazon_q(users: int, days: list[date], tmp: str) -> tuple[int, int]:
         for day in days:
             for i in range(users):
                 writer.writerow([f"q-{i:05d}", day.isoformat(), i % 30, i % 9, i % 80, i % 11, i % 4])
+    return path
+
+
+def amazon_q(path: Path) -> tuple[int, int]:
+    from django.core.management import call_command
+
+    from metrics.ingestion.models import AIUsageDay
+
     call_command("import_amazon_q", str(path), verbosity=0)
     return 0, AIUsageDay.objects.filter(tool="Amazon Q Developer").count()
 
@@ -252,6 +270,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--sources", default="claude_code,cursor,otlp,amazon_q")
+    parser.add_argument("--database-url", default="", help="an empty database (default: a fresh SQLite one)")
     args = parser.parse_args()
     today = datetime.now(UTC).date()
     # The window ends yesterday (a run reads through today, which has no data here).
@@ -259,31 +278,47 @@ def main() -> int:
     wanted = [s.strip() for s in args.sources.split(",") if s.strip()]
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        setup_django(tmp)
+        setup_django(tmp, args.database_url)
+        from metrics.ingestion.models import AIUsageDay
+
+        if AIUsageDay.objects.exists():
+            print(f"{args.database_url}: not empty; the benchmark needs an empty database")
+            return 2
+        logging.getLogger("metrics.ingestion.otlp_receiver").setLevel(logging.WARNING)  # a line a request
+        vendor = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
         cpu_started = time.process_time()
         base = baseline(args.users, days)
         base_cpu = time.process_time() - cpu_started
         rows = args.users * args.days
-        print(f"{args.users} users x {args.days} days = {rows} usage days; target {TARGET_SECONDS:.0f} s")
+        scale = f"{args.users} users x {args.days} days = {rows} usage days on {vendor}"
+        print(f"{scale}; target {TARGET_SECONDS:.0f} s")
         label = "baseline records_ingest"
         print(f"{label:<26} {'':>9} {rows:>8} rows  {base:6.1f} s ({base_cpu:6.1f} s CPU)  ratio 1.00")
-        runners = {
-            "claude_code": lambda: claude_code(args.users, days),
-            "cursor": lambda: cursor(args.users, days),
-            "otlp": lambda: otlp(args.users, days),
-            "amazon_q": lambda: amazon_q(args.users, days, tmp),
+        prepare: dict[str, Callable[[], Any]] = {
+            "otlp": lambda: otlp_requests(args.users, days),
+            "amazon_q": lambda: amazon_q_file(args.users, days, tmp),
+        }
+        runners: dict[str, Callable[[Any], tuple[int, int]]] = {
+            "claude_code": lambda _: claude_code(args.users, days),
+            "cursor": lambda _: cursor(args.users, days),
+            "otlp": otlp,
+            "amazon_q": amazon_q,
         }
         for name in wanted:
+            built = time.perf_counter()
+            given = prepare[name]() if name in prepare else None
+            built = time.perf_counter() - built
             started, cpu_started = time.perf_counter(), time.process_time()
-            requests_, stored = runners[name]()
+            requests_, stored = runners[name](given)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             met = seconds < TARGET_SECONDS and stored == rows
             ok = ok and met
             shown = f"{requests_} req" if requests_ else "file"
+            before = f"  (input built first: {built:.1f} s, not counted)" if name in prepare else ""
             print(
                 f"{name:<26} {shown:>9} {stored:>8} rows  {seconds:6.1f} s ({cpu:6.1f} s CPU)  "
                 f"ratio {seconds / base:4.2f}  "
-                f"{'met' if met else 'MISSED'}"
+                f"{'met' if met else 'MISSED'}{before}"
             )
     return 0 if ok else 1
 

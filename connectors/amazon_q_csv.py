@@ -19,10 +19,19 @@ Every bad cell is reported with its line and column; nothing is imported until t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from connectors.file_rows import Cells, Problems, believable, csv_rows, parse_count, parse_text
+from connectors.file_rows import (
+    Cells,
+    Problems,
+    believable,
+    csv_rows,
+    memoized,
+    parse_count,
+    parse_text,
+)
 from connectors.records import AIUsageRecord, IdentityRecord
 
 TOOL = "Amazon Q Developer"
@@ -56,10 +65,15 @@ def parse_day(value: object) -> date:
     raise ValueError(f"{text!r} is not a date (YYYY-MM-DD, MM-DD-YYYY or MM/DD/YYYY)")
 
 
-def _record(cells: Cells, numeric: list[str]) -> AIUsageRecord | None:
+def _record(
+    cells: Cells,
+    numeric: list[str],
+    day_of: Callable[[object], date] = parse_day,
+    count_of: Callable[[object], int] = parse_count,
+) -> AIUsageRecord | None:
     user = cells.required("userid", parse_text, "")
-    day = cells.required("date", parse_day, date.min)
-    counts = {name: cells.optional(name, parse_count) for name in numeric}
+    day = cells.required("date", day_of, date.min)
+    counts = {name: cells.optional(name, count_of) for name in numeric}
     if not cells.ok:
         return None
     values = {name: value for name, value in counts.items() if value is not None}
@@ -85,9 +99,10 @@ def read_amazon_q(path: Path) -> list[AIUsageRecord]:
     problems = Problems(path)
     records: list[AIUsageRecord] = []
     first_line: dict[tuple[str, date], int] = {}
+    day_of, count_of = memoized(parse_day), memoized(parse_count)  # the same dates and counts recur
     for line, values in csv_rows(path, REQUIRED, problems):
         numeric = [name for name in values if name not in REQUIRED and "_" in name]
-        record = _record(Cells(problems, line, values), numeric)
+        record = _record(Cells(problems, line, values), numeric, day_of, count_of)
         if record is None or record.user is None:
             continue
         key = (record.user.key, record.day)

@@ -60,9 +60,6 @@ def _n(value: Any) -> int:
     return int(value)
 
 
-TOKENS = ("input", "output", "cache_read", "cache_creation")
-
-
 class _Day:
     """One actor's records of one day, added up (plain lists: this runs for every record)."""
 
@@ -83,15 +80,23 @@ class _Day:
         counts[2] += _n(core["pull_requests_by_claude_code"])
         counts[3] += _n(lines["added"])
         counts[4] += _n(lines["removed"])
+        tools = self.tools
         for tool, actions in (row.get("tool_actions") or {}).items():
-            totals = self.tools.setdefault(tool, [0, 0])
+            totals = tools.get(tool)
+            if totals is None:
+                totals = tools[tool] = [0, 0]
             totals[0] += _n(actions.get("accepted"))
             totals[1] += _n(actions.get("rejected"))
+        models = self.models
         for item in row.get("model_breakdown") or []:
-            tokens = item["tokens"]
-            model = self.models.setdefault(str(item["model"]), [0.0, 0.0, 0.0, 0.0, 0.0])
-            for i, name in enumerate(TOKENS):
-                model[i] += _n(tokens.get(name))
+            tokens, name = item["tokens"], str(item["model"])
+            model = models.get(name)
+            if model is None:
+                model = models[name] = [0.0, 0.0, 0.0, 0.0, 0.0]
+            model[0] += _n(tokens.get("input"))
+            model[1] += _n(tokens.get("output"))
+            model[2] += _n(tokens.get("cache_read"))
+            model[3] += _n(tokens.get("cache_creation"))
             model[4] += float(item["estimated_cost"]["amount"])
 
     def records(self, day: date, user: IdentityRecord) -> list[Record]:

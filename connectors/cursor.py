@@ -28,9 +28,9 @@ and commits, default 500), ``code_tracking`` (default true), ``max_retries``, ``
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from connectors.api_urls import api_url_check
@@ -72,14 +72,22 @@ def _ms(day: date) -> int:
 
 
 def _day_of_ms(value: Any) -> date:
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC).date()
+    return _day_number(int(value) // 86_400_000)
+
+
+@lru_cache(maxsize=4096)
+def _day_number(days: int) -> date:
+    """The UTC day ``days`` after 1970-01-01 (cached: a run's hundreds of thousands of events share few)."""
+    return datetime.fromtimestamp(days * 86_400, tz=UTC).date()
 
 
 def _n(row: dict[str, Any], key: str) -> int:
-    value = row.get(key)
+    value = row.get(key)  # decoded JSON: int, float, bool, str, None, list or dict
+    if type(value) is int:
+        return value
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if type(value) is not float:
         raise TypeError(f"{key} is {value!r}, not a number")
     return int(value)
 
@@ -211,18 +219,24 @@ class CursorConnector(Connector):
             record = usage_record(row, costs.get(key))
             if record is not None:
                 yield record
-        for (email, day, model), totals in sorted(models.items()):
+        users: dict[str, IdentityRecord] = {}
+        for (email, day, model), (requests, tokens_in, tokens_out, read, write, cents) in sorted(
+            models.items()
+        ):
+            user = users.get(email)
+            if user is None:
+                user = users[email] = IdentityRecord(email=email)
             yield AIModelUsageRecord(
                 tool=TOOL,
                 day=day,
                 model=model,
-                user=IdentityRecord(email=email),
-                requests=int(totals["requests"]),
-                input_tokens=int(totals["input"]),
-                output_tokens=int(totals["output"]),
-                cache_read_tokens=int(totals["cache_read"]),
-                cache_write_tokens=int(totals["cache_write"]),
-                cost=round(totals["cents"] / 100, 6),
+                user=user,
+                requests=int(requests),
+                input_tokens=int(tokens_in),
+                output_tokens=int(tokens_out),
+                cache_read_tokens=int(read),
+                cache_write_tokens=int(write),
+                cost=round(cents / 100, 6),
                 source=SOURCE,
             )
         if self.code_tracking:
@@ -230,9 +244,11 @@ class CursorConnector(Connector):
 
     def _events(
         self, span: dict[str, int]
-    ) -> tuple[dict[tuple[str, date, str], dict[str, float]], dict[tuple[str, date], float]]:
-        models: dict[tuple[str, date, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        costs: dict[tuple[str, date], float] = defaultdict(float)
+    ) -> tuple[dict[tuple[str, date, str], list[float]], dict[tuple[str, date], float]]:
+        """Per (e-mail, day, model): [requests, input, output, cache read, cache write, cents]; and the
+        cost of each (e-mail, day) in dollars."""
+        models: dict[tuple[str, date, str], list[float]] = {}
+        cents_of: dict[tuple[str, date], float] = {}
         page = 1
         while True:
             answer = self.client.call(
@@ -246,19 +262,22 @@ class CursorConnector(Connector):
                     continue
                 day = _day_of_ms(event["timestamp"])
                 usage = event.get("tokenUsage") or {}
-                totals = models[(email, day, str(event.get("model") or ""))]
-                totals["requests"] += float(event.get("requestsCosts") or 1)
-                totals["input"] += _n(usage, "inputTokens")
-                totals["output"] += _n(usage, "outputTokens")
-                totals["cache_read"] += _n(usage, "cacheReadTokens")
-                totals["cache_write"] += _n(usage, "cacheWriteTokens")
+                key = (email, day, str(event.get("model") or ""))
+                totals = models.get(key)
+                if totals is None:
+                    totals = models[key] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+                totals[0] += float(event.get("requestsCosts") or 1)
+                totals[1] += _n(usage, "inputTokens")
+                totals[2] += _n(usage, "outputTokens")
+                totals[3] += _n(usage, "cacheReadTokens")
+                totals[4] += _n(usage, "cacheWriteTokens")
                 cents = float(usage.get("totalCents") or 0)
-                totals["cents"] += cents
-                costs[(email, day)] += cents
+                totals[5] += cents
+                cents_of[(email, day)] = cents_of.get((email, day), 0.0) + cents
             if not answer["pagination"]["hasNextPage"]:
                 break
             page += 1
-        return models, {key: round(cents / 100, 6) for key, cents in costs.items()}
+        return models, {key: round(cents / 100, 6) for key, cents in cents_of.items()}
 
     def _commits(self, start: date, end: date) -> Iterator[Record]:
         page = 1

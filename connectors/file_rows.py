@@ -106,6 +106,26 @@ class Cells:
         return placeholder if parsed is None else parsed
 
 
+def memoized(parse: Callable[[object], T], limit: int = 10_000) -> Callable[[object], T]:
+    """``parse`` remembering what it returned for each text (a file repeats its dates and small counts
+    row after row); an error is raised anew each time, and after ``limit`` distinct texts the rest are
+    parsed without being kept.  Make one per file: a parser whose answer depends on the time (``believable``
+    dates) must not outlive the import."""
+    seen: dict[str, T] = {}
+
+    def parse_once(value: object) -> T:
+        if type(value) is not str:
+            return parse(value)
+        if value in seen:
+            return seen[value]
+        parsed = parse(value)
+        if len(seen) < limit:
+            seen[value] = parsed
+        return parsed
+
+    return parse_once
+
+
 def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 

@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from google.protobuf import json_format
@@ -149,7 +150,7 @@ class Point:
 
     @property
     def day(self) -> date:
-        return datetime.fromtimestamp(self.time_ns / 1e9, tz=UTC).date()
+        return _day_of(self.time_ns)
 
     @property
     def mapping(self) -> Mapping | None:
@@ -186,6 +187,12 @@ class Point:
         return self.usage_field if mapping.model_field == "*" else mapping.model_field
 
 
+@lru_cache(maxsize=4096)
+def _day_of(time_ns: int) -> date:
+    """The UTC day of a point's time (cached: the points of one export share their time)."""
+    return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).date()
+
+
 def _value(any_value: AnyValue) -> Any:
     kind = any_value.WhichOneof("value")
     if kind is None:
@@ -203,8 +210,11 @@ def _attributes(items: Any) -> dict[str, Any]:
     return {kv.key: _value(kv.value) for kv in items if isinstance(kv, KeyValue)}
 
 
+_SERIES_TEXT = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":")).encode  # one encoder
+
+
 def _series(signal: str, name: str, attributes: dict[str, Any]) -> str:
-    text = json.dumps([signal, name, attributes], sort_keys=True, default=str, separators=(",", ":"))
+    text = _SERIES_TEXT([signal, name, attributes])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

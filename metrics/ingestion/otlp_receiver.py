@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -33,14 +33,15 @@ from connectors import otlp
 from connectors.records import AIModelUsageRecord, AIUsageRecord, IdentityRecord
 from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
-from metrics.ingestion.bulk import upsert_values
+from metrics.ingestion.bulk import upsert_rows
 from metrics.ingestion.models import TelemetryPoint
+from metrics.ingestion.people import people_resolve
 from metrics.ingestion.sync_sources import source_secret
 from metrics.ingestion.usage import ai_model_usage_upsert, ai_usage_upsert
 
 logger = logging.getLogger(__name__)
 SOURCE = "otlp"
-CHUNK = 400
+CHUNK = 400  # users per query (the cumulative query binds them twice: under SQLite's 999)
 Key = tuple[str, str, date]  # tool, user_key, day
 
 
@@ -95,11 +96,32 @@ def otlp_export(request: HttpRequest, source_name: str, signal: str) -> HttpResp
     return HttpResponse(payload, content_type=media)
 
 
-def _user_key(point: otlp.Point) -> str:
-    kind, value = point.user
+def _user_key(user: tuple[str, str]) -> str:
+    kind, value = user
     if not kind:
         return ""
     return IdentityRecord(email=value).key if kind == "email" else IdentityRecord(login=value).key
+
+
+POINT_COLUMNS = (
+    "data_source_id",
+    "signal",
+    "name",
+    "series",
+    "start_ns",
+    "time_ns",
+    "day",
+    "cumulative",
+    "value",
+    "unit",
+    "tool",
+    "user_key",
+    "usage_field",
+    "model",
+    "model_field",
+    "attributes",
+    "received_at",
+)
 
 
 def telemetry_store(*, source: DataSource, points: list[otlp.Point]) -> int:
@@ -108,34 +130,40 @@ def telemetry_store(*, source: DataSource, points: list[otlp.Point]) -> int:
     rows = []
     touched: set[Key] = set()
     now = timezone.now()
+    user_keys: dict[tuple[str, str], str] = {}  # a request names few people, each in many points
     for point in points:
-        user_key = _user_key(point)[:340]
-        tool, usage_field, model_field = point.tool, point.usage_field, point.model_field
+        user = point.user
+        user_key = user_keys.get(user)
+        if user_key is None:
+            user_key = user_keys[user] = _user_key(user)[:340]
+        tool, usage_field, model_field, day = point.tool, point.usage_field, point.model_field, point.day
         rows.append(
-            {
-                "data_source_id": source.pk,
-                "signal": point.signal,
-                "name": point.name,
-                "series": point.series,
-                "start_ns": point.start_ns,
-                "time_ns": point.time_ns,
-                "day": point.day,
-                "cumulative": point.cumulative,
-                "value": point.value,
-                "unit": point.unit,
-                "tool": tool,
-                "user_key": user_key,
-                "usage_field": usage_field,
-                "model": str(point.attributes.get("model") or "")[:100] if model_field else "",
-                "model_field": model_field,
-                "attributes": point.attributes,
-                "received_at": now,
-            }
+            (
+                source.pk,
+                point.signal,
+                point.name,
+                point.series,
+                point.start_ns,
+                point.time_ns,
+                day,
+                point.cumulative,
+                point.value,
+                point.unit,
+                tool,
+                user_key,
+                usage_field,
+                str(point.attributes.get("model") or "")[:100] if model_field else "",
+                model_field,
+                point.attributes,
+                now,
+            )
         )
         if tool and user_key and (usage_field or model_field):
-            touched.add((tool, user_key, point.day))
+            touched.add((tool, user_key, day))
     with transaction.atomic():
-        upsert_values(TelemetryPoint, rows, unique=["data_source", "series", "start_ns", "time_ns"])
+        upsert_rows(
+            TelemetryPoint, POINT_COLUMNS, rows, unique=["data_source", "series", "start_ns", "time_ns"]
+        )
         telemetry_rollup(keys=touched)
     return len(rows)
 
@@ -145,79 +173,111 @@ def _identity(user_key: str) -> IdentityRecord:
     return IdentityRecord(email=value) if kind == "email" else IdentityRecord(login=value)
 
 
-def _day_values(rows: Iterable[dict[str, Any]]) -> dict[tuple[Key, str, str, str], float]:
-    """(key, usage_field, model, model_field) -> the day's amount: delta points summed; a cumulative series
-    contributes its last value of the day minus its last value before the day (same start)."""
-    totals: dict[tuple[Key, str, str, str], float] = defaultdict(float)
-    series: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        if row["cumulative"]:
-            series[(row["series"], row["start_ns"])].append(row)
-            continue
-        key = (row["tool"], row["user_key"], row["day"])
-        totals[(key, row["usage_field"], row["model"], row["model_field"])] += row["value"]
+Amounts = dict[tuple[Key, str, str, str], float]  # (key, usage_field, model, model_field) -> the day's amount
+
+
+def _sql_list(values: list[str]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _delta_amounts(tool: str, day: date, users: list[str], totals: Amounts) -> list[str]:
+    """Add the day's sums of the users' delta points to ``totals`` (one grouped query); returns the users
+    who also have cumulative points that day."""
+    qn, db_day = connection.ops.quote_name, connection.ops.adapt_datefield_value(day)
+    columns = ", ".join(qn(c) for c in ("user_key", "usage_field", "model", "model_field", "cumulative"))
+    # Names from model metadata (quoted); every value is a parameter.
+    sql = (
+        f"SELECT {columns}, SUM({qn('value')}) FROM {qn(TelemetryPoint._meta.db_table)} "  # noqa: S608
+        f"WHERE {qn('tool')} = %s AND {qn('day')} = %s AND {qn('user_key')} IN ({_sql_list(users)}) "
+        f"GROUP BY {columns}"
+    )
+    cumulative_users: set[str] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tool, db_day, *users])
+        for user_key, usage_field, model, model_field, cumulative, amount in cursor.fetchall():
+            if cumulative:
+                cumulative_users.add(user_key)
+            else:
+                totals[((tool, user_key, day), usage_field, model, model_field)] += amount
+    return sorted(cumulative_users)
+
+
+def _cumulative_amounts(tool: str, day: date, users: list[str], totals: Amounts) -> None:
+    """Add what each cumulative series of the users with points that day grew by, day by day: its last
+    value of a day minus its last value before that day (same start) -- up to ``day``."""
+    qn, db_day = connection.ops.quote_name, connection.ops.adapt_datefield_value(day)
+    table = qn(TelemetryPoint._meta.db_table)
+    fields = (
+        "user_key",
+        "day",
+        "usage_field",
+        "model",
+        "model_field",
+        "value",
+        "series",
+        "start_ns",
+        "time_ns",
+    )
+    where = f"{qn('tool')} = %s AND {qn('user_key')} IN ({_sql_list(users)}) AND {qn('cumulative')} = %s"
+    # Names from model metadata (quoted); every value is a parameter.
+    sql = (
+        f"SELECT {', '.join(qn(f) for f in fields)} FROM {table} WHERE {where} "  # noqa: S608
+        f"AND {qn('day')} <= %s AND {qn('series')} IN "
+        f"(SELECT {qn('series')} FROM {table} WHERE {where} AND {qn('day')} = %s)"
+    )
+    series: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tool, *users, True, db_day, tool, *users, True, db_day])
+        for row in cursor.fetchall():
+            series[(row[6], row[7])].append(row)
     for points in series.values():
-        points.sort(key=lambda r: r["time_ns"])
-        last_of_day: dict[date, dict[str, Any]] = {}
+        points.sort(key=lambda r: r[8])  # by time
+        last_of_day: dict[date, tuple[Any, ...]] = {}
         for row in points:
-            last_of_day[row["day"]] = row
+            moment = row[1] if isinstance(row[1], date) else date.fromisoformat(row[1])  # SQLite: text
+            last_of_day[moment] = row
         previous = 0.0
-        for day in sorted(last_of_day):
-            row = last_of_day[day]
-            key = (row["tool"], row["user_key"], day)
-            totals[(key, row["usage_field"], row["model"], row["model_field"])] += row["value"] - previous
-            previous = row["value"]
-    return totals
-
-
-FIELDS = (
-    "tool",
-    "user_key",
-    "day",
-    "usage_field",
-    "model",
-    "model_field",
-    "value",
-    "cumulative",
-    "series",
-    "start_ns",
-    "time_ns",
-)
+        for moment in sorted(last_of_day):
+            user_key, _day, usage_field, model, model_field, value = last_of_day[moment][:6]
+            totals[((tool, user_key, moment), usage_field, model, model_field)] += value - previous
+            previous = value
 
 
 def telemetry_rollup(*, keys: Iterable[Key]) -> int:
     """Recompute the ``AIUsageDay`` (source ``otlp``) and ``AIModelUsageDay`` rows of these keys from all
-    their points; returns how many usage days were written."""
+    their points (delta points summed by the database; a cumulative sum counts its growth within the day);
+    returns how many usage days were written."""
     by_tool_day: dict[tuple[str, date], set[str]] = defaultdict(set)
     for tool, user_key, day in keys:
         by_tool_day[(tool, day)].add(user_key)
-    rows: list[dict[str, Any]] = []
+    totals: Amounts = defaultdict(float)
     for (tool, day), users in by_tool_day.items():
         users_list = sorted(users)
         for i in range(0, len(users_list), CHUNK):
-            chunk = users_list[i : i + CHUNK]
-            base = TelemetryPoint.objects.filter(tool=tool, user_key__in=chunk)
-            rows += base.filter(day=day, cumulative=False).values(*FIELDS)
-            # A cumulative series needs its points before the day too (its running total).
-            cumulative_series = base.filter(day=day, cumulative=True).values_list("series", flat=True)
-            rows += base.filter(series__in=set(cumulative_series), day__lte=day).values(*FIELDS)
+            cumulative = _delta_amounts(tool, day, users_list[i : i + CHUNK], totals)
+            if cumulative:
+                _cumulative_amounts(tool, day, cumulative, totals)
     wanted = set(keys)
     usage: dict[Key, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     models: dict[tuple[Key, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for (key, usage_field, model, model_field), value in _day_values(rows).items():
+    for (key, usage_field, model, model_field), value in totals.items():
         if key not in wanted:
             continue
         if usage_field:
             usage[key][usage_field] += value
         if model_field:
             models[(key, model)][model_field] += value
-    usage_records = [_usage_record(key, values) for key, values in usage.items()]
+    identities: dict[str, IdentityRecord] = {}
+    for _tool, user_key, _day in wanted:
+        if user_key not in identities:
+            identities[user_key] = _identity(user_key)
+    usage_records = [_usage_record(key, values, identities[key[1]]) for key, values in usage.items()]
     model_records = [
         AIModelUsageRecord(
             tool=key[0],
             day=key[2],
             model=model,
-            user=_identity(key[1]),
+            user=identities[key[1]],
             input_tokens=_int(values, "input_tokens"),
             output_tokens=_int(values, "output_tokens"),
             cache_read_tokens=_int(values, "cache_read_tokens"),
@@ -227,16 +287,17 @@ def telemetry_rollup(*, keys: Iterable[Key]) -> int:
         )
         for (key, model), values in models.items()
     ]
-    ai_model_usage_upsert(records=model_records)
-    return ai_usage_upsert(records=usage_records)
+    people = people_resolve(identities=[r.user for r in (*model_records, *usage_records)])
+    ai_model_usage_upsert(records=model_records, people=people)
+    return ai_usage_upsert(records=usage_records, people=people)
 
 
 def _int(values: dict[str, float], name: str) -> int | None:
     return round(values[name]) if name in values else None
 
 
-def _usage_record(key: Key, values: dict[str, float]) -> AIUsageRecord:
-    tool, user_key, day = key
+def _usage_record(key: Key, values: dict[str, float], user: IdentityRecord) -> AIUsageRecord:
+    tool, _user_key, day = key
     counts: dict[str, Any] = {name: _int(values, name) for name in otlp.USAGE_FIELDS}
     extra = tuple(
         sorted((k, float(v)) for k, v in values.items() if k not in otlp.USAGE_FIELDS and k != "cost")
@@ -244,7 +305,7 @@ def _usage_record(key: Key, values: dict[str, float]) -> AIUsageRecord:
     return AIUsageRecord(
         tool=tool,
         day=day,
-        user=_identity(user_key),
+        user=user,
         active=True,
         lines_accepted=counts["lines_added"],
         cost=round(values["cost"], 6) if "cost" in values else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef
 
 from connectors.records import IdentityRecord
@@ -13,6 +13,7 @@ from metrics.core.models import Identity, Person
 from metrics.ingestion.models import AISeat, AIUsageDay, Commit, PullRequest, Review
 
 CHUNK = 500
+LOOKUP_CHUNK = 900  # keys per lookup query (under any SQLite's limit of bound parameters)
 
 
 def _keys_of(record: IdentityRecord) -> list[tuple[str, str, str]]:
@@ -28,12 +29,19 @@ def _keys_of(record: IdentityRecord) -> list[tuple[str, str, str]]:
 
 
 def identities_existing(keys: Iterable[str]) -> dict[str, int]:
-    """Map identity key -> person id for the keys already stored."""
+    """Map identity key -> person id for the keys already stored (one plain query per chunk of keys: the
+    ORM's ``key__in`` prepares every value on its own, which showed in a sync of thousands of people)."""
     keys = list(keys)
     found: dict[str, int] = {}
-    for i in range(0, len(keys), CHUNK):
-        rows = Identity.objects.filter(key__in=keys[i : i + CHUNK]).values_list("key", "person_id")
-        found.update(rows)
+    qn = connection.ops.quote_name
+    table, key, person = qn(Identity._meta.db_table), qn("key"), qn(Identity._meta.get_field("person").column)
+    with connection.cursor() as cursor:
+        for i in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[i : i + LOOKUP_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            # Names from model metadata (quoted); the keys are parameters.
+            cursor.execute(f"SELECT {key}, {person} FROM {table} WHERE {key} IN ({marks})", chunk)  # noqa: S608
+            found.update(cursor.fetchall())
     return found
 
 
@@ -41,32 +49,41 @@ def people_resolve(*, identities: Iterable[IdentityRecord | None]) -> dict[str, 
     """Person id for every identity's ``key``, creating people and identities that are new.
 
     An identity known by e-mail that now also shows a login (or the reverse) gains the other key,
-    so the same person is found whichever one a later source uses.
+    so the same person is found whichever one a later source uses.  Of records with the same key the
+    last one counts (its name names a new person, its other key is added).
     """
-    records = {r.key: r for r in identities if r is not None and _keys_of(r)}
-    all_keys = {k for r in records.values() for k, _, _ in _keys_of(r)}
-    known = identities_existing(all_keys)
+    keys_of: dict[IdentityRecord, list[tuple[str, str, str]]] = {}  # each distinct record's keys, once
+    records: dict[str, tuple[IdentityRecord, list[tuple[str, str, str]]]] = {}
+    for r in identities:
+        if r is None:
+            continue
+        keys = keys_of.get(r)
+        if keys is None:
+            keys = keys_of[r] = _keys_of(r)
+        if keys:
+            records[keys[0][0]] = (r, keys)  # keys[0][0] is r.key
+    known = identities_existing({k for _, keys in records.values() for k, _, _ in keys})
     result: dict[str, int] = {}
     new_identities: list[Identity] = []
-    pending: list[tuple[IdentityRecord, Person]] = []
-    for key, record in records.items():
-        person_id = next((known[k] for k, _, _ in _keys_of(record) if k in known), None)
+    pending: list[tuple[IdentityRecord, list[tuple[str, str, str]], Person]] = []
+    for key, (record, keys) in records.items():
+        person_id = next((known[k] for k, _, _ in keys if k in known), None)
         if person_id is None:
             person = Person(
                 display_name=(record.name or record.login or record.email)[:300],
                 is_bot=is_bot_identity(record.name, record.email, record.login),
             )
-            pending.append((record, person))
+            pending.append((record, keys, person))
             continue
         result[key] = person_id
-        for k, kind, value in _keys_of(record):
+        for k, kind, value in keys:
             if k not in known:
                 known[k] = person_id
                 new_identities.append(Identity(person_id=person_id, key=k, kind=kind, value=value[:320]))
-    Person.objects.bulk_create([p for _, p in pending], batch_size=CHUNK)
-    for record, person in pending:
-        result[record.key] = person.pk
-        for k, kind, value in _keys_of(record):
+    Person.objects.bulk_create([p for _, _, p in pending], batch_size=CHUNK)
+    for _record, keys, person in pending:
+        result[keys[0][0]] = person.pk
+        for k, kind, value in keys:
             if k not in known:
                 known[k] = person.pk
                 new_identities.append(Identity(person_id=person.pk, key=k, kind=kind, value=value[:320]))
