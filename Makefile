@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test suite test-fast prereqs lint typecheck pytest audit demo bench clean
 
+# Bytecode caches on (some shells set PYTHONDONTWRITEBYTECODE): without them every pytest process and
+# xdist worker compiles the project and rewrites every test module's asserts again (about 5 s each).
+unexport PYTHONDONTWRITEBYTECODE
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip setuptools
