@@ -26,11 +26,21 @@ from tests.factories import make_snapshot
 from tests.ingestion.test_worker import PYTHON, ROOT, environment
 
 PACKAGE = ROOT / "metrics"
-RECOMPUTES = {"snapshots_recompute", "snapshots_recompute_if_stale", "ai_impact_recompute", "write_snapshots"}
+RECOMPUTES = {
+    "snapshots_recompute",
+    "snapshots_recompute_if_stale",
+    "ai_impact_recompute",
+    "write_snapshots",
+    "replace_rows",
+    "cells_recompute",
+    "models_recompute",
+}
 # Where the computations may be called: the recompute module, and inside the snapshot engine itself.
 ALLOWED = {
     "metrics/ingestion/recompute.py": RECOMPUTES,
-    "metrics/ingestion/snapshots.py": {"snapshots_recompute", "ai_impact_recompute", "write_snapshots"},
+    "metrics/ingestion/snapshots.py": {"snapshots_recompute", "ai_impact_recompute", "replace_rows"},
+    # the incremental engine: the cells of a change, and the organization-wide models apart
+    "metrics/ingestion/incremental.py": {"snapshots_recompute", "ai_impact_recompute", "replace_rows"},
 }
 TRIGGERS = [
     "metrics/ingestion/sync.py",  # syncs, and through them webhook deliveries
