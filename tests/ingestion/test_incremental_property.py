@@ -22,10 +22,10 @@ from django.utils import timezone
 
 from metrics.analytics.snapshots import PR_METRICS, metric_snapshots
 from metrics.core.models import Person, Repository, Team, TeamMembership
+from metrics.ingestion import completeness, selectors
 from metrics.ingestion.changes import ChangeScope, PullRequestWatch, deleting
 from metrics.ingestion.incremental import cells_recompute, models_recompute
 from metrics.ingestion.models import MetricSnapshot, PullRequest, SnapshotState
-from metrics.ingestion import completeness, selectors
 from metrics.ingestion.snapshots import observation_at, pr_inputs, snapshots_recompute, write_snapshots
 
 pytestmark = pytest.mark.django_db
@@ -168,19 +168,24 @@ class World:
             return scope
         watch = PullRequestWatch()
         watch.watch(r.pk for r in self.repos)
+        return watch.scope() if self.pr_step(op) else None
+
+    def pr_step(self, op: str) -> bool:
+        """A change of PRs (found by a ``PullRequestWatch`` as a sync finds it); False if none applied."""
+        rng = self.rng
         if op == "new":
             self.pr(merged=False)
         elif op == "merge":
             open_prs = list(PullRequest.objects.filter(state="open").order_by("pk"))
             if not open_prs:
-                return None
+                return False
             pr = rng.choice(open_prs)
             pr.state, pr.merged_at = "merged", pr.created_at + dt.timedelta(hours=rng.uniform(1, 300))
             pr.save()
         elif op == "review":
             merged = self.merged()
             if not merged:
-                return None
+                return False
             pr = rng.choice(merged)
             pr.first_review_at = pr.created_at + (pr.merged_at - pr.created_at) * rng.uniform(0.1, 0.5)
             pr.approved_at = pr.first_review_at + (pr.merged_at - pr.first_review_at) * rng.uniform(0, 0.9)
@@ -188,16 +193,16 @@ class World:
         elif op == "revert":
             targets = self.merged(revert_of=None, reverted_at=None)
             if not targets:
-                return None
+                return False
             self.pr(merged=True, revert_of=rng.choice(targets))
         else:  # a revert of a revert restores the original change
             reverts = self.merged(revert_of__isnull=False, reverted_at=None)
             if not reverts:
-                return None
+                return False
             first = rng.choice(reverts)
             self.pr(merged=True, revert_of=first)
             PullRequest.objects.filter(pk=first.revert_of_id).update(reverted_at=None)
-        return watch.scope()
+        return True
 
 
 @pytest.mark.parametrize("chunk", range(4))

@@ -38,7 +38,12 @@ RECOMPUTES = {
 # Where the computations may be called: the recompute module, and inside the snapshot engine itself.
 ALLOWED = {
     "metrics/ingestion/recompute.py": RECOMPUTES,
-    "metrics/ingestion/snapshots.py": {"snapshots_recompute", "ai_impact_recompute", "write_snapshots", "replace_rows"},
+    "metrics/ingestion/snapshots.py": {
+        "snapshots_recompute",
+        "ai_impact_recompute",
+        "write_snapshots",
+        "replace_rows",
+    },
     # the incremental engine: the cells of a change, and the organization-wide models apart
     "metrics/ingestion/incremental.py": {"snapshots_recompute", "ai_impact_recompute", "replace_rows"},
 }
