@@ -36,7 +36,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "realdata": ("tests/realdata/",),
     "statistical": (  # planted truths over many seeds
         "tests/analytics/test_ai_impact_validation.py",
-        "tests/ingestion/test_incremental_property.py",  # 200 random change sequences, about 4 minutes
+        "tests/ingestion/test_incremental_property.py",  # 200 random change sequences: minutes
     ),
     "slow": (  # subprocesses (manage.py, gunicorn), large files, fuzzing: seconds each
         "tests/api/test_export_schema.py::test_schemathesis",
