@@ -21,8 +21,8 @@ revert can change a PR the sync never read).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, fields
+from datetime import UTC
 from typing import Any
 
 import numpy as np
@@ -345,12 +345,3 @@ def _deployment_keys(deployments: set[tuple[str, str]]) -> frozenset[tuple[int, 
         )
     )
     return frozenset((ids[r], at) for r, at in deployments if r in ids)
-
-
-def with_state(scope: ChangeScope, **changes: Any) -> ChangeScope:
-    """``scope`` with some fields replaced (a helper for triggers that add to a scope)."""
-    return replace(scope, **changes)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
