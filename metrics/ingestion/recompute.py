@@ -115,6 +115,7 @@ def pending_recompute() -> dict[str, Any]:
     """The analytics worker's work for queued scoped requests: every pending change at once (their scopes
     merged), then the organization-wide models asked for (debounced)."""
     with recompute_lock():
+        as_of = database_now()  # every change committed before it is taken below
         taken = list(PendingChange.objects.order_by("pk").values_list("pk", "scope"))
         if not taken:
             return {"status": "skipped", "reason": "served by an earlier recompute"}
@@ -123,6 +124,7 @@ def pending_recompute() -> dict[str, Any]:
             scope = scope | ChangeScope.from_json(data)
         rows = cells_recompute(scope)
         PendingChange.objects.filter(pk__in=[pk for pk, _ in taken]).delete()
+        SnapshotState.objects.update_or_create(pk=1, defaults={"cells_read_from": as_of})
     if not scope.everything:
         models_request()
     return {"status": "computed", "rows": rows, "changes": len(taken)}

@@ -276,14 +276,14 @@ def snapshots_stale(*, grace: timedelta = RECOMPUTE_GRACE) -> bool:
     state = _state()
     if state.asked_at is not None and state.asked_at > now - grace:
         return False
-    # A sync whose changes were queued as an incremental recompute is served through its PendingChange.
-    runs = SyncRun.objects.filter(  # failed ones too
-        Q(counts__incremental__isnull=True) | Q(counts__incremental=False),
-        finished_at__lte=now - grace,
-        counts__records__gt=0,
-    )
+    runs = SyncRun.objects.filter(finished_at__lte=now - grace, counts__records__gt=0)  # failed ones too
     if state.read_from is not None:
         runs = runs.filter(finished_at__gt=state.read_from)
+    # A sync whose changes were queued as a scoped request is also covered by an incremental recompute
+    # that began taking the pending changes after it.
+    full = Q(counts__incremental__isnull=True) | Q(counts__incremental=False)
+    if state.cells_read_from is not None:
+        runs = runs.filter(full | Q(finished_at__gt=state.cells_read_from))
     return runs.exists() or PendingChange.objects.filter(created_at__lte=now - grace).exists()
 
 

@@ -42,6 +42,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='snapshotstate',
+            name='cells_read_from',
+            field=models.DateTimeField(null=True),
+        ),
+        migrations.AddField(
+            model_name='snapshotstate',
             name='through',
             field=models.DateTimeField(null=True),
         ),

@@ -77,6 +77,9 @@ class SnapshotState(models.Model):
     # How far the data ran ("data through") when the merge-dated cells were last computed: an incremental
     # recompute also redoes the cells whose revert observation window the move of it opened or closed.
     through = models.DateTimeField(null=True)
+    # When the last incremental recompute began taking the pending changes: a sync whose changes were
+    # queued as a scoped request (``counts.incremental``) before it is covered.
+    cells_read_from = models.DateTimeField(null=True)
     # When the cells were last written (full or incremental) and when the organization-wide models (AI
     # impact, adoption, agent and review-load rows, delivery keys) were last computed: the pages show both.
     cells_computed_at = models.DateTimeField(null=True)
