@@ -13,8 +13,8 @@ ancestor (``snapshots.assign_teams``: the membership at merge time, the reposito
 in no team); for a membership change or a moved repository every team cell of the periods their PRs
 merged in (the team a PR counted for before the change is not known any more).
 
-``PullRequestWatch`` finds what a sync changed: the snapshot-relevant columns of the PRs of the
-repositories it stored into, before and after (reverts and AI flags are re-derived per repository, so a
+``PullRequestWatch`` finds what a sync changed: the PRs its records name, and the PRs of the repositories
+it stored into whose derived columns changed (reverts and AI flags are re-derived per repository, so a
 revert can change a PR the sync never read).
 """
 
@@ -33,29 +33,11 @@ from connectors import records as rec
 from metrics.analytics.snapshots import assign_teams
 from metrics.core.models import Repository
 from metrics.ingestion import selectors
+from metrics.ingestion.models import PullRequest
 
 ALL = -1  # the key of "every key of this scope in this period"
 CELL_COLUMNS = ["scope", "key", "period", "period_start"]
 PLACEMENT_COLUMNS = ["id", "repository_id", "author_id", "merged_at", "repository__team_id"]
-# What the snapshot engine reads of a PR (a difference in any of them changes its cells' values).
-STATE_COLUMNS = [
-    "id",
-    "repository_id",
-    "author_id",
-    "state",
-    "is_bot",
-    "ai_assisted",
-    "first_commit_at",
-    "created_at",
-    "ready_at",
-    "first_review_at",
-    "approved_at",
-    "merged_at",
-    "reverted_at",
-    "additions",
-    "deletions",
-    "revert_of_id",
-]
 # Records that only feed the organization-wide models (no merge-dated cell reads them).
 MODEL_RECORDS = (
     rec.IncidentRecord,
@@ -254,10 +236,14 @@ def cells(scope: ChangeScope, memberships: pd.DataFrame, teams: pd.DataFrame) ->
 
 @dataclass
 class PullRequestWatch:
-    """The PRs of the repositories a sync stores into, before its first page touched each repository; the
-    scope is the difference with what is stored at the end (plus the PRs its records named)."""
+    """What a sync changed.  The PRs its records name (``named``: stored with everything the records
+    carry) and, for every PR of the repositories it stores into, the columns that something else than the
+    PR's own record can change (``WATCH_COLUMNS``: deriving re-flags bots, AI use and reverts per
+    repository; an identity link can move authorship), read before its first page touched each repository
+    and compared with what is stored at the end."""
 
-    before: dict[int, pd.DataFrame] = field(default_factory=dict)
+    before: dict[int, tuple] = field(default_factory=dict)
+    watched: set[int] = field(default_factory=set)
     named: set[tuple[str, int]] = field(default_factory=set)
     deployments: set[tuple[str, str]] = field(default_factory=set)
     models: bool = False
@@ -268,9 +254,9 @@ class PullRequestWatch:
         names = set()
         for record in batch:
             if isinstance(record, rec.PullRequestRecord):
-                self.named.add((record.repository, record.number))
+                self.name(record.repository, record.number)
             elif isinstance(record, rec.ReviewRecord):
-                self.named.add((record.repository, record.pr_number))
+                self.name(record.repository, record.pr_number)
             elif isinstance(record, rec.DeploymentRecord):
                 self.deployments.add((record.repository, record.created_at.astimezone(UTC).isoformat()))
             elif isinstance(record, MODEL_RECORDS):
@@ -284,46 +270,55 @@ class PullRequestWatch:
         repositories = Repository.objects.filter(full_name__in=sorted(names)).values_list("pk", flat=True)
         self.watch(repositories)
 
-    def watch(self, repository_ids: Iterable[int]) -> None:
-        new = sorted(set(repository_ids) - set(self.before))
-        if new:
-            frame = selectors.pull_request_frame(repository_ids=new, columns=STATE_COLUMNS)
-            for repository in new:
-                self.before[repository] = frame[frame["repository_id"] == repository]
+    def name(self, repository: str, number: int) -> None:
+        """A PR a record carries (what changed in it is not compared: it is recomputed)."""
+        self.named.add((repository, int(number)))
 
-    def scope(self, *, stored: Iterable[int] = ()) -> ChangeScope:
-        """The scope of what was stored; ``stored``: repositories the sync created (nothing before)."""
+    def watch(self, repository_ids: Iterable[int]) -> None:
+        new = sorted(set(repository_ids) - self.watched)
+        if new:
+            self.watched.update(new)
+            self.before.update(_watched_rows(new))
+
+    def scope(self) -> ChangeScope:
+        """The scope of what was stored: the PRs named or changed, with their placements before."""
         if self.everything:
             return EVERYTHING
-        for repository in set(stored) - set(self.before):
-            self.before[repository] = pd.DataFrame(columns=STATE_COLUMNS)
-        repositories = sorted(self.before)
-        before = pd.concat(list(self.before.values()), ignore_index=True) if repositories else None
-        after = selectors.pull_request_frame(repository_ids=repositories, columns=STATE_COLUMNS)
-        changed = _changed_ids(before, after)
-        old = before[before["id"].isin(changed)] if before is not None else after.iloc[:0]
-        ids = set(after.loc[after["id"].isin(changed), "id"].astype(int))
-        ids |= _named_ids(self.named)
+        after = _watched_rows(sorted(self.watched))
+        changed = {i for i in self.before.keys() | after.keys() if self.before.get(i) != after.get(i)}
+        ids = (changed & after.keys()) | _named_ids(self.named)
+        old = [self.before[i] for i in sorted((changed | ids) & self.before.keys())]
         deployments = _deployment_keys(self.deployments)
         return ChangeScope(
             prs=frozenset(ids),
-            placements=placements_of(old),
+            placements=frozenset(
+                (row[1], row[2], pd.Timestamp(row[3]).isoformat()) for row in old if row[3] is not None
+            ),
             deployments=deployments,
-            models=self.models or bool(ids) or bool(len(old)) or bool(deployments),
+            models=self.models or bool(ids) or bool(old) or bool(deployments),
         )
 
 
-def _fingerprints(frame: pd.DataFrame) -> pd.Series:
-    values = frame[STATE_COLUMNS].astype(object).where(frame[STATE_COLUMNS].notna(), None).astype(str)
-    return pd.Series(pd.util.hash_pandas_object(values, index=False).to_numpy(), index=frame["id"].to_numpy())
+# id, then the placement (repository, author, merge time), then what deriving or linking can change.
+WATCH_COLUMNS = [
+    "id",
+    "repository_id",
+    "author_id",
+    "merged_at",
+    "is_bot",
+    "ai_assisted",
+    "reverted_at",
+    "revert_of_id",
+    "first_commit_at",
+]
 
 
-def _changed_ids(before: pd.DataFrame | None, after: pd.DataFrame) -> set[int]:
-    if before is None or before.empty:
-        return set(after["id"].astype(int))
-    old, new = _fingerprints(before), _fingerprints(after)
-    joined = pd.concat([old.rename("old"), new.rename("new")], axis=1)
-    return {int(i) for i in joined.index[joined["old"] != joined["new"]]}
+def _watched_rows(repository_ids: list[int]) -> dict[int, tuple]:
+    """``WATCH_COLUMNS`` of every PR of these repositories, by id (plain values: compared, never framed)."""
+    if not repository_ids:
+        return {}
+    rows = PullRequest.objects.filter(repository_id__in=repository_ids).values_list(*WATCH_COLUMNS)
+    return {row[0]: row for row in rows.iterator(chunk_size=20_000)}
 
 
 def _named_ids(named: set[tuple[str, int]]) -> set[int]:

@@ -168,9 +168,9 @@ class World:
             return scope
         watch = PullRequestWatch()
         watch.watch(r.pk for r in self.repos)
-        return watch.scope() if self.pr_step(op) else None
+        return watch.scope() if self.pr_step(op, watch) else None
 
-    def pr_step(self, op: str) -> bool:
+    def pr_step(self, op: str, watch: PullRequestWatch) -> bool:
         """A change of PRs (found by a ``PullRequestWatch`` as a sync finds it); False if none applied."""
         rng = self.rng
         if op == "new":
@@ -182,6 +182,7 @@ class World:
             pr = rng.choice(open_prs)
             pr.state, pr.merged_at = "merged", pr.created_at + dt.timedelta(hours=rng.uniform(1, 300))
             pr.save()
+            watch.name(pr.repository.full_name, pr.number)  # the PR's record
         elif op == "review":
             merged = self.merged()
             if not merged:
@@ -190,6 +191,7 @@ class World:
             pr.first_review_at = pr.created_at + (pr.merged_at - pr.created_at) * rng.uniform(0.1, 0.5)
             pr.approved_at = pr.first_review_at + (pr.merged_at - pr.first_review_at) * rng.uniform(0, 0.9)
             pr.save()
+            watch.name(pr.repository.full_name, pr.number)  # the review's record names its PR
         elif op == "revert":
             targets = self.merged(revert_of=None, reverted_at=None)
             if not targets:
