@@ -136,6 +136,17 @@ def _period_codes(merged_at: pd.Series, period: str) -> tuple[np.ndarray, np.nda
     return codes, starts
 
 
+def period_starts(at: pd.Series, period: str) -> pd.Series:
+    """The first day (``datetime.date``) of the ISO week or calendar month of each UTC moment: the
+    period :func:`_period_codes` puts it in (the incremental recompute finds a change's cells with it)."""
+    days = at.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    if period == "week":
+        starts = days - pd.to_timedelta(days.dt.weekday, unit="D")
+    else:
+        starts = days - pd.to_timedelta(days.dt.day - 1, unit="D")
+    return starts.dt.date
+
+
 @dataclass
 class _Scope:
     """One scope's grouping, with one coding per period; group ``code`` of coding ``k`` is the key

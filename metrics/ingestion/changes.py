@@ -30,7 +30,7 @@ import pandas as pd
 from django.db.models import Q
 
 from connectors import records as rec
-from metrics.analytics.snapshots import assign_teams
+from metrics.analytics.snapshots import assign_teams, period_starts
 from metrics.core.models import Repository
 from metrics.ingestion import selectors
 from metrics.ingestion.models import PullRequest
@@ -132,16 +132,6 @@ def deleting(where: Q) -> ChangeScope:
 
 
 # --- resolving a scope into cells -------------------------------------------------------------------
-
-
-def period_starts(at: pd.Series, period: str) -> pd.Series:
-    """The first day (``datetime.date``) of the ISO week or calendar month of each UTC moment."""
-    days = at.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
-    if period == "week":
-        starts = days - pd.to_timedelta(days.dt.weekday, unit="D")
-    else:
-        starts = days - pd.to_timedelta(days.dt.day - 1, unit="D")
-    return starts.dt.date
 
 
 def _placement_frame(scope: ChangeScope) -> pd.DataFrame:
