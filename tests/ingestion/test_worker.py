@@ -26,7 +26,7 @@ from tests.fakes.github_data import populate, populate_teams
 from tests.fakes.state import database_state
 from tests.waiting import wait_for, wait_on_log
 
-BROKER = "redis://127.0.0.1:6379/11"
+BROKER = os.environ.get("CELERY_BROKER_URL_FOR_TESTS", "redis://127.0.0.1:6379/11")
 
 
 def environment(database_url: str, tmp: Path) -> dict[str, str]:
