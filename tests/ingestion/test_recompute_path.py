@@ -21,7 +21,7 @@ from django.test import Client
 
 from metrics.core.models import Team
 from metrics.ingestion.models import AIImpactEstimate, MetricSnapshot
-from metrics.ingestion.snapshots import RECOMPUTE_LOCK
+from metrics.ingestion.snapshots import MODELS_LOCK
 from tests.factories import make_snapshot
 from tests.ingestion.test_worker import PYTHON, ROOT, environment
 
@@ -210,7 +210,8 @@ def test_a_cost_change_in_settings_recomputes_roi_under_the_lock(admin_client: C
             connection.close()  # this thread's connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [RECOMPUTE_LOCK])  # a recompute is running
+        # the AI-impact tables' lock: a models recompute (or a full one, which holds it too) is running
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MODELS_LOCK])
     saver = threading.Thread(target=save)
     try:
         saver.start()
@@ -218,7 +219,7 @@ def test_a_cost_change_in_settings_recomputes_roi_under_the_lock(admin_client: C
     finally:
         released = time.monotonic()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MODELS_LOCK])
     saver.join(timeout=60)
     assert len(answers) == 1 and answers[0][0] == 302
     assert answers[0][1] >= released  # it waited for the running recompute to end
