@@ -23,24 +23,21 @@ run: $(STAMP)
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)
 
-## make test: system prerequisites (installed where it can), lint, type-check, the whole test suite: every
-## kind but the worker tests on both cores (pytest-xdist), then the worker tests (real Celery workers on one
-## Redis database) one at a time
-## (SKIP=realdata, or SKIP="realdata or browser", leaves kinds out; PYTEST_ARGS goes to both passes)
+## make test: system prerequisites (installed where it can), lint, type-check, the whole test suite on both
+## cores (pytest-xdist; tests sharing a Redis database stay on one worker: tests/conftest.py XDIST_GROUPS)
+## (SKIP=realdata, or SKIP="realdata or browser", leaves kinds out; PYTEST_ARGS goes to pytest)
 test: $(STAMP) prereqs lint typecheck suite
 
 SKIP ?=
-ALSO := $(if $(SKIP), and not ($(SKIP)),)
 suite: $(STAMP)
-	$(VENV)/bin/pytest -n 2 -m "not worker$(ALSO)" $(PYTEST_ARGS)
-	$(VENV)/bin/pytest -m "worker$(ALSO)" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup $(if $(SKIP),-m "not ($(SKIP))",) $(PYTEST_ARGS)
 
 prereqs:
 	@bash tools/test_prereqs.sh
 
-## make test-fast: the developer loop: everything but browser, worker, realdata, statistical and slow
-## tests (tests/conftest.py KINDS), on both cores; make test still runs all of them
-FAST := not (browser or worker or realdata or statistical or slow)
+## make test-fast: the developer loop: everything but browser, worker, realdata, statistical, slow and
+## heavy tests (tests/conftest.py KINDS), on both cores; make test still runs all of them
+FAST := not (browser or worker or realdata or statistical or slow or heavy)
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -q -n 2 -m "$(FAST)" $(PYTEST_ARGS)
 

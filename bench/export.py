@@ -94,12 +94,13 @@ def build(rows: int, rebuild: bool) -> None:
 
 def view_select() -> tuple[str, list]:
     """The SELECT the CSV view runs for an unscoped admin token without filters."""
-    from metrics.api import columns, selectors
+    from metrics.api import column_types, columns, selectors
     from metrics.api.access import Access
 
     access = Access(role="admin", team_ids=None)
     rows = selectors.pull_request_rows(access, {}).order_by("id")
-    sql, params = rows.values_list(*columns.csv_values(columns.PULL_REQUESTS, access)).query.sql_with_params()
+    values = column_types.csv_values(columns.PULL_REQUESTS, access)
+    sql, params = rows.values_list(*values).query.sql_with_params()
     return sql, list(params)
 
 

@@ -37,9 +37,11 @@ Incidents:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from connectors.file_rows import (
     Cells,
@@ -52,6 +54,8 @@ from connectors.file_rows import (
     parse_timestamp,
 )
 from connectors.records import DeploymentRecord, IncidentRecord
+
+R = TypeVar("R", DeploymentRecord, IncidentRecord)
 
 PRODUCTION_NAMES = frozenset({"production", "prod", "prd", "live"})
 STATUSES = frozenset({"success", "failure", "error", "in_progress", "queued", "cancelled"})
@@ -196,29 +200,41 @@ def _unique(problems: Problems, line: int, key: object, seen: dict[object, int],
 
 def read_deployments(path: Path) -> list[DeploymentRecord]:
     """Every row as a deployment, or a ConnectorError naming every bad line (nothing is returned)."""
-    problems = Problems(path)
-    out: list[DeploymentRecord] = []
-    seen: dict[object, int] = {}
-    for line, values in _rows(path, problems, DEPLOYMENT_REQUIRED, ()):
-        record = deployment_from(Cells(problems, line, values), source="file")
+
+    def named(values: Mapping[str, object]) -> tuple[object, str]:
         key = (_key(values, "repository"), _key(values, "id"))
-        if not _unique(problems, line, key, seen, f"deployment {key[1]!r} of {key[0]!r}"):
-            continue
-        if record is not None:
-            out.append(record)
-    problems.raise_if_any()
-    return out
+        return key, f"deployment {key[1]!r} of {key[0]!r}"
+
+    return _read_all(path, DEPLOYMENT_REQUIRED, (), partial(deployment_from, source="file"), named)
 
 
 def read_incidents(path: Path) -> list[IncidentRecord]:
     """Every row as an incident, or a ConnectorError naming every bad line (nothing is returned)."""
-    problems = Problems(path)
-    out: list[IncidentRecord] = []
-    seen: dict[object, int] = {}
-    for line, values in _rows(path, problems, INCIDENT_REQUIRED, ("service", "repository")):
-        record = incident_from(Cells(problems, line, values), source="file")
+
+    def named(values: Mapping[str, object]) -> tuple[object, str]:
         key = _key(values, "id")
-        if not _unique(problems, line, key, seen, f"incident {key!r}"):
+        return key, f"incident {key!r}"
+
+    one_of = ("service", "repository")
+    return _read_all(path, INCIDENT_REQUIRED, one_of, partial(incident_from, source="file"), named)
+
+
+def _read_all(
+    path: Path,
+    required: tuple[str, ...],
+    one_of: tuple[str, ...],
+    build: Callable[[Cells], R | None],
+    named: Callable[[Mapping[str, object]], tuple[object, str]],
+) -> list[R]:
+    """Every row through ``build`` (None for a bad one), each row's key once (``named``: the key and how a
+    repeat is named), or a ConnectorError naming every bad line."""
+    problems = Problems(path)
+    out: list[R] = []
+    seen: dict[object, int] = {}
+    for line, values in _rows(path, problems, required, one_of):
+        record = build(Cells(problems, line, values))
+        key, what = named(values)
+        if not _unique(problems, line, key, seen, what):
             continue
         if record is not None:
             out.append(record)

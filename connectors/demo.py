@@ -33,33 +33,27 @@ from connectors.demo_model import (
     BASE_CYCLE_HOURS,
     DEFAULT_END,
     DEFAULT_SEED,
-    DOMAIN,
     NOISE,
     SIZE_ELASTICITY,
     TREND,
     UNMARKED_SHARE,
-    WEEKLY_PR_RATE,
     _Engineer,
     _hours,
     _sha,
     _slug,
     _split,
     _Team,
-    _tz,
 )
+from connectors.demo_people import build_engineers, build_teams
 from connectors.demo_records import build_records, build_truth, merge_sha
 from connectors.demo_vocab import (
     BRANCH_PREFIXES,
-    FIRST,
     FOLLOW_UPS,
     LABELS,
-    LAST,
     OBJECTS,
     QUALIFIERS,
     REPOS,
-    TEAM_POOL,
     TRAILERS,
-    TZ_OFFSETS,
     VERBS,
 )
 from connectors.records import CommitRecord, IdentityRecord, Record
@@ -98,87 +92,6 @@ class _Generator:
             candidate = f"{title} (part {part})"
         self.titles.add(candidate)
         return candidate
-
-    def build_teams(self, n: int) -> None:
-        rng = self.rng
-        pool = [TEAM_POOL[i % len(TEAM_POOL)] for i in range(n)]
-        order = rng.sample(range(n), n)  # adoption order; the last ones never adopt
-        never = 2 if n >= 6 else min(1, n - 1)
-        adopting = n - never
-        for i, (parent, name, repo) in enumerate(pool):
-            rank = order.index(i)
-            adoption = None
-            if rank < adopting:
-                share = 0.1 + 0.55 * rank / max(1, adopting - 1)
-                adoption = self.at(share) + timedelta(days=rng.randint(-7, 7))
-            self.teams.append(
-                _Team(
-                    name=name if i < len(TEAM_POOL) else f"{name} {i // len(TEAM_POOL) + 1}",
-                    parent=parent,
-                    repo=repo,
-                    tz=_tz(rng.choice(TZ_OFFSETS)),
-                    adoption=adoption,
-                    tool=rng.choice(list(TRAILERS)),
-                    effect=-0.3
-                    + 0.6 * rank / max(1, n - 1)
-                    + rng.gauss(0, 0.04),  # early adopters are faster
-                )
-            )
-
-    def build_engineers(self, n: int) -> None:
-        rng, teams = self.rng, len(self.teams)
-        combos = rng.sample(range(len(FIRST) * len(LAST)), n)
-        sizes = [rng.uniform(0.6, 1.6) for _ in range(teams)]
-        seeded = min(n, 3 * teams)
-        home = [i % teams for i in range(seeded)] + rng.choices(range(teams), sizes, k=n - seeded)
-        for combo, team in zip(combos, home, strict=True):
-            first, last = FIRST[combo // len(LAST)], LAST[combo % len(LAST)]
-            ident = IdentityRecord(
-                f"{first} {last}", f"{first}.{last}@{DOMAIN}".lower(), f"{first}-{last}".lower()
-            )
-            tz = self.teams[team].tz if rng.random() < 0.8 else _tz(rng.choice(TZ_OFFSETS))
-            joined = self.start - timedelta(days=rng.randint(30, 1500))
-            self.engineers.append(
-                _Engineer(
-                    ident=ident,
-                    tz=tz,
-                    rate=WEEKLY_PR_RATE * rng.lognormvariate(-0.125, 0.5),
-                    effect=rng.gauss(0, 0.25),
-                    ai_lag=None if rng.random() < 0.2 else rng.expovariate(1 / 30),
-                    ai_p=rng.uniform(0.4, 0.95),
-                    spans=[(team, joined, None)],
-                )
-            )
-        self.change_teams(n)
-        for eng in self.engineers:
-            for team, _, _ in eng.spans:
-                self.members.setdefault(team, []).append(eng)
-
-    def change_teams(self, n: int) -> None:
-        """About 10% join late, 5% leave and 7% move team partway through the period."""
-        rng = self.rng
-        picked = rng.sample(range(n), n)
-        hires, leavers = picked[: n // 10], picked[n // 10 : n // 10 + n // 20]
-        movers = picked[n // 10 + n // 20 : n // 10 + n // 20 + max(1, round(n * 0.07))]
-        for i in hires:
-            team = self.engineers[i].spans[0][0]
-            self.engineers[i].spans = [(team, self.at(rng.uniform(0.1, 0.7)), None)]
-        for i in leavers:
-            team, joined, _ = self.engineers[i].spans[0]
-            self.engineers[i].spans = [(team, joined, self.at(rng.uniform(0.4, 0.9)))]
-        for i in movers if len(self.teams) > 1 else []:
-            team, joined, _ = self.engineers[i].spans[0]
-            new = rng.choice([t for t in range(len(self.teams)) if t != team])
-            moved = self.at(rng.uniform(0.25, 0.75))
-            self.engineers[i].spans = [(team, joined, moved), (new, moved, None)]
-            self.moves.append(
-                {
-                    "person": self.engineers[i].ident.name,
-                    "from": self.teams[team].name,
-                    "to": self.teams[new].name,
-                    "at": moved.isoformat(),
-                }
-            )
 
     def working_time(self, t: datetime, tz: timezone) -> datetime:
         """``t`` moved into working hours of its local day, weekends mostly pushed to Monday."""
@@ -413,8 +326,8 @@ def generate_demo(
     if teams < 1 or engineers < 2 or months < 1:
         raise ValueError("the demo needs teams >= 1, engineers >= 2 and months >= 1")
     gen = _Generator(seed, end, months)
-    gen.build_teams(teams)
-    gen.build_engineers(engineers)
+    build_teams(gen, teams)
+    build_engineers(gen, engineers)
     gen.human_prs()
     bot_prs(gen)
     reverts(gen)

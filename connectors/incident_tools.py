@@ -1,5 +1,6 @@
-"""What the incident-tool connectors (PagerDuty, Opsgenie, Jira) share: reading a vendor timestamp, and
-the windowed offset pass PagerDuty and Opsgenie page through.
+"""What the incident-tool connectors (PagerDuty, Opsgenie, Jira) share: reading a vendor timestamp, the
+windowed offset pass PagerDuty and Opsgenie page through, and ``IncidentConnector``, the base class that
+wires a vendor's JSON API, its counts, its pages (malformed answers as one clear error) and its checkpoint.
 
 A windowed pass reads the incidents *created* in ``[since, until)`` in pages of ``offset``/``limit``,
 oldest first.  Its checkpoint (``{"pass": {...}}`` while it runs, ``{"since": ...}`` between runs) is
@@ -15,9 +16,10 @@ import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from connectors.base import ConnectorError
+from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
+from connectors.http_json import JsonApi
 from connectors.records import IncidentRecord, Record
 from connectors.timebounds import believable
 
@@ -115,3 +117,69 @@ def _required(state: dict[str, Any], key: str) -> datetime:
 def _key(value: str) -> datetime:
     parsed = moment(value)
     return parsed if parsed is not None else datetime.min.replace(tzinfo=UTC)
+
+
+class IncidentConnector(Connector):
+    """An incident tool read through its JSON API.  A subclass sets ``vendor`` (as errors name it) and
+    ``window`` (the longest range one query may span) and implements :meth:`_read` (one page of a windowed
+    pass, ``windowed_pages``) and :meth:`check`; a tool paged otherwise (Jira) overrides :meth:`_pages`.
+    Options every tool reads: ``page_size`` (1 to 100, default 100) and the retry options of
+    ``connectors.http_json`` (``max_retries``, ``backoff_seconds``, ``max_wait_seconds``)."""
+
+    vendor: ClassVar[str] = ""
+    window: ClassVar[timedelta] = timedelta(days=DEFAULT_DAYS)
+    api: JsonApi  # set by the subclass's __init__, through json_api
+
+    def __init__(self, config: SourceConfig, progress: ProgressCallback | None = None) -> None:
+        super().__init__(config, progress)
+        self.page_size = min(max(int(config.options.get("page_size") or 100), 1), 100)
+        self.read_count = 0
+
+    def json_api(self, *, base_url: str, headers: dict[str, str], secrets: tuple[str, ...]) -> JsonApi:
+        """The vendor's API at ``base_url`` (already through ``api_url_check``), with the source's retry
+        options."""
+        options = self.config.options
+        return JsonApi(
+            vendor=self.vendor,
+            source=self.config.name,
+            base_url=base_url,
+            headers=headers,
+            secrets=secrets,
+            max_retries=int(options.get("max_retries", 5)),
+            backoff=float(options.get("backoff_seconds", 0.5)),
+            max_wait=float(options.get("max_wait_seconds", 60)),
+            progress=self.progress,
+        )
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.api.counts)
+
+    def records(self) -> Iterator[Record]:
+        for page in self.pages():
+            yield from page
+
+    def pages(self) -> Iterator[list[Record]]:
+        return malformed_answers(self.vendor, self._pages())
+
+    def _pages(self) -> Iterator[list[Record]]:
+        yield from windowed_pages(
+            self.checkpoint,
+            options=self.config.options,
+            read=self._read,
+            save=self._save,
+            limit=self.page_size,
+            window=self.window,
+        )
+
+    def _save(self, checkpoint: dict[str, Any]) -> None:
+        self.checkpoint = checkpoint
+
+    def _read(self, since: datetime, until: datetime, offset: int) -> Page:
+        """One page of the incidents created in ``[since, until)`` from ``offset``."""
+        raise NotImplementedError
+
+    def counted(self, stage: str, items: list[Any]) -> None:
+        """Count ``items`` as read and report the running total as ``stage``."""
+        self.read_count += len(items)
+        self.progress(stage, self.read_count, None)

@@ -41,9 +41,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.api_urls import api_url_check
-from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
-from connectors.http_json import JsonApi
-from connectors.incident_tools import iso, moment, start_of_first_sync
+from connectors.base import ConnectorError, ProgressCallback, SourceConfig
+from connectors.incident_tools import IncidentConnector, iso, moment, start_of_first_sync
 from connectors.records import IncidentRecord, Record
 
 FLAVORS = ("cloud", "datacenter")
@@ -100,8 +99,9 @@ def _list(value: Any) -> list[str]:
     return [str(v).strip() for v in value or [] if str(v).strip()]
 
 
-class JiraConnector(Connector):
+class JiraConnector(IncidentConnector):
     kind = "jira"
+    vendor = "Jira"
 
     def __init__(self, config: SourceConfig, progress: ProgressCallback | None = None) -> None:
         super().__init__(config, progress)
@@ -118,7 +118,6 @@ class JiraConnector(Connector):
             raise ConnectorError(f"Jira source {name!r}: set the project keys to read")
         self.issue_types = _list(options.get("issue_types")) or ["Incident"]
         self.priorities = _list(options.get("priorities"))
-        self.page_size = min(max(int(options.get("page_size") or 100), 1), 100)
         if not config.secret:
             raise ConnectorError(f"Jira source {name!r} has no token")
         email = str(options.get("email") or "")
@@ -129,32 +128,11 @@ class JiraConnector(Connector):
             auth = f"Basic {basic}"
         else:
             auth = f"Bearer {config.secret}"
-        self.api = JsonApi(
-            vendor="Jira",
-            source=name,
-            base_url=self.site,
-            headers={"Authorization": auth},
-            secrets=(config.secret, auth.partition(" ")[2]),
-            max_retries=int(options.get("max_retries", 5)),
-            backoff=float(options.get("backoff_seconds", 0.5)),
-            max_wait=float(options.get("max_wait_seconds", 60)),
-            progress=self.progress,
-        )
-        self.read_count = 0
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return dict(self.api.counts)
+        secrets = (config.secret, auth.partition(" ")[2])
+        self.api = self.json_api(base_url=self.site, headers={"Authorization": auth}, secrets=secrets)
 
     def check(self) -> None:
         self.api.get("/rest/api/3/myself" if self.flavor == "cloud" else "/rest/api/2/myself")
-
-    def records(self) -> Iterator[Record]:
-        for page in self.pages():
-            yield from page
-
-    def pages(self) -> Iterator[list[Record]]:
-        return malformed_answers("Jira", self._pages())
 
     def _pages(self) -> Iterator[list[Record]]:
         state = copy.deepcopy(self.checkpoint)
@@ -177,8 +155,7 @@ class JiraConnector(Connector):
                 updated, top = moment(issue["fields"].get("updated")), moment(state["top"])
                 if updated is not None and (top is None or updated > top):
                     state["top"] = iso(updated)
-            self.read_count += len(issues)
-            self.progress("Jira incidents", self.read_count, None)
+            self.counted("Jira incidents", issues)
             if cursor is None:
                 self.checkpoint = {"since": state["top"]} if state["top"] else {}
                 yield records

@@ -27,14 +27,12 @@ once closed (else the alert's ``updatedAt``), service the value of a ``service:N
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.api_urls import api_url_check
-from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
-from connectors.http_json import JsonApi
-from connectors.incident_tools import Page, moment, windowed_pages
+from connectors.base import ConnectorError, ProgressCallback, SourceConfig
+from connectors.incident_tools import IncidentConnector, Page, moment
 from connectors.records import IncidentRecord, Record
 
 DEFAULT_API_URL = "https://api.opsgenie.com"
@@ -50,17 +48,8 @@ def incident_record(item: dict[str, Any], services: dict[str, str]) -> IncidentR
     if resolved is None and str(item.get("status") or "").lower() in CLOSED:
         resolved = moment(item.get("updatedAt"))
     impacted = [str(s) for s in item.get("impactedServices") or []]
-    links = item.get("links") or {}
-    return IncidentRecord(
-        source="opsgenie",
-        external_id=str(item["id"]),
-        started_at=started,
-        title=str(item.get("message") or ""),
-        resolved_at=resolved,
-        severity=str(item.get("priority") or ""),
-        service=services.get(impacted[0], impacted[0]) if impacted else "",
-        url=str(links.get("web") or ""),
-    )
+    service = services.get(impacted[0], impacted[0]) if impacted else ""
+    return _record(item, started, resolved, service, url=str((item.get("links") or {}).get("web") or ""))
 
 
 def alert_record(item: dict[str, Any]) -> IncidentRecord | None:
@@ -71,10 +60,17 @@ def alert_record(item: dict[str, Any]) -> IncidentRecord | None:
     if str(item.get("status") or "").lower() == "closed":
         close_ms = (item.get("report") or {}).get("closeTime")
         if isinstance(close_ms, int | float) and not isinstance(close_ms, bool):
-            resolved = moment(int(started.timestamp() * 1000) + int(close_ms))
+            resolved = moment(_ms(started) + int(close_ms))
         resolved = resolved or moment(item.get("updatedAt"))
     tags = [str(t) for t in item.get("tags") or []]
     service = next((t.split(":", 1)[1].strip() for t in tags if t.lower().startswith("service:")), "")
+    return _record(item, started, resolved, service)
+
+
+def _record(
+    item: dict[str, Any], started: datetime, resolved: datetime | None, service: str, url: str = ""
+) -> IncidentRecord:
+    """An incident or alert as a record: id, message and priority read alike from both."""
     return IncidentRecord(
         source="opsgenie",
         external_id=str(item["id"]),
@@ -83,6 +79,7 @@ def alert_record(item: dict[str, Any]) -> IncidentRecord | None:
         resolved_at=resolved,
         severity=str(item.get("priority") or ""),
         service=service,
+        url=url,
     )
 
 
@@ -90,61 +87,31 @@ def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-class OpsgenieConnector(Connector):
+class OpsgenieConnector(IncidentConnector):
     kind = "opsgenie"
+    vendor = "Opsgenie"
+    window = WINDOW
 
     def __init__(self, config: SourceConfig, progress: ProgressCallback | None = None) -> None:
         super().__init__(config, progress)
         options = config.options
         if not config.secret:
             raise ConnectorError(f"Opsgenie source {config.name!r} has no API key")
-        self.page_size = min(max(int(options.get("page_size") or 100), 1), 100)
         self.read = str(options.get("read") or "incidents")
         if self.read not in ("incidents", "alerts"):
             raise ConnectorError(
                 f"Opsgenie source {config.name!r}: read must be incidents or alerts, not {self.read!r}"
             )
         self.alert_priorities = [str(p) for p in options.get("alert_priorities") or ["P1", "P2"]]
-        self.api = JsonApi(
-            vendor="Opsgenie",
-            source=config.name,
+        self.api = self.json_api(
             base_url=api_url_check(str(options.get("api_url") or DEFAULT_API_URL)),
             headers={"Authorization": f"GenieKey {config.secret}"},
             secrets=(config.secret,),
-            max_retries=int(options.get("max_retries", 5)),
-            backoff=float(options.get("backoff_seconds", 0.5)),
-            max_wait=float(options.get("max_wait_seconds", 60)),
-            progress=self.progress,
         )
         self.services: dict[str, str] | None = None
-        self.read_count = 0
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return dict(self.api.counts)
 
     def check(self) -> None:
         self.api.get("/v2/alerts" if self.read == "alerts" else "/v1/incidents", {"limit": 1})
-
-    def records(self) -> Iterator[Record]:
-        for page in self.pages():
-            yield from page
-
-    def pages(self) -> Iterator[list[Record]]:
-        return malformed_answers("Opsgenie", self._pages())
-
-    def _pages(self) -> Iterator[list[Record]]:
-        yield from windowed_pages(
-            self.checkpoint,
-            options=self.config.options,
-            read=self._read,
-            save=self._save,
-            limit=self.page_size,
-            window=WINDOW,
-        )
-
-    def _save(self, checkpoint: dict[str, Any]) -> None:
-        self.checkpoint = checkpoint
 
     def _service_names(self) -> dict[str, str]:
         if self.services is None:
@@ -179,8 +146,7 @@ class OpsgenieConnector(Connector):
             items = list(data["data"])
             services = self._service_names() if any(i.get("impactedServices") for i in items) else {}
             records = [r for r in (incident_record(i, services) for i in items) if r is not None]
-        self.read_count += len(items)
-        self.progress(f"Opsgenie {self.read}", self.read_count, None)
+        self.counted(f"Opsgenie {self.read}", items)
         last = moment(items[-1]["createdAt"]) if items else None
         more = bool((data.get("paging") or {}).get("next")) and bool(items)
         return Page(records, more, last)

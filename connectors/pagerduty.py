@@ -21,14 +21,12 @@ accounts), severity the incident's priority name, else its urgency, service the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.api_urls import api_url_check
-from connectors.base import Connector, ConnectorError, ProgressCallback, SourceConfig, malformed_answers
-from connectors.http_json import JsonApi
-from connectors.incident_tools import Page, iso, moment, windowed_pages
+from connectors.base import ConnectorError, ProgressCallback, SourceConfig
+from connectors.incident_tools import IncidentConnector, Page, iso, moment
 from connectors.records import IncidentRecord, Record
 
 DEFAULT_API_URL = "https://api.pagerduty.com"
@@ -57,58 +55,28 @@ def incident_record(item: dict[str, Any]) -> IncidentRecord | None:
     )
 
 
-class PagerDutyConnector(Connector):
+class PagerDutyConnector(IncidentConnector):
     kind = "pagerduty"
+    vendor = "PagerDuty"
+    window = WINDOW
 
     def __init__(self, config: SourceConfig, progress: ProgressCallback | None = None) -> None:
         super().__init__(config, progress)
         options = config.options
         if not config.secret:
             raise ConnectorError(f"PagerDuty source {config.name!r} has no API key")
-        self.page_size = min(max(int(options.get("page_size") or 100), 1), 100)
         self.service_ids = [str(s) for s in options.get("service_ids") or []]
-        self.api = JsonApi(
-            vendor="PagerDuty",
-            source=config.name,
+        self.api = self.json_api(
             base_url=api_url_check(str(options.get("api_url") or DEFAULT_API_URL)),
             headers={
                 "Authorization": f"Token token={config.secret}",
                 "Accept": "application/vnd.pagerduty+json;version=2",
             },
             secrets=(config.secret,),
-            max_retries=int(options.get("max_retries", 5)),
-            backoff=float(options.get("backoff_seconds", 0.5)),
-            max_wait=float(options.get("max_wait_seconds", 60)),
-            progress=self.progress,
         )
-        self.read_count = 0
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return dict(self.api.counts)
 
     def check(self) -> None:
         self.api.get("/incidents", {"limit": 1})
-
-    def records(self) -> Iterator[Record]:
-        for page in self.pages():
-            yield from page
-
-    def pages(self) -> Iterator[list[Record]]:
-        return malformed_answers("PagerDuty", self._pages())
-
-    def _pages(self) -> Iterator[list[Record]]:
-        yield from windowed_pages(
-            self.checkpoint,
-            options=self.config.options,
-            read=self._read,
-            save=self._save,
-            limit=self.page_size,
-            window=WINDOW,
-        )
-
-    def _save(self, checkpoint: dict[str, Any]) -> None:
-        self.checkpoint = checkpoint
 
     def _read(self, since: datetime, until: datetime, offset: int) -> Page:
         params: list[tuple[str, Any]] = [
@@ -124,7 +92,6 @@ class PagerDutyConnector(Connector):
         data = self.api.get("/incidents", params)
         items = list(data["incidents"])
         records: list[Record] = [r for r in (incident_record(i) for i in items) if r is not None]
-        self.read_count += len(items)
-        self.progress("PagerDuty incidents", self.read_count, None)
+        self.counted("PagerDuty incidents", items)
         last = moment(items[-1]["created_at"]) if items else None
         return Page(records, bool(data.get("more")) and bool(items), last)

@@ -57,18 +57,10 @@ from connectors.file_rows import (
     parse_text,
     parse_timestamp,
 )
-from connectors.records import IdentityRecord, PullRequestRecord
+from connectors.records import PR_TIMES, IdentityRecord, PullRequestRecord
 
 REQUIRED = ("repository", "number", "title", "author", "created_at")
-TIMESTAMPS = (
-    "created_at",
-    "ready_at",
-    "first_commit_at",
-    "first_review_at",
-    "approved_at",
-    "merged_at",
-    "closed_at",
-)
+TIMESTAMPS = PR_TIMES
 COUNTS = ("additions", "deletions", "changed_files")
 COLUMNS = (*REQUIRED, *TIMESTAMPS[1:], *COUNTS, "head_branch", "labels", "reverts", "ai_tool")
 BATCH = 2000

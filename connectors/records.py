@@ -91,6 +91,29 @@ class PullRequestRecord:
     ai_tool: str = ""  # explicit tool from a file or API
 
 
+# The moments of a pull request's life, in order: ``PullRequestRecord`` fields and ``PullRequest`` columns.
+PR_TIMES = (
+    "created_at",
+    "ready_at",
+    "first_commit_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "closed_at",
+)
+# What a pull request's record says of its size and branches: fields and columns of the same names.
+PR_SHAPE = (
+    "additions",
+    "deletions",
+    "changed_files",
+    "commits_count",
+    "head_branch",
+    "base_branch",
+    "merge_sha",
+    "merge_style",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ReviewRecord:
     repository: str

@@ -53,15 +53,88 @@ KINDS: dict[str, tuple[str, ...]] = {
         "tests/ingestion/test_recompute_path.py::test_manage_recompute_queue",  # manage.py subprocesses
         "tests/api/test_mcp.py",  # the MCP client against live_server, on the demo loaded per test
     ),
+    # A second or more each, in-process (measured with --durations on this machine): the demo loaded per
+    # test, reports rendered to PDF, the generated access matrix, experiments analysed on the demo.  Out of
+    # the developer loop like slow, but run against PostgreSQL in CI too (they read through the ORM).
+    "heavy": (
+        "tests/web/test_access_matrix.py::test_user_role_matrix",  # every URL x parameters, per role
+        "tests/ingestion/test_experiments.py",
+        "tests/reports/test_seat_spend.py",
+        "tests/reports/test_demo_report.py",
+        "tests/reports/test_chat_delivery.py",
+        "tests/reports/test_schedule_actions.py::test_send_now",
+        "tests/reports/test_delivery.py",
+        "tests/reports/test_chat_provisional_demo.py",
+        "tests/reports/test_delivery_section.py",
+        "tests/reports/test_provisional_demo.py",
+        "tests/reports/test_experiments_section.py",
+        "tests/connectors/test_demo.py::TestDeterminism",
+        "tests/ingestion/test_ai_impact_service.py",
+        "tests/ingestion/test_github_app_sync.py",
+        "tests/ingestion/test_load_demo.py",
+        "tests/ingestion/test_load_demo_settings.py",
+        "tests/connectors/test_file_rows.py::test_a_million_columns",
+        "tests/api/test_ai_export.py::test_ai_impact_rows_match_the_table",
+        "tests/ops/test_secret_canary.py",
+        "tests/web/test_phase_breakdown.py",
+        "tests/ingestion/test_hostile_git.py",
+        "tests/web/test_experiments_pages.py::test_admin_plans",
+        "tests/ingestion/test_recompute_path.py::test_metric_snapshot_rows_have_one_writer",
+        "tests/connectors/test_gitlab_ingest.py::TestSourceSync::test_a_resync",
+    ),
 }
 
 
+# Files that share a Redis database (tests/redis_dbs.py) run on one pytest-xdist worker, one after the
+# other (`make test` passes --dist loadgroup); every other test goes to whichever worker is free.
+XDIST_GROUPS: dict[str, tuple[str, ...]] = {
+    "sync-worker-broker": ("tests/ingestion/test_worker.py", "tests/ingestion/test_analytics_queue.py"),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Per-process speed-ups that change nothing a test looks at (each xdist worker runs this too)."""
+    from django.conf import settings
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    # The default PBKDF2 costs about 0.3 s a password here (pytest-django's admin_user sets one); what the
+    # suite tests is not the hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    # WhiteNoise (WHITENOISE_USE_FINDERS) walks and stats every static file each time a middleware chain
+    # is built: once per process in production, but once per test client here.  Walk once per process.
+    scanned: dict[str, dict[str, Any]] = {}
+    walk = WhiteNoiseMiddleware.add_files_from_finders
+
+    def walk_once(self: WhiteNoiseMiddleware) -> None:
+        if self.static_prefix not in scanned:
+            files, self.files = self.files, {}
+            walk(self)
+            scanned[self.static_prefix], self.files = self.files, files
+        self.files.update(scanned[self.static_prefix])
+
+    WhiteNoiseMiddleware.add_files_from_finders = walk_once  # type: ignore[method-assign]
+
+
+# The longest first, so that neither core is left with a long test at the end of a run: the 200 MB import
+# and the real histories, then the kinds in this order, then the rest (each in collection order).
+FIRST = ("tests/ingestion/test_large_import.py", "tests/realdata/")
+KIND_ORDER = ("worker", "browser", "statistical", "slow", "heavy")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank: dict[str, int] = {}
     for item in items:
         nodeid = item.nodeid
-        for kind, prefixes in KINDS.items():
+        kinds = [kind for kind, prefixes in KINDS.items() if nodeid.startswith(prefixes)]
+        for kind in kinds:
+            item.add_marker(getattr(pytest.mark, kind))
+        for group, prefixes in XDIST_GROUPS.items():
             if nodeid.startswith(prefixes):
-                item.add_marker(getattr(pytest.mark, kind))
+                item.add_marker(pytest.mark.xdist_group(group))
+        ordered = [KIND_ORDER.index(kind) for kind in kinds if kind in KIND_ORDER]
+        rank[nodeid] = -1 if nodeid.startswith(FIRST) else min(ordered, default=len(KIND_ORDER))
+    items.sort(key=lambda item: rank[item.nodeid])  # stable: collection order within a rank
 
 
 class GitRepo:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
@@ -14,7 +15,7 @@ from django.utils.text import slugify
 
 from metrics.core.models import Identity, Person, Repository, Team, TeamMembership
 from metrics.ingestion.metric_definitions import DEFINITION_VERSION
-from metrics.ingestion.models import MetricSnapshot, SurveyResponse, SurveyRound
+from metrics.ingestion.models import AIImpactEstimate, MetricSnapshot, SurveyResponse, SurveyRound
 from metrics.web.models import UserProfile
 from metrics.web.services import user_role_set
 
@@ -204,3 +205,23 @@ def make_response(
         source="csv",
         external_id=f"test-{next(_seq)}",
     )
+
+
+ESTIMATE = {
+    "scope": "organization",
+    "outcome": "cycle_time",
+    "method": "adjusted",
+    "rule": "any",
+    "unit": "percent_change",
+    "status": "ok",
+    "n": 400,
+    "n_treated": 100,
+    "n_clusters": 30,
+    "definition_version": "1.1",
+}
+
+
+def make_estimate(**fields: Any) -> AIImpactEstimate:
+    """An AI-impact estimate row: an adjusted cycle-time estimate of the organization on 400 PRs unless
+    ``fields`` say otherwise (``estimate``/``ci_low``/``ci_high`` null unless given)."""
+    return AIImpactEstimate.objects.create(**{**ESTIMATE, **fields})

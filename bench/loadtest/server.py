@@ -7,9 +7,7 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -17,15 +15,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.fakes.gunicorn import free_port, gunicorn_command
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 USERNAME = "load-admin"
 TOKEN_NAME = "load test"  # noqa: S105 - the name shown in the admin, not a secret
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_env(database_url: str, cache_url: str, var_dir: Path) -> dict[str, str]:
@@ -55,19 +49,9 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = 3, threads: int = 4)
     SIGTERM (graceful)."""
     server = Server(free_port(), log)
     env = {**env, "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:metrics.gunicorn_conf",
-        "--bind",
-        f"127.0.0.1:{server.port}",
-        "--access-logfile",
-        str(log.with_suffix(".access.log")),
-        "--error-logfile",
-        str(log),
-    ]
+    command = gunicorn_command(
+        server.port, "--access-logfile", str(log.with_suffix(".access.log")), "--error-logfile", str(log)
+    )
     with log.open("ab") as out:
         server.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True

@@ -273,6 +273,8 @@ DELIVERY = (
     *(f"failed_deployment_recovery_time_{q}" for q in RECOVERY_QUANTILES),
     "deployment_rework_rate",
 )
+# The five delivery figures pages and reports headline: each metric at its median.
+DELIVERY_HEADLINE = tuple(k for k in DELIVERY if not k.endswith(("_p75", "_p90")))
 
 
 @dataclass(frozen=True)

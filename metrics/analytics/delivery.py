@@ -352,50 +352,46 @@ def adjusted_split(deploys: pd.DataFrame, lead: pd.DataFrame) -> list[SplitRow]:
 
     Input — deploys: failed, ai, prs, repository_id, at (observed deployments only); lead: lead_hours,
     ai, repository_id, at, and where known size_lines."""
-    out = []
-    frame = pd.DataFrame(
-        {
-            "failed": deploys["failed"].astype(float).to_numpy(),
-            "ai": deploys["ai"].astype(float).to_numpy(),
-            "log_prs": np.log1p(deploys["prs"].astype(float).to_numpy()),
-            "repository_id": deploys["repository_id"].to_numpy(),
-            "month": _month(deploys["at"]),
-        }
-    )
-    effects = ["repository_id", "month"]
-    cfr = ai_impact.fe_effect(
-        frame,
-        outcome="change_failure_rate",
-        y="failed",
-        treat="ai",
-        controls=["log_prs"],
-        fixed_effects=effects,
-        cluster="repository_id",
-    )
-    out.append(_row("change_failure_rate", cfr))
     size = lead["size_lines"] if "size_lines" in lead else pd.Series(0.0, index=lead.index)
+    cfr = _ai_effect(
+        deploys,
+        outcome="change_failure_rate",
+        y=("failed", deploys["failed"].astype(float).to_numpy()),
+        control=("log_prs", np.log1p(deploys["prs"].astype(float).to_numpy())),
+    )
+    # ``fe_effect`` reports an outcome named cycle_time on the log scale as a % change.
+    lead_effect = _ai_effect(
+        lead,
+        outcome="cycle_time",
+        y=("log_lead", np.log(lead["lead_hours"].astype(float).clip(lower=1 / 60).to_numpy())),
+        control=("log_size", np.log1p(size.astype(float).fillna(0).to_numpy())),
+    )
+    return [_row("change_failure_rate", cfr), _row("lead_time_for_changes", lead_effect)]
+
+
+def _ai_effect(
+    rows: pd.DataFrame, *, outcome: str, y: tuple[str, np.ndarray], control: tuple[str, np.ndarray]
+) -> ai_impact.Estimate:
+    """The effect of ``rows["ai"]`` on ``y`` (name, values; rows where it is not finite left out) with one
+    ``control``, repository and month fixed effects, errors clustered by repository."""
     frame = pd.DataFrame(
         {
-            "log_lead": np.log(lead["lead_hours"].astype(float).clip(lower=1 / 60).to_numpy()),
-            "ai": lead["ai"].astype(float).to_numpy(),
-            "log_size": np.log1p(size.astype(float).fillna(0).to_numpy()),
-            "repository_id": lead["repository_id"].to_numpy(),
-            "month": _month(lead["at"]),
+            y[0]: y[1],
+            "ai": rows["ai"].astype(float).to_numpy(),
+            control[0]: control[1],
+            "repository_id": rows["repository_id"].to_numpy(),
+            "month": _month(rows["at"]),
         }
     )
-    frame = frame[np.isfinite(frame["log_lead"])]
-    # ``fe_effect`` reports an outcome named cycle_time on the log scale as a % change.
-    lead_effect = ai_impact.fe_effect(
-        frame,
-        outcome="cycle_time",
-        y="log_lead",
+    return ai_impact.fe_effect(
+        frame[np.isfinite(frame[y[0]])],
+        outcome=outcome,
+        y=y[0],
         treat="ai",
-        controls=["log_size"],
-        fixed_effects=effects,
+        controls=[control[0]],
+        fixed_effects=["repository_id", "month"],
         cluster="repository_id",
     )
-    out.append(_row("lead_time_for_changes", lead_effect))
-    return out
 
 
 def _row(key: str, e: ai_impact.Estimate) -> SplitRow:

@@ -189,14 +189,16 @@ def roi_by(
     return table.fillna({"ai_prs": 0})
 
 
-REPORTED = [
-    "reported_hours",
-    "reported_hours_low",
-    "reported_hours_high",
-    "reported_net",
-    "reported_net_low",
-    "reported_net_high",
+# The figures of an ROI row that add up over months and tools: hours saved and net value, measured and
+# self-reported, each with the bounds of its 95% interval.
+FIGURES = [
+    f"{kind}_{what}{bound}"
+    for what in ("hours", "net")
+    for kind in ("measured", "reported")
+    for bound in ("", "_low", "_high")
 ]
+MEASURED = [f for f in FIGURES if f.startswith("measured_")]
+REPORTED = [f for f in FIGURES if f.startswith("reported_")]
 
 
 def floor_reported(

@@ -11,17 +11,14 @@ from typing import Any
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from metrics.api.access import ReadOnlyApiAccess, TokenRateThrottle, request_access
-from metrics.api.authentication import ApiTokenAuthentication
-from metrics.api.csv_export import CSVRenderer, csv_raw
+from metrics.api.access import request_access
+from metrics.api.csv_export import csv_raw
 from metrics.api.sql import csv_cell
-from metrics.api.views import StrictNegotiation
+from metrics.api.views import ReadOnlyApi
 from metrics.core.models import Person, Team
 from metrics.ingestion.experiments import plan_intact
 from metrics.ingestion.models import Experiment
@@ -107,15 +104,9 @@ def _csv(rows: list[dict[str, Any]], fields: list[str], name: str, raw: bool) ->
     return response
 
 
-class ExperimentsApi(APIView):
+class ExperimentsApi(ReadOnlyApi, APIView):
     """Planned AI rollouts run as experiments, with their frozen plan and results (CSV: one row per
     effect)."""
-
-    authentication_classes = [SessionAuthentication, ApiTokenAuthentication, BasicAuthentication]
-    permission_classes = [ReadOnlyApiAccess]
-    throttle_classes = [TokenRateThrottle]
-    renderer_classes = [JSONRenderer, CSVRenderer]
-    content_negotiation_class = StrictNegotiation
 
     @extend_schema(
         operation_id="experiments_list",
@@ -147,14 +138,8 @@ class ExperimentsApi(APIView):
         return Response({"results": payloads})
 
 
-class ExperimentAssignmentsApi(APIView):
+class ExperimentAssignmentsApi(ReadOnlyApi, APIView):
     """Who gets the tool when (``experiment`` id required): names, so admins only."""
-
-    authentication_classes = [SessionAuthentication, ApiTokenAuthentication, BasicAuthentication]
-    permission_classes = [ReadOnlyApiAccess]
-    throttle_classes = [TokenRateThrottle]
-    renderer_classes = [JSONRenderer, CSVRenderer]
-    content_negotiation_class = StrictNegotiation
 
     @extend_schema(
         operation_id="experiment_assignments_list",

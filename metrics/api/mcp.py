@@ -39,6 +39,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from rest_framework import serializers
 
+from metrics.api import column_types as coltypes
 from metrics.api import columns as cols
 from metrics.api import filters as flt
 from metrics.api import selectors
@@ -71,7 +72,7 @@ class Tool:
     required: tuple[str, ...]
     filter_class: type[serializers.Serializer]
     selector: Callable[[Access, dict[str, Any]], QuerySet]
-    columns: tuple[cols.Column, ...]
+    columns: tuple[coltypes.Column, ...]
     fixed: tuple[tuple[str, str], ...] = ()  # filter values the tool always applies
     ordering: tuple[str, ...] = ("id",)
 
@@ -210,10 +211,10 @@ def run_tool(name: str, arguments: dict[str, Any], access: Access) -> dict[str, 
     if not 1 <= limit <= MAX_ROWS:
         raise ToolError(f"limit: must be between 1 and {MAX_ROWS}")
     rows = tool.selector(access, _filters(tool, arguments, access)).order_by(*tool.ordering)
-    fields = cols.json_values(tool.columns, access)
+    fields = coltypes.json_values(tool.columns, access)
     page = list(rows.values("id", **fields)[: limit + 1])
-    serializer = cols.make_serializer(f"Mcp{tool.name}", tool.columns)
-    out = cols.json_rows(serializer, page[:limit])
+    serializer = coltypes.make_serializer(f"Mcp{tool.name}", tool.columns)
+    out = coltypes.json_rows(serializer, page[:limit])
     # Dates, decimals: JSON text the client can read (the structured content is plain JSON).
     return {"rows": json.loads(json.dumps(out, cls=DjangoJSONEncoder)), "truncated": len(page) > limit}
 

@@ -134,28 +134,27 @@ def revert_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Revert]:
 
 
 def deployment_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Deployment]:
+    qs = _of_repositories(Deployment.objects.all(), access, filters, ("environment", "is_production"))
+    return _updated(_window(qs, "created_at", filters), filters, "created_at", "finished_at")
+
+
+def _of_repositories(
+    qs: QuerySet[Any], access: Access, filters: dict[str, Any], exact: tuple[str, ...]
+) -> Any:
+    """Rows of a repository: a team (or a token limited to teams) sees those of the repositories its teams
+    own; the repository filter and the ``exact`` ones applied."""
     teams = _teams(access, filters)
-    qs = Deployment.objects.all()
     if teams is not None:
         qs = qs.filter(repository__team_id__in=teams)
     if filters.get("repository") is not None:
         qs = qs.filter(repository_id=filters["repository"].id)
-    exact = {name: filters[name] for name in ("environment", "is_production") if name in filters}
-    qs = _window(qs.filter(**exact), "created_at", filters)
-    return _updated(qs, filters, "created_at", "finished_at")
+    return qs.filter(**{name: filters[name] for name in exact if name in filters})
 
 
 def incident_rows(access: Access, filters: dict[str, Any]) -> QuerySet[Incident]:
     """Incidents; a team (or a token limited to teams) sees those of the repositories its teams own."""
-    teams = _teams(access, filters)
-    qs = Incident.objects.all()
-    if teams is not None:
-        qs = qs.filter(repository__team_id__in=teams)
-    if filters.get("repository") is not None:
-        qs = qs.filter(repository_id=filters["repository"].id)
-    exact = {name: filters[name] for name in ("source", "severity") if name in filters}
-    qs = _window(qs.filter(**exact), "started_at", filters)
-    return _updated(qs, filters, "updated_at")
+    qs = _of_repositories(Incident.objects.all(), access, filters, ("source", "severity"))
+    return _updated(_window(qs, "started_at", filters), filters, "updated_at")
 
 
 def metric_rows(access: Access, filters: dict[str, Any]) -> QuerySet[MetricSnapshot]:

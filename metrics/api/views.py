@@ -19,6 +19,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics.api import column_types as coltypes
 from metrics.api import columns as cols
 from metrics.api import filters as flt
 from metrics.api import selectors
@@ -52,16 +53,23 @@ class StrictNegotiation(DefaultContentNegotiation):
             raise ParseError("format: must be one of json, csv, api") from exc
 
 
-class ExportListView(ListModelMixin, GenericAPIView):
-    """One list: ``columns`` (what), ``filter_class`` (query parameters), ``selector`` (which rows)."""
+class ReadOnlyApi:
+    """How a read-only endpoint is reached: a session, an API token or basic auth; read access (the access
+    object); the token rate limit; JSON or CSV, an unknown ``format`` a 400 (``StrictNegotiation``)."""
 
     authentication_classes = [SessionAuthentication, ApiTokenAuthentication, BasicAuthentication]
     permission_classes = [ReadOnlyApiAccess]
     throttle_classes = [TokenRateThrottle]
-    renderer_classes = [JSONRenderer, CSVRenderer, BrowsableAPIRenderer]
+    renderer_classes: list[type] = [JSONRenderer, CSVRenderer]
     content_negotiation_class = StrictNegotiation
+
+
+class ExportListView(ReadOnlyApi, ListModelMixin, GenericAPIView):
+    """One list: ``columns`` (what), ``filter_class`` (query parameters), ``selector`` (which rows)."""
+
+    renderer_classes = [JSONRenderer, CSVRenderer, BrowsableAPIRenderer]
     pagination_class = ExportCursorPagination
-    columns: tuple[cols.Column, ...] = ()
+    columns: tuple[coltypes.Column, ...] = ()
     filter_class: type[serializers.Serializer] = flt.ExportFilter
     selector: Selector
     export_name = ""
@@ -77,10 +85,10 @@ class ExportListView(ListModelMixin, GenericAPIView):
         if request.accepted_renderer.format == "csv":
             ordered = rows.order_by(request_ordering(request))
             safe = not csv_raw(request)
-            values = ordered.values_list(*cols.csv_values(self.columns, access, neutralize=safe))
+            values = ordered.values_list(*coltypes.csv_values(self.columns, access, neutralize=safe))
             header = [c.name for c in self.columns]
             return csv_response(header, values, self.export_name, head=request.method == "HEAD")
-        fields = cols.json_values(self.columns, access, datetime_text=cols.datetimes_as_text(rows.db))
+        fields = coltypes.json_values(self.columns, access, datetime_text=coltypes.datetimes_as_text(rows.db))
         if self.ids_first:
             # The page's rows carry the selector's annotations too (the metrics' ``provisional``).
             every_row = rows.model._default_manager.annotate(**rows.query.annotations)
@@ -89,7 +97,7 @@ class ExportListView(ListModelMixin, GenericAPIView):
             page = self.paginate_queryset(rows.values("id", **fields))
         if request.accepted_renderer.format == "json":
             # The serializer's output, value for value, without its per-field work (the most CPU of a page).
-            return self.get_paginated_response(cols.json_rows(self.get_serializer_class(), page))
+            return self.get_paginated_response(coltypes.json_rows(self.get_serializer_class(), page))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -104,7 +112,7 @@ class ExportListView(ListModelMixin, GenericAPIView):
 def _export(
     name: str,
     row: str,
-    columns: tuple[cols.Column, ...],
+    columns: tuple[coltypes.Column, ...],
     filter_class: type[serializers.Serializer],
     selector: Selector,
     description: str,
@@ -112,7 +120,7 @@ def _export(
     ids_first: bool = False,
 ) -> type[ExportListView]:
     """The list view class of endpoint ``name`` whose rows are ``row`` (the OpenAPI component)."""
-    serializer = cols.make_serializer(row, columns)
+    serializer = coltypes.make_serializer(row, columns)
     view = type(
         f"{row}ListApi",
         (ExportListView,),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from metrics.analytics.team_tree import TeamTree
@@ -20,6 +20,18 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def organization_settings_update(values: dict[str, Any]) -> Organization:
+    """Merge ``values`` into the organization's settings under a row lock (the organization is created
+    when there is none yet), so two concurrent edits of different keys both stand."""
+    with transaction.atomic():
+        org = Organization.objects.select_for_update().order_by("pk").first() or Organization(
+            name="Organization"
+        )
+        org.settings = {**(org.settings or {}), **values}
+        org.save()
+    return org
 
 
 def team_tree() -> TeamTree:

@@ -14,17 +14,12 @@ from metrics.analytics import agents, review_load, spend
 from metrics.analytics.snapshots import DEFINITION_VERSION
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import Organization
-from metrics.ingestion import completeness, seats, selectors
+from metrics.ingestion import ai_selectors, completeness, seats, selectors
 from metrics.ingestion.impact import with_classes
 from metrics.ingestion.models import MetricSnapshot
 
 COLUMNS = [
-    "id",
-    "repository_id",
-    "author_id",
-    "state",
-    "is_bot",
-    "ai_assisted",
+    *selectors.PR_KEY_COLUMNS,
     "created_at",
     "ready_at",
     "merged_at",
@@ -100,7 +95,8 @@ def agent_and_review_snapshots(now: pd.Timestamp | None = None) -> list[MetricSn
     rows: list[MetricSnapshot] = []
     agent_prs = prs[prs["klass"] == "agent"]
     if not agent_prs.empty:
-        followups = selectors.followup_frame(agent_prs["id"].tolist()).set_index("pr_id")["human_followups"]
+        followups = ai_selectors.followup_frame(agent_prs["id"].tolist()).set_index("pr_id")
+        followups = followups["human_followups"]
         agent_prs = agent_prs.assign(
             review_rounds=agent_prs["id"].map(rounds), human_followups=agent_prs["id"].map(followups)
         )

@@ -8,6 +8,7 @@ the incident tool to a repository (``{"checkout-api": "acme/checkout"}``).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from django.db.models import Q
 
 from connectors.records import IncidentRecord
 from metrics.analytics.delivery import SplitRow, link_incidents
-from metrics.core.models import Organization, Repository
+from metrics.core.models import Organization, Repository, organization_settings_update
 from metrics.ingestion.bulk import upsert
 from metrics.ingestion.models import DeliverySplit, Deployment, Incident
 
@@ -142,22 +143,7 @@ def delivery_split_write(rows: list[SplitRow]) -> int:
     """Replace the stored AI split (the one writer of ``DeliverySplit``), in one transaction."""
     with transaction.atomic():
         DeliverySplit.objects.all().delete()
-        DeliverySplit.objects.bulk_create(
-            DeliverySplit(
-                key=r.key,
-                method=r.method,
-                group=r.group,
-                unit=r.unit,
-                value=r.value,
-                ci_low=r.ci_low,
-                ci_high=r.ci_high,
-                n=r.n,
-                n_treated=r.n_treated,
-                n_clusters=r.n_clusters,
-                status=r.status,
-            )
-            for r in rows
-        )
+        DeliverySplit.objects.bulk_create(DeliverySplit(**dataclasses.asdict(r)) for r in rows)
     return len(rows)
 
 
@@ -186,11 +172,7 @@ def incident_services_set(text: str) -> int:
     if bad:
         raise ValueError("; ".join(bad))
     with transaction.atomic():
-        org = Organization.objects.select_for_update().order_by("pk").first() or Organization(
-            name="Organization"
-        )
-        org.settings = {**(org.settings or {}), SERVICES_SETTING: found}
-        org.save()
+        organization_settings_update({SERVICES_SETTING: found})
         changed = []
         for service, repo in found.items():
             repository, _ = Repository.objects.get_or_create(full_name=repo)

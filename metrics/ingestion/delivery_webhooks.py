@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
@@ -32,6 +30,7 @@ from metrics.core.models import Organization
 from metrics.ingestion.models import WebhookDelivery
 from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.services import records_ingest
+from metrics.ingestion.webhooks import body_object, delivery_id_error, error_response
 
 logger = logging.getLogger(__name__)
 SECRET_SETTING = "delivery_webhook_secret_encrypted"  # noqa: S105 - a settings key, not a secret
@@ -60,34 +59,27 @@ def _secret() -> str:
         return ""
 
 
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
-
-
 def _receive(request: HttpRequest, kind: str) -> JsonResponse:
     body = request.body
     secret = _secret()
     signature = request.headers.get(SIGNATURE, "")
     expected = "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     if not secret or not signature or not hmac.compare_digest(expected, signature):
-        return _error(401, f"invalid or missing {SIGNATURE}")
+        return error_response(401, f"invalid or missing {SIGNATURE}")
     delivery = request.headers.get(DELIVERY, "")
     if not delivery:
-        return _error(400, f"missing {DELIVERY} header")
-    if len(delivery) > WebhookDelivery.DELIVERY_ID_MAX:
-        return _error(400, f"{DELIVERY} is longer than {WebhookDelivery.DELIVERY_ID_MAX} characters")
-    try:
-        payload: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "the body is not valid JSON")
-    if not isinstance(payload, dict):
-        return _error(400, "the body is not a JSON object")
+        return error_response(400, f"missing {DELIVERY} header")
+    if (too_long := delivery_id_error(DELIVERY, delivery)) is not None:
+        return too_long
+    payload = body_object(body)
+    if isinstance(payload, JsonResponse):
+        return payload
     problems = Problems(Path(f"webhooks/{kind}"))
     cells = Cells(problems, 1, {str(k).strip().lower(): v for k, v in payload.items()})
     record = (deployment_from if kind == "deployments" else incident_from)(cells, source="webhook")
     if record is None:
         detail = "; ".join(f"{where}: {message}" for _, where, message in problems.items)
-        return _error(400, f"bad {kind[:-1]}: {detail}")
+        return error_response(400, f"bad {kind[:-1]}: {detail}")
     provider = f"sextant-{kind}"
     digest = hashlib.sha256(f"{provider}\0".encode() + body).hexdigest()
     duplicate = JsonResponse({"status": "duplicate", "delivery": delivery})

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from metrics.analytics import experiments as ex
+from metrics.analytics.experiment_power import power_table
 from metrics.core.models import Person, Team
 from metrics.ingestion import selectors
 from metrics.ingestion.models import (
@@ -100,7 +101,7 @@ def power_for(content: dict[str, Any], prs: pd.DataFrame | None = None) -> list[
     end = min(_ts(_date(content["waves"][0])), pd.Timestamp.now(tz="UTC").normalize())
     if prs.empty or people.empty:
         return []
-    rows = ex.power_table(prs, people, unit=content["unit"], end=end, outcomes=tuple(content["outcomes"]))
+    rows = power_table(prs, people, unit=content["unit"], end=end, outcomes=tuple(content["outcomes"]))
     return [
         {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()} for r in rows
     ]

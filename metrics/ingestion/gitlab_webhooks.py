@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
 from metrics.ingestion.sync_sources import WEBHOOK_SECRET_OPTION, source_webhook_secret
-from metrics.ingestion.webhooks import delivery_id_error, enqueue_once, payload_digest
+from metrics.ingestion.webhooks import delivery_id_error, enqueue_once, error_response, payload_digest
 
 logger = logging.getLogger(__name__)
 GITLAB_EVENTS = {"Merge Request Hook", "Note Hook", "Push Hook", "Deployment Hook"}
@@ -49,10 +49,6 @@ def _covers(source: DataSource, project: str) -> bool:
     return path in {str(p).strip("/").lower() for p in projects}
 
 
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
-
-
 def _payload(body: bytes) -> dict[str, Any] | None:
     try:
         payload = json.loads(body)
@@ -70,18 +66,18 @@ def gitlab_webhook(request: HttpRequest) -> JsonResponse:
     )
     verified = [source for source in candidates if token and _token_of(source, token)]
     if not verified:
-        return _error(401, "invalid or missing X-Gitlab-Token")
+        return error_response(401, "invalid or missing X-Gitlab-Token")
     event = request.headers.get("X-Gitlab-Event", "")
     if not event:
-        return _error(400, "missing X-Gitlab-Event header")
+        return error_response(400, "missing X-Gitlab-Event header")
     payload = _payload(request.body)
     if payload is None:
-        return _error(400, "the body is not a JSON object")
+        return error_response(400, "the body is not a JSON object")
     if event not in GITLAB_EVENTS:
         return JsonResponse({"status": "ignored", "event": event}, status=202)
     project = str((payload.get("project") or {}).get("path_with_namespace") or "")
     if not project:
-        return _error(400, "payload has no project.path_with_namespace")
+        return error_response(400, "payload has no project.path_with_namespace")
     sources = [source for source in verified if _covers(source, project)]
     if not sources:
         reason = f"{project} is in no configured source"

@@ -11,19 +11,14 @@ from metrics.analytics import agents, ai_impact, flow, review_load, roi, spend
 from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import AITool, Organization
-from metrics.ingestion import seats, selectors
+from metrics.ingestion import ai_selectors, seats, selectors
 from metrics.ingestion.experiments import experiments_recompute, history_columns
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, CommitAIAttribution, MetricSnapshot
 
 DEFAULT_HOURLY_COST = 100.0
 DEFAULT_HOURS_PER_PR = 8.0
 IMPACT_COLUMNS = [
-    "id",
-    "repository_id",
-    "author_id",
-    "state",
-    "is_bot",
-    "ai_assisted",
+    *selectors.PR_KEY_COLUMNS,
     "ai_tools",
     "first_commit_at",
     "created_at",
@@ -67,11 +62,11 @@ MIN_ATTRIBUTION_COVERAGE = 0.5  # a PR's AI share counts when a source attribute
 
 def ai_share_frame() -> pd.DataFrame:
     """(id, ai_share): each PR's share of added lines written with AI from the line-level attribution
-    selector (``selectors.pr_ai_share_frame``), where sources attributed at least half its added lines
+    selector (``ai_selectors.pr_ai_share_frame``), where sources attributed at least half its added lines
     (else unknown: a share over a few commits would stand for the whole PR)."""
     if not CommitAIAttribution.objects.exists():  # nothing attributed: every share unknown
         return pd.DataFrame(columns=["id", "ai_share"])
-    frame = selectors.pr_ai_share_frame()
+    frame = ai_selectors.pr_ai_share_frame()
     if frame.empty:
         return pd.DataFrame(columns=["id", "ai_share"])
     known = frame[frame["coverage"].astype(float) >= MIN_ATTRIBUTION_COVERAGE]
@@ -121,46 +116,26 @@ def _throughput(model: pd.DataFrame) -> list[ai_impact.Estimate]:
     AI use (outcome ``throughput_value``, money per week), from engineers' PRs (agent PRs count for the
     engineer who opened them, not for an agent account)."""
     engineers = model[~model["is_bot"].astype(bool)]
-    panel = ai_impact.engineer_weeks(engineers, selectors.usage_day_frame())
+    panel = ai_impact.engineer_weeks(engineers, ai_selectors.usage_day_frame())
     effect = ai_impact.throughput_effect(panel)
+    baseline = float(panel.loc[panel["ai_week"] == 0, "merged"].mean()) if not panel.empty else 0.0
+    figures: tuple[float | None, ...] = (None, None, None)
+    status = effect.status
+    if effect.status == "ok" and baseline > 0:
+        bounds = (effect.estimate, effect.ci_low, effect.ci_high)
+        figures = roi.throughput_value(bounds, baseline=baseline, hourly_cost=org_settings()["hourly_cost"])  # type: ignore[arg-type]
+    elif effect.status == "ok":
+        status = "not enough data"
     value = ai_impact.Estimate(
         "throughput_value",
         "adjusted",
         "money_per_week",
-        None,
-        None,
-        None,
+        *figures,
         effect.n,
         effect.n_treated,
         effect.n_clusters,
-        effect.status,
+        status,
     )
-    baseline = float(panel.loc[panel["ai_week"] == 0, "merged"].mean()) if not panel.empty else 0.0
-    if effect.status == "ok" and baseline > 0:
-        bounds = (effect.estimate, effect.ci_low, effect.ci_high)
-        low_high = roi.throughput_value(bounds, baseline=baseline, hourly_cost=org_settings()["hourly_cost"])  # type: ignore[arg-type]
-        value = ai_impact.Estimate(
-            "throughput_value",
-            "adjusted",
-            "money_per_week",
-            *low_high,
-            effect.n,
-            effect.n_treated,
-            effect.n_clusters,
-        )
-    elif effect.status == "ok":
-        value = ai_impact.Estimate(
-            "throughput_value",
-            "adjusted",
-            "money_per_week",
-            None,
-            None,
-            None,
-            effect.n,
-            effect.n_treated,
-            effect.n_clusters,
-            "not enough data",
-        )
     return [effect, value]
 
 
@@ -192,9 +167,9 @@ def _roi_rows(model: pd.DataFrame, cycle: ai_impact.Estimate, knobs: dict[str, f
     ai_prs = ai_prs.dropna(subset=["tool"])
     inputs = {
         "ai_prs": ai_prs,
-        "responses": selectors.survey_hours_frame(),
-        "users": selectors.tool_users_frame(),
-        "seats": selectors.seat_months_frame(),
+        "responses": ai_selectors.survey_hours_frame(),
+        "users": ai_selectors.tool_users_frame(),
+        "seats": ai_selectors.seat_months_frame(),
         "declared": seats.seat_counts_frame(),
         "usage": seats.usage_cost_frame(),
         "prices": {t.name: float(t.monthly_seat_cost) for t in AITool.objects.all()},
@@ -275,7 +250,7 @@ def ai_impact_recompute(*, model: pd.DataFrame | None = None) -> dict[str, int]:
 
 def _coverage_row(model: pd.DataFrame) -> AIImpactEstimate:
     """Detection coverage, stored beside the estimates (estimate = % of telemetry PRs without evidence)."""
-    coverage = ai_impact.detection_coverage(model, selectors.usage_day_frame())
+    coverage = ai_impact.detection_coverage(model, ai_selectors.usage_day_frame())
     share = coverage["share_without_evidence"]
     return AIImpactEstimate(
         scope="organization",
@@ -302,7 +277,7 @@ def adoption_snapshots(model: pd.DataFrame) -> list[MetricSnapshot]:
     engineers who are regular / at least occasional users).  Unsaved rows for ``write_snapshots``."""
     if model.empty:
         return []
-    levels = ai_impact.adoption_levels(model, selectors.usage_day_frame())
+    levels = ai_impact.adoption_levels(model, ai_selectors.usage_day_frame())
     levels["team_id"] = levels["person_id"].map(selectors.person_team_map())
     rows = [
         MetricSnapshot(

@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from connectors import survey_csv
 from connectors.records import SurveyResponseRecord
 from metrics.analytics import surveys as analytics
 from metrics.core.models import Identity, Person, Team, TeamMembership, team_subtree
@@ -31,14 +32,7 @@ from metrics.ingestion.teams import team_find
 
 MAX_FREE_TEXT = 5000
 RESULTS_CACHE_SECONDS = 7 * 86400  # floored results are cached under round_version(), which changes with them
-ANSWER_FIELDS = (
-    "overall_satisfaction",
-    "ease_of_shipping",
-    "ai_hours_saved_per_week",
-    "ai_tool",
-    "ai_frequency",
-    "free_text",
-)
+ANSWER_FIELDS = survey_csv.ANSWERS  # the answers of a response, as the survey file names them
 RESPONSE_COLUMNS = ["response_id", "round_id", "team_id", "person_id", "submitted_at", *ANSWER_FIELDS]
 
 

@@ -56,8 +56,20 @@ def _covers(source: DataSource, repository: str) -> bool:
     return repository.lower() in {str(r).lower() for r in source.options.get("repos", [])}
 
 
-def _error(status: int, message: str) -> JsonResponse:
+def error_response(status: int, message: str) -> JsonResponse:
+    """A webhook's refusal: ``{"error": message}`` with its status."""
     return JsonResponse({"error": message}, status=status)
+
+
+def body_object(body: bytes) -> dict[str, Any] | JsonResponse:
+    """The request body as a JSON object, or the 400 answer saying why it is not one."""
+    try:
+        payload: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "the body is not valid JSON")
+    if not isinstance(payload, dict):
+        return error_response(400, "the body is not a JSON object")
+    return payload
 
 
 def payload_digest(provider: str, sources: list[DataSource], event: str, body: bytes) -> str:
@@ -68,7 +80,7 @@ def payload_digest(provider: str, sources: list[DataSource], event: str, body: b
 
 def delivery_id_error(header: str, delivery: str) -> JsonResponse | None:
     if len(delivery) > WebhookDelivery.DELIVERY_ID_MAX:
-        return _error(400, f"{header} is longer than {WebhookDelivery.DELIVERY_ID_MAX} characters")
+        return error_response(400, f"{header} is longer than {WebhookDelivery.DELIVERY_ID_MAX} characters")
     return None
 
 
@@ -106,26 +118,23 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     )
     signed = [s for s in candidates if signature and _signed_by(s, body, signature)]
     if not signed:
-        return _error(401, "invalid or missing X-Hub-Signature-256")
+        return error_response(401, "invalid or missing X-Hub-Signature-256")
     event = request.headers.get("X-GitHub-Event", "")
     delivery = request.headers.get("X-GitHub-Delivery", "")
     if not event or not delivery:
-        return _error(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
+        return error_response(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
     if (too_long := delivery_id_error("X-GitHub-Delivery", delivery)) is not None:
         return too_long
-    try:
-        payload: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "the body is not valid JSON")
-    if not isinstance(payload, dict):
-        return _error(400, "the body is not a JSON object")
+    payload = body_object(body)
+    if isinstance(payload, JsonResponse):
+        return payload
     if event == "ping":
         return JsonResponse({"status": "pong"})
     if event not in GITHUB_EVENTS:
         return JsonResponse({"status": "ignored", "event": event}, status=202)
     repository = str((payload.get("repository") or {}).get("full_name") or "")
     if not repository:
-        return _error(400, "payload has no repository.full_name")
+        return error_response(400, "payload has no repository.full_name")
     sources = [s for s in signed if _covers(s, repository)]
     if not sources:
         reason = f"{repository} is in no configured source"

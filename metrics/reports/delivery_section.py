@@ -19,13 +19,7 @@ from metrics.reports import selectors
 from metrics.reports.kpis import Kpi
 from metrics.reports.periods import ReportPeriod
 
-KEYS = (
-    "deployment_frequency",
-    "lead_time_for_changes_p50",
-    "change_failure_rate",
-    "failed_deployment_recovery_time_p50",
-    "deployment_rework_rate",
-)
+KEYS = catalog.DELIVERY_HEADLINE
 
 
 @dataclass(frozen=True)

@@ -16,24 +16,24 @@ WEBHOOK_HELP = {
 }
 
 
+def _webhook_url_field(label: str) -> forms.CharField:
+    """A chat webhook URL: a credential, so write-only (never rendered back into the form)."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+
 class ReportScheduleForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         choices=timezone_choices, initial="UTC", help_text="the send time is local time in this zone"
     )
     # Chat digests (issue 21): the URLs are credentials, so they are write-only: never rendered back.
-    slack_webhook_url = forms.CharField(
-        label="Slack webhook URL",
-        required=False,
-        max_length=2000,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-    )
+    slack_webhook_url = _webhook_url_field("Slack webhook URL")
     slack_webhook_remove = forms.BooleanField(label="Stop posting to Slack", required=False)
-    teams_webhook_url = forms.CharField(
-        label="Microsoft Teams webhook URL",
-        required=False,
-        max_length=2000,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-    )
+    teams_webhook_url = _webhook_url_field("Microsoft Teams webhook URL")
     teams_webhook_remove = forms.BooleanField(label="Stop posting to Teams", required=False)
 
     class Meta:

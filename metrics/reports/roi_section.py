@@ -10,21 +10,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from metrics.analytics import roi
 from metrics.analytics.roi import REPORTED
 from metrics.reports import formatting as fmt
 from metrics.reports import selectors
 from metrics.reports.static_charts import Chart, Interval, interval_chart
 
-MEASURED = [
-    "ai_prs",
-    "spend",
-    "measured_hours",
-    "measured_hours_low",
-    "measured_hours_high",
-    "measured_net",
-    "measured_net_low",
-    "measured_net_high",
-]
+MEASURED = ["ai_prs", "spend", *roi.MEASURED]
 
 
 @dataclass(frozen=True)

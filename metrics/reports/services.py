@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 import smtplib
 import tempfile
@@ -25,38 +24,31 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from metrics.core import crypto
 from metrics.core.models import AuditLog
 from metrics.core.observability import current_user_id
 from metrics.reports import chat
+from metrics.reports.attempts import (
+    LEASE,
+    RECOVERY_GRACE,
+    Status,
+    attempt_move,
+    attempt_note,
+    logger,
+    retry_later,
+)
 from metrics.reports.chat import CHAT_CHANNELS, schedule_webhook
+from metrics.reports.chat_delivery import chat_deliveries_create, report_link
 from metrics.reports.content import Report, report_build
-from metrics.reports.models import ChatDelivery, ReportRun, ReportSchedule
+from metrics.reports.models import ReportRun, ReportSchedule
 from metrics.reports.periods import ReportPeriod, due_at, last_complete
 from metrics.reports.rendering import report_email, report_html, report_pdf, report_text
-
-logger = logging.getLogger(__name__)
-Status = ReportRun.Status
-LEASE = dt.timedelta(minutes=15)  # a rendering attempt older than this belongs to a dead worker
-MAX_ATTEMPTS = 6
-MAX_BACKOFF_SECONDS = 3600
 
 
 class ReportError(Exception):
     """A report action that cannot be done (unknown schedule, period already sent, ...)."""
-
-
-class DeliveryError(Exception):
-    """A temporary failure (the mail server, or writing the archive): the run is queued again; retry after
-    ``retry_in`` seconds."""
-
-    def __init__(self, message: str, retry_in: int) -> None:
-        super().__init__(message)
-        self.retry_in = retry_in
 
 
 # --- files -------------------------------------------------------------------------------------------
@@ -155,20 +147,6 @@ def _claim(run_id: int) -> ReportRun | None:
     return ReportRun.objects.select_related("schedule").get(pk=run_id) if claimed else None
 
 
-def _move(run: ReportRun | ChatDelivery, status: str, **fields: object) -> bool:
-    """Move the run (or chat delivery) on only if this attempt still owns it (same status and attempt)."""
-    return bool(
-        type(run)
-        ._default_manager.filter(pk=run.pk, status=run.status, attempts=run.attempts)
-        .update(status=status, **fields)
-    )
-
-
-def _note(run: ReportRun | ChatDelivery, text: str) -> str:
-    line = f"{timezone.now():%Y-%m-%d %H:%M} UTC, attempt {run.attempts}: {text}"
-    return f"{run.error}\n{line}".strip()
-
-
 def _abandon_interrupted(run_id: int) -> str | None:
     """A run left in ``sending`` by a dead worker: failed, never re-sent automatically."""
     stale = ReportRun.objects.filter(
@@ -180,7 +158,7 @@ def _abandon_interrupted(run_id: int) -> str | None:
         "interrupted while handing the e-mail to the mail server; it may or may not have been "
         "delivered: check with a recipient, then `manage.py send_report NAME --resend` if needed"
     )
-    _move(stale, Status.FAILED, error=_note(stale, note), finished_at=timezone.now())
+    attempt_move(stale, Status.FAILED, error=attempt_note(stale, note), finished_at=timezone.now())
     return "failed"
 
 
@@ -205,10 +183,10 @@ def report_run_execute(*, run_id: int) -> str:
         )
     except Exception as exc:  # a bug or bad data: record it, do not retry the same failure
         logger.exception("report run %s could not be rendered", run.pk)
-        _move(
+        attempt_move(
             run,
             Status.FAILED,
-            error=_note(run, f"rendering failed: {type(exc).__name__}: {exc}"),
+            error=attempt_note(run, f"rendering failed: {type(exc).__name__}: {exc}"),
             finished_at=timezone.now(),
         )
         return "failed"
@@ -216,10 +194,10 @@ def report_run_execute(*, run_id: int) -> str:
         _write(reports_dir() / pdf_path, rendered.pdf)
     except OSError as exc:  # disk full, read-only, permissions: nothing is sent without its archived copy
         where = reports_dir() / pdf_path
-        return _retry_later(run, f"could not write the PDF to {where}: {exc.strerror or exc}")
+        return retry_later(run, f"could not write the PDF to {where}: {exc.strerror or exc}")
     summary = chat.report_summary(rendered.report)
     with transaction.atomic():
-        if not _move(
+        if not attempt_move(
             run,
             Status.SENDING,
             html=rendered.html,
@@ -228,7 +206,7 @@ def report_run_execute(*, run_id: int) -> str:
             summary=summary,
         ):
             return "skipped"
-        _chat_deliveries_create(run)
+        chat_deliveries_create(run)
     run.status = Status.SENDING
     return _send(run, message)
 
@@ -239,39 +217,12 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
 
 
-def _retry_later(
-    run: ReportRun | ChatDelivery, text: str, *, permanent: bool = False, at_least: float | None = None
-) -> str:
-    """A failed attempt: queued again with backoff (raises DeliveryError), or failed when ``permanent``
-    or out of attempts (returns "failed").  Either way the failure is noted on the run (or chat delivery).
-    ``at_least``: the receiver's Retry-After."""
-    what = "report run" if isinstance(run, ReportRun) else f"{run.channel} delivery"
-    if permanent or run.attempts >= MAX_ATTEMPTS:
-        final = "" if permanent else f" (gave up after {run.attempts} attempts)"
-        _move(run, Status.FAILED, error=_note(run, text + final), finished_at=timezone.now())
-        logger.warning("%s %s failed: %s", what, run.pk, text)
-        return "failed"
-    retry_in = min(
-        int(getattr(settings, "REPORTS_RETRY_BACKOFF_SECONDS", 60)) * 2 ** (run.attempts - 1),
-        MAX_BACKOFF_SECONDS,
-    )
-    retry_in = max(retry_in, min(int(at_least or 0), MAX_BACKOFF_SECONDS))
-    _move(
-        run,
-        Status.QUEUED,
-        error=_note(run, f"{text}; retrying in {retry_in} s"),
-        next_attempt_at=timezone.now() + dt.timedelta(seconds=retry_in),
-    )
-    logger.warning("%s %s: %s; retrying in %s s", what, run.pk, text, retry_in)
-    raise DeliveryError(text, retry_in)
-
-
 def _send(run: ReportRun, message: object) -> str:
     try:
         message.send(fail_silently=False)  # type: ignore[attr-defined]
     except (smtplib.SMTPException, OSError) as exc:
-        return _retry_later(run, f"delivery failed: {type(exc).__name__}: {exc}", permanent=_permanent(exc))
-    _move(run, Status.SENT, finished_at=timezone.now())
+        return retry_later(run, f"delivery failed: {type(exc).__name__}: {exc}", permanent=_permanent(exc))
+    attempt_move(run, Status.SENT, finished_at=timezone.now())
     ReportSchedule.objects.filter(
         Q(last_period_sent__isnull=True) | Q(last_period_sent__lt=run.period_start), pk=run.schedule_id
     ).update(last_period_sent=run.period_start)
@@ -284,7 +235,7 @@ def report_run_resend(*, run: ReportRun) -> ReportRun:
     ReportRun.objects.filter(pk=run.pk).update(
         status=Status.QUEUED,
         next_attempt_at=timezone.now(),
-        error=_note(run, "queued again by hand (--resend)"),
+        error=attempt_note(run, "queued again by hand (--resend)"),
     )
     run.refresh_from_db()
     return run
@@ -313,7 +264,7 @@ def report_send_now(*, schedule: ReportSchedule) -> ReportRun:
     ReportRun.objects.filter(pk=run.pk).update(
         status=Status.QUEUED,
         next_attempt_at=timezone.now(),
-        error=run.error if new else _note(run, "queued by hand (send now)"),
+        error=run.error if new else attempt_note(run, "queued by hand (send now)"),
     )
     AuditLog.objects.create(
         actor_id=current_user_id.get(),
@@ -327,117 +278,7 @@ def report_send_now(*, schedule: ReportSchedule) -> ReportRun:
     return run
 
 
-# --- chat (Slack, Microsoft Teams) ------------------------------------------------------------------------
-# One ChatDelivery per (run, channel), created with the run's move to ``sending`` (so only for a run whose
-# report was rendered and archived), claimed and moved on exactly like the run: sent once per scheduled
-# run; a 429/5xx/refused connection is retried with the same backoff; a timeout waiting for the answer
-# is failed ("may have been posted"), never re-sent automatically.
-
-
-def _chat_deliveries_create(run: ReportRun) -> None:
-    schedule = run.schedule
-    wanted = [c for c in CHAT_CHANNELS if getattr(schedule, f"{c}_webhook_encrypted")]
-    ChatDelivery.objects.bulk_create(
-        [ChatDelivery(run=run, channel=c, next_attempt_at=timezone.now()) for c in wanted],
-        ignore_conflicts=True,  # UNIQUE(run, channel): a second rendering of the run adds nothing
-    )
-
-
-def chat_deliveries_queued(*, run_id: int) -> list[int]:
-    return list(
-        ChatDelivery.objects.filter(run_id=run_id, status=ChatDelivery.Status.QUEUED).values_list(
-            "pk", flat=True
-        )
-    )
-
-
-def report_link(run: ReportRun) -> str:
-    base = str(getattr(settings, "SEXTANT_BASE_URL", "") or "http://127.0.0.1:8000").rstrip("/")
-    return base + reverse("reports:run_html", args=[run.pk])
-
-
-def _chat_claim(delivery_id: int) -> ChatDelivery | None:
-    claimed = ChatDelivery.objects.filter(pk=delivery_id, status=ChatDelivery.Status.QUEUED).update(
-        status=ChatDelivery.Status.SENDING,
-        attempts=F("attempts") + 1,
-        started_at=timezone.now(),
-        finished_at=None,
-    )
-    return ChatDelivery.objects.select_related("run__schedule").get(pk=delivery_id) if claimed else None
-
-
-def _chat_abandon_interrupted(delivery_id: int) -> str | None:
-    stale = ChatDelivery.objects.filter(
-        pk=delivery_id, status=ChatDelivery.Status.SENDING, started_at__lt=timezone.now() - LEASE
-    ).first()
-    if stale is None:
-        return None
-    note = "interrupted while posting; it may or may not have been posted: check the channel"
-    _move(stale, Status.FAILED, error=_note(stale, note), finished_at=timezone.now())
-    return "failed"
-
-
-def chat_delivery_execute(*, delivery_id: int) -> str:
-    """Post one run's digest to one channel: "sent", "failed" or "skipped" (another attempt owns it, or
-    it is done); raises DeliveryError on a temporary failure (queued again, the error recorded)."""
-    delivery = _chat_claim(delivery_id)
-    if delivery is None:
-        return _chat_abandon_interrupted(delivery_id) or "skipped"
-    run, channel = delivery.run, str(delivery.channel)
-    try:
-        url = schedule_webhook(run.schedule, channel)
-    except crypto.SecretDecryptionError as exc:
-        return _retry_later(delivery, str(exc), permanent=True)
-    if not url:
-        return _retry_later(delivery, f"the schedule has no {channel} webhook any more", permanent=True)
-    if not run.summary:
-        return _retry_later(delivery, "the run has no rendered summary", permanent=True)
-    body = chat.payload(channel, url, run.summary, report_link(run))
-    outcome = chat.post(url, body, timeout=float(getattr(settings, "REPORTS_CHAT_TIMEOUT", 20)))
-    if outcome.sent:
-        _move(delivery, Status.SENT, finished_at=timezone.now())
-        logger.info("report run %s posted to %s (%s)", run.pk, channel, outcome.text[:40])
-        return "sent"
-    if outcome.ambiguous:
-        note = f"{outcome.text}: not retried, check the channel"
-        _move(delivery, Status.FAILED, error=_note(delivery, note), finished_at=timezone.now())
-        logger.warning("%s delivery %s: %s", channel, delivery.pk, note)
-        return "failed"
-    return _retry_later(
-        delivery, f"posting failed: {outcome.text}", permanent=not outcome.retry, at_least=outcome.retry_after
-    )
-
-
-def chat_deliver_inline(*, run_id: int | None, delivery_ids: list[int] | None = None) -> dict[str, str]:
-    """Post the queued chat deliveries of ``run_id`` (or ``delivery_ids``) in this process (``send_report``
-    without workers): "<channel> delivery <id>" -> its outcome ("queued" when waiting for a retry)."""
-    ids = chat_deliveries_queued(run_id=run_id) if run_id is not None else list(delivery_ids or [])
-    outcomes = {}
-    for delivery_id in ids:
-        channel = ChatDelivery.objects.filter(pk=delivery_id).values_list("channel", flat=True).first()
-        try:
-            outcomes[f"{channel} delivery {delivery_id}"] = chat_delivery_execute(delivery_id=delivery_id)
-        except DeliveryError as exc:
-            outcomes[f"{channel} delivery {delivery_id}"] = f"queued for a retry ({exc})"
-    return outcomes
-
-
-def chat_deliveries_due(*, now: dt.datetime | None = None) -> list[int]:
-    """Chat deliveries whose retry is overdue (its task message lost) or left ``sending`` past the lease
-    (to be failed, never re-posted), like the runs of ``reports_due``."""
-    now = now or timezone.now()
-    return list(
-        ChatDelivery.objects.filter(
-            Q(status=ChatDelivery.Status.QUEUED, next_attempt_at__lte=now - RECOVERY_GRACE)
-            | Q(status=ChatDelivery.Status.SENDING, started_at__lt=now - LEASE),
-            run__schedule__enabled=True,
-        ).values_list("pk", flat=True)
-    )
-
-
 # --- due ----------------------------------------------------------------------------------------------
-
-RECOVERY_GRACE = dt.timedelta(minutes=10)
 
 
 def reports_due(*, now: dt.datetime | None = None) -> list[int]:

@@ -13,27 +13,27 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import transaction
 
-from metrics.reports.services import (
-    MAX_ATTEMPTS,
-    DeliveryError,
-    chat_deliveries_due,
-    chat_deliveries_queued,
-    chat_delivery_execute,
-    report_run_execute,
-    reports_due,
-)
+from metrics.reports.attempts import MAX_ATTEMPTS, DeliveryError
+from metrics.reports.chat_delivery import chat_deliveries_due, chat_deliveries_queued, chat_delivery_execute
+from metrics.reports.services import report_run_execute, reports_due
 
 REPORTS_QUEUE = "reports"
 
 
-@shared_task(
-    bind=True,
-    name="sextant.reports.deliver",
-    queue=REPORTS_QUEUE,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_ATTEMPTS,
-)
+def _delivery_task(name: str) -> Any:
+    """The options of a delivery task: bound (it retries itself on a DeliveryError, at most MAX_ATTEMPTS
+    times), acknowledged only once it ran, so a task of a worker lost mid-way runs again."""
+    return shared_task(
+        bind=True,
+        name=name,
+        queue=REPORTS_QUEUE,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        max_retries=MAX_ATTEMPTS,
+    )
+
+
+@_delivery_task("sextant.reports.deliver")
 def report_deliver_task(self: Task, run_id: int) -> dict[str, Any]:
     """Render and send one report run; a second delivery of the same run sends nothing.  Its chat
     messages (Slack, Teams) are queued as their own tasks, whatever the e-mail's fate."""
@@ -50,14 +50,7 @@ def report_deliver_task(self: Task, run_id: int) -> dict[str, Any]:
     return {"run": run_id, "status": outcome}
 
 
-@shared_task(
-    bind=True,
-    name="sextant.reports.chat_deliver",
-    queue=REPORTS_QUEUE,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_ATTEMPTS,
-)
+@_delivery_task("sextant.reports.chat_deliver")
 def chat_deliver_task(self: Task, delivery_id: int) -> dict[str, Any]:
     """Post one run's digest to one chat channel; a second task for the same delivery posts nothing."""
     try:

@@ -45,6 +45,27 @@ Spec = dict[str, Any]
 Series = Mapping[str, Sequence[tuple[dt.date, float | None, int]]]
 
 
+def error_bars(
+    estimates: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    **style: Any,
+) -> dict[str, Any]:
+    """Plotly's asymmetric error bars (``error_x``/``error_y``) for estimates with their interval bounds; an
+    unknown figure counts as 0.  ``style``: color, thickness, width."""
+
+    def gap(a: float | None, b: float | None) -> float:
+        return (a if a is not None else 0) - (b if b is not None else 0)
+
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [gap(h, e) for e, h in zip(estimates, highs, strict=True)],
+        "arrayminus": [gap(e, lo) for e, lo in zip(estimates, lows, strict=True)],
+        **style,
+    }
+
+
 def _clean(value: object) -> float | None:
     if value is None:
         return None

@@ -30,13 +30,7 @@ from metrics.web import charts, display, params, queries
 from metrics.web.access import request_access
 from metrics.web.views import plotly_url
 
-KEYS = (
-    "deployment_frequency",
-    "lead_time_for_changes_p50",
-    "change_failure_rate",
-    "failed_deployment_recovery_time_p50",
-    "deployment_rework_rate",
-)
+KEYS = catalog.DELIVERY_HEADLINE
 POINTS = {"week": 26, "month": 12}  # the trend's length
 DRILL_ROWS = 200
 SHIPPED_SHOWN = 12  # PR links per deployment in the drill-down

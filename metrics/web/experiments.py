@@ -21,7 +21,7 @@ from metrics.ingestion.models import Experiment, ExperimentPlan, FrozenPlanError
 from metrics.ingestion.recompute import recompute_request
 from metrics.web import display
 from metrics.web.access import request_access
-from metrics.web.charts import BLUE, GRID, MUTED, SLATE, layout
+from metrics.web.charts import BLUE, GRID, MUTED, SLATE, error_bars, layout
 from metrics.web.views import plotly_url
 
 
@@ -78,15 +78,14 @@ def event_study_chart(rows: list[dict[str, Any]], *, title: str) -> dict[str, An
             "y": y,
             "line": {"color": BLUE, "width": 1.5},
             "marker": {"size": 7, "color": [SLATE if e < 0 else BLUE for e in x]},
-            "error_y": {
-                "type": "data",
-                "symmetric": False,
-                "array": [(r["shown_ci_high"] or 0) - (r["shown_estimate"] or 0) for r in rows],
-                "arrayminus": [(r["shown_estimate"] or 0) - (r["shown_ci_low"] or 0) for r in rows],
-                "color": SLATE,
-                "thickness": 1.5,
-                "width": 3,
-            },
+            "error_y": error_bars(
+                y,
+                [r["shown_ci_low"] for r in rows],
+                [r["shown_ci_high"] for r in rows],
+                color=SLATE,
+                thickness=1.5,
+                width=3,
+            ),
             "customdata": [r.get("n", 0) for r in rows],
             "hovertemplate": "week %{x}: %{y:+.1f}% (n=%{customdata})<extra></extra>",
             "showlegend": False,

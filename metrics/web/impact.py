@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from metrics.analytics import impact_verdict, sensitivity
+from metrics.analytics import impact_verdict, roi, sensitivity
 from metrics.core.models import AITool, Organization, Team
 from metrics.core.versions import data_version
 from metrics.ingestion.impact import org_settings
@@ -195,23 +195,7 @@ def roi_by_tool(since: dt.date) -> list[dict[str, Any]]:
         months[row.tool].append(row)
     tools = []
     for tool, rows in sorted(months.items()):
-        total = {
-            field: _sum([getattr(r, field) for r in rows])
-            for field in (
-                "measured_hours",
-                "measured_hours_low",
-                "measured_hours_high",
-                "reported_hours",
-                "reported_hours_low",
-                "reported_hours_high",
-                "measured_net",
-                "measured_net_low",
-                "measured_net_high",
-                "reported_net",
-                "reported_net_low",
-                "reported_net_high",
-            )
-        }
+        total = {field: _sum([getattr(r, field) for r in rows]) for field in roi.FIGURES}
         tools.append(
             {
                 "tool": tool,
@@ -253,15 +237,7 @@ def _spend_total(rows: list[AIRoiMonth], total: dict[str, float | None]) -> dict
     return {"spend": None, "spend_note": note, "seats_known": False, **total}
 
 
-_NET_FIELDS = (
-    "spend",
-    "measured_net",
-    "measured_net_low",
-    "measured_net_high",
-    "reported_net",
-    "reported_net_low",
-    "reported_net_high",
-)
+_NET_FIELDS = ("spend", *(f for f in roi.FIGURES if "_net" in f))
 
 
 def roi_total(tools: list[dict[str, Any]]) -> dict[str, Any] | None:

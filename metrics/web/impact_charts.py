@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from metrics.web.charts import BLUE, GREEN, INK, MUTED, SLATE, Spec, layout
+from metrics.web.charts import BLUE, GREEN, INK, MUTED, SLATE, Spec, error_bars, layout
 
 
 def _rv_text(rv: float | None) -> str:
@@ -25,15 +25,14 @@ def forest_chart(rows: Sequence[dict[str, Any]], *, title: str, unit: str) -> Sp
             "mode": "markers",
             "y": [r["label"] for r in ordered],
             "x": [r["estimate"] for r in ordered],
-            "error_x": {
-                "type": "data",
-                "symmetric": False,
-                "array": [r["high"] - r["estimate"] for r in ordered],
-                "arrayminus": [r["estimate"] - r["low"] for r in ordered],
-                "color": SLATE,
-                "thickness": 2,
-                "width": 4,
-            },
+            "error_x": error_bars(
+                [r["estimate"] for r in ordered],
+                [r["low"] for r in ordered],
+                [r["high"] for r in ordered],
+                color=SLATE,
+                thickness=2,
+                width=4,
+            ),
             "marker": {
                 "size": [11 if r.get("headline") else 8 for r in ordered],
                 "symbol": "square",
@@ -89,14 +88,7 @@ def naive_adjusted_chart(pairs: Sequence[dict[str, Any]], *, title: str, unit: s
                 "x": [p["label"]],
                 "y": [p["estimate"]],
                 "marker": {"color": colors.get(p["method"], INK)},
-                "error_y": {
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [p["high"] - p["estimate"]],
-                    "arrayminus": [p["estimate"] - p["low"]],
-                    "color": INK,
-                    "thickness": 1.5,
-                },
+                "error_y": error_bars([p["estimate"]], [p["low"]], [p["high"]], color=INK, thickness=1.5),
                 "hovertemplate": f"%{{y:+.1f}}{suffix} [{p['low']:+.1f}, {p['high']:+.1f}]<extra></extra>",
                 "showlegend": False,
             }
@@ -127,13 +119,12 @@ def roi_chart(
             "x": measured,
             "name": "net value (measured)",
             "marker": {"color": GREEN},
-            "error_x": {
-                "type": "data",
-                "symmetric": False,
-                "array": [(t["measured_net_high"] or 0) - (t["measured_net"] or 0) for t in tools],
-                "arrayminus": [(t["measured_net"] or 0) - (t["measured_net_low"] or 0) for t in tools],
-                "color": INK,
-            },
+            "error_x": error_bars(
+                measured,
+                [t["measured_net_low"] for t in tools],
+                [t["measured_net_high"] for t in tools],
+                color=INK,
+            ),
             "hovertemplate": f"%{{x:,.0f}} {currency}<extra>net value (measured)</extra>",
         },
         {

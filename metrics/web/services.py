@@ -23,7 +23,7 @@ from django.utils.text import slugify
 from connectors.base import ConnectorError
 from connectors.records import IdentityRecord, TeamMembershipRecord
 from connectors.teams_csv import read_memberships
-from metrics.core.models import AITool, Organization, Team, TeamMembership
+from metrics.core.models import AITool, Organization, Team, TeamMembership, organization_settings_update
 from metrics.ingestion.models import AISeatCount
 from metrics.ingestion.services import records_ingest
 from metrics.ingestion.teams import memberships_upsert
@@ -186,50 +186,39 @@ def _number(value: Any, field: str, *, low: float, high: float) -> Decimal:
     return number
 
 
-def roi_settings_set(*, hourly_cost: Any, hours_per_pr: Any) -> Organization:
+def _organization_numbers_set(fields: tuple[tuple[str, str, Any, float, float], ...]) -> Organization:
+    """Check every ``(key, label, value, low, high)`` and store them all in the organization's settings, or
+    none: one SettingsError naming each bad one (after its label, when it has one)."""
     errors: dict[str, str] = {}
     values: dict[str, float] = {}
-    for key, value, high in (
-        ("loaded_hourly_cost", hourly_cost, 10_000),
-        ("engineering_hours_per_pr", hours_per_pr, 1_000),
-    ):
+    for key, label, value, low, high in fields:
         try:
-            values[key] = float(_number(value, key, low=0.01, high=high))
+            values[key] = float(_number(value, key, low=low, high=high))
         except SettingsError as exc:
-            errors.update(exc.errors)
+            errors.update({k: f"{label}: {v}" if label else v for k, v in exc.errors.items()})
     if errors:
         raise SettingsError(errors)
-    with transaction.atomic():
-        org = Organization.objects.select_for_update().order_by("pk").first() or Organization(
-            name="Organization"
+    return organization_settings_update(values)
+
+
+def roi_settings_set(*, hourly_cost: Any, hours_per_pr: Any) -> Organization:
+    return _organization_numbers_set(
+        (
+            ("loaded_hourly_cost", "", hourly_cost, 0.01, 10_000),
+            ("engineering_hours_per_pr", "", hours_per_pr, 0.01, 1_000),
         )
-        org.settings = {**(org.settings or {}), **values}
-        org.save()
-    return org
+    )
 
 
 def review_settings_set(*, quick_minutes: Any, large_lines: Any) -> Organization:
     """Issue 17: the thresholds of a quick approval of a large PR (approved within ``quick_minutes`` of
     ready, on more than ``large_lines`` changed lines); both checked before either is stored."""
-    errors: dict[str, str] = {}
-    values: dict[str, float] = {}
-    for key, label, value, low, high in (
-        ("quick_approval_minutes", "quick-approval minutes", quick_minutes, 0.5, 24 * 60),
-        ("quick_approval_lines", "large-PR lines", large_lines, 1, 1_000_000),
-    ):
-        try:
-            values[key] = float(_number(value, key, low=low, high=high))
-        except SettingsError as exc:
-            errors.update({k: f"{label}: {v}" for k, v in exc.errors.items()})
-    if errors:
-        raise SettingsError(errors)
-    with transaction.atomic():
-        org = Organization.objects.select_for_update().order_by("pk").first() or Organization(
-            name="Organization"
+    return _organization_numbers_set(
+        (
+            ("quick_approval_minutes", "quick-approval minutes", quick_minutes, 0.5, 24 * 60),
+            ("quick_approval_lines", "large-PR lines", large_lines, 1, 1_000_000),
         )
-        org.settings = {**(org.settings or {}), **values}
-        org.save()
-    return org
+    )
 
 
 def ai_tool_save(*, name: str, monthly_seat_cost: Any, currency: str, tool: AITool | None = None) -> AITool:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from metrics.analytics import experiments as ex
+from metrics.analytics.experiment_power import power_table
 
 pytestmark = pytest.mark.statistical
 
@@ -208,7 +209,7 @@ def test_power_analysis_at_the_reported_mde_is_about_eighty_percent_significant(
         n = len(org["team"])
         prs = _history(rng, org, 30, end)
         units = pd.DataFrame({"person_id": np.arange(n), "team_id": org["team"]})
-        table = ex.power_table(prs, units, unit="person", end=end, durations=(8,), fractions=(1.0,))
+        table = power_table(prs, units, unit="person", end=end, durations=(8,), fractions=(1.0,))
         base = ex.person_outcomes(
             prs, units["person_id"], end - pd.Timedelta(weeks=20), end - pd.Timedelta(weeks=8)
         )

@@ -8,6 +8,8 @@ review after the merge, no first commit...) and of the real flask and crewAI his
 (c) used by the snapshots (``flow.phase_spans`` of the snapshot engine's own PR frame)
 
 are identical: unknown (None/NaN) on all of them, or the same hours (the API rounds to 4 places).
+The real histories are checked by ``tests/realdata/test_real_histories.py`` with ``assert_identical`` on
+the import whose counts it checks (one import of each, the slowest part of the suite).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import math
 import re
 from collections.abc import Iterator
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +34,6 @@ from metrics.ingestion import selectors
 from metrics.ingestion.models import PullRequest
 from metrics.ingestion.snapshots import SNAPSHOT_PR_COLUMNS
 from metrics.web import display, prs
-from tests.realdata.test_real_histories import rebuild
 from tests.web.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -224,22 +224,3 @@ def test_the_explorer_page_prints_the_snapshot_spans(demo: None) -> None:
             assert shown == expected, ref
             checked += 1
     assert checked >= len(EDGE_CASES) + 25
-
-
-@pytest.fixture
-def real_repo(request: pytest.FixtureRequest, shared_dir: Path, tmp_path: Path) -> tuple[Path, str]:
-    name, full_name = request.param
-    return rebuild(shared_dir, name, tmp_path / f"{name}.git"), full_name
-
-
-@pytest.mark.realdata
-@pytest.mark.parametrize(
-    "real_repo",
-    [("flask", "pallets/flask"), ("crewai", "crewAIInc/crewAI")],
-    indirect=True,
-    ids=["flask", "crewai"],
-)
-def test_real_histories_show_the_same_spans_everywhere(real_repo: tuple[Path, str]) -> None:
-    repo, full_name = real_repo
-    call_command("import_git", str(repo), "--name", full_name, stdout=StringIO(), verbosity=0)
-    assert assert_identical() > 1000

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import math
 
 import pandas as pd
@@ -76,8 +77,8 @@ def test_team_keys_of_different_types_on_each_side_merge_instead_of_stopping_the
         }
     )
     spend = pd.DataFrame({"tool": [], "team_id": [], "spend": pd.Series([], dtype="float64")}, dtype=object)
-    out = roi.roi_table(
-        ai_prs=ai_prs,
+    table = functools.partial(
+        roi.roi_table,
         survey=pd.DataFrame(),
         spend=spend,
         keys=["tool", "team_id"],
@@ -86,17 +87,9 @@ def test_team_keys_of_different_types_on_each_side_merge_instead_of_stopping_the
         hourly_cost=90.0,
         min_group_size=5,
     )
+    out = table(ai_prs=ai_prs)
     assert out.empty and {"ai_prs", "spend", "measured_net"} <= set(out.columns)
-    with_prs = roi.roi_table(
-        ai_prs=pd.DataFrame({"tool": ["x"], "team_id": [1.0], "ai_prs": [3]}),
-        survey=pd.DataFrame(),
-        spend=spend,
-        keys=["tool", "team_id"],
-        effect=None,
-        hours_per_pr=4.0,
-        hourly_cost=90.0,
-        min_group_size=5,
-    )
+    with_prs = table(ai_prs=pd.DataFrame({"tool": ["x"], "team_id": [1.0], "ai_prs": [3]}))
     rows = with_prs[["tool", "team_id", "ai_prs"]].to_dict("records")
     assert rows == [{"tool": "x", "team_id": 1.0, "ai_prs": 3}]
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 
+from metrics.api import column_types as coltypes
 from metrics.api import columns as cols
 from metrics.api import views
 from metrics.core.models import TeamMembership
@@ -31,7 +32,7 @@ BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 COLUMN_LISTS = {
     name: value
     for name, value in vars(cols).items()
-    if isinstance(value, tuple) and value and all(isinstance(c, cols.Column) for c in value)
+    if isinstance(value, tuple) and value and all(isinstance(c, coltypes.Column) for c in value)
 }
 VIEWS = [
     view
@@ -63,20 +64,20 @@ VALUES: dict[str, list[Any]] = {
 }
 
 
-def rows_for(columns: tuple[cols.Column, ...]) -> list[dict[str, Any]]:
+def rows_for(columns: tuple[coltypes.Column, ...]) -> list[dict[str, Any]]:
     """Every value of every kind in some row, rows of all nulls and of the first values, and ``id``."""
     longest = max(len(VALUES[c.kind]) for c in columns)
     rows = [
         {
             "id": i,
             **{
-                cols.ALIAS + c.name: VALUES[c.kind][(i + k) % len(VALUES[c.kind])]
+                coltypes.ALIAS + c.name: VALUES[c.kind][(i + k) % len(VALUES[c.kind])]
                 for k, c in enumerate(columns)
             },
         }
         for i in range(longest)
     ]
-    return [*rows, {"id": -1, **{cols.ALIAS + c.name: None for c in columns}}]
+    return [*rows, {"id": -1, **{coltypes.ALIAS + c.name: None for c in columns}}]
 
 
 def render(data: Any) -> bytes:
@@ -113,7 +114,7 @@ def shapes(rows: list[dict]) -> list[list[tuple[str, type]]]:
 @pytest.mark.parametrize("name", sorted(COLUMN_LISTS))
 def test_json_rows_equal_the_serializer(name: str, zone: Any) -> None:
     columns = COLUMN_LISTS[name]
-    serializer = cols.make_serializer(name.title().replace("_", ""), columns)
+    serializer = coltypes.make_serializer(name.title().replace("_", ""), columns)
     rows = rows_for(columns)
     with timezone.override(zone) if zone is not None else contextlib.nullcontext():
         for row in rows:  # one at a time: a value DRF refuses (year 1 at UTC-7) fails the fast path too
@@ -121,10 +122,10 @@ def test_json_rows_equal_the_serializer(name: str, zone: Any) -> None:
                 expected = serializer([row], many=True).data
             except Exception as refused:  # whatever DRF raises, the fast path raises
                 with pytest.raises(type(refused), match=re.escape(str(refused))):
-                    cols.json_rows(serializer, [row])
+                    coltypes.json_rows(serializer, [row])
                 assert zone is not None, "every value is formatted in UTC"
                 continue
-            fast = cols.json_rows(serializer, [row])
+            fast = coltypes.json_rows(serializer, [row])
             assert [list(r) for r in fast] == [[c.name for c in columns]]
             assert shapes(fast) == shapes(expected)
             assert render(fast) == render(expected)
@@ -134,24 +135,24 @@ def test_json_rows_equal_the_serializer(name: str, zone: Any) -> None:
 def test_json_rows_of_each_views_own_serializer(view: type[views.ExportListView]) -> None:
     rows = rows_for(view.columns)
     expected = view.serializer_class(rows, many=True).data
-    assert render(cols.json_rows(view.serializer_class, rows)) == render(expected)
+    assert render(coltypes.json_rows(view.serializer_class, rows)) == render(expected)
 
 
 def test_out_of_range_datetimes_fail_as_in_drf() -> None:
-    serializer = cols.make_serializer("Run", cols.SYNC_RUNS)
+    serializer = coltypes.make_serializer("Run", cols.SYNC_RUNS)
     rows = rows_for(cols.SYNC_RUNS)
-    rows[0][cols.ALIAS + "started_at"] = dt.datetime.max.replace(tzinfo=UTC)
+    rows[0][coltypes.ALIAS + "started_at"] = dt.datetime.max.replace(tzinfo=UTC)
     with timezone.override(zoneinfo.ZoneInfo("Pacific/Kiritimati")):
         with pytest.raises(ValidationError, match="out of range"):
             serializer(rows, many=True).data  # noqa: B018
         with pytest.raises(ValidationError, match="out of range"):
-            cols.json_rows(serializer, rows)
+            coltypes.json_rows(serializer, rows)
 
 
 @pytest.mark.django_db
 def test_datetime_text_is_drfs_format() -> None:
     """PostgreSQL's text of a timestamp equals DRF's format of the timestamp psycopg loads."""
-    field = cols.Column("at", "datetime").field()
+    field = coltypes.Column("at", "datetime").field()
     moments = [
         dt.datetime(2025, 3, 4, 4, 33, 38, 999999, tzinfo=UTC),
         dt.datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC),
@@ -161,7 +162,7 @@ def test_datetime_text_is_drfs_format() -> None:
         dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
         dt.datetime(2025, 6, 1, 1, 2, 3, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
     ]
-    if not cols.datetimes_as_text("default"):
+    if not coltypes.datetimes_as_text("default"):
         pytest.skip("datetimes are formatted as text on PostgreSQL only")
     from tests.factories import make_repository
 
@@ -170,7 +171,7 @@ def test_datetime_text_is_drfs_format() -> None:
         PullRequest.objects.create(repository=repo, number=number, title="t", state="open", created_at=moment)
     found = PullRequest.objects.filter(repository=repo).order_by("number")
     typed = [field.to_representation(moment) for moment in found.values_list("created_at", flat=True)]
-    text = list(found.values_list(cols.DatetimeText(F("created_at")), flat=True))
+    text = list(found.values_list(coltypes.DatetimeText(F("created_at")), flat=True))
     assert (
         text
         == typed
@@ -185,7 +186,7 @@ def test_datetime_text_is_drfs_format() -> None:
         ]
     )
     with timezone.override(BERLIN):
-        assert not cols.datetimes_as_text("default")
+        assert not coltypes.datetimes_as_text("default")
 
 
 # End to end: every endpoint answers exactly as the plain DRF path (serializer on typed values, one query).
@@ -194,13 +195,13 @@ def test_datetime_text_is_drfs_format() -> None:
 @pytest.fixture
 def drf_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """``drf_path(True)``: the views take the plain DRF path; ``drf_path(False)``: the fast one."""
-    fast_rows, as_text = cols.json_rows, cols.datetimes_as_text
+    fast_rows, as_text = coltypes.json_rows, coltypes.datetimes_as_text
     ids_first = {view: view.ids_first for view in VIEWS}
 
     def switch(plain: bool) -> None:
         drf_rows = lambda serializer, page: serializer(page, many=True).data  # noqa: E731
-        monkeypatch.setattr(cols, "json_rows", drf_rows if plain else fast_rows)
-        monkeypatch.setattr(cols, "datetimes_as_text", (lambda using: False) if plain else as_text)
+        monkeypatch.setattr(coltypes, "json_rows", drf_rows if plain else fast_rows)
+        monkeypatch.setattr(coltypes, "datetimes_as_text", (lambda using: False) if plain else as_text)
         for view, value in ids_first.items():
             monkeypatch.setattr(view, "ids_first", False if plain else value)
 

@@ -9,13 +9,10 @@ a revoked token gets a 401 and nothing else; every call is in the audit log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
@@ -32,6 +29,7 @@ from metrics.api.mcp import AUDIT_TYPE, TOOLS
 from metrics.api.tokens import api_token_create, api_token_revoke
 from metrics.core.models import AuditLog, Person, Team
 from metrics.ingestion.models import AIRoiMonth
+from tests.fakes.gunicorn import gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL_NAMES = {"list_teams", "team_metrics", "ai_impact", "ai_roi", "find_pull_requests"}
@@ -233,32 +231,7 @@ def test_mcp_under_gunicorn_as_the_docker_image_runs_it(tmp_path: Path) -> None:
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, capture_output=True)
     made = subprocess.run([*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True)
     tokens = json.loads(made.stdout.decode().strip().splitlines()[-1])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:metrics.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=2).status_code in (200, 503):
-                    break
-            time.sleep(0.3)
+    with gunicorn(env) as base:
         got = mcp(
             base,
             tokens["admin"],
@@ -269,6 +242,3 @@ def test_mcp_under_gunicorn_as_the_docker_image_runs_it(tmp_path: Path) -> None:
         assert _rows(got[1]) == []  # no snapshots yet: an empty answer, not an error
         refused = httpx.post(f"{base}/mcp", json={}, headers={"Authorization": f"Bearer {tokens['revoked']}"})
         assert refused.status_code == 401 and refused.json() == {"detail": "API token revoked."}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

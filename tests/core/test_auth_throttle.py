@@ -19,7 +19,6 @@ PASSWORD = "a-good-password-123"
 @pytest.fixture(autouse=True)
 def _setup(settings: object) -> None:
     cache.clear()
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     get_user_model().objects.create_superuser("admin", "admin@example.com", PASSWORD)
 
 

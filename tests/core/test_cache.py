@@ -6,8 +6,9 @@ import threading
 import uuid
 
 from metrics.core.cache import RedisCache
+from tests import redis_dbs
 
-LOCATION = "redis://127.0.0.1:6379/12"
+LOCATION = redis_dbs.CACHE
 
 
 def _cache() -> RedisCache:

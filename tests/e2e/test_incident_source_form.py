@@ -24,7 +24,6 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "screens" / "i18b"
 def test_adding_a_jira_source_in_the_browser(
     live_server: Any, browser: Browser, settings: Any, width: int
 ) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SEXTANT_ENCRYPTION_KEYS = Fernet.generate_key().decode()
     get_user_model().objects.create_superuser(username="ada", email="ada@example.com", password=PASSWORD)
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,6 @@ PASSWORD = "e2e-password-correct-horse"
 
 @pytest.fixture
 def demo(settings: Any) -> dict[str, Any]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("load_demo", "--small", verbosity=0)
     model = get_user_model()
     model.objects.create_superuser(username="ada", email="ada@example.com", password=PASSWORD)

@@ -10,26 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from connectors.records import PR_SHAPE, PR_TIMES
+
 PR_FIELDS = (
     "title",
     "body",
     "state",
     "is_draft",
-    "created_at",
-    "ready_at",
-    "first_commit_at",
-    "first_review_at",
-    "approved_at",
-    "merged_at",
-    "closed_at",
-    "additions",
-    "deletions",
-    "changed_files",
-    "commits_count",
-    "head_branch",
-    "base_branch",
-    "merge_sha",
-    "merge_style",
+    *PR_TIMES,
+    *PR_SHAPE,
     "labels",
     "is_bot",
     "ai_assisted",

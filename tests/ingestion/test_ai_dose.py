@@ -14,8 +14,8 @@ from connectors.base import SourceConfig
 from connectors.git_notes import parse_note
 from connectors.local_git import LocalGitConnector
 from connectors.records import CommitAIAttributionRecord
+from metrics.ingestion.ai_selectors import pr_ai_share_frame
 from metrics.ingestion.models import CommitAIAttribution, PullRequest
-from metrics.ingestion.selectors import pr_ai_share_frame
 from metrics.ingestion.services import records_ingest
 from tests.conftest import GitRepo
 

@@ -125,14 +125,22 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def organization() -> Team:
+def planted_organization(*others: str) -> Team:
+    """The planted records stored under Engineering > Checkout (which owns the shop), teams named ``others``
+    beside them, the snapshots recomputed; returns Checkout."""
     records_ingest(records=planted())
     engineering = Team.objects.create(name="Engineering", slug="engineering")
     checkout = Team.objects.create(name="Checkout", slug="checkout", parent=engineering)
+    for name in others:
+        Team.objects.create(name=name, slug=name.lower())
     Repository.objects.filter(full_name=SHOP).update(team=checkout)
     snapshots_recompute()
     return checkout
+
+
+@pytest.fixture
+def organization() -> Team:
+    return planted_organization()
 
 
 def test_incident_links(organization: Team) -> None:

@@ -4,12 +4,8 @@ revisions as new later versions, and the demo's staggered rollout analysed on fi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from io import StringIO
-from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from metrics.analytics import experiments as ex
@@ -27,15 +23,9 @@ from metrics.ingestion.models import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """``load_demo --small`` committed once for the module (each test's changes roll back), then flushed."""
-    with django_db_blocker.unblock():
-        call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
-        try:
-            yield
-        finally:
-            call_command("flush", interactive=False, verbosity=0)
+@pytest.fixture
+def demo(small_demo: None) -> None:
+    """The small demo organization, loaded once for the module (``tests/conftest.py``)."""
 
 
 def _plan(**overrides: object) -> ExperimentPlan:

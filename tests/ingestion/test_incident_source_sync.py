@@ -360,38 +360,21 @@ def test_github_runs_and_issues_sync_to_exact_deployments_and_linked_incidents()
     )
     assert deployments == [
         (
-            "github-actions:1",
+            f"github-actions:{n}",
             "production",
-            "a" * 40,
-            "success",
-            t(1, 9, month=10),
-            t(1, 9, 7, month=10),
+            sha * 40,
+            status,
+            t(n, 9, month=10),
+            t(n, 9, minutes, month=10),
             True,
             "github_actions",
-            "https://github.test/acme/api/actions/runs/1",
-        ),
-        (
-            "github-actions:2",
-            "production",
-            "b" * 40,
-            "failure",
-            t(2, 9, month=10),
-            t(2, 9, 4, month=10),
-            True,
-            "github_actions",
-            "https://github.test/acme/api/actions/runs/2",
-        ),
-        (
-            "github-actions:3",
-            "production",
-            "c" * 40,
-            "success",
-            t(3, 9, month=10),
-            t(3, 9, 5, month=10),
-            True,
-            "github_actions",
-            "https://github.test/acme/api/actions/runs/3",
-        ),
+            f"https://github.test/acme/api/actions/runs/{n}",
+        )
+        for n, sha, status, minutes in (
+            (1, "a", "success", 7),
+            (2, "b", "failure", 4),
+            (3, "c", "success", 5),
+        )
     ]
     assert stored_incidents() == [
         (

@@ -16,7 +16,7 @@ from django.core.management import call_command
 
 from metrics.analytics.surveys import survey_trend
 from metrics.core.models import Person, TeamMembership
-from metrics.ingestion import selectors
+from metrics.ingestion import ai_selectors, selectors
 from metrics.ingestion.impact import ai_impact_recompute
 from metrics.ingestion.models import (
     AISeat,
@@ -142,9 +142,9 @@ def test_other_frames_read_far_dates_as_unknown(imported: None) -> None:
     memberships = selectors.membership_frame()
     assert memberships["start"].isna().all() and memberships["end"].isna().all()  # open at both ends
     assert selectors.deployment_frame().empty  # a deployment in year 9999 did not happen
-    assert len(selectors.seat_months_frame()) == 1  # not 120,000 months: held from now to now
-    assert selectors.usage_day_frame().empty and selectors.tool_users_frame().empty
-    assert selectors.survey_hours_frame().empty
+    assert len(ai_selectors.seat_months_frame()) == 1  # not 120,000 months: held from now to now
+    assert ai_selectors.usage_day_frame().empty and ai_selectors.tool_users_frame().empty
+    assert ai_selectors.survey_hours_frame().empty
     responses = survey_frame()
     assert responses["submitted_at"].isna().all()
     survey_round = SurveyRound.objects.get()

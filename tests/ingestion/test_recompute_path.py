@@ -22,6 +22,7 @@ from django.test import Client
 from metrics.core.models import Team
 from metrics.ingestion.models import AIImpactEstimate, MetricSnapshot
 from metrics.ingestion.snapshots import MODELS_LOCK
+from tests import redis_dbs
 from tests.factories import make_snapshot
 from tests.ingestion.test_worker import PYTHON, ROOT, environment
 
@@ -162,7 +163,7 @@ def _recompute_queue(tmp_path: Path, broker: str) -> subprocess.CompletedProcess
 
 
 def test_manage_recompute_queue_sends_the_task_by_name_and_names_a_broker_down(tmp_path: Path) -> None:
-    broker_url = "redis://127.0.0.1:6379/13"
+    broker_url = redis_dbs.RECOMPUTE_QUEUE
     broker = redis.Redis.from_url(broker_url)
     broker.delete("analytics")
     done = _recompute_queue(tmp_path, broker_url)

@@ -16,6 +16,7 @@ from django_celery_beat.models import PeriodicTask
 from metrics.core import crypto
 from metrics.core.models import DataSource
 from metrics.ingestion.sync_sources import WEBHOOK_SECRET_OPTION, source_secret, source_webhook_secret
+from tests import redis_dbs
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate
 
@@ -174,7 +175,7 @@ def test_embedded_mode_generates_one_private_key_file(settings: Any, tmp_path: P
     key_file = tmp_path / crypto.KEY_FILE_NAME
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert crypto.decrypt(token) == "s3cret" and crypto.configured_keys() == [key_file.read_text().strip()]
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+    settings.CELERY_BROKER_URL = redis_dbs.SYNC_COMMANDS
     with pytest.raises(ImproperlyConfigured, match="SEXTANT_ENCRYPTION_KEYS must be set"):
         crypto.encrypt("x")
     settings.SEXTANT_ENCRYPTION_KEYS = "not-a-key"

@@ -20,13 +20,14 @@ from cryptography.fernet import Fernet
 
 from metrics.ingestion.sync import source_sync
 from metrics.ingestion.sync_sources import source_create
+from tests import redis_dbs
 from tests.celery_worker import PYTHON, ROOT, WorkerDatabase, kill, manage, start_worker
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
 from tests.fakes.state import database_state
 from tests.waiting import wait_for, wait_on_log
 
-BROKER = os.environ.get("CELERY_BROKER_URL_FOR_TESTS", "redis://127.0.0.1:6379/11")
+BROKER = redis_dbs.SYNC_WORKER
 
 
 def environment(database_url: str, tmp: Path) -> dict[str, str]:

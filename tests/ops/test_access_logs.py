@@ -8,9 +8,6 @@ import contextlib
 import io
 import logging
 import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +16,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fakes.gunicorn import gunicorn
+
 SECRET = "sxt_0badc0de_ThisIsAQueryStringSecret0123456789abcdefghijk"
 RESET_TOKEN = "cr1x9k-4f0c2a7e8b9d1e3f5a7c9b1d3e5f7a9c"
 URLS = [
@@ -38,19 +36,13 @@ def test_a_token_in_the_query_string_is_refused(client: Client, name: str) -> No
     assert "Authorization header" in text and name in text and SECRET not in text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> None:
     with contextlib.suppress(urllib.error.HTTPError):  # 400/404/503: what matters is the log line
         urllib.request.urlopen(url, timeout=10).read()  # noqa: S310 (a local http:// URL)
 
 
 def test_gunicorn_access_log_has_no_query_strings_or_reset_tokens(tmp_path: Path) -> None:
-    port, log = _free_port(), tmp_path / "access.log"
+    log = tmp_path / "access.log"
     env = {
         **os.environ,
         "SEXTANT_VAR_DIR": str(tmp_path / "var"),
@@ -59,37 +51,10 @@ def test_gunicorn_access_log_has_no_query_strings_or_reset_tokens(tmp_path: Path
         "GUNICORN_THREADS": "1",
     }
     env.pop("DATABASE_URL", None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:metrics.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            str(log),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with gunicorn(env, "--access-logfile", str(log), ready_seconds=30) as base:
         for url in URLS:
-            _get(f"http://127.0.0.1:{port}{url}")
+            _get(f"{base}{url}")
         time.sleep(0.5)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     text = log.read_text()
     assert "/healthz" in text and "/api/v1/teams/" in text and "/accounts/reset/" in text, text
     assert SECRET not in text and RESET_TOKEN not in text, text

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from tests import redis_dbs
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -59,8 +61,8 @@ def _production_env(var_dir: Path, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(60),
         "SEXTANT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"),
-        "CACHE_URL": "redis://127.0.0.1:6379/14",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+        "CACHE_URL": redis_dbs.DEPLOYMENT,
+        "CELERY_BROKER_URL": redis_dbs.DEPLOYMENT,
         "SEXTANT_VAR_DIR": str(var_dir),
         **overrides,
     }

@@ -30,11 +30,11 @@ from celery import Celery
 from cryptography.fernet import Fernet
 from django.utils import timezone
 
+from metrics.reports.attempts import MAX_ATTEMPTS
 from metrics.reports.models import ReportRun
 from metrics.reports.periods import period_containing
 from metrics.reports.services import (
     LEASE,
-    MAX_ATTEMPTS,
     RECOVERY_GRACE,
     report_run_execute,
     report_run_for,

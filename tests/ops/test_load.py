@@ -20,11 +20,12 @@ from django.db import connection
 from bench.loadtest import driver, mix
 from bench.loadtest import server as servers
 from metrics.core.models import Team, TeamMembership
+from tests import redis_dbs
 from tests.factories import make_response, make_round
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CACHE = "redis://127.0.0.1:6379/13"
+CACHE = redis_dbs.LOAD_CACHE
 
 
 def _database_url() -> str:

@@ -1,4 +1,6 @@
-"""Import the real flask and crewAI histories (rebuilt from ../shared) and check the published counts.
+"""Import the real flask and crewAI histories (rebuilt from ../shared) and check the published counts,
+then that every PR's phase spans are the same in the PR explorer, the API (JSON and CSV) and the snapshots
+(tests/analytics/test_phase_identity.py's check, on the same import).
 
 The counts come from ../shared/data/git/README.md ("PR-level counts, read independently").  Where
 Sextant's definition differs, the test pins Sextant's figure and the comment explains the difference.
@@ -19,6 +21,7 @@ import pytest
 from django.core.management import call_command
 
 from metrics.ingestion.models import Commit, PullRequest, Revert
+from tests.analytics.test_phase_identity import assert_identical
 
 pytestmark = [pytest.mark.realdata, pytest.mark.django_db]
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +105,7 @@ def test_flask(flask_repo: Path) -> None:
     # README's 3 first-parent reverts undo plain commits, which are not PRs; "This reverts commit" shas
     # name upstream commits, which the rebuilt repository does not have.
     assert got["reverted_prs"] == 2
+    assert assert_identical() == PullRequest.objects.count() > 1000  # every PR, as the demo's test
 
 
 def test_crewai(crewai_repo: Path) -> None:
@@ -114,3 +118,4 @@ def test_crewai(crewai_repo: Path) -> None:
     assert got["ai_assisted"] == 152
     assert first_parent_reverts(crewai_repo) == 14
     assert got["reverted_prs"] == 4
+    assert assert_identical() == PullRequest.objects.count() > 1000  # every PR, as the demo's test

@@ -119,3 +119,14 @@ def running_smtp() -> Iterator[tuple[Mailbox, int]]:
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     with running_smtp() as server:
         yield server
+
+
+@pytest.fixture
+def smtp(settings: Any, smtp_server: tuple[Mailbox, int]) -> Mailbox:
+    """Django's SMTP backend pointed at the real server of ``smtp_server``; its mailbox."""
+    mailbox, port = smtp_server
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    return mailbox

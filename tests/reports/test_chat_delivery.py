@@ -24,15 +24,10 @@ from django.utils import timezone
 from metrics.core.models import AuditLog
 from metrics.reports import chat
 from metrics.reports.chat import schedule_channels, schedule_webhook_set
+from metrics.reports.chat_delivery import chat_deliveries_due, chat_delivery_execute
 from metrics.reports.models import ChatDelivery, ReportRun, ReportSchedule
 from metrics.reports.periods import period_containing
-from metrics.reports.services import (
-    chat_deliveries_due,
-    chat_delivery_execute,
-    report_dry_run,
-    report_run_execute,
-    report_run_for,
-)
+from metrics.reports.services import report_dry_run, report_run_execute, report_run_for
 from metrics.reports.tasks import chat_deliver_task, report_deliver_task, reports_send_due_task
 from metrics.web.models import UserProfile
 from tests.fakes.chat_webhooks import FakeSlackWebhook, FakeTeamsWebhook, slack_check, workflow_check

@@ -12,9 +12,10 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core import mail
 
+from metrics.reports.chat_delivery import chat_delivery_execute
 from metrics.reports.models import ChatDelivery
 from metrics.reports.periods import period_containing
-from metrics.reports.services import chat_delivery_execute, report_run_execute, report_run_for
+from metrics.reports.services import report_run_execute, report_run_for
 from tests.fakes.chat_webhooks import FakeSlackWebhook
 from tests.reports.conftest import make_schedule
 from tests.reports.test_chat_delivery import email_headline, with_webhooks

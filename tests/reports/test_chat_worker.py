@@ -13,12 +13,13 @@ import redis
 from celery import Celery
 from cryptography.fernet import Fernet
 
+from tests import redis_dbs
 from tests.celery_worker import ROOT, SEED_SNAPSHOTS, WorkerDatabase, kill, manage, start_worker
 from tests.fakes.chat_webhooks import FakeSlackWebhook, FakeTeamsWebhook
 from tests.reports.conftest import Mailbox
 from tests.waiting import wait_for
 
-BROKER = "redis://127.0.0.1:6379/2"
+BROKER = redis_dbs.CHAT_WORKER
 SEED = (
     SEED_SNAPSHOTS
     + """

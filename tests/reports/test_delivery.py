@@ -38,16 +38,6 @@ def snapshots() -> None:
             make_snapshot(metric=metric, value=value, n=n, period="month", period_start=start)
 
 
-@pytest.fixture
-def smtp(settings: Any, smtp_server: tuple[Mailbox, int]) -> Mailbox:
-    mailbox, port = smtp_server
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    return mailbox
-
-
 def test_a_temporary_smtp_failure_is_recorded_and_the_retry_sends_it(
     snapshots: None, var_dir: Path, smtp: Mailbox
 ) -> None:

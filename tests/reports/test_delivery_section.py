@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 
-from metrics.core.models import Repository, Team
-from metrics.ingestion.services import records_ingest
-from metrics.ingestion.snapshots import snapshots_recompute
+from metrics.core.models import Team
 from metrics.reports.content import report_build
 from metrics.reports.periods import period_containing
 from metrics.reports.rendering import report_html, report_text
-from tests.ingestion.test_delivery_keys import SHOP, planted
+from tests.ingestion.test_delivery_keys import planted_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def checkout(settings: Any) -> Team:
     settings.MIN_GROUP_SIZE = 1  # two engineers: below the default floor the report leaves the groups out
-    records_ingest(records=planted())
-    engineering = Team.objects.create(name="Engineering", slug="engineering")
-    team = Team.objects.create(name="Checkout", slug="checkout", parent=engineering)
-    Repository.objects.filter(full_name=SHOP).update(team=team)
-    snapshots_recompute()
-    return team
+    return planted_organization()
 
 
 def test_the_report_shows_the_keys_with_bands(checkout: Team) -> None:

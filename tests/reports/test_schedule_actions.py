@@ -21,13 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def smtp(settings: Any, smtp_server: tuple[Mailbox, int], var_dir: Path) -> Mailbox:
-    mailbox, port = smtp_server
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    return mailbox
+def smtp(smtp: Mailbox, var_dir: Path) -> Mailbox:
+    """The shared SMTP fixture, with the report files under a temporary directory."""
+    return smtp
 
 
 @pytest.fixture

@@ -13,11 +13,12 @@ from pathlib import Path
 import redis
 from celery import Celery
 
+from tests import redis_dbs
 from tests.celery_worker import ROOT, SEED_SNAPSHOTS, WorkerDatabase, kill, manage, start_worker
 from tests.reports.conftest import Mailbox
 from tests.waiting import wait_for
 
-BROKER = "redis://127.0.0.1:6379/12"
+BROKER = redis_dbs.REPORTS_WORKER
 SEED = (
     SEED_SNAPSHOTS
     + """

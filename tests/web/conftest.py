@@ -13,8 +13,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from metrics.core.models import Person, Repository, Team
-from metrics.ingestion.models import AIEvidence, AIImpactEstimate, AIRoiMonth, MetricSnapshot, PullRequest
-from tests.factories import make_person, make_series, make_snapshot, make_team_tree, make_user
+from metrics.ingestion.models import AIEvidence, AIRoiMonth, MetricSnapshot, PullRequest
+from tests.factories import make_estimate, make_person, make_series, make_snapshot, make_team_tree, make_user
 
 JUNE = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
@@ -176,7 +176,7 @@ def _snapshots(checkout: Team, alice: Person, bob: Person, dave: Person) -> None
 
 
 def _impact(checkout: Team) -> None:
-    common = {"n": 400, "n_treated": 120, "n_clusters": 30, "definition_version": "1.1"}
+    common = {"n_treated": 120}
     for outcome, unit, rows in (
         (
             "cycle_time",
@@ -186,40 +186,18 @@ def _impact(checkout: Team) -> None:
         ("revert_rate", "percentage_points", {"adjusted": (0.2, -1.8, 2.2), "naive": (0.2, -1.3, 1.6)}),
     ):
         for method, (estimate, low, high) in rows.items():
-            AIImpactEstimate.objects.create(
-                scope="organization",
+            make_estimate(
                 outcome=outcome,
                 method=method,
                 unit=unit,
                 estimate=estimate,
                 ci_low=low,
                 ci_high=high,
-                status="ok",
                 **common,
             )
-    AIImpactEstimate.objects.create(
-        scope="organization",
-        outcome="cycle_time",
-        method="adjusted",
-        rule="trailer",
-        unit="percent_change",
-        estimate=-10.3,
-        ci_low=-16.4,
-        ci_high=-3.8,
-        status="ok",
-        **common,
-    )
-    AIImpactEstimate.objects.create(
-        scope="team",
-        team=checkout,
-        outcome="cycle_time",
-        method="adjusted",
-        unit="percent_change",
-        status="not enough data",
-        **common,
-    )
-    AIImpactEstimate.objects.create(
-        scope="organization",
+    make_estimate(rule="trailer", estimate=-10.3, ci_low=-16.4, ci_high=-3.8, **common)
+    make_estimate(scope="team", team=checkout, status="not enough data", **common)
+    make_estimate(
         outcome="detection_coverage",
         method="coverage",
         unit="percent",
@@ -227,7 +205,6 @@ def _impact(checkout: Team) -> None:
         n=0,
         n_treated=0,
         n_clusters=0,
-        definition_version="1.1",
     )
     AIRoiMonth.objects.create(
         month=dt.date(2025, 6, 1),
@@ -247,12 +224,6 @@ def _impact(checkout: Team) -> None:
 def _empty_cache() -> None:
     # Pages cache what they computed under keys that follow the data; each test starts without any.
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: object) -> None:
-    # The default PBKDF2 costs ~0.3 s a password on this machine; what is tested here is not hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
 
 
 def page(client: Client, url: str) -> str:

@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from metrics.api.tokens import api_token_create
 from metrics.core.models import AITool, DataSource, Person, Repository, Team
-from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, MetricSnapshot, Review
+from metrics.ingestion.models import AIRoiMonth, MetricSnapshot, Review
 from metrics.reports.models import ReportRun, ReportSchedule
 from metrics.web.models import UserProfile
-from tests.factories import make_round
+from tests.factories import make_estimate, make_round
 from tests.web.conftest import make_person, make_pr
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -143,20 +143,7 @@ def build_world() -> World:
             definition_version="1.1",
         )
     AITool.objects.create(name="Plantbot", monthly_seat_cost=98765)
-    AIImpactEstimate.objects.create(
-        scope="organization",
-        outcome="cycle_time",
-        method="adjusted",
-        unit="percent_change",
-        estimate=-10.0,
-        ci_low=-15.0,
-        ci_high=-5.0,
-        status="ok",
-        n=400,
-        n_treated=100,
-        n_clusters=30,
-        definition_version="1.1",
-    )
+    make_estimate(estimate=-10.0, ci_low=-15.0, ci_high=-5.0)
     money = {
         "spend": 98765.0,
         "measured_net": 198765.0,

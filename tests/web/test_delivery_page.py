@@ -10,11 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from metrics.core.models import Repository, Team
-from metrics.ingestion.services import records_ingest
-from metrics.ingestion.snapshots import snapshots_recompute
 from tests.factories import make_user
-from tests.ingestion.test_delivery_keys import SHOP, planted
+from tests.ingestion.test_delivery_keys import planted_organization
 
 pytestmark = pytest.mark.django_db
 WEEK = "/delivery/?period=week&merged_from=2025-03-03&merged_to=2025-03-09"
@@ -23,12 +20,7 @@ WEEK = "/delivery/?period=week&merged_from=2025-03-03&merged_to=2025-03-09"
 @pytest.fixture
 def viewer(settings: Any) -> Client:
     settings.MIN_GROUP_SIZE = 1  # the planted organization has two engineers
-    records_ingest(records=planted())
-    engineering = Team.objects.create(name="Engineering", slug="engineering")
-    checkout = Team.objects.create(name="Checkout", slug="checkout", parent=engineering)
-    Team.objects.create(name="Elsewhere", slug="elsewhere")
-    Repository.objects.filter(full_name=SHOP).update(team=checkout)
-    snapshots_recompute()
+    planted_organization("Elsewhere")
     client = Client()
     client.force_login(make_user("vera", role="viewer"))
     return client

@@ -6,12 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
-from io import StringIO
-from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -23,15 +19,9 @@ from tests.factories import make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """``load_demo --small`` committed once for the module (each test's changes roll back), then flushed."""
-    with django_db_blocker.unblock():
-        call_command("load_demo", "--seed", "7", "--small", stdout=StringIO(), stderr=StringIO())
-        try:
-            yield
-        finally:
-            call_command("flush", interactive=False, verbosity=0)
+@pytest.fixture
+def demo(small_demo: None) -> None:
+    """The small demo organization, loaded once for the module (``tests/conftest.py``)."""
 
 
 def _client(role: str) -> Client:

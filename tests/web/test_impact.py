@@ -12,7 +12,7 @@ from django.test import Client
 
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth
 from metrics.web.impact import window_start
-from tests.factories import make_user
+from tests.factories import make_estimate, make_user
 from tests.web.conftest import Org, client_for
 
 
@@ -85,20 +85,15 @@ def test_parent_teams_are_plotted_or_listed_as_not_enough_data(admin_client: Cli
     html = admin_client.get("/ai-impact/").content.decode()
     # Every team without an estimate is listed, parents (Product) and teams without rows included.
     assert "Not enough data for: Checkout, Platform, Product, Search" in html
-    AIImpactEstimate.objects.create(
+    make_estimate(
         scope="team",
         team=org.product,
-        outcome="cycle_time",
-        method="adjusted",
-        unit="percent_change",
         estimate=-11.0,
         ci_low=-17.0,
         ci_high=-5.0,
-        status="ok",
         n=300,
         n_treated=90,
         n_clusters=20,
-        definition_version="1.1",
     )
     html = admin_client.get("/ai-impact/").content.decode()
     assert "Product" in spec(html, "chart-forest-cycle_time")["data"][0]["y"]

@@ -5,30 +5,18 @@ from __future__ import annotations
 from django.test import Client
 
 from metrics.analytics import sensitivity
-from metrics.ingestion.models import AIImpactEstimate
-from tests.factories import make_user
+from tests.factories import make_estimate, make_user
 
 
 def test_every_adjusted_estimate_on_the_ai_impact_page_carries_its_robustness(db: None) -> None:
-    common = {"scope": "organization", "method": "adjusted", "rule": "any", "status": "ok"}
-    common |= {"n_treated": 100, "n_clusters": 30, "definition_version": "1.2"}
-    AIImpactEstimate.objects.create(
-        outcome="cycle_time",
-        unit="percent_change",
-        estimate=-10.0,
-        ci_low=-15.0,
-        ci_high=-5.0,
-        n=400,
-        **common,
-    )
-    AIImpactEstimate.objects.create(
+    make_estimate(estimate=-10.0, ci_low=-15.0, ci_high=-5.0, definition_version="1.2")
+    make_estimate(
         outcome="revert_rate",
         unit="percentage_points",
         estimate=0.5,
         ci_low=-1.0,
         ci_high=2.0,
-        n=400,
-        **common,
+        definition_version="1.2",
     )
     client = Client()
     client.force_login(make_user(role="viewer"))

@@ -7,8 +7,9 @@ import datetime as dt
 
 from django.test import Client
 
-from metrics.ingestion.models import AIImpactEstimate, MetricSnapshot
+from metrics.ingestion.models import MetricSnapshot
 from metrics.reports import review_agents_section
+from tests.factories import make_estimate
 from tests.web.conftest import Org, page
 
 MAY, JUNE, APRIL = dt.date(2025, 5, 1), dt.date(2025, 6, 1), dt.date(2025, 4, 1)
@@ -42,27 +43,10 @@ def _rows(org: Org) -> None:
         n=17,
         definition_version="1.3",
     )
-    common = {
-        "scope": "organization",
-        "rule": "any",
-        "n": 400,
-        "n_treated": 60,
-        "n_clusters": 30,
-        "definition_version": "1.3",
-        "status": "ok",
-    }
-    AIImpactEstimate.objects.create(
-        outcome="review_hours",
-        method="agent",
-        unit="percent_change",
-        estimate=41.5,
-        ci_low=12.25,
-        ci_high=77.0,
-        **common,
-    )
-    AIImpactEstimate.objects.create(
+    common = {"n_treated": 60, "definition_version": "1.3"}
+    make_estimate(outcome="review_hours", method="agent", estimate=41.5, ci_low=12.25, ci_high=77.0, **common)
+    make_estimate(
         outcome="throughput_value",
-        method="adjusted",
         unit="money_per_week",
         estimate=812.0,
         ci_low=95.0,

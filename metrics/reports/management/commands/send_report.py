@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from metrics.reports.attempts import DeliveryError
+from metrics.reports.chat_delivery import chat_deliver_inline, chat_deliveries_due
 from metrics.reports.models import ReportRun, ReportSchedule
 from metrics.reports.periods import period_containing
 from metrics.reports.services import (
-    DeliveryError,
     ReportError,
-    chat_deliver_inline,
-    chat_deliveries_due,
     report_dry_run,
     report_run_execute,
     report_run_for,
