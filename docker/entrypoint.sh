@@ -9,7 +9,7 @@ case "${1:-web}" in
     ;;
   worker)
     exec celery -A metrics worker --loglevel "${LOG_LEVEL:-INFO}" \
-      --queues "${CELERY_QUEUES:-default,sync,analytics,reports}" --concurrency "${CELERY_CONCURRENCY:-2}"
+      --queues "${CELERY_QUEUES:-default,sync,analytics,analytics_models,reports}" --concurrency "${CELERY_CONCURRENCY:-2}"
     ;;
   beat)
     exec celery -A metrics beat --loglevel "${LOG_LEVEL:-INFO}"

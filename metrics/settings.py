@@ -238,9 +238,13 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Separate queues so a long sync never delays a report: run workers per queue (README, "Scaling out").
 CELERY_TASK_ROUTES = {
     "sextant.ingestion.*": {"queue": "sync"},
+    "sextant.analytics.models_recompute": {"queue": "analytics_models"},  # debounced, never in the way
     "sextant.analytics.*": {"queue": "analytics"},
     "sextant.reports.*": {"queue": "reports"},
 }
+# The organization-wide models (AI impact, adoption, delivery keys) wait for a pause this long in the
+# changes before they are recomputed (each incremental recompute asks for them again).
+MODELS_DEBOUNCE_SECONDS = env_int("MODELS_DEBOUNCE_SECONDS", 30)
 # A task of a killed worker is delivered again after this many seconds (Redis visibility timeout).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 

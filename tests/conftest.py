@@ -34,7 +34,10 @@ KINDS: dict[str, tuple[str, ...]] = {
         "tests/ops/test_load.py",
     ),
     "realdata": ("tests/realdata/",),
-    "statistical": ("tests/analytics/test_ai_impact_validation.py",),  # planted truths over many seeds
+    "statistical": (  # planted truths over many seeds
+        "tests/analytics/test_ai_impact_validation.py",
+        "tests/ingestion/test_incremental_property.py",  # 200 random change sequences: minutes
+    ),
     "slow": (  # subprocesses (manage.py, gunicorn), large files, fuzzing: seconds each
         "tests/api/test_export_schema.py::test_schemathesis",
         "tests/ingestion/test_hostile_files.py",

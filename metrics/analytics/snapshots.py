@@ -51,6 +51,10 @@ METRICS = (
     *(f"phase_mean_{key}" for key in (*catalog.BREAKDOWN, "cycle")),
     *catalog.DELIVERY,
 )
+PR_METRICS = tuple(m for m in METRICS if m not in catalog.DELIVERY)
+"""The metrics of merge-dated cells: each cell's value depends only on the PRs merged in its period and
+scope, so a change recomputes only its cells (``ingestion/incremental.py``); the delivery keys are dated
+by deployment and recomputed with the organization-wide models."""
 
 
 def team_ancestors(teams: pd.DataFrame) -> pd.DataFrame:
@@ -130,6 +134,17 @@ def _period_codes(merged_at: pd.Series, period: str) -> tuple[np.ndarray, np.nda
         codes = months - first
         starts = (first + np.arange(int(codes.max()) + 1)).astype("datetime64[M]").astype("datetime64[D]")
     return codes, starts
+
+
+def period_starts(at: pd.Series, period: str) -> pd.Series:
+    """The first day (``datetime.date``) of the ISO week or calendar month of each UTC moment: the
+    period :func:`_period_codes` puts it in (the incremental recompute finds a change's cells with it)."""
+    days = at.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    if period == "week":
+        starts = days - pd.to_timedelta(days.dt.weekday, unit="D")
+    else:
+        starts = days - pd.to_timedelta(days.dt.day - 1, unit="D")
+    return starts.dt.date
 
 
 @dataclass
@@ -422,8 +437,11 @@ def metric_snapshots(
     deployments: pd.DataFrame | None = None,
     observation: Observation | None = None,
     incidents: pd.DataFrame | None = None,
+    *,
+    delivery_keys: bool = True,
 ) -> pd.DataFrame:
-    """Every snapshot row.
+    """Every snapshot row (without the delivery keys' rows when ``delivery_keys`` is false: the
+    deployments then only give the PRs' deploy spans).
 
     ``observation``: the revert metrics' window (see :class:`Observation`); None counts every merge and
     every revert (the reference tests' plain definition).
@@ -447,7 +465,8 @@ def metric_snapshots(
     merged = _prepare(prs, deployments, observation).reset_index(drop=True)
     rows = _Rows()
     if merged.empty:
-        _delivery(merged, deployments, incidents, teams, rows, observation)
+        if delivery_keys:
+            _delivery(merged, deployments, incidents, teams, rows, observation)
         return rows.frame()
     is_bot = merged["is_bot"].to_numpy(dtype=bool)
     qs = np.array(list(flow.QUANTILES.values()))
@@ -484,7 +503,8 @@ def metric_snapshots(
                 for k, (groups, values, n) in enumerate(codings):
                     for i, name in enumerate(flow.QUANTILES):
                         rows.add(scope, k, f"{metric}_{name}", groups, values[:, i], n)
-    _delivery(merged, deployments, incidents, teams, rows, observation)
+    if delivery_keys:
+        _delivery(merged, deployments, incidents, teams, rows, observation)
     return rows.frame()
 
 

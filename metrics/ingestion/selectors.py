@@ -121,11 +121,11 @@ def _is_number(value: object) -> bool:
 
 
 def pull_request_frame(
-    *, repository_ids: list[int] | None = None, columns: list[str] | None = None
+    *, repository_ids: list[int] | None = None, columns: list[str] | None = None, where: Q | None = None
 ) -> pd.DataFrame:
-    """One row per PR; datetimes are tz-aware UTC."""
+    """One row per PR (of ``repository_ids``, matching ``where``); datetimes are tz-aware UTC."""
     columns = columns or PR_COLUMNS
-    qs = PullRequest.objects.all()
+    qs = PullRequest.objects.all() if where is None else PullRequest.objects.filter(where)
     if repository_ids is not None:
         qs = qs.filter(repository_id__in=repository_ids)
     frame = _frame(qs.order_by("id").values_list(*columns), columns)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from metrics.analytics.snapshots import (
@@ -25,7 +27,7 @@ from metrics.ingestion import completeness, selectors
 from metrics.ingestion.agents_review import agent_and_review_snapshots
 from metrics.ingestion.delivery import delivery_split_write
 from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, impact_frame
-from metrics.ingestion.models import MetricSnapshot, SnapshotState, SyncRun
+from metrics.ingestion.models import MetricSnapshot, PendingChange, SnapshotState, SyncRun
 
 SNAPSHOT_PR_COLUMNS = [
     "id",
@@ -88,43 +90,51 @@ def _rows(frame: pd.DataFrame) -> Iterator[tuple]:
 
 def write_snapshots(frame: pd.DataFrame, extra: list[MetricSnapshot] | None = None) -> int:
     """Replace every MetricSnapshot row with ``frame`` and the unsaved ``extra`` rows (AI adoption) in one
-    transaction (readers see old or new).  The one writer of the table.
+    transaction (readers see old or new).  The one writer of the table (``replace_rows`` replaces part
+    of it).
 
     PostgreSQL takes the rows by COPY (millions of rows in seconds, no model instances in memory);
     other databases by batched INSERTs.
     """
-    table = MetricSnapshot._meta.db_table
-    names = [*SNAPSHOT_COLUMNS, "definition_version", "computed_at"]
+    return replace_rows(MetricSnapshot.objects.all(), frame, extra)
+
+
+def replace_rows(old: QuerySet, frame: pd.DataFrame, extra: list[MetricSnapshot] | None = None) -> int:
+    """Delete the rows ``old`` selects and insert ``frame`` and ``extra``, in one transaction."""
     now = timezone.now()
     rows = itertools.chain(
         _rows(frame),
         ((*(getattr(m, n) for n in SNAPSHOT_COLUMNS), m.definition_version, now) for m in extra or []),
     )
     with transaction.atomic():
-        MetricSnapshot.objects.all().delete()
-        if connection.vendor == "postgresql":
-            statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
-            with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:  # one parameterised INSERT per batch: no model instances, no per-field compilation
-            ops, quote = connection.ops, connection.ops.quote_name
-            stamp = ops.adapt_datetimefield_value(now)
-            day = names.index("period_start")
-            statement = (  # names from the model, values as parameters
-                f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
-                f"VALUES ({', '.join(['%s'] * len(names))})"
-            )
-            with connection.cursor() as cursor:
-                while batch := list(itertools.islice(rows, 5000)):
-                    cursor.executemany(
-                        statement,
-                        [
-                            (*r[:day], ops.adapt_datefield_value(r[day]), *r[day + 1 : -1], stamp)
-                            for r in batch
-                        ],
-                    )
+        old.delete()
+        _insert(rows, now)
     return len(frame) + len(extra or [])
+
+
+def _insert(rows: Iterator[tuple], now: datetime) -> None:
+    table = MetricSnapshot._meta.db_table
+    names = [*SNAPSHOT_COLUMNS, "definition_version", "computed_at"]
+    if connection.vendor == "postgresql":
+        statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    # one parameterised INSERT per batch: no model instances, no per-field compilation
+    ops, quote = connection.ops, connection.ops.quote_name
+    stamp = ops.adapt_datetimefield_value(now)
+    day = names.index("period_start")
+    statement = (  # names from the model, values as parameters
+        f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(names))})"
+    )
+    with connection.cursor() as cursor:
+        while batch := list(itertools.islice(rows, 5000)):
+            cursor.executemany(
+                statement,
+                [(*r[:day], ops.adapt_datefield_value(r[day]), *r[day + 1 : -1], stamp) for r in batch],
+            )
 
 
 def database_now() -> datetime:
@@ -140,18 +150,13 @@ def snapshots_recompute() -> int:
     """Replace every snapshot and the AI-impact tables; returns the number of snapshot rows written.
     One recompute at a time (a PostgreSQL advisory lock, whoever calls); when both are written,
     ``SnapshotState.read_from`` records when this one began reading the records (the database's clock)."""
-    with recompute_lock():
+    with recompute_lock(), models_lock():
         keep_freed_memory()
         as_of = database_now()
-        prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS)
-        # Agent-authored PRs are their own class: never counted in the AI-assisted share (the delivery
-        # split below compares AI-assisted or agent-authored changes with the rest).
-        agent = prs["id"].isin(selectors.agent_pr_frame()["id"])
-        ai_or_agent = prs["ai_assisted"].astype(bool) | agent
-        prs.loc[agent, "ai_assisted"] = False
+        pending = list(PendingChange.objects.values_list("pk", flat=True))  # covered by this recompute
+        prs, ai_or_agent = pr_inputs()
         through = completeness.data_through()
-        window = completeness.window_days()
-        observation = None if through is None else Observation(pd.Timestamp(through), window)
+        observation = observation_at(through)
         deployments, incidents = selectors.deployment_frame(), selectors.incident_frame()
         frame = metric_snapshots(
             prs, selectors.membership_frame(), selectors.team_frame(), deployments, observation, incidents
@@ -161,7 +166,7 @@ def snapshots_recompute() -> int:
             if len(deployments)
             else []
         )
-        del prs, deployments, incidents, agent, ai_or_agent
+        del prs, deployments, incidents, ai_or_agent
         # AI impact and ROI are derived from the same records, so they are refreshed together; adoption
         # levels are snapshot rows, written with the others by the one writer.
         model = impact_frame()
@@ -169,13 +174,38 @@ def snapshots_recompute() -> int:
         written = write_snapshots(frame, extra)
         delivery_split_write(split)
         ai_impact_recompute(model=model)
-        SnapshotState.objects.update_or_create(pk=1, defaults={"read_from": as_of})
+        done = timezone.now()
+        SnapshotState.objects.update_or_create(
+            pk=1,
+            defaults={
+                "read_from": as_of,
+                "through": through,
+                "cells_computed_at": done,
+                "models_computed_at": done,
+            },
+        )
+        PendingChange.objects.filter(pk__in=pending).delete()
     return written
 
 
-def _observation() -> Observation | None:
-    through = completeness.data_through()
+def pr_inputs(where: Q | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """The snapshot engine's PRs (all, or those matching ``where``) and which are AI-assisted or
+    agent-authored.  Agent-authored PRs are their own class: never counted in the AI-assisted share (the
+    delivery split compares AI-assisted or agent-authored changes with the rest)."""
+    prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS, where=where)
+    agent = prs["id"].isin(selectors.agent_pr_frame()["id"])
+    ai_or_agent = prs["ai_assisted"].astype(bool) | agent
+    prs.loc[agent, "ai_assisted"] = False
+    return prs, ai_or_agent
+
+
+def observation_at(through: datetime | None) -> Observation | None:
+    """The revert metrics' observation window closing at ``through`` (None: no data)."""
     return None if through is None else Observation(pd.Timestamp(through), completeness.window_days())
+
+
+def _observation() -> Observation | None:
+    return observation_at(completeness.data_through())
 
 
 def deployment_outcomes(*, repository_ids: list[int] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -191,22 +221,33 @@ def deployment_outcomes(*, repository_ids: list[int] | None) -> tuple[pd.DataFra
 
 
 RECOMPUTE_GRACE = timedelta(minutes=10)
-RECOMPUTE_LOCK = 0x5E7A_0001  # PostgreSQL advisory lock: one recompute at a time, across machines
+RECOMPUTE_LOCK = 0x5E7A_0001  # PostgreSQL advisory lock: one recompute of the cells at a time
+MODELS_LOCK = 0x5E7A_0002  # and one of the organization-wide models (taken after RECOMPUTE_LOCK, if both)
 
 
 @contextmanager
-def recompute_lock() -> Iterator[None]:
-    """One recompute at a time (re-entrant: PostgreSQL counts a session's advisory locks)."""
+def _advisory(key: int) -> Iterator[None]:
     if connection.vendor != "postgresql":  # the embedded database: one process, SQLite's own lock
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [RECOMPUTE_LOCK])
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def recompute_lock() -> contextlib.AbstractContextManager[None]:
+    """One recompute of the snapshot cells at a time (re-entrant: PostgreSQL counts a session's advisory
+    locks); a full recompute also takes ``models_lock``."""
+    return _advisory(RECOMPUTE_LOCK)
+
+
+def models_lock() -> contextlib.AbstractContextManager[None]:
+    """One recompute of the organization-wide models at a time (never waits for ``recompute_lock``)."""
+    return _advisory(MODELS_LOCK)
 
 
 def _state() -> SnapshotState:
@@ -238,7 +279,12 @@ def snapshots_stale(*, grace: timedelta = RECOMPUTE_GRACE) -> bool:
     runs = SyncRun.objects.filter(finished_at__lte=now - grace, counts__records__gt=0)  # failed ones too
     if state.read_from is not None:
         runs = runs.filter(finished_at__gt=state.read_from)
-    return runs.exists()
+    # A sync whose changes were queued as a scoped request is also covered by an incremental recompute
+    # that began taking the pending changes after it.
+    full = Q(counts__incremental__isnull=True) | Q(counts__incremental=False)
+    if state.cells_read_from is not None:
+        runs = runs.filter(full | Q(finished_at__gt=state.cells_read_from))
+    return runs.exists() or PendingChange.objects.filter(created_at__lte=now - grace).exists()
 
 
 def snapshots_asked_again() -> None:

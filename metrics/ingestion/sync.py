@@ -30,6 +30,7 @@ from connectors.base import Connector, ConnectorError, ProgressCallback
 from connectors.records import Record
 from metrics.core.crypto import SecretDecryptionError
 from metrics.core.models import DataSource
+from metrics.ingestion.changes import PullRequestWatch
 from metrics.ingestion.models import SyncRun
 from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.services import records_ingest, repositories_derive
@@ -137,6 +138,7 @@ class _RunProgress:
         self.outer = outer
         self.counts: dict[str, Any] = dict(run.counts)
         self.last_write = 0.0
+        self.changes = PullRequestWatch()  # what this run changed: the scope of its recompute
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if self.outer is not None:
@@ -154,6 +156,8 @@ def _store(source: DataSource, batch: list[Record], connector: Connector, progre
     """One batch and the checkpoint that covers it, in one transaction."""
     checkpoint = copy.deepcopy(connector.checkpoint)  # as it stands now: the connector moves on
     with transaction.atomic():
+        if batch:
+            progress.changes.batch(batch)
         summary = records_ingest(records=batch, derive=False) if batch else None
         DataSource.objects.filter(pk=source.pk).update(checkpoint=checkpoint)
         if summary is not None:
@@ -165,7 +169,7 @@ def _store(source: DataSource, batch: list[Record], connector: Connector, progre
         progress.write()
 
 
-def _derive_pending(source: DataSource, run: SyncRun, tracker: _RunProgress) -> None:
+def _derive_pending(source: DataSource, run: SyncRun, tracker: _RunProgress, *, resumed: bool) -> None:
     """Derive (bot flags, AI classification, reverts) once per sync for the repositories its pages
     stored, and for those of earlier runs of this source that stopped before deriving (killed, failed)."""
     last_success = (
@@ -179,9 +183,14 @@ def _derive_pending(source: DataSource, run: SyncRun, tracker: _RunProgress) -> 
         unfinished = unfinished.filter(started_at__gt=last_success)
     pending = set(tracker.counts.get(DERIVE_PENDING, []))
     for counts in unfinished.values_list("counts", flat=True):
+        if (counts or {}).get(DERIVE_PENDING):
+            tracker.changes.everything = True  # an earlier run's changes: not known here
         pending.update((counts or {}).get(DERIVE_PENDING, []))
+    if resumed:
+        tracker.changes.everything = True
     if not pending:
         return
+    tracker.changes.watch(pending)
     tracker.write(stage="deriving reverts and AI evidence")
     summary = repositories_derive(repository_ids=pending)
     for key in ("reverts", "ai_assisted_prs"):
@@ -218,13 +227,15 @@ def source_sync(
         for batch in connector.pages():
             _store(source, batch, connector, tracker)
         _store(source, [], connector, tracker)
-        _derive_pending(source, run, tracker)
+        _derive_pending(source, run, tracker, resumed=bool(interrupted))
         problems = list(connector.problems)
         tracker.counts.update({k: int(v) for k, v in connector.counts.items()})
         tracker.counts["problems"] = len(problems)
         if tracker.counts.get("records", 0):
+            scope = tracker.changes.scope()
+            tracker.counts["incremental"] = not scope.everything
             tracker.write(stage="computing metrics")
-            recompute_request(reason=f"sync of {label} (run {run.pk}) stored records")
+            recompute_request(reason=f"sync of {label} (run {run.pk}) stored records", scope=scope)
     except ConnectorError as exc:
         exc.args = (source_redact(source, str(exc)),)  # what callers print (CLI, settings page) too
         _fail(run, source, tracker, str(exc), halt=exc.permanent)

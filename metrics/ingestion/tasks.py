@@ -24,7 +24,11 @@ from metrics.core.models import DataSource
 from metrics.ingestion.recompute import (
     AI_IMPACT_TASK,
     ANALYTICS_QUEUE,
+    MODELS_QUEUE,
+    MODELS_TASK,
     SNAPSHOTS_TASK,
+    models_requested,
+    pending_recompute,
     recompute_now,
     recompute_request,
     recompute_requested,
@@ -112,11 +116,16 @@ def sync_due_sources_task() -> list[int]:
     reject_on_worker_lost=True,
     max_retries=8,
 )
-def snapshots_recompute_task(self: Task, requested_at: str, reason: str = "") -> dict[str, Any]:
+def snapshots_recompute_task(
+    self: Task, requested_at: str, reason: str = "", incremental: bool = False
+) -> dict[str, Any]:
     """Recompute the snapshots and AI impact for records committed by ``requested_at`` (ISO 8601), unless
-    a later recompute covered them; see ``recompute.recompute_requested``.  Retried while the database is
+    a later recompute covered them; see ``recompute.recompute_requested``.  ``incremental``: only the
+    cells of the pending changes (``recompute.pending_recompute``).  Retried while the database is
     unreachable.  Sent by name by ``recompute.recompute_request``."""
     try:
+        if incremental:
+            return pending_recompute()
         return recompute_requested(requested_at=_request_time(requested_at), reason=reason)
     except DATABASE_LOST as exc:
         raise _database_retry(self, exc) from None
@@ -137,6 +146,23 @@ def ai_impact_recompute_task(self: Task, reason: str = "") -> dict[str, Any]:
     except DATABASE_LOST as exc:
         raise _database_retry(self, exc) from None
     return {"status": "computed", "rows": outcome.rows}
+
+
+@shared_task(
+    bind=True,
+    name=MODELS_TASK,
+    queue=MODELS_QUEUE,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=8,
+)
+def models_recompute_task(self: Task) -> dict[str, Any]:
+    """Recompute the organization-wide models once the changes asking for them paused (debounced; see
+    ``recompute.models_request``).  Its own queue: a long model fit never delays a cell update."""
+    try:
+        return models_requested()
+    except DATABASE_LOST as exc:
+        raise _database_retry(self, exc) from None
 
 
 def _database_retry(task: Task, exc: Exception) -> Exception:

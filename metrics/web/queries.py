@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
@@ -18,7 +18,7 @@ from metrics.analytics.catalog import PERIODS as PERIODS  # re-exported: the pag
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import Team, TeamMembership
 from metrics.core.versions import data_version
-from metrics.ingestion.models import MetricSnapshot, PullRequest
+from metrics.ingestion.models import MetricSnapshot, PendingChange, PullRequest, SnapshotState, SyncRun
 from metrics.web import display
 from metrics.web.memo import cache, key
 
@@ -233,3 +233,30 @@ def unassigned_merged(*, period: str, start: dt.date) -> int:
         .exclude(in_a_team)
         .count()
     )
+
+
+def freshness_status() -> dict[str, Any]:
+    """When the data was last synced, the metrics last computed (cells, full or incremental) and the
+    organization-wide AI-impact models last computed, with "… ago" texts, and whether a recompute is
+    pending or running (``updating``): the status bar of every page and ``web:freshness``."""
+    synced = (
+        SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    state = SnapshotState.objects.filter(pk=1).first()
+    computed = state.cells_computed_at if state else None
+    if computed is None:  # computed before the state kept it: the newest row (read by primary key)
+        computed = MetricSnapshot.objects.order_by("-id").values_list("computed_at", flat=True).first()
+    models = state.models_computed_at if state else None
+    updating = PendingChange.objects.exists() or bool(state and state.models_pending_since)
+    return {
+        "synced": synced,
+        "synced_ago": display.ago(synced),
+        "computed": computed,
+        "computed_ago": display.ago(computed),
+        "models": models,
+        "models_ago": display.ago(models),
+        "updating": updating,
+    }

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 
 from metrics.core.models import AuditLog, Repository, Team
 from metrics.core.observability import current_user_id
+from metrics.ingestion.changes import ChangeScope
 from metrics.ingestion.recompute import recompute_request
 from metrics.web import queries
 from metrics.web.access import Role, role_required
@@ -66,13 +67,22 @@ def repository_teams_set(post: Mapping[str, str]) -> list[str]:
 def repositories(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     if request.method == "POST":
+        owners = dict(Repository.objects.values_list("pk", "team_id"))
         try:
             changes = repository_teams_set(request.POST)
         except SettingsError as exc:
             errors = exc.errors
         else:
             if changes:
-                outcome = recompute_request(reason=f"settings: repository teams ({len(changes)} changed)")
+                moved = {
+                    pk
+                    for pk, team in Repository.objects.values_list("pk", "team_id")
+                    if owners.get(pk) != team
+                }
+                outcome = recompute_request(
+                    reason=f"settings: repository teams ({len(changes)} changed)",
+                    scope=ChangeScope(repositories=frozenset(moved), models=True),
+                )
                 messages.success(request, f"Saved {len(changes)} repository team(s); {outcome}.")
             else:
                 messages.info(request, "No repository changed team.")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from metrics.core.models import DataSource, Team, TeamMembership
+from metrics.ingestion.changes import EVERYTHING, ChangeScope
 from metrics.ingestion.recompute import recompute_request
 from metrics.web import params, queries, services
 from metrics.web.access import Role, role_required, team_subtree
@@ -92,9 +93,9 @@ def teams_import(request: HttpRequest) -> HttpResponse:
     return redirect("web:settings_teams")
 
 
-def _recompute(reason: str) -> str:
+def _recompute(reason: str, scope: ChangeScope = EVERYTHING) -> str:
     """Memberships and the tree decide whose work counts for which team: recompute (or queue it)."""
-    return str(recompute_request(reason=f"settings: {reason}"))
+    return str(recompute_request(reason=f"settings: {reason}", scope=scope))
 
 
 def _team_post(request: HttpRequest, team: Team) -> dict[str, str]:
@@ -122,7 +123,8 @@ def _team_post(request: HttpRequest, team: Team) -> dict[str, str]:
             if end is None:  # no silent "today": the page no longer pre-fills one beside every member
                 return {"end": f"choose the last day of {membership.person} in {team.name}"}
             services.membership_end(membership=membership, end=end)
-            outcome = _recompute(f"membership in {team.name} ended")
+            people = frozenset([membership.person_id])
+            outcome = _recompute(f"membership in {team.name} ended", ChangeScope(people=people, models=True))
             messages.success(request, f"{membership.person} leaves {team.name} on {end:%Y-%m-%d}; {outcome}.")
         else:
             return {"": f"unknown action {action!r}"}

@@ -37,6 +37,7 @@ urlpatterns = [
     path("experiments/<int:pk>/freeze/", experiments.experiment_freeze, name="experiment_freeze"),
     path("experiments/<int:pk>/revise/", experiments.experiment_revise, name="experiment_revise"),
     path("assets/<str:name>", views.asset, name="asset"),
+    path("freshness/", views.freshness, name="freshness"),
     path("surveys/", include("metrics.web.survey_urls")),
     path("settings/", RedirectView.as_view(pattern_name="web:settings_sources"), name="settings"),
     path("settings/sources/", setup_sources.sources, name="settings_sources"),

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import plotly
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpRequest
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import condition, require_safe
+
+from metrics.web import queries
 
 STATIC = Path(__file__).resolve().parent / "static" / "web"
 
@@ -97,4 +100,17 @@ def asset(request: HttpRequest, name: str) -> FileResponse:
     # A versioned URL never changes content, so browsers may keep it; otherwise revalidate every time.
     versioned = name == "plotly.min.js" and request.GET.get("v") == plotly.__version__
     response["Cache-Control"] = "public, max-age=31536000, immutable" if versioned else "no-cache"
+    return response
+
+
+@login_required
+@require_safe
+def freshness(request: HttpRequest) -> JsonResponse:
+    """The status bar's times as JSON, polled by ``sextant.js`` so the page says when its figures were
+    computed, and that a recompute is under way, without a reload."""
+    status = queries.freshness_status()
+    moments = {k: status[k].isoformat() if status[k] else None for k in ("synced", "computed", "models")}
+    texts = {k: status[k] for k in ("synced_ago", "computed_ago", "models_ago")}
+    response = JsonResponse({**moments, **texts, "updating": status["updating"]})
+    response["Cache-Control"] = "no-store"
     return response

@@ -49,9 +49,9 @@ ROLES = ("admin", "manager", "executive", "viewer", "anonymous")
 WIDTHS = (1280, 390)
 
 # Routes that are not pages for people: Django's admin, the API's data endpoints (the API's HTML pages,
-# its docs, are in ``API_PAGES``), webhooks, the OpenTelemetry receiver, the MCP endpoint and the health
-# check.
-NOT_PAGES = ("admin/", "api/v1/", "webhooks/", "otlp/", "mcp", "healthz")
+# its docs, are in ``API_PAGES``), webhooks, the OpenTelemetry receiver, the MCP endpoint, the health
+# check and the status bar's JSON (``freshness/``, polled by every page, so loaded with each of them).
+NOT_PAGES = ("admin/", "api/v1/", "webhooks/", "otlp/", "mcp", "healthz", "freshness/")
 API_PAGES = ("api:docs", "api:redoc")
 NOT_FOUND = "/no-such-page/"
 

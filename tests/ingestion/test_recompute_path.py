@@ -21,17 +21,32 @@ from django.test import Client
 
 from metrics.core.models import Team
 from metrics.ingestion.models import AIImpactEstimate, MetricSnapshot
-from metrics.ingestion.snapshots import RECOMPUTE_LOCK
+from metrics.ingestion.snapshots import MODELS_LOCK
 from tests import redis_dbs
 from tests.factories import make_snapshot
 from tests.ingestion.test_worker import PYTHON, ROOT, environment
 
 PACKAGE = ROOT / "metrics"
-RECOMPUTES = {"snapshots_recompute", "snapshots_recompute_if_stale", "ai_impact_recompute", "write_snapshots"}
+RECOMPUTES = {
+    "snapshots_recompute",
+    "snapshots_recompute_if_stale",
+    "ai_impact_recompute",
+    "write_snapshots",
+    "replace_rows",
+    "cells_recompute",
+    "models_recompute",
+}
 # Where the computations may be called: the recompute module, and inside the snapshot engine itself.
 ALLOWED = {
     "metrics/ingestion/recompute.py": RECOMPUTES,
-    "metrics/ingestion/snapshots.py": {"snapshots_recompute", "ai_impact_recompute", "write_snapshots"},
+    "metrics/ingestion/snapshots.py": {
+        "snapshots_recompute",
+        "ai_impact_recompute",
+        "write_snapshots",
+        "replace_rows",
+    },
+    # the incremental engine: the cells of a change, and the organization-wide models apart
+    "metrics/ingestion/incremental.py": {"snapshots_recompute", "ai_impact_recompute", "replace_rows"},
 }
 TRIGGERS = [
     "metrics/ingestion/sync.py",  # syncs, and through them webhook deliveries
@@ -117,7 +132,12 @@ def test_metric_snapshot_rows_have_one_writer() -> None:
                     and _root_is_snapshot_manager(node.func.value)
                 ):
                     writers.add((name, function.name))
-    assert writers == {("metrics/ingestion/snapshots.py", "write_snapshots")}
+    # The one writer is ``snapshots.replace_rows`` (it deletes the rows a caller selects and inserts the
+    # new ones in one transaction): no function writes through the manager itself.
+    assert writers == set()
+    tree = _modules()["metrics/ingestion/snapshots.py"]
+    replace = next(f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "replace_rows")
+    assert any(isinstance(n, ast.Attribute) and n.attr == "delete" for n in ast.walk(replace))
 
 
 @pytest.mark.django_db
@@ -191,7 +211,8 @@ def test_a_cost_change_in_settings_recomputes_roi_under_the_lock(admin_client: C
             connection.close()  # this thread's connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [RECOMPUTE_LOCK])  # a recompute is running
+        # the AI-impact tables' lock: a models recompute (or a full one, which holds it too) is running
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MODELS_LOCK])
     saver = threading.Thread(target=save)
     try:
         saver.start()
@@ -199,7 +220,7 @@ def test_a_cost_change_in_settings_recomputes_roi_under_the_lock(admin_client: C
     finally:
         released = time.monotonic()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MODELS_LOCK])
     saver.join(timeout=60)
     assert len(answers) == 1 and answers[0][0] == 302
     assert answers[0][1] >= released  # it waited for the running recompute to end

@@ -8,7 +8,13 @@ from metrics.ingestion.models.experiments import (
     ExperimentResult,
     FrozenPlanError,
 )
-from metrics.ingestion.models.pipeline import MetricSnapshot, SnapshotState, SyncRun, WebhookDelivery
+from metrics.ingestion.models.pipeline import (
+    MetricSnapshot,
+    PendingChange,
+    SnapshotState,
+    SyncRun,
+    WebhookDelivery,
+)
 from metrics.ingestion.models.records import (
     AIEvidence,
     Commit,
@@ -41,6 +47,7 @@ __all__ = [
     "FrozenPlanError",
     "Incident",
     "MetricSnapshot",
+    "PendingChange",
     "PullRequest",
     "Revert",
     "Review",

@@ -74,9 +74,35 @@ class SnapshotState(models.Model):
     read_from = models.DateTimeField(null=True)
     # When beat last asked again for a recompute that seemed lost.
     asked_at = models.DateTimeField(null=True)
+    # How far the data ran ("data through") when the merge-dated cells were last computed: an incremental
+    # recompute also redoes the cells whose revert observation window the move of it opened or closed.
+    through = models.DateTimeField(null=True)
+    # When the last incremental recompute began taking the pending changes: a sync whose changes were
+    # queued as a scoped request (``counts.incremental``) before it is covered.
+    cells_read_from = models.DateTimeField(null=True)
+    # When the cells were last written (full or incremental) and when the organization-wide models (AI
+    # impact, adoption, agent and review-load rows, delivery keys) were last computed: the pages show both.
+    cells_computed_at = models.DateTimeField(null=True)
+    models_computed_at = models.DateTimeField(null=True)
+    # The models' debounce: asked for since ``models_pending_since``, due at ``models_due_at``.
+    models_pending_since = models.DateTimeField(null=True)
+    models_due_at = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return f"snapshots read from {self.read_from}"
+
+
+class PendingChange(models.Model):
+    """A change waiting for its incremental recompute (``changes.ChangeScope.as_json``), stored in the
+    transaction of the change itself: nothing is lost if the broker is down, and a worker serves every
+    pending change at once (their scopes merged)."""
+
+    scope = models.JSONField()
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"pending change {self.pk}: {self.reason}"
 
 
 class MetricSnapshot(models.Model):
@@ -102,6 +128,8 @@ class MetricSnapshot(models.Model):
         indexes = [
             models.Index(fields=["scope", "period", "metric", "period_start"]),
             models.Index(fields=["team", "period", "period_start"]),
+            # An incremental recompute replaces cells: (scope, period, period_start) and a key.
+            models.Index(fields=["period", "period_start", "scope"], name="snapshot_cell"),
         ]
 
     def __str__(self) -> str:

@@ -7,30 +7,16 @@ from typing import Any
 from django import template
 from django.utils.html import format_html, json_script
 
-from metrics.ingestion.models import MetricSnapshot, SyncRun
-from metrics.web import display
+from metrics.web import display, queries
 
 register = template.Library()
 
 
 @register.inclusion_tag("web/_freshness.html")
 def freshness() -> dict[str, Any]:
-    """The latest finished sync and the latest metric computation ("synced 12 min ago")."""
-    synced = (
-        SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED, finished_at__isnull=False)
-        .order_by("-finished_at")
-        .values_list("finished_at", flat=True)
-        .first()
-    )
-    # Snapshots are replaced wholesale, so the newest row carries the newest computation time; reading it
-    # by primary key stays instant on millions of rows (a MAX over computed_at would scan them).
-    computed = MetricSnapshot.objects.order_by("-id").values_list("computed_at", flat=True).first()
-    return {
-        "synced": synced,
-        "synced_ago": display.ago(synced),
-        "computed": computed,
-        "computed_ago": display.ago(computed),
-    }
+    """The latest finished sync, the latest metric computation ("synced 12 min ago") and the latest AI
+    impact computation; ``sextant.js`` refreshes them from ``web:freshness`` without a reload."""
+    return queries.freshness_status()
 
 
 @register.simple_tag

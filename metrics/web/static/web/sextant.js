@@ -187,8 +187,36 @@
     update();
   }
 
+  // The status bar's "metrics computed … ago" and "AI impact computed … ago", kept current without a
+  // reload: every 5 s while a recompute is pending or running, every 60 s otherwise.
+  function liveFreshness(bar) {
+    var field = function (name) { return bar.querySelector("[data-freshness-field=" + name + "]"); };
+    var tick = function () {
+      if (document.hidden) { window.setTimeout(tick, 5000); return; }
+      fetch(bar.dataset.freshnessUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (status) {
+          if (!status) return;
+          [["computed", status.computed, status.computed_ago], ["models", status.models, status.models_ago]]
+            .forEach(function (item) {
+              var el = field(item[0]);
+              if (!el || !item[1]) return;
+              el.textContent = item[2];
+              el.title = item[1].slice(0, 16).replace("T", " ") + " UTC";
+              el.dataset.at = item[1];
+            });
+          var updating = field("updating");
+          if (updating) updating.hidden = !status.updating;
+          window.setTimeout(tick, status.updating ? 5000 : 60000);
+        })
+        .catch(function () { window.setTimeout(tick, 60000); });
+    };
+    window.setTimeout(tick, 5000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
+    document.querySelectorAll("[data-freshness][data-freshness-url]").forEach(liveFreshness);
     document.querySelectorAll("table[data-sortable]").forEach(sortable);
     document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
       form.querySelectorAll("select").forEach(function (s) {
