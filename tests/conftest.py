@@ -81,6 +81,23 @@ KINDS: dict[str, tuple[str, ...]] = {
         "tests/web/test_experiments_pages.py::test_admin_plans",
         "tests/ingestion/test_recompute_path.py::test_metric_snapshot_rows_have_one_writer",
         "tests/connectors/test_gitlab_ingest.py::TestSourceSync::test_a_resync",
+        # Fault and resume tests that wait out retries, timeouts and backoff (a second or more each).
+        "tests/connectors/test_github.py::test_transient_faults_are_survived_with_exact_results",
+        "tests/connectors/test_github_auth.py::test_a_token_near_its_expiry",
+        "tests/connectors/test_gitlab.py::TestFaults::test_429_5xx",
+        "tests/connectors/test_gitlab_incidents.py::test_incidents_exactly_through_pages_and_faults",
+        "tests/connectors/test_copilot.py::TestFaults::test_429_502",
+        "tests/connectors/test_demo.py::TestContent::test_counts_are_in_the_documented_ranges",
+        "tests/ingestion/test_sync.py::test_a_killed_sync_resumes",
+        "tests/ingestion/test_sync.py::test_repositories_stored_by_a_killed_run",
+        "tests/ingestion/test_sync.py::test_a_repository_deleted_mid_sync",
+        "tests/ingestion/test_sync_commands.py::test_sync_command_runs_the_service",
+        "tests/ingestion/test_recompute_path.py::test_manage_recompute_computes_here",
+        "tests/ingestion/test_recompute_path.py::test_nothing_on_the_request_path_imports",
+        "tests/ingestion/test_recompute_path.py::test_only_the_recompute_module_starts",
+        "tests/ops/test_operations.py::test_healthz_is_503_when_the_broker_is_unreachable",
+        "tests/web/test_csp.py::test_no_page_runs_an_inline_script",
+        "tests/reports/test_schedule_actions.py::test_preview_renders",
     ),
 }
 

@@ -197,7 +197,10 @@ class FakeApiServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-api", daemon=True)
+        # shutdown() waits for the loop's next poll: half a second at the default interval, in every test.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-api", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -258,6 +261,9 @@ def etag_of(body: bytes) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs
+    # Headers and body go out in two writes: with Nagle's algorithm on, the second waits for the client's
+    # delayed ACK (40 ms a request on Linux), which real servers do not make their clients wait.
+    disable_nagle_algorithm = True
     fake: FakeApiServer
 
     def log_message(self, format: str, *args: Any) -> None:
