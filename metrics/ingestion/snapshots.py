@@ -15,8 +15,10 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from metrics.analytics import catalog
 from metrics.analytics.snapshots import (
     DEFINITION_VERSION,
+    OUTPUT_COLUMNS,
     Observation,
     delivery_outcomes,
     delivery_split,
@@ -30,18 +32,8 @@ from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, im
 from metrics.ingestion.models import MetricSnapshot, PendingChange, SnapshotState, SyncRun
 
 SNAPSHOT_PR_COLUMNS = [
-    "id",
-    "repository_id",
-    "author_id",
-    "state",
-    "is_bot",
-    "ai_assisted",
-    "first_commit_at",
-    "created_at",
-    "ready_at",
-    "first_review_at",
-    "approved_at",
-    "merged_at",
+    *selectors.PR_KEY_COLUMNS,  # id, repository, author, state, bot, AI
+    *(t for t in catalog.TIMESTAMPS if t != "deployed_at"),  # the phases' times (deployed_at is derived)
     "reverted_at",
     "additions",
     "deletions",
@@ -50,19 +42,7 @@ SNAPSHOT_PR_COLUMNS = [
     "labels",
     "revert_of_id",
 ]
-
-
-SNAPSHOT_COLUMNS = [
-    "scope",
-    "team_id",
-    "repository_id",
-    "person_id",
-    "period",
-    "period_start",
-    "metric",
-    "value",
-    "n",
-]
+SNAPSHOT_COLUMNS = OUTPUT_COLUMNS  # the engine's rows, as the table stores them
 WRITE_BATCH = 50_000
 
 

@@ -10,10 +10,11 @@ A tool name is stored as the configured ``AITool`` spells it when one matches wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from operator import itemgetter
+from typing import Any
 
 from connectors.records import (
     AIModelUsageRecord,
@@ -92,6 +93,16 @@ def _keyed(records: Iterable[AIUsageRecord | AIModelUsageRecord]) -> Iterable[tu
         yield r.tool, key, r
 
 
+def _latest(
+    records: list[Any], people: dict[str, int] | None, rest: Callable[[Any], tuple[Any, ...]]
+) -> tuple[dict[tuple[Any, ...], Any], dict[str, int]]:
+    """The last record of each key (tool's stored name, user_key, *rest) in a batch, and the people of the
+    batch's identities (resolved here unless the caller did)."""
+    names = tool_names(names={r.tool for r in records})
+    latest = {(names[tool], key, *rest(r)): r for tool, key, r in _keyed(records)}
+    return latest, _people(list(latest.values()), people)
+
+
 USAGE_COLUMNS = (
     "tool",
     "user_key",
@@ -105,12 +116,7 @@ def ai_usage_upsert(*, records: list[AIUsageRecord], people: dict[str, int] | No
     written in key order (neighbouring index entries: far fewer pages touched in a large batch)."""
     if not records:
         return 0
-    names = tool_names(names={r.tool for r in records})
-    latest: dict[tuple[str, str, object], AIUsageRecord] = {
-        (names[tool], key, r.day): r  # type: ignore[misc]
-        for tool, key, r in _keyed(records)
-    }
-    people = _people(list(latest.values()), people)
+    latest, people = _latest(records, people, lambda r: (r.day,))
     rows = [
         (
             tool,
@@ -169,12 +175,7 @@ def ai_model_usage_upsert(*, records: list[AIModelUsageRecord], people: dict[str
     """Upsert per-model days on (tool, user_key, day, model); within a batch the last record of a key wins."""
     if not records:
         return 0
-    names = tool_names(names={r.tool for r in records})
-    latest: dict[tuple[str, str, object, str], AIModelUsageRecord] = {
-        (names[tool], key, r.day, r.model[:100]): r  # type: ignore[misc]
-        for tool, key, r in _keyed(records)
-    }
-    people = _people(list(latest.values()), people)
+    latest, people = _latest(records, people, lambda r: (r.day, r.model[:100]))
     rows = [
         (
             tool,
