@@ -28,13 +28,13 @@ run: $(STAMP)
 	$(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)
 
 ## make test: system prerequisites (installed where it can), lint, type-check, the whole test suite on both
-## cores (pytest-xdist; tests sharing a Redis database stay on one worker: tests/conftest.py XDIST_GROUPS)
+## cores (pytest-xdist; each test file with real Celery workers has a Redis database of its own: tests/redis_dbs.py)
 ## (SKIP=realdata, or SKIP="realdata or browser", leaves kinds out; PYTEST_ARGS goes to pytest)
 test: $(STAMP) prereqs lint typecheck suite
 
 SKIP ?=
 suite: $(STAMP)
-	$(VENV)/bin/pytest -n 2 --dist loadgroup $(if $(SKIP),-m "not ($(SKIP))",) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 $(if $(SKIP),-m "not ($(SKIP))",) $(PYTEST_ARGS)
 
 prereqs:
 	@bash tools/test_prereqs.sh

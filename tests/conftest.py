@@ -102,37 +102,6 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Files that share a Redis database (tests/redis_dbs.py) run on one pytest-xdist worker, one after the
-# other (`make test` passes --dist loadgroup); every other test goes to whichever worker is free.
-XDIST_GROUPS: dict[str, tuple[str, ...]] = {
-    "sync-worker-broker": ("tests/ingestion/test_worker.py", "tests/ingestion/test_analytics_queue.py"),
-}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Per-process speed-ups that change nothing a test looks at (each xdist worker runs this too)."""
-    from django.conf import settings
-    from whitenoise.middleware import WhiteNoiseMiddleware
-
-    # The default PBKDF2 costs about 0.3 s a password here (pytest-django's admin_user sets one); what the
-    # suite tests is not the hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-    # WhiteNoise (WHITENOISE_USE_FINDERS) walks and stats every static file each time a middleware chain
-    # is built: once per process in production, but once per test client here.  Walk once per process.
-    scanned: dict[str, dict[str, Any]] = {}
-    walk = WhiteNoiseMiddleware.add_files_from_finders
-
-    def walk_once(self: WhiteNoiseMiddleware) -> None:
-        if self.static_prefix not in scanned:
-            files, self.files = self.files, {}
-            walk(self)
-            scanned[self.static_prefix], self.files = self.files, files
-        self.files.update(scanned[self.static_prefix])
-
-    WhiteNoiseMiddleware.add_files_from_finders = walk_once  # type: ignore[method-assign]
-
-
 # The longest first, so that neither core is left with a long test at the end of a run: the 200 MB import
 # and the real histories, then the kinds in this order, then the rest (each in collection order).
 FIRST = ("tests/ingestion/test_large_import.py", "tests/realdata/")
@@ -146,9 +115,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kinds = [kind for kind, prefixes in KINDS.items() if nodeid.startswith(prefixes)]
         for kind in kinds:
             item.add_marker(getattr(pytest.mark, kind))
-        for group, prefixes in XDIST_GROUPS.items():
-            if nodeid.startswith(prefixes):
-                item.add_marker(pytest.mark.xdist_group(group))
         ordered = [KIND_ORDER.index(kind) for kind in kinds if kind in KIND_ORDER]
         rank[nodeid] = -1 if nodeid.startswith(FIRST) else min(ordered, default=len(KIND_ORDER))
     items.sort(key=lambda item: rank[item.nodeid])  # stable: collection order within a rank

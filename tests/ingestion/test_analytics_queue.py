@@ -14,12 +14,14 @@ from pathlib import Path
 import redis
 from celery import Celery
 
+from tests import redis_dbs
 from tests.celery_worker import PYTHON, ROOT, WorkerDatabase, kill, manage, start_worker
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_data import populate, populate_teams
-from tests.ingestion.test_worker import BROKER, environment, migrate_with_source
+from tests.ingestion.test_worker import environment, migrate_with_source
 from tests.waiting import wait_on_log
 
+BROKER = redis_dbs.ANALYTICS_QUEUE
 SNAPSHOTS = "SELECT count(*) FROM ingestion_metricsnapshot"
 RECOMPUTE = "sextant.analytics.snapshots_recompute"
 AGE_RUNS = (
@@ -42,7 +44,7 @@ def test_a_sync_queues_the_recompute_on_the_analytics_queue_for_an_analytics_wor
 ) -> None:
     broker = redis.Redis.from_url(BROKER)
     broker.flushdb()
-    env = environment(worker_db.url, tmp_path)
+    env = environment(worker_db.url, tmp_path, BROKER)
     app = Celery(broker=BROKER, set_as_current=False)
     with FakeGitHub() as gh:
         populate(gh, "acme/api", prs=30)

@@ -30,12 +30,12 @@ from tests.waiting import wait_for, wait_on_log
 BROKER = redis_dbs.SYNC_WORKER
 
 
-def environment(database_url: str, tmp: Path) -> dict[str, str]:
+def environment(database_url: str, tmp: Path, broker: str = BROKER) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "DJANGO_"))}
     return {
         **env,
         "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": BROKER,
+        "CELERY_BROKER_URL": broker,
         "SEXTANT_VAR_DIR": str(tmp),
         "SEXTANT_ENCRYPTION_KEYS": KEY,
         "DJANGO_SETTINGS_MODULE": "tests.fakes.worker_settings",
