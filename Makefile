@@ -28,13 +28,15 @@ run: $(STAMP)
 	$(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)
 
 ## make test: system prerequisites (installed where it can), lint, type-check, the whole test suite on both
-## cores (pytest-xdist; each test file with real Celery workers has a Redis database of its own: tests/redis_dbs.py)
+## cores (pytest-xdist; each test file with real Celery workers has a Redis database of its own: tests/redis_dbs.py;
+## --dist loadgroup hands out one test at a time, so the longest, sorted first, go to both workers: plain
+## --dist load hands each worker a block of consecutive tests, all the long ones to one)
 ## (SKIP=realdata, or SKIP="realdata or browser", leaves kinds out; PYTEST_ARGS goes to pytest)
 test: $(STAMP) prereqs lint typecheck suite
 
 SKIP ?=
 suite: $(STAMP)
-	$(VENV)/bin/pytest -n 2 $(if $(SKIP),-m "not ($(SKIP))",) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup $(if $(SKIP),-m "not ($(SKIP))",) $(PYTEST_ARGS)
 
 prereqs:
 	@bash tools/test_prereqs.sh

@@ -103,7 +103,9 @@ KINDS: dict[str, tuple[str, ...]] = {
 
 
 # The longest first, so that neither core is left with a long test at the end of a run: the 200 MB import
-# and the real histories, then the kinds in this order, then the rest (each in collection order).
+# and the real histories, then the kinds in this order, then the rest (each in collection order).  `make
+# test` passes --dist loadgroup, which hands out one test at a time (--dist load would give one worker a
+# block of consecutive tests: all the long ones).
 FIRST = ("tests/ingestion/test_large_import.py", "tests/realdata/")
 KIND_ORDER = ("worker", "browser", "statistical", "slow", "heavy")
 
