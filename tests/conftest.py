@@ -102,6 +102,30 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Per-process speed-ups that change nothing a test looks at (each xdist worker runs this too)."""
+    from django.conf import settings
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    # The default PBKDF2 costs about 0.3 s a password here (pytest-django's admin_user sets one); what the
+    # suite tests is not the hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    # WhiteNoise (WHITENOISE_USE_FINDERS) walks and stats every static file each time a middleware chain
+    # is built: once per process in production, but once per test client here.  Walk once per process.
+    scanned: dict[str, dict[str, Any]] = {}
+    walk = WhiteNoiseMiddleware.add_files_from_finders
+
+    def walk_once(self: WhiteNoiseMiddleware) -> None:
+        if self.static_prefix not in scanned:
+            files, self.files = self.files, {}
+            walk(self)
+            scanned[self.static_prefix], self.files = self.files, files
+        self.files.update(scanned[self.static_prefix])
+
+    WhiteNoiseMiddleware.add_files_from_finders = walk_once  # type: ignore[method-assign]
+
+
 # The longest first, so that neither core is left with a long test at the end of a run: the 200 MB import
 # and the real histories, then the kinds in this order, then the rest (each in collection order).  `make
 # test` passes --dist loadgroup, which hands out one test at a time (--dist load would give one worker a
