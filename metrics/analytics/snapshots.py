@@ -62,8 +62,12 @@ def assign_teams(prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFra
         orphans = prs[~prs["id"].isin(active["id"]) & prs["repository_team_id"].notna()]
         owned = orphans[["id", "repository_team_id"]].rename(columns={"repository_team_id": "team_id"})
         active = pd.concat([active, owned.astype({"team_id": "int64"})], ignore_index=True)
-    rolled = active.merge(team_ancestors(teams), on="team_id")
-    return rolled[["id", "rollup_team_id"]].rename(columns={"rollup_team_id": "team_id"}).drop_duplicates()
+    ancestors = team_ancestors(teams)
+    rolled = active.merge(ancestors, on="team_id")
+    pairs = rolled[["id", "rollup_team_id"]].rename(columns={"rollup_team_id": "team_id"})
+    if active["id"].is_unique and not ancestors.duplicated().any():
+        return pairs  # one team per PR, each team's ancestors listed once: no pair twice
+    return pairs.drop_duplicates()
 
 
 @dataclass(frozen=True)
