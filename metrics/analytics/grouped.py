@@ -124,7 +124,7 @@ class Grouping:
         lengths, base_rows, codings = self.members(value_order(values) if order is None else order)
         ordered_values = self.expand(values, lengths, base_rows)
         del lengths, base_rows
-        out = []
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         while codings:
             codes, ngroups = codings.pop(0), self.ngroups[len(out)]
             ordered = ordered_values[stable_order(codes, ngroups)]

@@ -10,6 +10,7 @@ each block once copied, so the blocks and the output frame are not both held who
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,7 +104,9 @@ class Rows:
         last = max(int(d.max()) for d in used) if used else 0
         del used
         span = last - first + 1
-        day_codes = np.empty(total, dtype=np.int16 if span < 32767 else np.int32)
+        day_codes: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.empty(
+            total, dtype=np.int16 if span < 32767 else np.int32
+        )
         ids = {column: np.zeros(total, dtype=np.int64) for _, column in ID_COLUMNS}
         missing = {column: np.ones(total, dtype=bool) for _, column in ID_COLUMNS}
         id_column = dict(ID_COLUMNS)
