@@ -7,7 +7,7 @@ Two DuckDB baselines, both per team (rolled up the tree) per ISO week, from the 
   B. p50/p75/p90 and n of every span the snapshots hold per team-week (cycle, coding, pickup,
      rework, merge wait, review, PR size, time to revert): the same per-team-per-week quantiles.
 Sextant's full recompute (``metric_snapshots``: every metric, for organization, team, repository by
-week and month and person by month, ~5.8M rows) is timed against both, interleaved, median of
+week and month and person by month, ~7M rows) is timed against both, interleaved, median of
 --repeat runs.  Before timing, every team-week quantile of the full recompute is checked against
 baseline B (largest difference printed).
 
