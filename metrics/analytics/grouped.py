@@ -51,7 +51,8 @@ class Grouping:
 
     ``codes``: one array per coding (say by week and by month), the group of each membership,
     ``0 <= code < ngroups[k]``, or ``-1`` for none.  ``rows``: the base row of each membership;
-    ``None`` when the memberships are the base rows themselves (each row in at most one group).
+    ``None`` when the memberships are the base rows themselves (each row in at most one group); the
+    memberships are then kept in base-row order as counts per base row, and ``rows`` is cleared.
     Codings of one Grouping share the memberships, so the expensive part (putting the memberships in
     value order) is done once for all of them.  What a code means is the caller's business.
     """
@@ -61,42 +62,57 @@ class Grouping:
     size: int
     rows: np.ndarray | None = None
     _valid: np.ndarray | None = field(default=None, repr=False)
-    _csr: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    _all: tuple[np.ndarray, list[np.ndarray]] | None = field(default=None, repr=False)
+    _csr: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.codes = [np.asarray(c, dtype=np.int64) for c in self.codes]
+        # int32 codes (half the memory of the memberships and their gathers) unless a coding is wider.
+        wide = max(self.ngroups, default=0) >= np.iinfo(np.int32).max
+        dtype = np.int64 if wide else np.int32
+        self.codes = [np.asarray(c, dtype=dtype) for c in self.codes]
         keep = np.logical_and.reduce([c >= 0 for c in self.codes])
         if self.rows is not None:
             rows = np.asarray(self.rows, dtype=np.int64)[keep]
-            self.rows, self.codes = rows, [c[keep] for c in self.codes]
+            # Memberships in base-row order (stable), kept as (count, first) per base row: a base
+            # row's memberships are one slice, and the base row of each is implied by the counts.
+            by_row = stable_order(rows, self.size)
+            self.codes = [c[keep][by_row] for c in self.codes]
             count = np.bincount(rows, minlength=self.size)
-            self._csr = (stable_order(rows, self.size), count, np.cumsum(count) - count, rows)
+            self.rows = None
+            self._csr = (count, np.cumsum(count) - count)
         elif not keep.all():
             self._valid = keep
 
-    def members(self, base_rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """(base row, codes) of every membership of ``base_rows``, in the order of ``base_rows``."""
+    def members(self, base_rows: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
+        """(memberships per base row or None for one each, base rows, codes of every membership) of
+        ``base_rows``, in the order of ``base_rows``; :meth:`expand` gives each membership's value."""
         if self._csr is None:
             if self._valid is not None:
                 base_rows = base_rows[self._valid[base_rows]]
-            return base_rows, [c[base_rows] for c in self.codes]
-        order, count, first, rows = self._csr
+            return None, base_rows, [c[base_rows] for c in self.codes]
+        count, first = self._csr
         lengths = count[base_rows]
         offsets = np.cumsum(lengths) - lengths
-        index = order[np.repeat(first[base_rows] - offsets, lengths) + np.arange(int(lengths.sum()))]
-        return rows[index], [c[index] for c in self.codes]
+        index = np.repeat(first[base_rows] - offsets, lengths)
+        index += np.arange(len(index))
+        return lengths, base_rows, [c[index] for c in self.codes]
+
+    @staticmethod
+    def expand(values: np.ndarray, lengths: np.ndarray | None, base_rows: np.ndarray) -> np.ndarray:
+        """``values`` of the base rows, one per membership (as :meth:`members` lists them)."""
+        picked = values[base_rows]
+        return picked if lengths is None else np.repeat(picked, lengths)
 
     def sums(self, mask: np.ndarray, weights: np.ndarray | None = None) -> list[np.ndarray]:
         """Per coding, per group: memberships whose base row is in ``mask`` (or their ``weights`` summed)."""
-        if self._all is None:
-            self._all = self.members(np.arange(self.size))
-        rows, codings = self._all
-        take = mask[rows]
-        w = None if weights is None else weights[rows][take]
-        return [
-            np.bincount(c[take], weights=w, minlength=g) for c, g in zip(codings, self.ngroups, strict=True)
-        ]
+        if self._csr is not None:  # every membership, in base-row order: as they are stored
+            count = self._csr[0]
+            take = np.repeat(mask, count)
+            w = None if weights is None else np.repeat(weights, count)[take]
+        else:  # every base row, in at most one group
+            take = mask if self._valid is None else mask & self._valid
+            w = None if weights is None else weights[take]
+        pairs = zip(self.codes, self.ngroups, strict=True)
+        return [np.bincount(c[take], weights=w, minlength=g) for c, g in pairs]
 
     def quantiles(
         self, values: np.ndarray, qs: np.ndarray, order: np.ndarray | None = None
@@ -105,12 +121,15 @@ class Grouping:
 
         ``order``: ``value_order(values)``, when the caller shares it between groupings.
         """
-        rows, codings = self.members(value_order(values) if order is None else order)
-        ordered_values = values[rows]
-        out = []
-        for codes, ngroups in zip(codings, self.ngroups, strict=True):
+        lengths, base_rows, codings = self.members(value_order(values) if order is None else order)
+        ordered_values = self.expand(values, lengths, base_rows)
+        del lengths, base_rows
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        while codings:
+            codes, ngroups = codings.pop(0), self.ngroups[len(out)]
             ordered = ordered_values[stable_order(codes, ngroups)]
             count = np.bincount(codes, minlength=ngroups)
+            del codes
             groups = np.flatnonzero(count)
             n = count[groups]
             start = (np.cumsum(count) - count)[groups]
@@ -127,8 +146,9 @@ class Grouping:
 
         ``by_label``: the base rows to count, ordered by label (``rows_by_label``).
         """
-        rows, codings = self.members(by_label)
-        seen_all = labels[rows]
+        lengths, base_rows, codings = self.members(by_label)
+        seen_all = self.expand(labels, lengths, base_rows)
+        del lengths, base_rows
         out = []
         for codes, ngroups in zip(codings, self.ngroups, strict=True):
             by_group = stable_order(codes, ngroups)

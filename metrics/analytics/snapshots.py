@@ -10,7 +10,7 @@ failure rate).  Bots are excluded from every people metric and counted separatel
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,27 +20,16 @@ import pandas as pd
 from metrics.analytics import catalog, completeness, delivery, flow
 from metrics.analytics.catalog import DEFINITION_VERSION as DEFINITION_VERSION  # re-exported
 from metrics.analytics.grouped import Grouping, factorize_ids, rows_by_label, value_order
+from metrics.analytics.snapshot_rows import OUTPUT_COLUMNS as OUTPUT_COLUMNS  # re-exported
+from metrics.analytics.snapshot_rows import PERIODS, Rows
 from metrics.analytics.team_tree import TeamTree, teams_at_event
 
-OUTPUT_COLUMNS = [
-    "scope",
-    "team_id",
-    "repository_id",
-    "person_id",
-    "period",
-    "period_start",
-    "metric",
-    "value",
-    "n",
-]
 # span column -> metric name prefix (each gives _p50, _p75, _p90)
 SPAN_METRICS = {
     **{phase.column: phase.metric for phase in catalog.PHASES},
     "size_lines": "pr_size",
     "revert_hours": "time_to_revert",
 }
-SCOPES = ("organization", "team", "repository", "person")
-PERIODS = ("week", "month")
 METRICS = (
     *(f"{metric}_{q}" for metric in SPAN_METRICS.values() for q in flow.QUANTILES),
     "merged_prs",
@@ -73,8 +62,12 @@ def assign_teams(prs: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFra
         orphans = prs[~prs["id"].isin(active["id"]) & prs["repository_team_id"].notna()]
         owned = orphans[["id", "repository_team_id"]].rename(columns={"repository_team_id": "team_id"})
         active = pd.concat([active, owned.astype({"team_id": "int64"})], ignore_index=True)
-    rolled = active.merge(team_ancestors(teams), on="team_id")
-    return rolled[["id", "rollup_team_id"]].rename(columns={"rollup_team_id": "team_id"}).drop_duplicates()
+    ancestors = team_ancestors(teams)
+    rolled = active.merge(ancestors, on="team_id")
+    pairs = rolled[["id", "rollup_team_id"]].rename(columns={"rollup_team_id": "team_id"})
+    if active["id"].is_unique and not ancestors.duplicated().any():
+        return pairs  # one team per PR, each team's ancestors listed once: no pair twice
+    return pairs.drop_duplicates()
 
 
 @dataclass(frozen=True)
@@ -216,66 +209,14 @@ def _scopes(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame
     return out
 
 
-class _Rows:
-    """Snapshot rows collected as numpy blocks and turned into one frame at the end."""
-
-    def __init__(self) -> None:
-        self.blocks: list[tuple[str, str, str, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def add(
-        self, scope: _Scope, k: int, metric: str, groups: np.ndarray, value: np.ndarray, n: np.ndarray
-    ) -> None:
-        width = len(scope.starts[k])
-        keys = None if scope.keys is None else scope.keys[groups // width]
-        self.blocks.append(
-            (
-                scope.scope,
-                scope.periods[k],
-                metric,
-                keys,
-                scope.starts[k][groups % width],
-                np.asarray(value, dtype=float),
-                np.asarray(n, dtype=np.int64),
-            )
-        )
-
-    def frame(self) -> pd.DataFrame:
-        if not self.blocks:
-            return pd.DataFrame(columns=OUTPUT_COLUMNS)
-        # One scope's rows together: its id column is then one slice, the others' a missing slice.
-        blocks = sorted(self.blocks, key=lambda b: SCOPES.index(b[0]))
-        lengths = np.array([len(b[4]) for b in blocks])
-        ends = np.cumsum(lengths)
-        total = int(ends[-1])
-        out: dict[str, object] = {}
-        for name, values, labels in (
-            ("scope", SCOPES, [b[0] for b in blocks]),
-            ("period", PERIODS, [b[1] for b in blocks]),
-            ("metric", METRICS, [b[2] for b in blocks]),
-        ):
-            index = {v: i for i, v in enumerate(values)}
-            codes = np.repeat(np.array([index[label] for label in labels], dtype=np.int16), lengths)
-            out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(values))
-        for scope, column in (("team", "team_id"), ("repository", "repository_id"), ("person", "person_id")):
-            ids = np.zeros(total, dtype=np.int64)
-            missing = np.ones(total, dtype=bool)
-            mine = [i for i, b in enumerate(blocks) if b[0] == scope]
-            if mine:
-                start, end = int(ends[mine[0]] - lengths[mine[0]]), int(ends[mine[-1]])
-                ids[start:end] = np.concatenate([np.asarray(blocks[i][3], dtype=np.int64) for i in mine])
-                missing[start:end] = False
-            out[column] = pd.arrays.IntegerArray(ids, missing)
-        days = np.concatenate([b[4] for b in blocks]).astype(np.int64)
-        first = int(days.min())
-        calendar = (first + np.arange(int(days.max()) - first + 1)).astype("datetime64[D]").astype(object)
-        # Categorical of datetime.date: millions of rows share a few hundred dates.
-        out["period_start"] = pd.Categorical.from_codes(days - first, categories=pd.Index(calendar))
-        out["value"] = np.concatenate([b[5] for b in blocks])
-        out["n"] = np.concatenate([b[6] for b in blocks])
-        return pd.DataFrame({c: out[c] for c in OUTPUT_COLUMNS}, copy=False)
+def _add(
+    rows: Rows, scope: _Scope, k: int, metric: str, groups: np.ndarray, value: np.ndarray, n: np.ndarray
+) -> None:
+    """Rows of ``metric`` for the groups ``groups`` of the scope's coding ``k``."""
+    rows.add(scope.scope, scope.periods[k], scope.keys, scope.starts[k], metric, groups, value, n)
 
 
-def _scope_metrics(scope: _Scope, rows: _Rows, columns: dict[str, Any]) -> None:
+def _scope_metrics(scope: _Scope, rows: Rows, columns: dict[str, Any]) -> None:
     """Every metric but the span quantiles for one scope (the quantiles are added by the caller)."""
     grouping = scope.grouping
     people, bots = ~columns["is_bot"], columns["is_bot"]
@@ -294,9 +235,10 @@ def _scope_metrics(scope: _Scope, rows: _Rows, columns: dict[str, Any]) -> None:
     for k, (prs, engineers, reverted, watched, ai_sum, ai_n, bot_prs) in enumerate(results):
         has = np.flatnonzero(prs)
         n = prs[has]
-        rows.add(scope, k, "merged_prs", has, n, n)
+        _add(rows, scope, k, "merged_prs", has, n, n)
         engineers = engineers[has]
-        rows.add(
+        _add(
+            rows,
             scope,
             k,
             "throughput_per_engineer",
@@ -305,9 +247,10 @@ def _scope_metrics(scope: _Scope, rows: _Rows, columns: dict[str, Any]) -> None:
             engineers,
         )
         seen = np.flatnonzero(watched)  # only merges whose observation window has closed
-        rows.add(scope, k, "revert_rate", seen, reverted[seen] / watched[seen], watched[seen])
+        _add(rows, scope, k, "revert_rate", seen, reverted[seen] / watched[seen], watched[seen])
         ai_n = ai_n[has]
-        rows.add(
+        _add(
+            rows,
             scope,
             k,
             "ai_assisted_share",
@@ -316,11 +259,11 @@ def _scope_metrics(scope: _Scope, rows: _Rows, columns: dict[str, Any]) -> None:
             n,
         )
         with_bots = np.flatnonzero(bot_prs)
-        rows.add(scope, k, "bot_merged_prs", with_bots, bot_prs[with_bots], bot_prs[with_bots])
+        _add(rows, scope, k, "bot_merged_prs", with_bots, bot_prs[with_bots], bot_prs[with_bots])
     _breakdown_means(scope, rows, columns["breakdown"])
 
 
-def _breakdown_means(scope: _Scope, rows: _Rows, parts: dict[str, np.ndarray]) -> None:
+def _breakdown_means(scope: _Scope, rows: Rows, parts: dict[str, np.ndarray]) -> None:
     """``phase_mean_*``: the mean of each part over the PRs with every part known (``catalog.BREAKDOWN``),
     so the parts' means add up to those PRs' mean cycle time."""
     known = ~np.isnan(parts["cycle"])
@@ -329,7 +272,7 @@ def _breakdown_means(scope: _Scope, rows: _Rows, parts: dict[str, np.ndarray]) -
     for k, count in enumerate(counts):
         has = np.flatnonzero(count)
         for key in parts:
-            rows.add(scope, k, f"phase_mean_{key}", has, sums[key][k][has] / count[has], count[has])
+            _add(rows, scope, k, f"phase_mean_{key}", has, sums[key][k][has] / count[has], count[has])
 
 
 def breakdown_parts(merged: pd.DataFrame, is_bot: np.ndarray) -> dict[str, np.ndarray]:
@@ -360,7 +303,7 @@ def _deployment_scopes(frame: pd.DataFrame, teams: pd.DataFrame) -> list[_Scope]
 
 
 def _quantile_rows(
-    scopes: list[_Scope], rows: _Rows, values: np.ndarray, family: str, names: tuple[str, ...]
+    scopes: list[_Scope], rows: Rows, values: np.ndarray, family: str, names: tuple[str, ...]
 ) -> None:
     qs = np.array([flow.QUANTILES[q] for q in names])
     order = value_order(values)
@@ -368,8 +311,9 @@ def _quantile_rows(
         return
     for scope in scopes:
         for k, (groups, found, n) in enumerate(scope.grouping.quantiles(values, qs, order)):
+            groups, n = groups.astype(np.int32), n.astype(np.int32)  # shared by the quantiles' rows
             for i, name in enumerate(names):
-                rows.add(scope, k, f"{family}_{name}", groups, found[:, i], n)
+                _add(rows, scope, k, f"{family}_{name}", groups, found[:, i], n)
 
 
 def _delivery(
@@ -377,7 +321,7 @@ def _delivery(
     deployments: pd.DataFrame | None,
     incidents: pd.DataFrame | None,
     teams: pd.DataFrame,
-    rows: _Rows,
+    rows: Rows,
     observation: Observation | None,
 ) -> None:
     """DORA's five keys (``analytics/delivery.py``) by deployment date, per organization, team and
@@ -406,11 +350,11 @@ def _delivery(
             )
         ):
             has = np.flatnonzero(count)
-            rows.add(scope, k, "deployment_frequency", has, oks[has], oks[has])
+            _add(rows, scope, k, "deployment_frequency", has, oks[has], oks[has])
             has = np.flatnonzero(seen)
-            rows.add(scope, k, "change_failure_rate", has, fails[has] / seen[has], seen[has])
+            _add(rows, scope, k, "change_failure_rate", has, fails[has] / seen[has], seen[has])
             has = np.flatnonzero(oks)
-            rows.add(scope, k, "deployment_rework_rate", has, reworks[has] / oks[has], oks[has])
+            _add(rows, scope, k, "deployment_rework_rate", has, reworks[has] / oks[has], oks[has])
     _quantile_rows(
         scopes,
         rows,
@@ -463,30 +407,42 @@ def metric_snapshots(
     the two to equality on random organizations.
     """
     merged = _prepare(prs, deployments, observation).reset_index(drop=True)
-    rows = _Rows()
-    if merged.empty:
-        if delivery_keys:
-            _delivery(merged, deployments, incidents, teams, rows, observation)
-        return rows.frame()
+    rows = Rows(METRICS)
+    if not merged.empty:
+        _pr_metrics(merged, memberships, teams, rows)
+    if delivery_keys:
+        _delivery(merged, deployments, incidents, teams, rows, observation)
+    del merged  # the prepared PRs are not needed for building the frame
+    return rows.frame()
+
+
+def _pr_metrics(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame, rows: Rows) -> None:
+    """Every merge-dated metric (``PR_METRICS``) of every scope into ``rows``."""
     is_bot = merged["is_bot"].to_numpy(dtype=bool)
     qs = np.array(list(flow.QUANTILES.values()))
+    ready: Future[list[_Scope]] = Future()
 
-    def ordered(column: str) -> tuple[np.ndarray, np.ndarray]:
+    def span(column: str) -> list[tuple[_Scope, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]]:
+        """One span's quantiles for every scope; only the small results outlive the task."""
         values = np.where(is_bot, np.nan, merged[column].to_numpy(dtype=float))
-        return values, value_order(values)
-
-    def span(scopes: list[_Scope], values: np.ndarray, order: np.ndarray) -> list:
+        order = value_order(values)
+        scopes = ready.result()
         if len(order) == 0:
             return []
         return [(scope, scope.grouping.quantiles(values, qs, order)) for scope in scopes]
 
-    # numpy's sorts, gathers and bincounts release the GIL: the spans are sorted on the other cores
-    # while this thread builds the groupings and the count metrics.
+    # numpy's sorts, gathers and bincounts release the GIL: the spans are sorted and their quantiles
+    # read on the other cores while this thread builds the groupings and the count metrics.  One task
+    # per span, as many at a time as there are cores, so only that many spans' sorts are held at once.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        sorted_spans = [pool.submit(ordered, column) for column in SPAN_METRICS]
-        author = factorize_ids(merged["author_id"])[0]
-        scopes = _scopes(merged, memberships, teams)
-        quantiles = [pool.submit(lambda f: span(scopes, *f.result()), f) for f in sorted_spans]
+        quantiles = [pool.submit(span, column) for column in SPAN_METRICS]
+        try:
+            author = factorize_ids(merged["author_id"])[0]
+            scopes = _scopes(merged, memberships, teams)
+        except BaseException as error:
+            ready.set_exception(error)
+            raise
+        ready.set_result(scopes)
         columns = {
             "is_bot": is_bot,
             "author": author,
@@ -498,14 +454,13 @@ def metric_snapshots(
         }
         for scope in scopes:
             _scope_metrics(scope, rows, columns)
+        del columns
         for metric, future in zip(SPAN_METRICS.values(), quantiles, strict=True):
             for scope, codings in future.result():
                 for k, (groups, values, n) in enumerate(codings):
+                    groups, n = groups.astype(np.int32), n.astype(np.int32)  # shared by the rows
                     for i, name in enumerate(flow.QUANTILES):
-                        rows.add(scope, k, f"{metric}_{name}", groups, values[:, i], n)
-    if delivery_keys:
-        _delivery(merged, deployments, incidents, teams, rows, observation)
-    return rows.frame()
+                        _add(rows, scope, k, f"{metric}_{name}", groups, values[:, i], n)
 
 
 def _delivery_prs(prs: pd.DataFrame, observation: Observation | None) -> pd.DataFrame:
@@ -526,7 +481,7 @@ def delivery_snapshots(
     """Only the delivery keys' snapshot rows (what :func:`metric_snapshots` adds for them), for the
     benchmark and for checks."""
     merged = _delivery_prs(prs, observation)
-    rows = _Rows()
+    rows = Rows(METRICS)
     _delivery(merged, deployments, incidents, teams, rows, observation)
     return rows.frame()
 

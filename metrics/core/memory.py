@@ -5,7 +5,8 @@ the kernel on free (mmap/munmap), so every recompute touches fresh pages again; 
 where a page fault is expensive that doubled the recompute's wall time (bench/analytics.py: 6.1 s ->
 3.7 s at 1M PRs, system time 2.1 s -> 0.1 s).  ``keep_freed_memory`` tells glibc to serve blocks up to
 32 MB from its heap and keep up to 1 GiB of freed memory for reuse.  The cost: the process keeps its
-high-water mark of memory (about 1.5 GB at 1M PRs) instead of returning it between recomputes.
+high-water mark of memory (about 0.9 GB at 1M PRs: bench/analytics.py) instead of returning it
+between recomputes.
 No-op where the C library is not glibc.
 """
 

@@ -240,6 +240,31 @@ def test_grouping_quantiles_with_rows_in_several_groups() -> None:
     assert distinct.tolist() == [2, 2, 1, 0]
 
 
+@pytest.mark.parametrize("several", [True, False])
+def test_grouping_sums_equal_a_plain_count_per_group(several: bool) -> None:
+    """``sums`` over the memberships as stored (base-row order, int32 codes, ``-1`` for none) equals
+    counting and adding up each membership one by one."""
+    rng = np.random.default_rng(5)
+    size, ngroups = 500, 40
+    rows = rng.integers(0, size, 1_200) if several else np.arange(size)
+    codings = [rng.integers(-1, ngroups, len(rows)), rng.integers(-1, ngroups // 4, len(rows))]
+    grouping = Grouping(
+        codes=codings, ngroups=[ngroups, ngroups // 4], size=size, rows=rows if several else None
+    )
+    mask, weights = rng.random(size) < 0.7, rng.random(size)
+    both = (codings[0] >= 0) & (codings[1] >= 0)  # a membership counts when every coding has a group
+    for k, (counted, summed) in enumerate(
+        zip(grouping.sums(mask), grouping.sums(mask, weights), strict=True)
+    ):
+        plain_n, plain_w = np.zeros(grouping.ngroups[k]), np.zeros(grouping.ngroups[k])
+        for row, code, keep in zip(rows, codings[k], both, strict=True):
+            if keep and mask[row]:
+                plain_n[code] += 1
+                plain_w[code] += weights[row]
+        assert counted.tolist() == plain_n.tolist() and plain_n.sum() > 100
+        np.testing.assert_allclose(summed, plain_w, rtol=1e-12)
+
+
 def test_delivery_snapshots_are_the_engines_delivery_rows() -> None:
     prs, members, teams, deployments = organization(5)
     deployments = deployments.assign(repository_team_id=pd.array([1, 4, None, 2, 3] * 16, dtype="Int64"))
