@@ -191,17 +191,23 @@ def pr_commit_frame(*, repository_id: int) -> pd.DataFrame:
     return frame
 
 
-def ai_evidence_frame(*, repository_id: int) -> pd.DataFrame:
-    """(pr_id, tool, kind) for the PRs' own evidence and the evidence of their commits.
+def ai_evidence_frame(*, repository_id: int, pr_ids: list[int] | None = None) -> pd.DataFrame:
+    """(pr_id, tool, kind) for the PRs' own evidence and the evidence of their commits (of the PRs
+    ``pr_ids`` only, when given).
 
     A commit can belong to several PRs (stacked branches); each of them gets its evidence.
     """
-    own = AIEvidence.objects.filter(pull_request__repository_id=repository_id).values_list(
-        "pull_request_id", "tool", "kind"
-    )
+    own = AIEvidence.objects.filter(pull_request__repository_id=repository_id)
     via_commits = PullRequest.commits.through.objects.filter(
         pullrequest__repository_id=repository_id, commit__ai_evidence__isnull=False
-    ).values_list("pullrequest_id", "commit__ai_evidence__tool", "commit__ai_evidence__kind")
+    )
+    if pr_ids is not None:
+        own = own.filter(pull_request_id__in=pr_ids)
+        via_commits = via_commits.filter(pullrequest_id__in=pr_ids)
+    own = own.values_list("pull_request_id", "tool", "kind")
+    via_commits = via_commits.values_list(
+        "pullrequest_id", "commit__ai_evidence__tool", "commit__ai_evidence__kind"
+    )
     return pd.DataFrame.from_records([*own, *via_commits], columns=["pr_id", "tool", "kind"])
 
 
