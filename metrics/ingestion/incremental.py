@@ -34,6 +34,7 @@ from metrics.ingestion.delivery import delivery_split_write
 from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, impact_frame
 from metrics.ingestion.models import MetricSnapshot, SnapshotState
 from metrics.ingestion.snapshots import (
+    CELL_PR_COLUMNS,
     models_lock,
     observation_at,
     pr_inputs,
@@ -67,7 +68,7 @@ def cells_recompute(scope: ChangeScope) -> int:
         resolved = time.monotonic()
         written = 0
         if len(touched):
-            prs, _ = pr_inputs(_merged_in(touched))
+            prs, _ = pr_inputs(_merged_in(touched), CELL_PR_COLUMNS)
             loaded = time.monotonic()
             frame = metric_snapshots(
                 prs,
