@@ -19,7 +19,7 @@ columns the sync's derivation changed (a revert can change a PR the sync never r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC
 from typing import Any
@@ -297,27 +297,33 @@ WATCH_COLUMNS = [
 ]
 
 
-def _named(named: set[tuple[str, int]]) -> Q:
+NAMED_CHUNK = 5000  # PR numbers per query (a first sync names every PR of its repositories)
+
+
+def _named(named: set[tuple[str, int]]) -> Iterator[Q]:
+    """Conditions that select the PRs ``named`` (repository full name, number), a chunk at a time."""
     by_repo: dict[str, list[int]] = {}
     for repository, number in named:
         by_repo.setdefault(repository, []).append(int(number))
-    where = Q(pk__in=[])
     for repository, numbers in by_repo.items():
-        where |= Q(repository__full_name=repository, number__in=sorted(numbers))
-    return where
+        numbers.sort()
+        for i in range(0, len(numbers), NAMED_CHUNK):
+            yield Q(repository__full_name=repository, number__in=numbers[i : i + NAMED_CHUNK])
 
 
 def _named_rows(named: set[tuple[str, int]]) -> list[tuple]:
-    """``WATCH_COLUMNS`` of the stored PRs among ``named`` (repository full name, number)."""
-    if not named:
-        return []
-    return list(PullRequest.objects.filter(_named(named)).values_list(*WATCH_COLUMNS))
+    """``WATCH_COLUMNS`` of the stored PRs among ``named``."""
+    return [
+        row
+        for where in _named(named)
+        for row in PullRequest.objects.filter(where).values_list(*WATCH_COLUMNS)
+    ]
 
 
 def _named_ids(named: set[tuple[str, int]]) -> set[int]:
-    if not named:
-        return set()
-    return set(PullRequest.objects.filter(_named(named)).values_list("id", flat=True))
+    return {
+        i for where in _named(named) for i in PullRequest.objects.filter(where).values_list("id", flat=True)
+    }
 
 
 def _deployment_keys(deployments: set[tuple[str, str]]) -> frozenset[tuple[int, str]]:

@@ -26,6 +26,7 @@ from metrics.ingestion import selectors
 from metrics.ingestion.models import Commit, PullRequest, Revert
 
 CHUNK = 500
+WHOLE_AT = 2000  # more PRs than this: derive the whole repository
 FLAG_COLUMNS = ["id", "author_id", "is_bot"]
 REVERT_PR_COLUMNS = [
     "id",
@@ -49,6 +50,8 @@ def repository_derive(
     ``pr_ids`` only when given: see the module's docstring); ``changed`` receives the ids of the PRs
     whose derived columns changed."""
     changed = set() if changed is None else changed
+    if pr_ids is not None and len(pr_ids) > WHOLE_AT:
+        pr_ids = None  # a first sync's pages: reading the whole repository is cheaper than naming them
     if pr_ids is None:
         flagged = selectors.pull_request_frame(repository_ids=[repository.pk], columns=FLAG_COLUMNS)
         evidence = selectors.ai_evidence_frame(repository_id=repository.pk)
