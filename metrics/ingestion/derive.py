@@ -50,17 +50,19 @@ def repository_derive(
     ``pr_ids`` only when given: see the module's docstring); ``changed`` receives the ids of the PRs
     whose derived columns changed."""
     changed = set() if changed is None else changed
-    if pr_ids is not None and len(pr_ids) > WHOLE_AT:
-        pr_ids = None  # a first sync's pages: reading the whole repository is cheaper than naming them
-    if pr_ids is None:
-        flagged = selectors.pull_request_frame(repository_ids=[repository.pk], columns=FLAG_COLUMNS)
-        evidence = selectors.ai_evidence_frame(repository_id=repository.pk)
-    else:
+    ids: list[int] = []
+    if pr_ids is not None:
         disagree = Q(author__isnull=True, is_bot=True) | (
             Q(author__isnull=False) & ~Q(is_bot=F("author__is_bot"))
         )
         stale = PullRequest.objects.filter(disagree, repository=repository).values_list("id", flat=True)
         ids = sorted({*pr_ids, *stale})
+        if len(ids) > WHOLE_AT:
+            pr_ids = None  # a first sync's pages: reading the whole repository is cheaper than naming them
+    if pr_ids is None:
+        flagged = selectors.pull_request_frame(repository_ids=[repository.pk], columns=FLAG_COLUMNS)
+        evidence = selectors.ai_evidence_frame(repository_id=repository.pk)
+    else:
         flagged = selectors.pull_request_frame(
             repository_ids=[repository.pk], columns=FLAG_COLUMNS, where=Q(id__in=ids)
         )
