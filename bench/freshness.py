@@ -16,8 +16,8 @@ counts it in the owning team's week (``merged_prs``).  Prints p50/p95 (target p9
 full recompute measured in the same run, and the ratio.
 
 ``--skip-full`` leaves out the timed full recompute when an earlier run stored one (for iterating on the
-deliveries; no ratio is printed then).  The worker logs each sync's and each cell recompute's phases at
-DEBUG (LOG_LEVEL=DEBUG).
+deliveries; no ratio is printed then).  The worker's log (INFO) gives each sync's and each recompute's
+seconds; their phases are logged at DEBUG (``metrics.ingestion.sync``, ``metrics.ingestion.incremental``).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/sextant_fresh_bench \\
        CELERY_BROKER_URL=redis://127.0.0.1:6379/4 python bench/freshness.py [--rows N] [--deliveries 50]
