@@ -13,14 +13,13 @@ ancestor (``snapshots.assign_teams``: the membership at merge time, the reposito
 in no team); for a membership change or a moved repository every team cell of the periods their PRs
 merged in (the team a PR counted for before the change is not known any more).
 
-``PullRequestWatch`` finds what a sync changed: the PRs its records name, and the PRs of the repositories
-it stored into whose derived columns changed (reverts and AI flags are re-derived per repository, so a
-revert can change a PR the sync never read).
+``PullRequestWatch`` finds what a sync changed: the PRs its records name, and the PRs whose derived
+columns the sync's derivation changed (a revert can change a PR the sync never read).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC
 from typing import Any
@@ -226,58 +225,53 @@ def cells(scope: ChangeScope, memberships: pd.DataFrame, teams: pd.DataFrame) ->
 
 @dataclass
 class PullRequestWatch:
-    """What a sync changed.  The PRs its records name (``named``: stored with everything the records
-    carry) and, for every PR of the repositories it stores into, the columns that something else than the
-    PR's own record can change (``WATCH_COLUMNS``: deriving re-flags bots, AI use and reverts per
-    repository; an identity link can move authorship), read before its first page touched each repository
-    and compared with what is stored at the end."""
+    """What a sync changed: the PRs its records name (``named``: stored with everything the records
+    carry; ``before``: their ``WATCH_COLUMNS`` as they were before the run's first page touched them, for
+    their old placement) and the PRs whose derived columns (bot and AI flags, reverts) the derivation
+    changed (``derived``, reported by ``derive.repository_derive``: a revert can change a PR the sync never
+    read).  Nothing else moves a PR: storing records never changes another PR's author or times."""
 
     before: dict[int, tuple] = field(default_factory=dict)
-    watched: set[int] = field(default_factory=set)
     named: set[tuple[str, int]] = field(default_factory=set)
+    derived: set[int] = field(default_factory=set)
     deployments: set[tuple[str, str]] = field(default_factory=set)
     models: bool = False
     everything: bool = False
 
     def batch(self, batch: list[Any]) -> None:
-        """Call before storing ``batch``: note what it names and read its repositories' PRs as they are."""
-        names = set()
+        """Call before storing ``batch``: note what it names and read those PRs as they are."""
+        named = set()
         for record in batch:
             if isinstance(record, rec.PullRequestRecord):
-                self.name(record.repository, record.number)
+                named.add((record.repository, int(record.number)))
             elif isinstance(record, rec.ReviewRecord):
-                self.name(record.repository, record.pr_number)
+                named.add((record.repository, int(record.pr_number)))
             elif isinstance(record, rec.DeploymentRecord):
                 self.deployments.add((record.repository, record.created_at.astimezone(UTC).isoformat()))
             elif isinstance(record, MODEL_RECORDS):
                 self.models = True
-                continue
             elif not isinstance(record, PR_RECORDS):
                 self.everything = True  # memberships, surveys, ...: a full recompute
-                continue
-            if getattr(record, "repository", ""):
-                names.add(record.repository)
-        repositories = Repository.objects.filter(full_name__in=sorted(names)).values_list("pk", flat=True)
-        self.watch(repositories)
+        self.name(*named)
 
-    def name(self, repository: str, number: int) -> None:
-        """A PR a record carries (what changed in it is not compared: it is recomputed)."""
-        self.named.add((repository, int(number)))
+    def name(self, *prs: tuple[str, int]) -> None:
+        """PRs (repository full name, number) a record carries; call before storing it (their stored rows
+        are read as they were, for their old placement)."""
+        fresh = set(prs) - self.named
+        self.named |= fresh
+        for row in _named_rows(fresh):
+            self.before.setdefault(row[0], row)
 
-    def watch(self, repository_ids: Iterable[int]) -> None:
-        new = sorted(set(repository_ids) - self.watched)
-        if new:
-            self.watched.update(new)
-            self.before.update(_watched_rows(new))
+    def named_ids(self) -> set[int]:
+        """The ids of the PRs the records named (as stored now)."""
+        return _named_ids(self.named)
 
     def scope(self) -> ChangeScope:
         """The scope of what was stored: the PRs named or changed, with their placements before."""
         if self.everything:
             return EVERYTHING
-        after = _watched_rows(sorted(self.watched))
-        changed = {i for i in self.before.keys() | after.keys() if self.before.get(i) != after.get(i)}
-        ids = (changed & after.keys()) | _named_ids(self.named)
-        old = [self.before[i] for i in sorted((changed | ids) & self.before.keys())]
+        ids = self.named_ids() | self.derived
+        old = [self.before[i] for i in sorted(self.before)]
         deployments = _deployment_keys(self.deployments)
         return ChangeScope(
             prs=frozenset(ids),
@@ -289,7 +283,7 @@ class PullRequestWatch:
         )
 
 
-# id, then the placement (repository, author, merge time), then what deriving or linking can change.
+# id, then the placement (repository, author, merge time), then what deriving can change.
 WATCH_COLUMNS = [
     "id",
     "repository_id",
@@ -303,24 +297,33 @@ WATCH_COLUMNS = [
 ]
 
 
-def _watched_rows(repository_ids: list[int]) -> dict[int, tuple]:
-    """``WATCH_COLUMNS`` of every PR of these repositories, by id (plain values: compared, never framed)."""
-    if not repository_ids:
-        return {}
-    rows = PullRequest.objects.filter(repository_id__in=repository_ids).values_list(*WATCH_COLUMNS)
-    return {row[0]: row for row in rows.iterator(chunk_size=20_000)}
+NAMED_CHUNK = 5000  # PR numbers per query (a first sync names every PR of its repositories)
 
 
-def _named_ids(named: set[tuple[str, int]]) -> set[int]:
-    if not named:
-        return set()
+def _named(named: set[tuple[str, int]]) -> Iterator[Q]:
+    """Conditions that select the PRs ``named`` (repository full name, number), a chunk at a time."""
     by_repo: dict[str, list[int]] = {}
     for repository, number in named:
         by_repo.setdefault(repository, []).append(int(number))
-    where = Q(pk__in=[])
     for repository, numbers in by_repo.items():
-        where |= Q(repository__full_name=repository, number__in=numbers)
-    return set(selectors.pull_request_frame(columns=["id"], where=where)["id"].astype(int))
+        numbers.sort()
+        for i in range(0, len(numbers), NAMED_CHUNK):
+            yield Q(repository__full_name=repository, number__in=numbers[i : i + NAMED_CHUNK])
+
+
+def _named_rows(named: set[tuple[str, int]]) -> list[tuple]:
+    """``WATCH_COLUMNS`` of the stored PRs among ``named``."""
+    return [
+        row
+        for where in _named(named)
+        for row in PullRequest.objects.filter(where).values_list(*WATCH_COLUMNS)
+    ]
+
+
+def _named_ids(named: set[tuple[str, int]]) -> set[int]:
+    return {
+        i for where in _named(named) for i in PullRequest.objects.filter(where).values_list("id", flat=True)
+    }
 
 
 def _deployment_keys(deployments: set[tuple[str, str]]) -> frozenset[tuple[int, str]]:

@@ -37,9 +37,9 @@ def sources_through() -> dict[str, dt.datetime | None]:
     upper = timebounds.latest()
     found: list[dt.datetime | None] = []
     for model, fields in DELIVERY_EVENTS:
-        believed = {f: Q(**{f"{f}__gte": timebounds.EARLIEST, f"{f}__lte": upper}) for f in fields}
-        row = model.objects.aggregate(**{f: Max(f, filter=believed[f]) for f in fields})
-        found += row.values()
+        for f in fields:  # one query per moment: each takes its newest value from its index, if any
+            believed = Q(**{f"{f}__gte": timebounds.EARLIEST, f"{f}__lte": upper})
+            found.append(model.objects.filter(believed).aggregate(latest=Max(f))["latest"])
     days = AIUsageDay.objects.filter(day__gte=timebounds.EARLIEST.date(), day__lte=upper.date())
     day = days.aggregate(day=Max("day"))["day"]
     usage = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if day else None

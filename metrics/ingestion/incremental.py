@@ -19,6 +19,7 @@ random sequences of changes.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -33,6 +34,7 @@ from metrics.ingestion.delivery import delivery_split_write
 from metrics.ingestion.impact import adoption_snapshots, ai_impact_recompute, impact_frame
 from metrics.ingestion.models import MetricSnapshot, SnapshotState
 from metrics.ingestion.snapshots import (
+    CELL_PR_COLUMNS,
     models_lock,
     observation_at,
     pr_inputs,
@@ -60,11 +62,14 @@ def cells_recompute(scope: ChangeScope) -> int:
         scope = scope | _window_moved(state.through, through)
         if not scope.cells_touched:
             return 0
+        began = time.monotonic()
         memberships, teams = selectors.membership_frame(), selectors.team_frame()
         touched = cells(scope, memberships, teams)
+        resolved = time.monotonic()
         written = 0
         if len(touched):
-            prs, _ = pr_inputs(_merged_in(touched))
+            prs, _ = pr_inputs(_merged_in(touched), CELL_PR_COLUMNS)
+            loaded = time.monotonic()
             frame = metric_snapshots(
                 prs,
                 memberships,
@@ -73,7 +78,19 @@ def cells_recompute(scope: ChangeScope) -> int:
                 observation_at(through),
                 delivery_keys=False,
             )
+            computed = time.monotonic()
             written = replace_rows(_old_rows(touched), _in_cells(frame, touched))
+            logger.debug(
+                "cells: %d touched in %.2f s, %d PRs read in %.2f s, computed in %.2f s, "
+                "%d rows written in %.2f s",
+                len(touched),
+                resolved - began,
+                len(prs),
+                loaded - resolved,
+                computed - loaded,
+                written,
+                time.monotonic() - computed,
+            )
         SnapshotState.objects.update_or_create(
             pk=1, defaults={"through": through, "cells_computed_at": timezone.now()}
         )

@@ -8,7 +8,7 @@ of records inside one transaction (nothing half-written) and re-derives what dep
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -367,11 +367,21 @@ def _derive_into(summary: IngestSummary, repositories: Iterable[Repository]) -> 
             summary.add(key, value)
 
 
-def repositories_derive(*, repository_ids: Iterable[int]) -> IngestSummary:
-    """Re-derive bot flags, AI classification and reverts of these repositories, in one transaction."""
+def repositories_derive(
+    *,
+    repository_ids: Iterable[int],
+    pr_ids: Collection[int] | None = None,
+    changed: set[int] | None = None,
+) -> IngestSummary:
+    """Re-derive bot flags, AI classification and reverts of these repositories, in one transaction; the
+    AI classification of ``pr_ids`` only, when given (``derive.repository_derive``); ``changed`` receives
+    the ids of the PRs whose derived columns changed."""
     summary = IngestSummary()
     with transaction.atomic():
-        _derive_into(summary, Repository.objects.filter(pk__in=sorted(set(repository_ids))).order_by("pk"))
+        for repository in Repository.objects.filter(pk__in=sorted(set(repository_ids))).order_by("pk"):
+            counts = repository_derive(repository=repository, pr_ids=pr_ids, changed=changed)
+            for key, value in counts.items():
+                summary.add(key, value)
     return summary
 
 

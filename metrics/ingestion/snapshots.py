@@ -42,6 +42,8 @@ SNAPSHOT_PR_COLUMNS = [
     "labels",
     "revert_of_id",
 ]
+# The merge-dated cells' PRs: the delivery keys' columns (hotfix branches and labels) left out.
+CELL_PR_COLUMNS = [c for c in SNAPSHOT_PR_COLUMNS if c not in ("head_branch", "labels")]
 SNAPSHOT_COLUMNS = OUTPUT_COLUMNS  # the engine's rows, as the table stores them
 WRITE_BATCH = 50_000
 
@@ -168,11 +170,13 @@ def snapshots_recompute() -> int:
     return written
 
 
-def pr_inputs(where: Q | None = None) -> tuple[pd.DataFrame, pd.Series]:
+def pr_inputs(
+    where: Q | None = None, columns: list[str] = SNAPSHOT_PR_COLUMNS
+) -> tuple[pd.DataFrame, pd.Series]:
     """The snapshot engine's PRs (all, or those matching ``where``) and which are AI-assisted or
     agent-authored.  Agent-authored PRs are their own class: never counted in the AI-assisted share (the
     delivery split compares AI-assisted or agent-authored changes with the rest)."""
-    prs = selectors.pull_request_frame(columns=SNAPSHOT_PR_COLUMNS, where=where)
+    prs = selectors.pull_request_frame(columns=columns, where=where)
     agent = prs["id"].isin(selectors.agent_pr_frame()["id"])
     ai_or_agent = prs["ai_assisted"].astype(bool) | agent
     prs.loc[agent, "ai_assisted"] = False

@@ -171,7 +171,9 @@ def _store(source: DataSource, batch: list[Record], connector: Connector, progre
 
 def _derive_pending(source: DataSource, run: SyncRun, tracker: _RunProgress, *, resumed: bool) -> None:
     """Derive (bot flags, AI classification, reverts) once per sync for the repositories its pages
-    stored, and for those of earlier runs of this source that stopped before deriving (killed, failed)."""
+    stored, and for those of earlier runs of this source that stopped before deriving (killed, failed).
+    Only this run's PRs can have new AI evidence: the AI classification of only those is derived again
+    when nothing of an earlier run is pending (``derive.repository_derive``)."""
     last_success = (
         SyncRun.objects.filter(data_source=source, status=SyncRun.Status.SUCCEEDED)
         .order_by("-started_at")
@@ -190,9 +192,9 @@ def _derive_pending(source: DataSource, run: SyncRun, tracker: _RunProgress, *, 
         tracker.changes.everything = True
     if not pending:
         return
-    tracker.changes.watch(pending)
     tracker.write(stage="deriving reverts and AI evidence")
-    summary = repositories_derive(repository_ids=pending)
+    pr_ids = None if tracker.changes.everything else tracker.changes.named_ids()
+    summary = repositories_derive(repository_ids=pending, pr_ids=pr_ids, changed=tracker.changes.derived)
     for key in ("reverts", "ai_assisted_prs"):
         tracker.counts[key] = summary.counts.get(key, 0)
     tracker.counts.pop(DERIVE_PENDING, None)
@@ -224,18 +226,28 @@ def source_sync(
         except SecretDecryptionError as exc:
             raise ConnectorError(str(exc)) from None
         connector = cls(config, progress=tracker)
+        began = time.monotonic()
         for batch in connector.pages():
             _store(source, batch, connector, tracker)
         _store(source, [], connector, tracker)
+        stored = time.monotonic()
         _derive_pending(source, run, tracker, resumed=bool(interrupted))
+        logger.debug(
+            "sync run %s: pages stored in %.2f s, derived in %.2f s",
+            run.pk,
+            stored - began,
+            time.monotonic() - stored,
+        )
         problems = list(connector.problems)
         tracker.counts.update({k: int(v) for k, v in connector.counts.items()})
         tracker.counts["problems"] = len(problems)
         if tracker.counts.get("records", 0):
+            began = time.monotonic()
             scope = tracker.changes.scope()
             tracker.counts["incremental"] = not scope.everything
             tracker.write(stage="computing metrics")
             recompute_request(reason=f"sync of {label} (run {run.pk}) stored records", scope=scope)
+            logger.debug("sync run %s: scope and request in %.2f s", run.pk, time.monotonic() - began)
     except ConnectorError as exc:
         exc.args = (source_redact(source, str(exc)),)  # what callers print (CLI, settings page) too
         _fail(run, source, tracker, str(exc), halt=exc.permanent)

@@ -3,6 +3,8 @@
 The syncs run on the "sync" queue; the recompute they ask for when they stored records runs on the
 "analytics" queue.  ``acks_late`` + ``reject_on_worker_lost``: a sync whose worker dies is
 delivered again and resumes from the source's checkpoint (the same task id takes over its dead run).
+A webhook's sync (one repository) that finds the source busy with another sync is retried after 1, 2,
+4 ... at most 60 s (the running sync may have read the repository before the delivery's change).
 Temporary ``ConnectorError``s are retried, after the source's ``retry_after`` or with exponential backoff
 (``SYNC_RETRY_BACKOFF_SECONDS``, default 60, doubling, at most an hour); so is a lost database connection
 (PostgreSQL restarted or down): the retry takes over the interrupted run, records why it stopped and
@@ -34,12 +36,20 @@ from metrics.ingestion.recompute import (
     recompute_requested,
 )
 from metrics.ingestion.snapshots import RECOMPUTE_GRACE, snapshots_asked_again, snapshots_stale
-from metrics.ingestion.sync import DATABASE_LOST, database_lost_message, source_sync, sources_due
+from metrics.ingestion.sync import (
+    DATABASE_LOST,
+    SyncBusyError,
+    database_lost_message,
+    source_sync,
+    sources_due,
+)
 
 logger = logging.getLogger(__name__)
 
 SYNC_QUEUE = "sync"
 MAX_BACKOFF = 3600
+BUSY_RETRY_SECONDS = 1
+BUSY_MAX_RETRIES = 20  # 1 + 2 + ... + 32 s, then every 60 s: past sync.LEASE
 
 
 @shared_task(
@@ -70,7 +80,15 @@ def source_sync_task(
             # failures to the next sync instead of retrying inside the caller's request.
             return {"status": "failed", "error": str(exc), "permanent": exc.permanent}
         countdown = exc.retry_after or _backoff(self.request.retries)
-        raise self.retry(exc=exc, countdown=countdown, args=[source_id, repository], kwargs={}) from None
+        retries: dict[str, Any] = {}
+        if isinstance(exc, SyncBusyError) and repository:
+            # A webhook's sync waits for the source's running sync: soon again (1, 2, 4 ... 60 s), for
+            # longer than a dead run holds the source (``sync.LEASE``), instead of a minute at once.
+            countdown = min(countdown, BUSY_RETRY_SECONDS * 2**self.request.retries)
+            retries["max_retries"] = BUSY_MAX_RETRIES
+        raise self.retry(
+            exc=exc, countdown=countdown, args=[source_id, repository], kwargs={}, **retries
+        ) from None
     except DATABASE_LOST as exc:
         if self.request.is_eager:
             raise

@@ -4,7 +4,8 @@ Each sequence starts from a small organization (a team tree of four teams, five 
 memberships, three repositories, one owned by no team) with a full recompute stored, then applies random
 changes: a new PR, a merge, a review, a revert, a revert of a revert, a membership change, a repository
 moved to another team, a deletion.  PR changes are found the way a sync finds them
-(``changes.PullRequestWatch``: the repositories' PRs before and after); the other changes pass the scope
+(``changes.PullRequestWatch``: the PRs the records name, and those whose derived columns changed, as
+``derive.repository_derive`` reports them); the other changes pass the scope
 their trigger passes.  After each change the incremental recompute writes the touched cells, and the
 stored rows must equal what a full recompute (run in a savepoint that is rolled back, so the incremental
 table goes on) stores.  The organization-wide models are compared at the end of each sequence.
@@ -118,7 +119,9 @@ class World:
     def at(self, low: float = 0, high: float = 70) -> dt.datetime:
         return T0 + dt.timedelta(days=self.rng.uniform(low, high))
 
-    def pr(self, *, merged: bool, revert_of: PullRequest | None = None) -> PullRequest:
+    def pr(
+        self, *, merged: bool, revert_of: PullRequest | None = None, watch: PullRequestWatch | None = None
+    ) -> PullRequest:
         self.number += 1
         created = self.at()
         merged_at = created + dt.timedelta(hours=self.rng.uniform(1, 200)) if merged else None
@@ -137,8 +140,12 @@ class World:
             is_bot=False,
             revert_of=revert_of,
         )
+        if watch is not None:
+            watch.name((repo.full_name, pr.number))  # the new PR's record
         if revert_of is not None:
             PullRequest.objects.filter(pk=revert_of.pk).update(reverted_at=merged_at)
+            if watch is not None:
+                watch.derived.add(revert_of.pk)  # what deriving the revert reports
         return pr
 
     def merged(self, **filters: object) -> list[PullRequest]:
@@ -167,43 +174,43 @@ class World:
             victim.delete()
             return scope
         watch = PullRequestWatch()
-        watch.watch(r.pk for r in self.repos)
         return watch.scope() if self.pr_step(op, watch) else None
 
     def pr_step(self, op: str, watch: PullRequestWatch) -> bool:
         """A change of PRs (found by a ``PullRequestWatch`` as a sync finds it); False if none applied."""
         rng = self.rng
         if op == "new":
-            self.pr(merged=False)
+            self.pr(merged=False, watch=watch)
         elif op == "merge":
             open_prs = list(PullRequest.objects.filter(state="open").order_by("pk"))
             if not open_prs:
                 return False
             pr = rng.choice(open_prs)
+            watch.name((pr.repository.full_name, pr.number))  # the PR's record, before it is stored
             pr.state, pr.merged_at = "merged", pr.created_at + dt.timedelta(hours=rng.uniform(1, 300))
             pr.save()
-            watch.name(pr.repository.full_name, pr.number)  # the PR's record
         elif op == "review":
             merged = self.merged()
             if not merged:
                 return False
             pr = rng.choice(merged)
+            watch.name((pr.repository.full_name, pr.number))  # the review's record names its PR
             pr.first_review_at = pr.created_at + (pr.merged_at - pr.created_at) * rng.uniform(0.1, 0.5)
             pr.approved_at = pr.first_review_at + (pr.merged_at - pr.first_review_at) * rng.uniform(0, 0.9)
             pr.save()
-            watch.name(pr.repository.full_name, pr.number)  # the review's record names its PR
         elif op == "revert":
             targets = self.merged(revert_of=None, reverted_at=None)
             if not targets:
                 return False
-            self.pr(merged=True, revert_of=rng.choice(targets))
+            self.pr(merged=True, revert_of=rng.choice(targets), watch=watch)
         else:  # a revert of a revert restores the original change
             reverts = self.merged(revert_of__isnull=False, reverted_at=None)
             if not reverts:
                 return False
             first = rng.choice(reverts)
-            self.pr(merged=True, revert_of=first)
+            self.pr(merged=True, revert_of=first, watch=watch)
             PullRequest.objects.filter(pk=first.revert_of_id).update(reverted_at=None)
+            watch.derived.add(first.revert_of_id)
         return True
 
 

@@ -52,9 +52,9 @@ def test_scoped_requests_are_stored_with_the_change_and_served_together(
 
     for number in (2, 3):
         watch = PullRequestWatch()
-        watch.watch([repo.pk])
         with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
             _pr(repo, number, merged=T0 + dt.timedelta(hours=number))
+            watch.name((repo.full_name, number))
             outcome = recompute.recompute_request(reason=f"pr {number}", scope=watch.scope())
         assert outcome.queued
     assert PendingChange.objects.count() == 2  # committed with the changes
