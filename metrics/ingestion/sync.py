@@ -29,6 +29,7 @@ from django.utils import timezone
 from connectors.base import Connector, ConnectorError, ProgressCallback
 from connectors.records import Record
 from metrics.core.crypto import SecretDecryptionError
+from metrics.core.memory import fewer_collections
 from metrics.core.models import DataSource
 from metrics.ingestion.changes import PullRequestWatch
 from metrics.ingestion.models import SyncRun
@@ -224,9 +225,10 @@ def source_sync(
         except SecretDecryptionError as exc:
             raise ConnectorError(str(exc)) from None
         connector = cls(config, progress=tracker)
-        for batch in connector.pages():
-            _store(source, batch, connector, tracker)
-        _store(source, [], connector, tracker)
+        with fewer_collections():
+            for batch in connector.pages():
+                _store(source, batch, connector, tracker)
+            _store(source, [], connector, tracker)
         _derive_pending(source, run, tracker, resumed=bool(interrupted))
         problems = list(connector.problems)
         tracker.counts.update({k: int(v) for k, v in connector.counts.items()})
