@@ -19,7 +19,10 @@ shared, oversubscribed machine the CPU time is the steadier figure; on PostgreSQ
 is not in it), and the ratio to a baseline measured in the same run: ``records_ingest`` of the same number
 of plain ``AIUsageRecord`` rows (no HTTP, no parsing), in pages of 5,000.  What a client would have ready
 before it sends (the OTLP exporters' serialized requests, Amazon Q's CSV file) is built before the clock
-starts and its time printed apart; the fakes build the Claude Code and Cursor answers while they serve.
+starts and its time printed apart; so are the fakes' encoded answers to the requests the Claude Code and
+Cursor syncs will send (a vendor's server does that work on its own machine; the fakes answer any other
+request as usual, and the line says how many there were).  The OTLP receiver's WSGI server sends with
+TCP_NODELAY, as the fakes do (no 40 ms delayed-ACK stall per request).
 
 Usage: python bench/telemetry.py [--users 5000] [--days 90] [--sources claude_code,cursor,otlp,amazon_q]
        [--database-url postgres://.../empty_db]
