@@ -164,7 +164,7 @@ def telemetry_store(*, source: DataSource, points: list[otlp.Point]) -> int:
             touched.add((tool, user_key, day))
     with transaction.atomic():
         upsert_rows(
-            TelemetryPoint, POINT_COLUMNS, rows, unique=["data_source", "series", "start_ns", "time_ns"]
+            TelemetryPoint, POINT_COLUMNS, rows, unique=["data_source", "time_ns", "start_ns", "series"]
         )
         telemetry_rollup(keys=touched)
     return len(rows)
