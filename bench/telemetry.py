@@ -19,7 +19,10 @@ shared, oversubscribed machine the CPU time is the steadier figure; on PostgreSQ
 is not in it), and the ratio to a baseline measured in the same run: ``records_ingest`` of the same number
 of plain ``AIUsageRecord`` rows (no HTTP, no parsing), in pages of 5,000.  What a client would have ready
 before it sends (the OTLP exporters' serialized requests, Amazon Q's CSV file) is built before the clock
-starts and its time printed apart; the fakes build the Claude Code and Cursor answers while they serve.
+starts and its time printed apart; so are the fakes' encoded answers to the requests the Claude Code and
+Cursor syncs will send (a vendor's server does that work on its own machine; the fakes answer any other
+request as usual, and the line says how many there were).  The OTLP receiver's WSGI server sends with
+TCP_NODELAY, as the fakes do (no 40 ms delayed-ACK stall per request).
 
 Usage: python bench/telemetry.py [--users 5000] [--days 90] [--sources claude_code,cursor,otlp,amazon_q]
        [--database-url postgres://.../empty_db]
@@ -28,7 +31,9 @@ Usage: python bench/telemetry.py [--users 5000] [--days 90] [--sources claude_co
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
+import json
 import logging
 import sys
 import tempfile
@@ -45,11 +50,62 @@ sys.path.insert(0, str(ROOT))
 from bench.github_requests import setup_django  # noqa: E402
 
 TARGET_SECONDS = 60.0
+PAGE_SIZE = 1000  # the vendors' largest page
+WINDOW_DAYS = 7  # Cursor's default window
 OTLP_TOKEN = "bench-otlp-token"  # noqa: S105 - the benchmark's own receiver token
 
 
 def email(i: int) -> str:
     return f"dev{i:05d}@example.com"
+
+
+def _request_key(request: Any) -> tuple[Any, ...]:
+    """What tells two requests apart for the fakes: method, path, query, JSON body and credentials."""
+    body = json.dumps(request.json(), sort_keys=True) if request.body else ""
+    query = tuple(sorted((name, tuple(values)) for name, values in request.query.items()))
+    credentials = tuple(request.header(name) for name in ("authorization", "x-api-key", "anthropic-version"))
+    return request.method, request.path, query, body, credentials
+
+
+class Ahead:
+    """The fake's answers to the requests a sync will send, encoded before the clock starts (a vendor's
+    server does that work on its own machine, not on ours); any other request is answered as usual."""
+
+    def __init__(self, server: Any, headers: dict[str, str]) -> None:
+        self.server, self.headers, self.answers = server, headers, {}
+        self.missed = 0  # requests answered while the clock ran (none in a plain run)
+        self.original = server.answer
+        server.answer = self.answer
+
+    def build(self, method: str, path: str, query: dict[str, Any], body: Any = None) -> Any:
+        """The fake's answer (body still a dict) to one request, kept encoded for the sync."""
+        from tests.fakes.server import FakeRequest, FakeResponse
+
+        request = FakeRequest(
+            method,
+            path,
+            {name: [str(value)] for name, value in query.items()},
+            {name.lower(): value for name, value in self.headers.items()},
+            json.dumps(body).encode() if body is not None else b"",
+        )
+        response = self.original(request)
+        self.answers[_request_key(request)] = FakeResponse(
+            response.status, response.encoded(), dict(response.headers)
+        )
+        return response
+
+    def served(self) -> int:
+        """Requests the server answered; says so when some were not built ahead."""
+        if self.missed:
+            print(f"  ({self.missed} requests were not built ahead: answered while the clock ran)")
+        return int(self.server.count())
+
+    def answer(self, request: Any) -> Any:
+        found = self.answers.get(_request_key(request))
+        if found is None:
+            self.missed += 1
+            return self.original(request)
+        return found
 
 
 def baseline(users: int, days: list[date]) -> float:
@@ -72,11 +128,9 @@ def baseline(users: int, days: list[date]) -> float:
     return time.perf_counter() - started
 
 
-def claude_code(users: int, days: list[date]) -> tuple[int, int]:
-    from metrics.ingestion.models import AIUsageDay
-    from metrics.ingestion.sync import source_sync
-    from metrics.ingestion.sync_sources import source_create
-    from tests.fakes.anthropic import KEY, FakeAnthropic, record
+def claude_code_fake(users: int, days: list[date]) -> Any:
+    """The fake Anthropic API serving 90 days x ``users`` records, its answers to the sync built ahead."""
+    from tests.fakes.anthropic import KEY, PATH, FakeAnthropic, record
     from tests.fakes.server import FakeApiServer
 
     cache: dict[str, list[dict[str, Any]]] = {}
@@ -97,26 +151,42 @@ def claude_code(users: int, days: list[date]) -> tuple[int, int]:
             ]  # fmt: skip
         return cache[day]
 
-    with FakeApiServer() as server:
-        fake = FakeAnthropic(server)
-        fake.rows_of = rows_of  # type: ignore[method-assign]
+    server = FakeApiServer(auto_etag=False)
+    fake = FakeAnthropic(server)
+    fake.rows_of = rows_of  # type: ignore[method-assign]
+    ahead = Ahead(server, {"x-api-key": KEY, "anthropic-version": "2023-06-01"})
+    for day in [*days, days[-1] + timedelta(days=1)]:  # through today, as the sync reads
+        query: dict[str, Any] = {"starting_at": day.isoformat(), "limit": PAGE_SIZE}
+        while True:
+            answer = ahead.build("GET", PATH, query).body
+            if not answer["has_more"]:
+                break
+            query = {**query, "page": answer["next_page"]}
+    return ahead
+
+
+def claude_code(ahead: Ahead, days: list[date]) -> tuple[int, int]:
+    from metrics.ingestion.models import AIUsageDay
+    from metrics.ingestion.sync import source_sync
+    from metrics.ingestion.sync_sources import source_create
+    from tests.fakes.anthropic import KEY
+
+    with ahead.server as server:
         source = source_create(
             kind="claude_code",
             name="bench-claude",
             secret=KEY,
-            options={"api_url": server.url, "since": days[0].isoformat(), "page_size": 1000},
+            options={"api_url": server.url, "since": days[0].isoformat(), "page_size": PAGE_SIZE},
         )
         run = source_sync(source=source)
         assert run.status == "succeeded", run.error
         stored = AIUsageDay.objects.filter(tool="Claude Code").count()
-        return server.count(), stored
+        return ahead.served(), stored
 
 
-def cursor(users: int, days: list[date]) -> tuple[int, int]:
-    from metrics.ingestion.models import AIUsageDay
-    from metrics.ingestion.sync import source_sync
-    from metrics.ingestion.sync_sources import source_create
-    from tests.fakes.cursor import KEY, FakeCursor, event, usage_row
+def cursor_fake(users: int, days: list[date]) -> Any:
+    """The fake Cursor Admin API serving ``users`` members' 90 days, its answers to the sync built ahead."""
+    from tests.fakes.cursor import KEY, FakeCursor, event, ms, usage_row
     from tests.fakes.server import FakeApiServer
 
     def between(start: int, end: int) -> list[date]:
@@ -145,21 +215,49 @@ def cursor(users: int, days: list[date]) -> tuple[int, int]:
             ]
         return events[(start, end)]
 
-    with FakeApiServer() as server:
-        fake = FakeCursor(server)
-        fake.members = [{"name": f"Dev {i}", "email": email(i), "role": "member"} for i in range(users)]
-        fake.usage_rows = usage_rows  # type: ignore[method-assign]
-        fake.event_rows = event_rows  # type: ignore[method-assign]
-        fake.code_tracking = False
+    server = FakeApiServer(auto_etag=False)
+    fake = FakeCursor(server)
+    fake.members = [{"name": f"Dev {i}", "email": email(i), "role": "member"} for i in range(users)]
+    fake.usage_rows = usage_rows  # type: ignore[method-assign]
+    fake.event_rows = event_rows  # type: ignore[method-assign]
+    fake.code_tracking = False
+    ahead = Ahead(server, {"Authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()})
+    ahead.build("GET", "/teams/members", {})
+    start, today = days[0], days[-1] + timedelta(days=1)
+    while start <= today:  # the sync's 7-day windows through today
+        end = min(start + timedelta(days=WINDOW_DAYS), today + timedelta(days=1))
+        span = {"startDate": ms(start), "endDate": ms(end) - 1}
+        page, more = 1, True
+        while more:
+            body = {**span, "page": page, "pageSize": PAGE_SIZE}
+            answer = ahead.build("POST", "/teams/filtered-usage-events", {}, body).body
+            more = answer["pagination"]["hasNextPage"]
+            page += 1
+        ahead.build("POST", "/teams/daily-usage-data", {}, span)
+        if start == days[0]:  # AI code tracking: 403 (not Enterprise), asked once
+            last = (end - timedelta(days=1)).isoformat()
+            query = {"startDate": start.isoformat(), "endDate": last, "page": 1, "pageSize": PAGE_SIZE}
+            ahead.build("GET", "/analytics/ai-code/commits", query)
+        start = end
+    return ahead
+
+
+def cursor(ahead: Ahead, days: list[date]) -> tuple[int, int]:
+    from metrics.ingestion.models import AIUsageDay
+    from metrics.ingestion.sync import source_sync
+    from metrics.ingestion.sync_sources import source_create
+    from tests.fakes.cursor import KEY
+
+    with ahead.server as server:
         source = source_create(
             kind="cursor",
             name="bench-cursor",
             secret=KEY,
-            options={"api_url": server.url, "since": days[0].isoformat(), "page_size": 1000},
+            options={"api_url": server.url, "since": days[0].isoformat(), "page_size": PAGE_SIZE},
         )
         run = source_sync(source=source)
         assert run.status == "succeeded", run.error
-        return server.count(), AIUsageDay.objects.filter(tool="Cursor").count()
+        return ahead.served(), AIUsageDay.objects.filter(tool="Cursor").count()
 
 
 def otlp_requests(users: int, days: list[date]) -> list[bytes]:
@@ -213,6 +311,8 @@ def otlp(bodies: list[bytes]) -> tuple[int, int]:
     from metrics.ingestion.sync_sources import source_create
 
     class Quiet(WSGIRequestHandler):
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
         def log_message(self, format: str, *args: Any) -> None:
             return None
 
@@ -295,12 +395,14 @@ def main() -> int:
         label = "baseline records_ingest"
         print(f"{label:<26} {'':>9} {rows:>8} rows  {base:6.1f} s ({base_cpu:6.1f} s CPU)  ratio 1.00")
         prepare: dict[str, Callable[[], Any]] = {
+            "claude_code": lambda: claude_code_fake(args.users, days),
+            "cursor": lambda: cursor_fake(args.users, days),
             "otlp": lambda: otlp_requests(args.users, days),
             "amazon_q": lambda: amazon_q_file(args.users, days, tmp),
         }
         runners: dict[str, Callable[[Any], tuple[int, int]]] = {
-            "claude_code": lambda _: claude_code(args.users, days),
-            "cursor": lambda _: cursor(args.users, days),
+            "claude_code": lambda ahead: claude_code(ahead, days),
+            "cursor": lambda ahead: cursor(ahead, days),
             "otlp": otlp,
             "amazon_q": amazon_q,
         }

@@ -37,6 +37,7 @@ SOURCE = "claude-code-api"
 PATH = "/v1/organizations/usage_report/claude_code"
 DEFAULT_API_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"
+TOKEN_KEYS = ("input", "output", "cache_read", "cache_creation")  # a model's tokens, in _Day's order
 
 
 def _today() -> date:
@@ -73,38 +74,48 @@ class _Day:
         ] = {}  # model -> [input, output, cache read, cache creation, cents]
 
     def add(self, row: dict[str, Any]) -> None:
+        # ``v if type(v) is int else _n(v)``: _n's answer without a call for the usual integer.
         core, counts = row["core_metrics"], self.core
         lines = core["lines_of_code"]
-        counts[0] += _n(core["num_sessions"])
-        counts[1] += _n(core["commits_by_claude_code"])
-        counts[2] += _n(core["pull_requests_by_claude_code"])
-        counts[3] += _n(lines["added"])
-        counts[4] += _n(lines["removed"])
+        for i, v in enumerate(
+            (
+                core["num_sessions"],
+                core["commits_by_claude_code"],
+                core["pull_requests_by_claude_code"],
+                lines["added"],
+                lines["removed"],
+            )
+        ):
+            counts[i] += v if type(v) is int else _n(v)
         tools = self.tools
         for tool, actions in (row.get("tool_actions") or {}).items():
             totals = tools.get(tool)
             if totals is None:
                 totals = tools[tool] = [0, 0]
-            totals[0] += _n(actions.get("accepted"))
-            totals[1] += _n(actions.get("rejected"))
+            accepted, rejected = actions.get("accepted"), actions.get("rejected")
+            totals[0] += accepted if type(accepted) is int else _n(accepted)
+            totals[1] += rejected if type(rejected) is int else _n(rejected)
         models = self.models
         for item in row.get("model_breakdown") or []:
             tokens, name = item["tokens"], str(item["model"])
             model = models.get(name)
             if model is None:
                 model = models[name] = [0.0, 0.0, 0.0, 0.0, 0.0]
-            model[0] += _n(tokens.get("input"))
-            model[1] += _n(tokens.get("output"))
-            model[2] += _n(tokens.get("cache_read"))
-            model[3] += _n(tokens.get("cache_creation"))
+            for i, key in enumerate(TOKEN_KEYS):
+                v = tokens.get(key)
+                model[i] += v if type(v) is int else _n(v)
             model[4] += float(item["estimated_cost"]["amount"])
 
     def records(self, day: date, user: IdentityRecord) -> list[Record]:
-        models = self.models.values()
-        extra = sorted(
-            [(f"{tool}.accepted", float(a)) for tool, (a, _r) in self.tools.items()]
-            + [(f"{tool}.rejected", float(r)) for tool, (_a, r) in self.tools.items()]
-        )
+        extra: list[tuple[str, float]] = []
+        accepts = rejects = 0
+        for tool, (a, r) in self.tools.items():
+            extra.append((f"{tool}.accepted", float(a)))
+            extra.append((f"{tool}.rejected", float(r)))
+            accepts += a
+            rejects += r
+        extra.sort()
+        models = list(self.models.values())
         sessions, commits, prs, added, removed = self.core
         usage = AIUsageRecord(
             tool=TOOL,
@@ -117,14 +128,16 @@ class _Day:
             lines_accepted=added,
             commits=commits,
             pull_requests=prs,
-            tool_accepts=sum(a for a, _r in self.tools.values()),
-            tool_rejects=sum(r for _a, r in self.tools.values()),
+            tool_accepts=accepts,
+            tool_rejects=rejects,
             input_tokens=int(sum(m[0] for m in models)),
             output_tokens=int(sum(m[1] for m in models)),
             cost=round(sum(m[4] for m in models) / 100, 6),
             extra=tuple(extra),
             source=SOURCE,
         )
+        if not models:
+            return [usage]
         return [
             usage,
             *(

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 from connectors import otlp
 from connectors.records import AIModelUsageRecord, AIUsageRecord, IdentityRecord
 from metrics.core.crypto import SecretDecryptionError
+from metrics.core.memory import fewer_collections
 from metrics.core.models import DataSource
 from metrics.ingestion.bulk import upsert_rows
 from metrics.ingestion.models import TelemetryPoint
@@ -79,18 +80,19 @@ def otlp_export(request: HttpRequest, source_name: str, signal: str) -> HttpResp
     if len(body) > limit:
         return _error(413, f"the body is larger than {limit} bytes")
     content_type = request.headers.get("Content-Type", "")
-    try:
-        message = otlp.decode(
-            signal,
-            body,
-            content_type=content_type,
-            content_encoding=request.headers.get("Content-Encoding", ""),
-            max_bytes=limit,
-        )
-        points = list(otlp.metric_points(message) if signal == "metrics" else otlp.log_points(message))
-    except otlp.OtlpError as exc:
-        return _error(exc.status, str(exc))
-    telemetry_store(source=source, points=points)
+    with fewer_collections():
+        try:
+            message = otlp.decode(
+                signal,
+                body,
+                content_type=content_type,
+                content_encoding=request.headers.get("Content-Encoding", ""),
+                max_bytes=limit,
+            )
+            points = list(otlp.metric_points(message) if signal == "metrics" else otlp.log_points(message))
+        except otlp.OtlpError as exc:
+            return _error(exc.status, str(exc))
+        telemetry_store(source=source, points=points)
     logger.info("OTLP %s for source %s: %d points", signal, source.name, len(points))
     payload, media = otlp.response_body(signal, content_type)
     return HttpResponse(payload, content_type=media)
@@ -162,7 +164,7 @@ def telemetry_store(*, source: DataSource, points: list[otlp.Point]) -> int:
             touched.add((tool, user_key, day))
     with transaction.atomic():
         upsert_rows(
-            TelemetryPoint, POINT_COLUMNS, rows, unique=["data_source", "series", "start_ns", "time_ns"]
+            TelemetryPoint, POINT_COLUMNS, rows, unique=["data_source", "time_ns", "start_ns", "series"]
         )
         telemetry_rollup(keys=touched)
     return len(rows)

@@ -52,14 +52,16 @@ def people_resolve(*, identities: Iterable[IdentityRecord | None]) -> dict[str, 
     so the same person is found whichever one a later source uses.  Of records with the same key the
     last one counts (its name names a new person, its other key is added).
     """
-    keys_of: dict[IdentityRecord, list[tuple[str, str, str]]] = {}  # each distinct record's keys, once
+    # Each identity object's keys, once: found by ``id`` (no hashing of its fields; the list holds the
+    # objects, so no id is reused).  Records of one identity usually share one object.
+    keys_of: dict[int, list[tuple[str, str, str]]] = {}
     records: dict[str, tuple[IdentityRecord, list[tuple[str, str, str]]]] = {}
-    for r in identities:
+    for r in list(identities):
         if r is None:
             continue
-        keys = keys_of.get(r)
+        keys = keys_of.get(id(r))
         if keys is None:
-            keys = keys_of[r] = _keys_of(r)
+            keys = keys_of[id(r)] = _keys_of(r)
         if keys:
             records[keys[0][0]] = (r, keys)  # keys[0][0] is r.key
     known = identities_existing({k for _, keys in records.values() for k, _, _ in keys})

@@ -31,6 +31,7 @@ from connectors.records import (
     TeamMembershipRecord,
 )
 from metrics.analytics import ai_detection
+from metrics.core.memory import fewer_collections
 from metrics.core.models import Repository
 from metrics.ingestion.bulk import upsert
 from metrics.ingestion.delivery import incidents_link, incidents_upsert
@@ -304,7 +305,7 @@ def records_ingest(
     grouped: dict[type, list] = defaultdict(list)
     for record in records:
         grouped[type(record)].append(record)
-    with transaction.atomic():
+    with fewer_collections(), transaction.atomic():
         repos = {r.full_name: repository_upsert(record=r) for r in grouped[RepositoryRecord]}
 
         def repo(name: str) -> Repository:

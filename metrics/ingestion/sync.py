@@ -29,6 +29,7 @@ from django.utils import timezone
 from connectors.base import Connector, ConnectorError, ProgressCallback
 from connectors.records import Record
 from metrics.core.crypto import SecretDecryptionError
+from metrics.core.memory import fewer_collections
 from metrics.core.models import DataSource
 from metrics.ingestion.changes import PullRequestWatch
 from metrics.ingestion.models import SyncRun
@@ -227,9 +228,10 @@ def source_sync(
             raise ConnectorError(str(exc)) from None
         connector = cls(config, progress=tracker)
         began = time.monotonic()
-        for batch in connector.pages():
-            _store(source, batch, connector, tracker)
-        _store(source, [], connector, tracker)
+        with fewer_collections():
+            for batch in connector.pages():
+                _store(source, batch, connector, tracker)
+            _store(source, [], connector, tracker)
         stored = time.monotonic()
         _derive_pending(source, run, tracker, resumed=bool(interrupted))
         logger.debug(

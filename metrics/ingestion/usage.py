@@ -82,14 +82,15 @@ def _people(
     return people_resolve(identities=[r.user for r in records if r.user is not None])
 
 
-def _keyed(records: Iterable[AIUsageRecord | AIModelUsageRecord]) -> Iterable[tuple[str, str, object]]:
-    """(tool as given, user_key, record) of each record; one ``key`` computation per distinct identity."""
-    keys: dict[IdentityRecord | None, str] = {None: ""}
+def _keyed(records: list[AIUsageRecord] | list[AIModelUsageRecord]) -> Iterable[tuple[str, str, object]]:
+    """(tool as given, user_key, record) of each record; one ``key`` computation per identity object (found
+    by ``id``, which costs no hashing of its fields: the list holds the records, so no id is reused)."""
+    keys: dict[int, str] = {}
     for r in records:
         user = r.user
-        key = keys.get(user)
+        key = keys.get(id(user))
         if key is None:
-            key = keys[user] = _user_key(user)
+            key = keys[id(user)] = _user_key(user)
         yield r.tool, key, r
 
 
