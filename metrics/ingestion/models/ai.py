@@ -39,7 +39,9 @@ class AIUsageDay(models.Model):
     extra = models.JSONField(default=dict, blank=True, help_text="the source's own further counts")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tool", "user_key", "day"], name="uniq_ai_usage_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "tool", "user_key"], name="uniq_ai_usage_day_first")
+        ]
 
     def __str__(self) -> str:
         return f"{self.tool} {self.user_key or 'org'} {self.day}"

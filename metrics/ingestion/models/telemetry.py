@@ -36,7 +36,7 @@ class AIModelUsageDay(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tool", "user_key", "day", "model"], name="uniq_ai_model_usage_day"
+                fields=["day", "tool", "user_key", "model"], name="uniq_ai_model_usage_day_first"
             )
         ]
 
@@ -82,7 +82,9 @@ class TelemetryPoint(models.Model):
                 fields=["data_source", "time_ns", "start_ns", "series"], name="uniq_telemetry_point_time"
             )
         ]
-        indexes = [models.Index(fields=["tool", "user_key", "day"], name="telemetry_tool_user_day")]
+        # Day first (also for the usage days' unique keys): a day's points go side by side in the index,
+        # not to every user's place in it (on SQLite each commit wrote back every touched index page).
+        indexes = [models.Index(fields=["day", "tool", "user_key"], name="telemetry_day_tool_user")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.day} {self.value}"
