@@ -19,7 +19,7 @@ import hmac
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -204,11 +204,33 @@ def _delta_amounts(tool: str, day: date, users: list[str], totals: Amounts) -> l
     return sorted(cumulative_users)
 
 
+def _series_start_day(tool: str, day: date, users: list[str]) -> date | None:
+    """The UTC day the earliest-started cumulative series of these users with points on ``day`` began: a
+    running total counts from its start, so no older point can belong to it (the points are indexed day
+    first).  None when such a series does not say when it started (start 0)."""
+    qn, db_day = connection.ops.quote_name, connection.ops.adapt_datefield_value(day)
+    where = f"{qn('tool')} = %s AND {qn('user_key')} IN ({_sql_list(users)}) AND {qn('cumulative')} = %s"
+    # Names from model metadata (quoted); every value is a parameter.
+    sql = (
+        f"SELECT MIN({qn('start_ns')}) FROM {qn(TelemetryPoint._meta.db_table)} "  # noqa: S608
+        f"WHERE {qn('day')} = %s AND {where}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [db_day, tool, *users, True])
+        (start_ns,) = cursor.fetchone()
+    if not start_ns:
+        return None
+    return datetime.fromtimestamp(start_ns / 1e9, tz=UTC).date()
+
+
 def _cumulative_amounts(tool: str, day: date, users: list[str], totals: Amounts) -> None:
-    """Add what each cumulative series of the users with points that day grew by, day by day: its last
-    value of a day minus its last value before that day (same start) -- up to ``day``."""
+    """Add what each cumulative series of the users with points that day grew by that day: its last
+    value of the day minus its last value before that day (same start)."""
     qn, db_day = connection.ops.quote_name, connection.ops.adapt_datefield_value(day)
     table = qn(TelemetryPoint._meta.db_table)
+    since = _series_start_day(tool, day, users)
+    bound = f"AND {qn('day')} >= %s " if since else ""
+    bound_value = [connection.ops.adapt_datefield_value(since)] if since else []
     fields = (
         "user_key",
         "day",
@@ -224,12 +246,12 @@ def _cumulative_amounts(tool: str, day: date, users: list[str], totals: Amounts)
     # Names from model metadata (quoted); every value is a parameter.
     sql = (
         f"SELECT {', '.join(qn(f) for f in fields)} FROM {table} WHERE {where} "  # noqa: S608
-        f"AND {qn('day')} <= %s AND {qn('series')} IN "
+        f"AND {qn('day')} <= %s {bound}AND {qn('series')} IN "
         f"(SELECT {qn('series')} FROM {table} WHERE {where} AND {qn('day')} = %s)"
     )
     series: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [tool, *users, True, db_day, tool, *users, True, db_day])
+        cursor.execute(sql, [tool, *users, True, db_day, *bound_value, tool, *users, True, db_day])
         for row in cursor.fetchall():
             series[(row[6], row[7])].append(row)
     for points in series.values():
@@ -238,11 +260,11 @@ def _cumulative_amounts(tool: str, day: date, users: list[str], totals: Amounts)
         for row in points:
             moment = row[1] if isinstance(row[1], date) else date.fromisoformat(row[1])  # SQLite: text
             last_of_day[moment] = row
-        previous = 0.0
-        for moment in sorted(last_of_day):
-            user_key, _day, usage_field, model, model_field, value = last_of_day[moment][:6]
-            totals[((tool, user_key, moment), usage_field, model, model_field)] += value - previous
-            previous = value
+        before = [moment for moment in last_of_day if moment < day]
+        previous = last_of_day[max(before)][5] if before else 0.0
+        if day in last_of_day:  # the other days are rolled up on their own (each once)
+            user_key, _day, usage_field, model, model_field, value = last_of_day[day][:6]
+            totals[((tool, user_key, day), usage_field, model, model_field)] += value - previous
 
 
 def telemetry_rollup(*, keys: Iterable[Key]) -> int:

@@ -130,6 +130,43 @@ def test_cumulative_sums_count_their_growth_not_their_running_total(base: str) -
     assert TelemetryPoint.objects.filter(name="claude_code.session.count", cumulative=True).count() == 2
 
 
+def _cumulative_body(points: list[tuple[int, int, int]]) -> dict:
+    """A JSON export of one cumulative ``claude_code.session.count`` series: (start_ns, time_ns, value)."""
+    data = [
+        {
+            "attributes": [{"key": "user.email", "value": {"stringValue": "ann@example.com"}}],
+            "startTimeUnixNano": str(start),
+            "timeUnixNano": str(at),
+            "asInt": str(value),
+        }
+        for start, at, value in points
+    ]
+    metric = {
+        "name": "claude_code.session.count",
+        "unit": "1",
+        "sum": {"aggregationTemporality": 2, "isMonotonic": True, "dataPoints": data},
+    }
+    return {"resourceMetrics": [{"resource": {"attributes": []}, "scopeMetrics": [{"metrics": [metric]}]}]}
+
+
+def test_a_cumulative_series_across_midnight_counts_each_day_its_own_growth(base: str) -> None:
+    def ns(day: int, hour: int) -> int:
+        return int(datetime(2026, 11, day, hour, tzinfo=UTC).timestamp() * 1e9)
+
+    start, restart = ns(2, 20), ns(4, 9)
+    exports = [
+        [(start, ns(2, 22), 3)],  # 3 sessions on the 2nd
+        [(start, ns(3, 1), 5), (start, ns(3, 23), 9)],  # one request, two points: +6 on the 3rd
+        [(start, ns(3, 23) + 1, 9), (start, ns(4, 2), 10)],  # the 3rd unchanged, +1 on the 4th
+        [(restart, ns(4, 10), 2)],  # the process restarted: a new running total, +2 on the 4th
+        [(start, ns(4, 2), 10)],  # a repeated point changes nothing
+    ]
+    for body in exports:
+        assert _post(base, "metrics", _cumulative_body(body)).status_code == 200
+    days = AIUsageDay.objects.filter(tool="Claude Code", user_key="email:ann@example.com")
+    assert {d.day.day: d.sessions for d in days} == {2: 3, 3: 6, 4: 3}
+
+
 def _json_metrics(*, name: str, value: int, attributes: dict[str, str], time_ns: int | None = None) -> dict:
     moment = time_ns or int(datetime(2026, 11, 3, 15, tzinfo=UTC).timestamp() * 1e9)
     return {
