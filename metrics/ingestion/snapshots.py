@@ -154,6 +154,7 @@ def snapshots_recompute() -> int:
         model = impact_frame()
         extra = adoption_snapshots(model) + agent_and_review_snapshots()
         written = write_snapshots(frame, extra)
+        del frame, extra  # millions of rows, written: not held while the models are fitted
         delivery_split_write(split)
         ai_impact_recompute(model=model)
         done = timezone.now()
