@@ -204,19 +204,26 @@ def _delta_amounts(tool: str, day: date, users: list[str], totals: Amounts) -> l
     return sorted(cumulative_users)
 
 
+def _cumulative_of(tool: str, users: list[str]) -> tuple[str, list[Any]]:
+    """The condition (and its parameters) of the tool's cumulative points of ``users``."""
+    qn = connection.ops.quote_name
+    where = f"{qn('tool')} = %s AND {qn('user_key')} IN ({_sql_list(users)}) AND {qn('cumulative')} = %s"
+    return where, [tool, *users, True]
+
+
 def _series_start_day(tool: str, day: date, users: list[str]) -> date | None:
     """The UTC day the earliest-started cumulative series of these users with points on ``day`` began: a
     running total counts from its start, so no older point can belong to it (the points are indexed day
     first).  None when such a series does not say when it started (start 0)."""
     qn, db_day = connection.ops.quote_name, connection.ops.adapt_datefield_value(day)
-    where = f"{qn('tool')} = %s AND {qn('user_key')} IN ({_sql_list(users)}) AND {qn('cumulative')} = %s"
+    where, params = _cumulative_of(tool, users)
     # Names from model metadata (quoted); every value is a parameter.
     sql = (
         f"SELECT MIN({qn('start_ns')}) FROM {qn(TelemetryPoint._meta.db_table)} "  # noqa: S608
         f"WHERE {qn('day')} = %s AND {where}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [db_day, tool, *users, True])
+        cursor.execute(sql, [db_day, *params])
         (start_ns,) = cursor.fetchone()
     if not start_ns:
         return None
@@ -242,7 +249,7 @@ def _cumulative_amounts(tool: str, day: date, users: list[str], totals: Amounts)
         "start_ns",
         "time_ns",
     )
-    where = f"{qn('tool')} = %s AND {qn('user_key')} IN ({_sql_list(users)}) AND {qn('cumulative')} = %s"
+    where, params = _cumulative_of(tool, users)
     # Names from model metadata (quoted); every value is a parameter.
     sql = (
         f"SELECT {', '.join(qn(f) for f in fields)} FROM {table} WHERE {where} "  # noqa: S608
@@ -251,7 +258,7 @@ def _cumulative_amounts(tool: str, day: date, users: list[str], totals: Amounts)
     )
     series: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [tool, *users, True, db_day, *bound_value, tool, *users, True, db_day])
+        cursor.execute(sql, [*params, db_day, *bound_value, *params, db_day])
         for row in cursor.fetchall():
             series[(row[6], row[7])].append(row)
     for points in series.values():
