@@ -10,8 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from metrics.core.models import Person
+from metrics.ingestion.changes import EVERYTHING, ChangeScope
 from metrics.ingestion.models import Commit, PullRequest
 from metrics.ingestion.people import person_merge, tool_identities_unmatched
+from metrics.ingestion.recompute import recompute_request
 from metrics.web.access import Role, role_required
 
 
@@ -37,12 +39,22 @@ def identity_link(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Choose the person {source.display_name} is.")
         return redirect("web:settings_identities")
     target = get_object_or_404(Person, pk=int(target_id))
+    # The linked identity's AI usage now counts for the target (the models); its PRs or commits, if it had
+    # any, move to the target's teams: then every cell, as their old placement is not kept.
+    had_work = (
+        PullRequest.objects.filter(author=source).exists() or Commit.objects.filter(author=source).exists()
+    )
     try:
         moved = person_merge(source=source, target=target)
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
+        outcome = recompute_request(
+            reason=f"settings: identity {source.pk} linked to person {target.pk}",
+            scope=EVERYTHING if had_work else ChangeScope(models=True),
+        )
         messages.success(
-            request, f"Linked {source.display_name} to {target.display_name} ({moved} rows moved)."
+            request,
+            f"Linked {source.display_name} to {target.display_name} ({moved} rows moved); {outcome}.",
         )
     return redirect("web:settings_identities")

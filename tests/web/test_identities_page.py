@@ -17,7 +17,7 @@ from connectors.records import (
     RepositoryRecord,
 )
 from metrics.core.models import Identity, Person
-from metrics.ingestion.models import AIModelUsageDay, AIUsageDay
+from metrics.ingestion.models import AIModelUsageDay, AIUsageDay, SnapshotState
 from metrics.ingestion.services import records_ingest
 
 pytestmark = pytest.mark.django_db
@@ -52,8 +52,11 @@ def test_admins_see_unmatched_identities_and_link_them(admin_client: Client) -> 
     )
     lonely = Person.objects.get(identities__key="login:9067-q")
     ann = Person.objects.get(identities__key="email:ann@acme.dev")
+    assert not SnapshotState.objects.filter(models_computed_at__isnull=False).exists()
     response = admin.post(f"/settings/identities/{lonely.pk}/link/", {"target": ann.pk})
     assert response.status_code == 302
+    # the usage now counts for Ann: the organization-wide models are recomputed (inline when embedded)
+    assert SnapshotState.objects.get(pk=1).models_computed_at is not None
     assert not Person.objects.filter(pk=lonely.pk).exists()
     assert Identity.objects.get(key="login:9067-q").person == ann
     assert AIUsageDay.objects.filter(person=ann, tool="Amazon Q Developer").count() == 2
