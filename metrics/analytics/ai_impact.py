@@ -124,7 +124,8 @@ def fe_effect(
     no variation left after the fixed effects is dropped."""
     unit = unit or _unit(outcome)
     also = [a for a in also if a != treat]
-    data = frame.dropna(subset=[y, treat, *also, *controls, *fixed_effects, cluster])
+    # Only the regression's columns are copied (the model frame holds a million PRs' other columns too).
+    data = frame[list(dict.fromkeys([y, treat, *also, *controls, *fixed_effects, cluster]))].dropna()
     treated = int(data[treat].astype(bool).sum())
     clusters = int(data[cluster].nunique())
     untreated = int((~data[[treat, *also]].astype(bool).any(axis=1)).sum())
@@ -150,7 +151,7 @@ def prepare(prs: pd.DataFrame) -> pd.DataFrame:
     created_at.  Adds log_cycle (cycle at least one minute), log_size, log_files, week (the week
     work started: first commit, else opened, else merged), ai (0/1), reverted (0/1).
     """
-    out = prs.copy()
+    out = prs.copy(deep=False)  # copy-on-write: only the columns set below are new
     if "reverted" not in out:
         out["reverted"] = out["reverted_at"].notna()
     # Three classes: an agent-authored PR is never also counted as an AI-assisted human one.
@@ -172,8 +173,17 @@ def prepare(prs: pd.DataFrame) -> pd.DataFrame:
     for column in ("created_at", "first_commit_at"):
         if column in out:
             started = out[column].fillna(started)
-    out["week"] = started.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W").astype(str)
+    out["week"] = _labels(started.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W"))
     return out
+
+
+def _labels(periods: pd.Series) -> pd.Series:
+    """``periods.astype(str)`` with one string per distinct period, not one per row (a million PRs share
+    about a hundred weeks: 15 MB instead of 75)."""
+    codes, uniques = pd.factorize(periods)
+    labels = np.asarray(uniques.astype(str), dtype=object)[codes]
+    labels[codes < 0] = np.nan
+    return pd.Series(labels, index=periods.index, dtype="str")
 
 
 CONTROLS = ["log_size", "log_files"]
@@ -338,6 +348,8 @@ def throughput_effect(panel: pd.DataFrame) -> Estimate:
 def naive_effects(model: pd.DataFrame, treat: str = "ai") -> list[Estimate]:
     """Differences of means (Welch intervals), to be shown only beside the adjusted estimate."""
     results = []
+    wanted = dict.fromkeys(["log_cycle", "reverted", treat, "author_id", "agent"])
+    model = model[[c for c in wanted if c in model]]  # only the columns read: no copy of the rest
     if "agent" in model and treat == "ai":  # AI-assisted against human PRs: agent PRs are their own class
         model = model[model["agent"] == 0]
     for outcome, y in (("cycle_time", "log_cycle"), ("revert_rate", "reverted")):
@@ -366,9 +378,9 @@ def adoption_weeks(
 
 def did_effect(model: pd.DataFrame, adoption: pd.Series, team: str = "team_id") -> Estimate:
     """Two-way fixed-effects difference-in-differences on staggered team adoption (cycle time)."""
-    data = model.dropna(subset=[team]).copy()
+    data = model.loc[model[team].notna(), [team, "week", "log_cycle", *CONTROLS]]
     first = data[team].map(adoption)
-    data["post"] = (first.notna() & (data["week"] >= first.fillna("9999"))).astype(float)
+    data = data.assign(post=(first.notna() & (data["week"] >= first.fillna("9999"))).astype(float))
     return fe_effect(
         data,
         outcome="cycle_time",
@@ -390,9 +402,10 @@ def sensitivity(model: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     kinds = ["any", *sorted(evidence["kind"].unique())] if not evidence.empty else ["any"]
+    columns = model[list(dict.fromkeys(["log_cycle", *CONTROLS, *FIXED_EFFECTS, "author_id"]))]
     for kind in kinds:
         ids = evidence["id"] if kind == "any" else evidence.loc[evidence["kind"] == kind, "id"]
-        flagged = model.assign(rule=model["id"].isin(set(ids)).astype(float))
+        flagged = columns.assign(rule=model["id"].isin(set(ids)).astype(float))
         estimate = fe_effect(
             flagged,
             outcome="cycle_time",

@@ -9,6 +9,7 @@ each block once copied, so the blocks and the output frame are not both held who
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,49 +88,68 @@ class Rows:
         # One scope's rows together: its id column is then one slice, the others' a missing slice.
         blocks = sorted(self.blocks, key=lambda b: SCOPES.index(b.scope))
         self.blocks = []
-        lengths = np.array([len(b.groups) for b in blocks])
-        ends = np.cumsum(lengths)
-        total = int(ends[-1])
-        out: dict[str, object] = {}
-        for name, values, labels in (
-            ("scope", SCOPES, [b.scope for b in blocks]),
-            ("period", PERIODS, [b.period for b in blocks]),
-            ("metric", self.metrics, [b.metric for b in blocks]),
-        ):
-            index = {v: i for i, v in enumerate(values)}
-            codes = np.repeat(np.array([index[label] for label in labels], dtype=np.int16), lengths)
-            out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(values))
-        used = [b.days() for b in blocks if len(b.groups)]
-        first = min(int(d.min()) for d in used) if used else 0
-        last = max(int(d.max()) for d in used) if used else 0
-        del used
-        span = last - first + 1
-        day_codes: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.empty(
-            total, dtype=np.int16 if span < 32767 else np.int32
-        )
-        ids = {column: np.zeros(total, dtype=np.int64) for _, column in ID_COLUMNS}
-        missing = {column: np.ones(total, dtype=bool) for _, column in ID_COLUMNS}
-        id_column = dict(ID_COLUMNS)
-        value = np.empty(total, dtype=float)
-        n = np.empty(total, dtype=np.int64)
-        start = 0
-        for i in range(len(blocks)):
-            block = blocks[i]
-            blocks[i] = None  # type: ignore[call-overload]  # freed once copied
-            end = start + len(block.groups)
-            day_codes[start:end] = block.days() - first
-            value[start:end] = block.value
-            n[start:end] = block.n
-            column = id_column.get(block.scope)
-            if column is not None and block.keys is not None:
-                ids[column][start:end] = block.keys[block.groups // len(block.starts)]
-                missing[column][start:end] = False
-            start = end
-        for _, column in ID_COLUMNS:
-            out[column] = pd.arrays.IntegerArray(ids.pop(column), missing.pop(column))
-        calendar = (first + np.arange(span)).astype("datetime64[D]").astype(object)
-        # Categorical of datetime.date: millions of rows share a few hundred dates.
-        out["period_start"] = pd.Categorical.from_codes(day_codes, categories=pd.Index(calendar))
-        out["value"] = value
-        out["n"] = n
-        return pd.DataFrame({c: out[c] for c in OUTPUT_COLUMNS}, copy=False)
+        return _frame(blocks, self.metrics)
+
+    def frames(self, size: int) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`frame`, in the same order, as frames of about ``size`` rows (whole blocks),
+        each block dropped once its frame is built: the full recompute writes them one at a time, never
+        holding the millions of output rows as one frame."""
+        blocks = sorted(self.blocks, key=lambda b: SCOPES.index(b.scope))
+        self.blocks = []
+        while blocks:
+            count, rows = 0, 0
+            while count < len(blocks) and (rows < size or count == 0):
+                rows += len(blocks[count].groups)
+                count += 1
+            part, blocks[:count] = blocks[:count], []
+            yield _frame(part, self.metrics)
+
+
+def _frame(blocks: list[_Block], metrics: tuple[str, ...]) -> pd.DataFrame:
+    """The output frame of ``blocks`` (sorted by scope), emptying the list as each block is copied."""
+    lengths = np.array([len(b.groups) for b in blocks])
+    ends = np.cumsum(lengths)
+    total = int(ends[-1])
+    out: dict[str, object] = {}
+    for name, values, labels in (
+        ("scope", SCOPES, [b.scope for b in blocks]),
+        ("period", PERIODS, [b.period for b in blocks]),
+        ("metric", metrics, [b.metric for b in blocks]),
+    ):
+        index = {v: i for i, v in enumerate(values)}
+        codes = np.repeat(np.array([index[label] for label in labels], dtype=np.int16), lengths)
+        out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(values))
+    used = [b.days() for b in blocks if len(b.groups)]
+    first = min(int(d.min()) for d in used) if used else 0
+    last = max(int(d.max()) for d in used) if used else 0
+    del used
+    span = last - first + 1
+    day_codes: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.empty(
+        total, dtype=np.int16 if span < 32767 else np.int32
+    )
+    ids = {column: np.zeros(total, dtype=np.int64) for _, column in ID_COLUMNS}
+    missing = {column: np.ones(total, dtype=bool) for _, column in ID_COLUMNS}
+    id_column = dict(ID_COLUMNS)
+    value = np.empty(total, dtype=float)
+    n = np.empty(total, dtype=np.int64)
+    start = 0
+    for i in range(len(blocks)):
+        block = blocks[i]
+        blocks[i] = None  # type: ignore[call-overload]  # freed once copied
+        end = start + len(block.groups)
+        day_codes[start:end] = block.days() - first
+        value[start:end] = block.value
+        n[start:end] = block.n
+        column = id_column.get(block.scope)
+        if column is not None and block.keys is not None:
+            ids[column][start:end] = block.keys[block.groups // len(block.starts)]
+            missing[column][start:end] = False
+        start = end
+    for _, column in ID_COLUMNS:
+        out[column] = pd.arrays.IntegerArray(ids.pop(column), missing.pop(column))
+    calendar = (first + np.arange(span)).astype("datetime64[D]").astype(object)
+    # Categorical of datetime.date: millions of rows share a few hundred dates.
+    out["period_start"] = pd.Categorical.from_codes(day_codes, categories=pd.Index(calendar))
+    out["value"] = value
+    out["n"] = n
+    return pd.DataFrame({c: out[c] for c in OUTPUT_COLUMNS}, copy=False)

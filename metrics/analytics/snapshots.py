@@ -94,7 +94,9 @@ class Observation:
 def _prepare(
     prs: pd.DataFrame, deployments: pd.DataFrame | None, observation: Observation | None = None
 ) -> pd.DataFrame:
-    merged = prs[(prs["state"] == "merged") & prs["merged_at"].notna()]
+    merging = (prs["state"] == "merged") & prs["merged_at"].notna()
+    # Every PR merged (the full recompute reads only those): no copy (copy-on-write guards ``prs``).
+    merged = prs if merging.all() else prs[merging]
     merged = merged.assign(observed=True) if observation is None else observation.censor(merged)
     merged = flow.phase_spans(merged).assign(
         is_bot=lambda f: f["is_bot"].astype(bool),
@@ -406,14 +408,30 @@ def metric_snapshots(
     span instead of one per span and grouping).  ``tests/analytics/test_snapshot_engine.py`` holds
     the two to equality on random organizations.
     """
+    return snapshot_rows(
+        prs, memberships, teams, deployments, observation, incidents, delivery_keys=delivery_keys
+    ).frame()
+
+
+def snapshot_rows(
+    prs: pd.DataFrame,
+    memberships: pd.DataFrame,
+    teams: pd.DataFrame,
+    deployments: pd.DataFrame | None = None,
+    observation: Observation | None = None,
+    incidents: pd.DataFrame | None = None,
+    *,
+    delivery_keys: bool = True,
+) -> Rows:
+    """:func:`metric_snapshots`'s rows as compact blocks (``Rows``): ``.frame()`` gives the frame,
+    ``.frames(size)`` the same rows a part at a time (the full recompute writes them so)."""
     merged = _prepare(prs, deployments, observation).reset_index(drop=True)
     rows = Rows(METRICS)
     if not merged.empty:
         _pr_metrics(merged, memberships, teams, rows)
     if delivery_keys:
         _delivery(merged, deployments, incidents, teams, rows, observation)
-    del merged  # the prepared PRs are not needed for building the frame
-    return rows.frame()
+    return rows
 
 
 def _pr_metrics(merged: pd.DataFrame, memberships: pd.DataFrame, teams: pd.DataFrame, rows: Rows) -> None:
