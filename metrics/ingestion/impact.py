@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 from django.conf import settings
@@ -30,7 +32,7 @@ IMPACT_COLUMNS = [
     "deletions",
     "changed_files",
     "revert_of_id",
-]
+]  # ai_tools: None where a PR names no tool (``selectors.pr_tools``), read apart from the rest
 
 
 def org_settings() -> dict[str, float]:
@@ -50,7 +52,7 @@ def with_classes(prs: pd.DataFrame) -> pd.DataFrame:
     tools = dict(zip(agents["id"], agents["agent_tool"], strict=True))
     share = ai_share_frame()
     shares = dict(zip(share["id"], share["ai_share"], strict=True))
-    out = prs.copy()
+    out = prs.copy(deep=False)  # copy-on-write: the columns added below are not added to ``prs``
     out["agent_tool"] = pd.Series([tools.get(i) for i in out["id"]], index=out.index, dtype=object)
     out["agent_authored"] = out["agent_tool"].notna()
     out["ai_share"] = pd.Series([shares.get(i, np.nan) for i in out["id"]], index=out.index, dtype=float)
@@ -80,15 +82,18 @@ def impact_frame() -> pd.DataFrame:
     Revert PRs are left out: undoing a change is not new work, and their timing is set by the PR
     they revert (they would pull every effect towards "fast, not AI-assisted").
     """
-    prs = with_classes(selectors.pull_request_frame(columns=IMPACT_COLUMNS))
+    prs = selectors.pull_request_frame(columns=[c for c in IMPACT_COLUMNS if c != "ai_tools"])
+    prs.insert(IMPACT_COLUMNS.index("ai_tools"), "ai_tools", selectors.pr_tools(prs["id"]))
+    prs = with_classes(prs)
     people = ~prs["is_bot"].astype(bool) | prs["agent_authored"]
     keep = (prs["state"] == "merged") & prs["merged_at"].notna() & people
     merged = prs[keep & prs["revert_of_id"].isna()]
     merged = flow.phase_spans(merged).assign(size_lines=lambda f: flow.pr_size(f))
-    teams = primary_teams(merged, selectors.membership_frame())
+    teams = primary_teams(merged, selectors.membership_frame()).set_index("id")["team_id"]
     approver = review_load.approver_of(selectors.review_frame())
-    merged = merged.assign(reviewer_id=merged["id"].map(approver))
-    return ai_impact.prepare(merged.merge(teams, on="id", how="left"))
+    # Mapped by id (ids are unique), not merged: a merge would copy every column of a million PRs.
+    merged = merged.assign(reviewer_id=merged["id"].map(approver), team_id=merged["id"].map(teams))
+    return ai_impact.prepare(merged.reset_index(drop=True))
 
 
 def _estimate_rows(model: pd.DataFrame) -> list[AIImpactEstimate]:
@@ -139,16 +144,26 @@ def _throughput(model: pd.DataFrame) -> list[ai_impact.Estimate]:
     return [effect, value]
 
 
-def _team_models(model: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+TEAM_MODEL_COLUMNS = ["id", "log_cycle", "reverted", "ai", "agent", *ai_impact.CONTROLS]
+TEAM_MODEL_COLUMNS += ai_impact.FIXED_EFFECTS
+
+
+def _team_models(model: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame]]:
     """(team id, its PRs) for every team with PRs, a parent team with every PR of the teams below it (as
-    the snapshots roll up), so parents get an estimate (or a "not enough data") like any other team."""
-    known = model.dropna(subset=["team_id"])
-    if known.empty:
-        return []
+    the snapshots roll up), so parents get an estimate (or a "not enough data") like any other team.
+
+    One team's PRs at a time, in the model's order, with only the columns its regressions read: the
+    tree rolled out over a million PRs' every column took more memory than the rest of the recompute."""
+    known = model["team_id"].notna().to_numpy()
+    if not known.any():
+        return
+    slim = model.loc[known, [c for c in TEAM_MODEL_COLUMNS if c in model]]
+    teams = model.loc[known, "team_id"].astype("int64").to_numpy()
     tree = TeamTree.from_frame(selectors.team_frame()).with_ancestors()
-    rolled = known.astype({"team_id": "int64"}).merge(tree, on="team_id")
-    rolled = rolled.drop(columns="team_id").rename(columns={"rollup_team_id": "team_id"})
-    return [(int(team_id), group) for team_id, group in rolled.groupby("team_id")]
+    for team_id, below in tree.groupby("rollup_team_id")["team_id"]:
+        rows = np.isin(teams, below.to_numpy())
+        if rows.any():
+            yield int(team_id), slim[rows].assign(team_id=int(team_id))
 
 
 def _fields(e: ai_impact.Estimate) -> dict[str, object]:

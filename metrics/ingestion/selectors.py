@@ -283,6 +283,14 @@ def person_team_map() -> dict[int, int]:
 # --- Issue 17: agent-authored PRs and review load -------------------------------------------------------
 
 
+def pr_tools(ids: pd.Series) -> pd.Series:
+    """The AI tools (``ai_tools``) of the PRs ``ids``, indexed like them: the list where a PR names any,
+    None where it names none (a million PRs' empty lists took ~100 MB with the memory they pinned)."""
+    rows = PullRequest.objects.exclude(ai_tools=[]).values_list("id", "ai_tools")
+    found = dict(rows.iterator(chunk_size=FRAME_CHUNK))
+    return pd.Series([found.get(i) for i in ids], index=ids.index, dtype=object)
+
+
 def agent_pr_frame() -> pd.DataFrame:
     """(id, agent_tool): the PRs a coding agent opened, from their *own* evidence (``is_agent_evidence``:
     agent author, agent branch, agent label, agent session link or telemetry); commits' trailers never

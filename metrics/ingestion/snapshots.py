@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from metrics.analytics.snapshots import (
     Observation,
     delivery_outcomes,
     delivery_split,
-    metric_snapshots,
+    snapshot_rows,
 )
 from metrics.core.memory import keep_freed_memory
 from metrics.ingestion import completeness, selectors
@@ -46,6 +46,7 @@ SNAPSHOT_PR_COLUMNS = [
 CELL_PR_COLUMNS = [c for c in SNAPSHOT_PR_COLUMNS if c not in ("head_branch", "labels")]
 SNAPSHOT_COLUMNS = OUTPUT_COLUMNS  # the engine's rows, as the table stores them
 WRITE_BATCH = 50_000
+MERGED = Q(state="merged", merged_at__isnull=False)
 
 
 def _column(frame: pd.DataFrame, name: str) -> list:
@@ -70,28 +71,43 @@ def _rows(frame: pd.DataFrame) -> Iterator[tuple]:
             yield (*row, DEFINITION_VERSION, now)
 
 
-def write_snapshots(frame: pd.DataFrame, extra: list[MetricSnapshot] | None = None) -> int:
-    """Replace every MetricSnapshot row with ``frame`` and the unsaved ``extra`` rows (AI adoption) in one
-    transaction (readers see old or new).  The one writer of the table (``replace_rows`` replaces part
-    of it).
+def write_snapshots(
+    frames: pd.DataFrame | Iterable[pd.DataFrame], extra: list[MetricSnapshot] | None = None
+) -> int:
+    """Replace every MetricSnapshot row with ``frames`` (one frame, or parts written one at a time) and
+    the unsaved ``extra`` rows (AI adoption) in one transaction (readers see old or new).  The one
+    writer of the table (``replace_rows`` replaces part of it).
 
     PostgreSQL takes the rows by COPY (millions of rows in seconds, no model instances in memory);
     other databases by batched INSERTs.
     """
-    return replace_rows(MetricSnapshot.objects.all(), frame, extra)
+    return replace_rows(MetricSnapshot.objects.all(), frames, extra)
 
 
-def replace_rows(old: QuerySet, frame: pd.DataFrame, extra: list[MetricSnapshot] | None = None) -> int:
-    """Delete the rows ``old`` selects and insert ``frame`` and ``extra``, in one transaction."""
+def replace_rows(
+    old: QuerySet,
+    frames: pd.DataFrame | Iterable[pd.DataFrame],
+    extra: list[MetricSnapshot] | None = None,
+) -> int:
+    """Delete the rows ``old`` selects and insert ``frames`` and ``extra``, in one transaction."""
     now = timezone.now()
+    parts = [frames] if isinstance(frames, pd.DataFrame) else frames
+    written = len(extra or [])
+
+    def framed() -> Iterator[tuple]:
+        nonlocal written
+        for part in parts:
+            written += len(part)
+            yield from _rows(part)
+
     rows = itertools.chain(
-        _rows(frame),
+        framed(),
         ((*(getattr(m, n) for n in SNAPSHOT_COLUMNS), m.definition_version, now) for m in extra or []),
     )
     with transaction.atomic():
         old.delete()
         _insert(rows, now)
-    return len(frame) + len(extra or [])
+    return written
 
 
 def _insert(rows: Iterator[tuple], now: datetime) -> None:
@@ -119,6 +135,17 @@ def _insert(rows: Iterator[tuple], now: datetime) -> None:
             )
 
 
+def snapshot_frame(instances: list[MetricSnapshot]) -> pd.DataFrame:
+    """Unsaved snapshot rows (of this ``DEFINITION_VERSION``) as a frame ``write_snapshots`` takes: a
+    hundred thousand model instances took ~60 MB for as long as the cells were computed."""
+    if any(m.definition_version != DEFINITION_VERSION for m in instances):
+        raise ValueError("snapshot rows of another definition version")  # the writer stamps this one
+    values = [[getattr(m, n) for n in SNAPSHOT_COLUMNS] for m in instances]
+    frame = pd.DataFrame(values, columns=SNAPSHOT_COLUMNS)
+    labels = {c: frame[c].astype("category") for c in ("scope", "period", "period_start", "metric")}
+    return frame.assign(**labels, value=frame["value"].astype(float), n=frame["n"].astype("int64"))
+
+
 def database_now() -> datetime:
     """The database's clock (one clock for every machine's workers); the local one on SQLite."""
     if connection.vendor == "postgresql":
@@ -136,11 +163,23 @@ def snapshots_recompute() -> int:
         keep_freed_memory()
         as_of = database_now()
         pending = list(PendingChange.objects.values_list("pk", flat=True))  # covered by this recompute
-        prs, ai_or_agent = pr_inputs()
+        # The AI-impact models and ROI first (derived from the same records, refreshed together): their
+        # PRs are freed before the cells' are read, so the two never take memory at the same time.
+        # Adoption levels are snapshot rows, written with the others by the one writer.
+        model = impact_frame()
+        extra = snapshot_frame(adoption_snapshots(model) + agent_and_review_snapshots())
+        ai_impact_recompute(model=model)
+        del model
+        deployments, incidents = selectors.deployment_frame(), selectors.incident_frame()
+        # Branches and labels only name hotfixes, a delivery key: without deployments they are not read
+        # (a million PRs' branch names and label lists took ~200 MB with the memory they pinned).
+        # Only merged PRs: every cell and delivery key counts merged PRs alone (``_prepare``).
+        prs, ai_or_agent = pr_inputs(
+            MERGED, columns=SNAPSHOT_PR_COLUMNS if len(deployments) else CELL_PR_COLUMNS
+        )
         through = completeness.data_through()
         observation = observation_at(through)
-        deployments, incidents = selectors.deployment_frame(), selectors.incident_frame()
-        frame = metric_snapshots(
+        rows = snapshot_rows(
             prs, selectors.membership_frame(), selectors.team_frame(), deployments, observation, incidents
         )
         split = (
@@ -149,14 +188,10 @@ def snapshots_recompute() -> int:
             else []
         )
         del prs, deployments, incidents, ai_or_agent
-        # AI impact and ROI are derived from the same records, so they are refreshed together; adoption
-        # levels are snapshot rows, written with the others by the one writer.
-        model = impact_frame()
-        extra = adoption_snapshots(model) + agent_and_review_snapshots()
-        written = write_snapshots(frame, extra)
-        del frame, extra  # millions of rows, written: not held while the models are fitted
+        # Millions of rows: built and written a part at a time from the engine's compact blocks.
+        written = write_snapshots(itertools.chain(rows.frames(WRITE_BATCH), [extra]))
+        del rows, extra
         delivery_split_write(split)
-        ai_impact_recompute(model=model)
         done = timezone.now()
         SnapshotState.objects.update_or_create(
             pk=1,
