@@ -15,12 +15,19 @@ each delivery: the time from its HTTP response to the moment ``/api/v1/metrics/`
 counts it in the owning team's week (``merged_prs``).  Prints p50/p95 (target p95 < 5 s) beside the
 full recompute measured in the same run, and the ratio.
 
+The timed full recompute (``snapshots_recompute``, what the analytics worker runs) is measured in a fresh
+child process (``--recompute-child``), so its peak RSS is the recompute's own (the interpreter, the
+libraries, one recompute), not this process's built data and test client: wall and CPU seconds, peak RSS
+and the RSS after each stage (the AI-impact models, then the cells) are printed.  ``--recompute-only``
+stops after it (no worker, no deliveries: no CELERY_BROKER_URL needed).
+
 ``--skip-full`` leaves out the timed full recompute when an earlier run stored one (for iterating on the
 deliveries; no ratio is printed then).  The worker's log (INFO) gives each sync's and each recompute's
 seconds; their phases are logged at DEBUG (``metrics.ingestion.sync``, ``metrics.ingestion.incremental``).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/sextant_fresh_bench \\
        CELERY_BROKER_URL=redis://127.0.0.1:6379/4 python bench/freshness.py [--rows N] [--deliveries 50]
+       DATABASE_URL=... python bench/freshness.py --recompute-only   # the full recompute's time and memory
 """
 
 from __future__ import annotations
@@ -33,10 +40,12 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,12 +58,12 @@ REPO = "bench/repo-1"
 TEAM_ID = 26  # the first leaf team of bench/pages.py's tree ("team-1")
 
 
-def setup() -> dict[str, str]:
+def setup(*, worker: bool = True) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("DATABASE_URL must name a PostgreSQL database")
-    if not os.environ.get("CELERY_BROKER_URL"):
+    if worker and not os.environ.get("CELERY_BROKER_URL"):
         sys.exit("CELERY_BROKER_URL must name a Redis database (the worker's broker)")
     os.environ.setdefault("SEXTANT_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     os.environ["MODELS_DEBOUNCE_SECONDS"] = os.environ.get("MODELS_DEBOUNCE_SECONDS", "30")
@@ -78,15 +87,72 @@ def forget_deliveries(rows: int) -> None:
 
 
 def full_recompute() -> tuple[float, float]:
-    """Seconds of a full recompute of everything, and the peak RSS (GB) of this process so far."""
-    from metrics.ingestion.snapshots import snapshots_recompute
+    """Seconds of a full recompute of everything, and its peak RSS (GB), measured in a fresh process."""
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--recompute-child"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode:
+        sys.exit(f"the full recompute failed:\n{child.stderr[-3000:]}")
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    stages = ", ".join(f"{name} {mb:,.0f} MB" for name, mb in result["stages"])
+    print(
+        f"full recompute (fresh process): {result['rows']:,} snapshot rows in {result['seconds']:.1f} s "
+        f"({result['cpu']:.1f} s CPU), peak RSS {result['peak_mb']:,.0f} MB; RSS at start "
+        f"{result['start_mb']:,.0f} MB, after each stage: {stages}",
+        flush=True,
+    )
+    return result["seconds"], result["peak_mb"] / 1024
 
-    began = time.perf_counter()
-    rows = snapshots_recompute()
-    seconds = time.perf_counter() - began
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"full recompute: {rows:,} snapshot rows in {seconds:.1f} s (peak RSS {peak:.2f} GB)", flush=True)
-    return seconds, peak
+
+# The stages of ``snapshots_recompute`` whose RSS the child reports (module-level names it calls).
+STAGES = ("impact_frame", "ai_impact_recompute", "pr_inputs", "snapshot_rows", "write_snapshots")
+
+
+def recompute_child() -> None:
+    """One ``snapshots_recompute`` in this fresh process; prints its figures as JSON (the last line)."""
+    setup(worker=False)
+    from metrics.ingestion import snapshots
+
+    def rss_mb() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    stages: list[tuple[str, float]] = []
+
+    def noted(name: str, call: Callable[..., object]) -> Callable[..., object]:
+        def after(*args: object, **kwargs: object) -> object:
+            result = call(*args, **kwargs)
+            stages.append((name, rss_mb()))
+            return result
+
+        return after
+
+    for name in STAGES:
+        setattr(snapshots, name, noted(name, getattr(snapshots, name)))
+    start = rss_mb()
+    began, cpu = time.perf_counter(), time.process_time()
+    rows = snapshots.snapshots_recompute()
+    figures = {
+        "rows": rows,
+        "seconds": time.perf_counter() - began,
+        "cpu": time.process_time() - cpu,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "start_mb": start,
+        "stages": stages,
+    }
+    print(json.dumps(figures))
+
+
+def built_and_recomputed(args: argparse.Namespace) -> tuple[float, float]:
+    """The bench database (built or reused) and the timed full recompute's seconds and peak RSS (GB),
+    (0, 0) when ``--skip-full`` keeps an earlier one."""
+    from bench.pages import build
+
+    forget_deliveries(args.rows)
+    build(args.rows, args.rebuild)
+    return (0.0, 0.0) if args.skip_full and computed() else full_recompute()
 
 
 def computed() -> bool:
@@ -168,25 +234,25 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=3.0, help="seconds between deliveries")
     parser.add_argument("--timeout", type=float, default=180.0, help="give up on a delivery after this")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--recompute-only", action="store_true", help="stop after the timed full recompute")
     parser.add_argument(
         "--skip-full",
         action="store_true",
         help="no timed full recompute when an earlier run left one (for iterating; prints no ratio)",
     )
     args = parser.parse_args()
-    env = setup()
+    env = setup(worker=not args.recompute_only)
 
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from bench.pages import build
     from tests.celery_worker import kill, start_worker
     from tests.fakes.github import FakeGitHub, User
     from tests.fakes.github import PullRequest as FakePR
 
-    forget_deliveries(args.rows)
-    build(args.rows, args.rebuild)
-    full_seconds, full_peak = (0.0, 0.0) if args.skip_full and computed() else full_recompute()
+    full_seconds, full_peak = built_and_recomputed(args)
+    if args.recompute_only:
+        return
     user, _ = get_user_model().objects.get_or_create(
         username="bench-admin", defaults={"is_superuser": True, "is_staff": True}
     )
@@ -266,13 +332,20 @@ def main() -> None:
     )
     if missing:
         print(f"{missing} deliveries not visible within {args.timeout:.0f} s (counted as missing, not timed)")
-    if full_seconds:
-        print(f"full recompute in the same run: {full_seconds:.1f} s (peak RSS {full_peak:.2f} GB)")
-        print(f"p95 / full recompute: {p95 / full_seconds:.3f}")
+    report_full(full_seconds, full_peak, p95)
+
+
+def report_full(seconds: float, peak: float, p95: float) -> None:
+    if seconds:
+        print(f"full recompute in the same run: {seconds:.1f} s (peak RSS {peak:.2f} GB, fresh process)")
+        print(f"p95 / full recompute: {p95 / seconds:.3f}")
     else:
         print("full recompute: skipped (--skip-full)")
     print(f"target p95 < 5 s: {'met' if p95 < 5 else 'NOT met'}")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--recompute-child"]:
+        recompute_child()
+    else:
+        main()
