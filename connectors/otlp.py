@@ -134,6 +134,13 @@ USAGE_FIELDS = (
     "output_tokens",
 )
 MODEL_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost")
+# What the known names and person attributes above decide, as a short digest: a series stored under another
+# version is classified again when it is next sent (the receiver keeps what a series feeds with it).
+KNOWN_VERSION = hashlib.sha256(
+    json.dumps(
+        [sorted((name, dataclasses.asdict(m)) for name, m in KNOWN.items()), USER_ATTRIBUTES], sort_keys=True
+    ).encode("utf-8")
+).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
