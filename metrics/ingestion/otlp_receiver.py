@@ -45,6 +45,7 @@ from metrics.ingestion.usage import ai_model_usage_upsert, ai_usage_upsert
 logger = logging.getLogger(__name__)
 SOURCE = "otlp"
 CHUNK = 400  # users per query (the cumulative query binds them twice: under SQLite's 999)
+PG_CHUNK = 5000  # PostgreSQL: the users are one array parameter (``among``)
 Key = tuple[str, str, date]  # tool, user_key, day
 
 
@@ -132,6 +133,7 @@ def _identity(user_key: str) -> IdentityRecord:
     return IdentityRecord(email=value) if kind == "email" else IdentityRecord(login=value)
 
 
+MODEL_COUNTS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 Amounts = dict[tuple[Key, str, str, str], float]  # (key, usage_field, model, model_field) -> the day's amount
 
 
@@ -256,10 +258,11 @@ def telemetry_rollup(*, keys: Iterable[Key]) -> int:
     for tool, user_key, day in keys:
         by_tool_day[(tool, day)].add(user_key)
     totals: Amounts = defaultdict(float)
+    chunk = PG_CHUNK if connection.vendor == "postgresql" else CHUNK
     for (tool, day), users in by_tool_day.items():
         users_list = sorted(users)
-        for i in range(0, len(users_list), CHUNK):
-            cumulative = _delta_amounts(tool, day, users_list[i : i + CHUNK], totals)
+        for i in range(0, len(users_list), chunk):
+            cumulative = _delta_amounts(tool, day, users_list[i : i + chunk], totals)
             if cumulative:
                 _cumulative_amounts(tool, day, cumulative, totals)
     wanted = set(keys)
@@ -278,43 +281,49 @@ def telemetry_rollup(*, keys: Iterable[Key]) -> int:
             identities[user_key] = _identity(user_key)
     usage_records = [_usage_record(key, values, identities[key[1]]) for key, values in usage.items()]
     model_records = [
-        AIModelUsageRecord(
-            tool=key[0],
-            day=key[2],
-            model=model,
-            user=identities[key[1]],
-            input_tokens=_int(values, "input_tokens"),
-            output_tokens=_int(values, "output_tokens"),
-            cache_read_tokens=_int(values, "cache_read_tokens"),
-            cache_write_tokens=_int(values, "cache_write_tokens"),
-            cost=round(values["cost"], 6) if "cost" in values else None,
-            source=SOURCE,
-        )
-        for (key, model), values in models.items()
+        _model_record(key, model, values, identities[key[1]]) for (key, model), values in models.items()
     ]
     people = people_resolve(identities=[r.user for r in (*model_records, *usage_records)])
     ai_model_usage_upsert(records=model_records, people=people)
     return ai_usage_upsert(records=usage_records, people=people)
 
 
-def _int(values: dict[str, float], name: str) -> int | None:
-    return round(values[name]) if name in values else None
+def _model_record(key: Key, model: str, values: dict[str, float], user: IdentityRecord) -> AIModelUsageRecord:
+    counts: dict[str, Any] = dict.fromkeys(MODEL_COUNTS)
+    for name, value in values.items():
+        if name in counts:
+            counts[name] = round(value)
+    cost = values.get("cost")
+    return AIModelUsageRecord(
+        tool=key[0],
+        day=key[2],
+        model=model,
+        user=user,
+        cost=None if cost is None else round(cost, 6),
+        source=SOURCE,
+        **counts,
+    )
 
 
 def _usage_record(key: Key, values: dict[str, float], user: IdentityRecord) -> AIUsageRecord:
+    """The usage day of these amounts (a request's usual day holds one or two of the fields)."""
     tool, _user_key, day = key
-    counts: dict[str, Any] = {name: _int(values, name) for name in otlp.USAGE_FIELDS}
-    extra = tuple(
-        sorted((k, float(v)) for k, v in values.items() if k not in otlp.USAGE_FIELDS and k != "cost")
-    )
+    counts: dict[str, Any] = dict.fromkeys(otlp.USAGE_FIELDS)
+    extra = []
+    for name, value in values.items():
+        if name in counts:
+            counts[name] = round(value)
+        elif name != "cost":
+            extra.append((name, float(value)))
+    cost = values.get("cost")
     return AIUsageRecord(
         tool=tool,
         day=day,
         user=user,
         active=True,
         lines_accepted=counts["lines_added"],
-        cost=round(values["cost"], 6) if "cost" in values else None,
-        extra=extra,
+        cost=None if cost is None else round(cost, 6),
+        extra=tuple(sorted(extra)),
         source=SOURCE,
         **counts,
     )
