@@ -180,6 +180,15 @@ def _copy(model: type[models.Model], rows: list[Any], unique: Sequence[str], upd
         cursor.execute(f"DELETE FROM {temporary}")  # noqa: S608 - for a later batch of this transaction
 
 
+def among(column: str, values: list[str]) -> tuple[str, list[Any]]:
+    """SQL that ``column`` is one of ``values``, and its parameters: on PostgreSQL one array parameter
+    (``= ANY``: half the time of an ``IN`` list of a thousand, whose text and plan grow with it), elsewhere
+    an ``IN`` list of parameters (SQLite binds at most 999 a statement: the caller chunks)."""
+    if _db().vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
 def upsert_rows(
     model: type[models.Model],
     columns: Sequence[str],

@@ -35,9 +35,9 @@ from connectors.records import AIModelUsageRecord, AIUsageRecord, IdentityRecord
 from metrics.core.crypto import SecretDecryptionError
 from metrics.core.memory import fewer_collections
 from metrics.core.models import DataSource
-from metrics.ingestion.bulk import upsert_rows
+from metrics.ingestion.bulk import among, upsert_rows
 from metrics.ingestion.models import TelemetryPoint, TelemetrySeries
-from metrics.ingestion.otlp_series import among, series_ids
+from metrics.ingestion.otlp_series import series_ids
 from metrics.ingestion.people import people_resolve
 from metrics.ingestion.sync_sources import source_secret
 from metrics.ingestion.usage import ai_model_usage_upsert, ai_usage_upsert

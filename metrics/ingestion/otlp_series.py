@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from connectors import otlp
 from connectors.records import IdentityRecord
 from metrics.core.models import DataSource
-from metrics.ingestion.bulk import upsert_rows
+from metrics.ingestion.bulk import among, upsert_rows
 from metrics.ingestion.models import TelemetrySeries
 
 SERIES_COLUMNS = (
@@ -44,14 +44,6 @@ REMEMBERED_MAX = 100_000  # series ids a process keeps (about 25 MB); past it, i
 Feeds = tuple[str, str] | None  # the (tool, user_key) whose usage a series feeds, or None
 Found = dict[str, tuple[int, Feeds]]  # series key -> its id and what it feeds
 _REMEMBERED: dict[tuple[int, datetime, str], tuple[int, Feeds]] = {}
-
-
-def among(column: str, values: list[str]) -> tuple[str, list[Any]]:
-    """``column`` is one of ``values``: on PostgreSQL one array parameter (``= ANY``: one value to send and
-    no statement text growing with the list), elsewhere an ``IN`` list of parameters."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [values]
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def _user_key(user: tuple[str, str]) -> str:
