@@ -227,6 +227,20 @@ _SERIES_TEXT = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":
 
 
 def _series(signal: str, name: str, attributes: dict[str, Any]) -> str:
+    for value in attributes.values():
+        if type(value) is not str:  # 1, 1.0 and True are equal keys of a cache, not the same text
+            return _series_text(signal, name, attributes)
+    return _series_of(signal, name, tuple(attributes.items()))
+
+
+@lru_cache(maxsize=16384)
+def _series_of(signal: str, name: str, items: tuple[tuple[str, str], ...]) -> str:
+    """The series key of string attributes given as items (remembered: an exporter sends the same series
+    in every export, and the key costs a sorted JSON text and a hash)."""
+    return _series_text(signal, name, dict(items))
+
+
+def _series_text(signal: str, name: str, attributes: dict[str, Any]) -> str:
     text = _SERIES_TEXT([signal, name, attributes])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -72,3 +72,16 @@ def test_a_source_deleted_and_made_again_starts_afresh(base: str) -> None:
     _lines(base, 5, hour=9)  # the same request again: stored again, under the new source's own series
     assert TelemetrySeries.objects.get().data_source.name == "tools"
     assert TelemetryPoint.objects.count() == 1 and _lines_added() == 5
+
+
+def test_series_keys_remembered_are_the_keys_computed() -> None:
+    """A series key is remembered for string attributes only: 1, 1.0 and True are one key of a cache but
+    three texts, so three series."""
+    strings = {"user.email": "ann@example.com", "type": "added"}
+    assert otlp._series("metric", "m", strings) == otlp._series_text("metric", "m", strings)
+    assert otlp._series("metric", "m", dict(reversed(strings.items()))) == otlp._series(
+        "metric", "m", strings
+    )
+    keys = [otlp._series("metric", "m", {"n": value}) for value in (1, 1.0, True, 1, 1.0, True)]
+    assert len(set(keys)) == 3 and keys[:3] == keys[3:]
+    assert keys == [otlp._series_text("metric", "m", {"n": value}) for value in (1, 1.0, True, 1, 1.0, True)]
