@@ -12,12 +12,19 @@ Nothing is stored unless the whole request is valid; then, in one transaction, e
 attributes, is stored once in ``TelemetrySeries``, the first time the source sends it) and the
 daily usage of the (tool, person, day) keys it touched is rolled up again from all their points
 (``telemetry_rollup``): delta sums add up, a cumulative sum counts its growth within the day.
+
+Usage days feed the organization-wide models (adoption, AI impact, ROI): an export that rolled up usage
+asks for them through ``recompute_request`` (models only; the worker serves them after its debounce), at
+most once per ``MODELS_ASK_SECONDS`` per process, since exporters send every few seconds.  In embedded mode
+(no broker) that request would compute the models inline in the export's response, so there the models
+follow the next recompute (a sync, an import, ``manage.py recompute``).
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -36,9 +43,11 @@ from metrics.core.crypto import SecretDecryptionError
 from metrics.core.memory import fewer_collections
 from metrics.core.models import DataSource
 from metrics.ingestion.bulk import among, upsert_rows
+from metrics.ingestion.changes import ChangeScope
 from metrics.ingestion.models import TelemetryPoint, TelemetrySeries
 from metrics.ingestion.otlp_series import series_ids
 from metrics.ingestion.people import people_resolve
+from metrics.ingestion.recompute import recompute_request
 from metrics.ingestion.sync_sources import source_secret
 from metrics.ingestion.usage import ai_model_usage_upsert, ai_usage_upsert
 
@@ -47,6 +56,8 @@ SOURCE = "otlp"
 CHUNK = 400  # users per query (the cumulative query binds them twice: under SQLite's 999)
 PG_CHUNK = 5000  # PostgreSQL: the users are one array parameter (``among``)
 Key = tuple[str, str, date]  # tool, user_key, day
+MODELS_ASK_SECONDS = 10.0  # a process asks for the models at most this often (the worker debounces too)
+_models_asked = {"at": float("-inf")}  # this process's last request (monotonic clock)
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -125,7 +136,19 @@ def telemetry_store(*, source: DataSource, points: list[otlp.Point]) -> int:
                 touched.add((*feeds, row[3]))
         upsert_rows(TelemetryPoint, POINT_COLUMNS, rows, unique=["time_ns", "series", "start_ns"])
         telemetry_rollup(keys=touched)
+        if touched:  # usage or model usage days changed
+            _models_ask(source)
     return len(rows)
+
+
+def _models_ask(source: DataSource) -> None:
+    """Ask for the organization-wide models (in the request's transaction: with its usage days or not at
+    all), unless embedded or this process asked less than ``MODELS_ASK_SECONDS`` ago."""
+    now = time.monotonic()
+    if settings.CELERY_TASK_ALWAYS_EAGER or now - _models_asked["at"] < MODELS_ASK_SECONDS:
+        return
+    _models_asked["at"] = now
+    recompute_request(reason=f"OTLP export to {source.name}: usage days", scope=ChangeScope(models=True))
 
 
 def _identity(user_key: str) -> IdentityRecord:

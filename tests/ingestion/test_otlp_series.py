@@ -85,3 +85,34 @@ def test_series_keys_remembered_are_the_keys_computed() -> None:
     keys = [otlp._series("metric", "m", {"n": value}) for value in (1, 1.0, True, 1, 1.0, True)]
     assert len(set(keys)) == 3 and keys[:3] == keys[3:]
     assert keys == [otlp._series_text("metric", "m", {"n": value}) for value in (1, 1.0, True, 1, 1.0, True)]
+
+
+def test_an_export_with_usage_asks_for_the_models_once_per_interval(
+    base: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a broker, an export that rolled up usage days asks for the organization-wide models (a
+    models-only PendingChange, served after the worker's debounce), at most once per interval per process;
+    an export of unknown names only, or one in embedded mode, asks nothing (no models inline)."""
+    from metrics.ingestion import otlp_receiver, recompute
+    from metrics.ingestion.changes import ChangeScope
+    from metrics.ingestion.models import PendingChange
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the live server's thread reads the same settings
+    sent: list[str] = []  # a broker that records what is sent (tests/ingestion/test_incremental_requests.py)
+    monkeypatch.setattr(recompute.current_app, "send_task", lambda name, **kw: sent.append(name))
+    monkeypatch.setitem(otlp_receiver._models_asked, "at", float("-inf"))
+    unknown = _json_metrics(name="acme.widgets", value=3, attributes={"user.email": "ann@example.com"})
+    assert _post(base, "metrics", unknown).status_code == 200
+    assert not PendingChange.objects.exists()  # nothing the models read changed
+    _lines(base, 10, hour=9)
+    _lines(base, 5, hour=10)  # within the interval: no second request
+    asked = list(PendingChange.objects.all())
+    assert len(asked) == 1 and ChangeScope.from_json(asked[0].scope) == ChangeScope(models=True)
+    assert "OTLP export to tools" in asked[0].reason and sent == [recompute.SNAPSHOTS_TASK]
+    monkeypatch.setitem(otlp_receiver._models_asked, "at", float("-inf"))  # the interval has passed
+    _lines(base, 1, hour=11)
+    assert PendingChange.objects.count() == 2
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # embedded: left to the next recompute
+    monkeypatch.setitem(otlp_receiver._models_asked, "at", float("-inf"))
+    _lines(base, 1, hour=12)
+    assert PendingChange.objects.count() == 2 and len(sent) == 2 and _lines_added() == 17
