@@ -22,7 +22,9 @@ before it sends (the OTLP exporters' serialized requests, Amazon Q's CSV file) i
 starts and its time printed apart; so are the fakes' encoded answers to the requests the Claude Code and
 Cursor syncs will send (a vendor's server does that work on its own machine; the fakes answer any other
 request as usual, and the line says how many there were).  The OTLP receiver's WSGI server sends with
-TCP_NODELAY, as the fakes do (no 40 ms delayed-ACK stall per request).
+TCP_NODELAY, as the fakes do (no 40 ms delayed-ACK stall per request), and answers on one thread, which keeps
+its database connection from request to request as a gunicorn thread does (``CONN_MAX_AGE``); Django's
+threaded development server started a thread, so a new database connection, for every request.
 
 Usage: python bench/telemetry.py [--users 5000] [--days 90] [--sources claude_code,cursor,otlp,amazon_q]
        [--database-url postgres://.../empty_db]
@@ -304,7 +306,7 @@ def otlp_requests(users: int, days: list[date]) -> list[bytes]:
 
 def otlp(bodies: list[bytes]) -> tuple[int, int]:
     import requests
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
     from django.core.wsgi import get_wsgi_application
 
     from metrics.ingestion.models import AIUsageDay
@@ -317,7 +319,7 @@ def otlp(bodies: list[bytes]) -> tuple[int, int]:
             return None
 
     source_create(kind="otlp", name="bench-otlp", options={}, secret=OTLP_TOKEN)
-    httpd = ThreadedWSGIServer(("127.0.0.1", 0), Quiet)
+    httpd = WSGIServer(("127.0.0.1", 0), Quiet)
     httpd.set_app(get_wsgi_application())
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

@@ -14,7 +14,8 @@ from metrics.analytics.snapshots import DEFINITION_VERSION, primary_teams
 from metrics.analytics.team_tree import TeamTree
 from metrics.core.models import AITool, Organization
 from metrics.ingestion import ai_selectors, seats, selectors
-from metrics.ingestion.experiments import experiments_recompute, history_columns
+from metrics.ingestion.experiment_results import experiments_recompute
+from metrics.ingestion.experiments import history_columns
 from metrics.ingestion.models import AIImpactEstimate, AIRoiMonth, CommitAIAttribution, MetricSnapshot
 
 DEFAULT_HOURLY_COST = 100.0
@@ -259,7 +260,9 @@ def ai_impact_recompute(*, model: pd.DataFrame | None = None) -> dict[str, int]:
         AIImpactEstimate.objects.bulk_create(estimates)
         AIRoiMonth.objects.all().delete()
         AIRoiMonth.objects.bulk_create(roi_rows, batch_size=1000)
-    experiments = experiments_recompute(history_columns(model))  # planned rollouts (ingestion/experiments.py)
+    experiments = experiments_recompute(
+        history_columns(model)
+    )  # planned rollouts (ingestion/experiment_results.py)
     return {"estimates": len(estimates), "roi_rows": len(roi_rows), "experiments": experiments}
 
 

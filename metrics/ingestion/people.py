@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef
 from connectors.records import IdentityRecord
 from metrics.analytics.ai_detection import is_bot_identity
 from metrics.core.models import Identity, Person
+from metrics.ingestion.bulk import among
 from metrics.ingestion.models import AISeat, AIUsageDay, Commit, PullRequest, Review
 
 CHUNK = 500
@@ -37,10 +38,9 @@ def identities_existing(keys: Iterable[str]) -> dict[str, int]:
     table, key, person = qn(Identity._meta.db_table), qn("key"), qn(Identity._meta.get_field("person").column)
     with connection.cursor() as cursor:
         for i in range(0, len(keys), LOOKUP_CHUNK):
-            chunk = keys[i : i + LOOKUP_CHUNK]
-            marks = ", ".join(["%s"] * len(chunk))
+            condition, params = among(key, keys[i : i + LOOKUP_CHUNK])
             # Names from model metadata (quoted); the keys are parameters.
-            cursor.execute(f"SELECT {key}, {person} FROM {table} WHERE {key} IN ({marks})", chunk)  # noqa: S608
+            cursor.execute(f"SELECT {key}, {person} FROM {table} WHERE {condition}", params)  # noqa: S608
             found.update(cursor.fetchall())
     return found
 

@@ -86,6 +86,18 @@ def test_a_failing_batch_stores_nothing(size: int) -> None:
     assert AIModelUsageDay.objects.count() == size - 1
 
 
+def test_batches_of_one_transaction_each_store_their_own_rows() -> None:
+    """PostgreSQL keeps its COPY table for the session: a second batch of a transaction sees none of the
+    first one's rows (they would be written again, here over the second batch's values)."""
+    size = bulk.COPY_MIN + 10
+    with transaction.atomic():
+        bulk.upsert_rows(AIModelUsageDay, COLUMNS, [_row(i, 1, 1) for i in range(size)], unique=UNIQUE)
+        rows = [_row(i, 2, 2) for i in range(size)]
+        bulk.upsert_rows(AIModelUsageDay, COLUMNS, rows, unique=UNIQUE, update=["requests", "input_tokens"])
+    assert {values[1:3] for values in _stored().values()} == {(2, 2)}
+    assert AIModelUsageDay.objects.count() == size
+
+
 def test_columns_must_be_the_models_fields() -> None:
     with pytest.raises(ValueError, match="needs exactly the columns"):
         bulk.upsert_rows(AIModelUsageDay, COLUMNS[:-1], [_row(1, 1, 1)[:-1]])

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from metrics.analytics import experiments as ex
 from metrics.core.models import Team
+from metrics.ingestion import experiment_results
 from metrics.ingestion import experiments as service
 from metrics.ingestion.models import (
     AIUsageDay,
@@ -147,7 +148,7 @@ def test_compliance_comes_from_usage_telemetry_per_week(demo: None) -> None:
         AIUsageDay.objects.create(
             tool="copilot", user_key=f"login:p{person_id}", person_id=person_id, day=week, source="test"
         )
-    result = service.analyse(plan.experiment)
+    result = experiment_results.analyse(plan.experiment)
     assert result is not None and result.data["usage_source"] == "telemetry"
     first = next(w for w in result.data["weekly"] if w["week"] == start.isoformat())
     assert first["with_tool_people"] == len(treated)

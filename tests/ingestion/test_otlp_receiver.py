@@ -24,7 +24,7 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMet
 from opentelemetry.sdk.resources import Resource
 
 from metrics.core.models import Identity
-from metrics.ingestion.models import AIModelUsageDay, AIUsageDay, TelemetryPoint
+from metrics.ingestion.models import AIModelUsageDay, AIUsageDay, TelemetryPoint, TelemetrySeries
 from metrics.ingestion.sync_sources import source_create
 
 TOKEN = "otlp-token-6f1d2c9a"
@@ -90,9 +90,9 @@ def test_sdk_protobuf_export_lands_as_daily_usage_per_person_and_tool(base: str)
     assert Identity.objects.filter(person=day.person, key="email:ann@example.com").exists()
     model = AIModelUsageDay.objects.get(tool="Claude Code", model="claude-sonnet-4-5")
     assert (model.input_tokens, model.output_tokens, model.cost) == (4000, 900, Decimal("1.2500"))
-    unknown = TelemetryPoint.objects.get(name="acme.custom.widgets")
-    assert (unknown.value, unknown.tool, unknown.usage_field) == (7.0, "", "")
-    assert unknown.attributes["service.name"] == "claude-code"  # resource attributes kept with the point
+    unknown = TelemetryPoint.objects.select_related("series").get(series__name="acme.custom.widgets")
+    assert (unknown.value, unknown.series.tool, unknown.series.usage_field) == (7.0, "", "")
+    assert unknown.series.attributes["service.name"] == "claude-code"  # resource attributes kept (its series)
 
 
 def test_a_second_export_adds_up_and_a_repeated_one_does_not(base: str) -> None:
@@ -127,7 +127,9 @@ def test_cumulative_sums_count_their_growth_not_their_running_total(base: str) -
     assert exporter.export(reader.get_metrics_data()) == MetricExportResult.SUCCESS
     exporter.shutdown()
     assert AIUsageDay.objects.get(tool="Claude Code", user_key="email:ann@example.com").sessions == 5
-    assert TelemetryPoint.objects.filter(name="claude_code.session.count", cumulative=True).count() == 2
+    assert (
+        TelemetryPoint.objects.filter(series__name="claude_code.session.count", cumulative=True).count() == 2
+    )
 
 
 def _cumulative_body(points: list[tuple[int, int, int]]) -> dict:
@@ -264,7 +266,12 @@ def test_json_logs_codex_decisions_and_unknown_events(base: str) -> None:
     assert _post(base, "logs", body).status_code == 200
     day = AIUsageDay.objects.get(tool="Codex", user_key="email:cy@example.com")
     assert (day.tool_accepts, day.tool_rejects, day.sessions) == (2, 1, 1)
-    assert TelemetryPoint.objects.filter(signal="log", name="codex.something_new", tool="").count() == 1
+    assert (
+        TelemetryPoint.objects.filter(
+            series__signal="log", series__name="codex.something_new", series__tool=""
+        ).count()
+        == 1
+    )
 
 
 def test_sdk_log_exporter_codex_and_claude_code_events(base: str) -> None:
@@ -287,8 +294,8 @@ def test_sdk_log_exporter_codex_and_claude_code_events(base: str) -> None:
     provider.shutdown()
     day = AIUsageDay.objects.get(tool="Codex", user_key="email:dee@example.com")
     assert (day.tool_accepts, day.tool_rejects) == (2, 1)
-    raw = TelemetryPoint.objects.get(name="claude_code.api_request")
-    assert (raw.signal, raw.tool, raw.attributes["cost_usd"]) == ("log", "", 0.02)
+    raw = TelemetryPoint.objects.select_related("series").get(series__name="claude_code.api_request")
+    assert (raw.series.signal, raw.series.tool, raw.series.attributes["cost_usd"]) == ("log", "", 0.02)
     assert not AIUsageDay.objects.filter(tool="Claude Code").exists()
 
 
@@ -318,3 +325,4 @@ def test_bad_token_malformed_and_oversized_bodies_store_nothing(base: str, setti
         len(bomb) < 2000 and _post(base, "metrics", bomb, **{"Content-Encoding": "gzip"}).status_code == 413
     )
     assert TelemetryPoint.objects.count() == 0 and AIUsageDay.objects.count() == 0
+    assert not TelemetrySeries.objects.exists()

@@ -26,7 +26,12 @@ from metrics.ingestion.models.records import (
     Review,
 )
 from metrics.ingestion.models.surveys import SurveyResponse, SurveyRound
-from metrics.ingestion.models.telemetry import AIModelUsageDay, CommitAIAttribution, TelemetryPoint
+from metrics.ingestion.models.telemetry import (
+    AIModelUsageDay,
+    CommitAIAttribution,
+    TelemetryPoint,
+    TelemetrySeries,
+)
 
 __all__ = [
     "AIEvidence",
@@ -56,5 +61,6 @@ __all__ = [
     "SurveyRound",
     "SyncRun",
     "TelemetryPoint",
+    "TelemetrySeries",
     "WebhookDelivery",
 ]
