@@ -260,9 +260,7 @@ def ai_impact_recompute(*, model: pd.DataFrame | None = None) -> dict[str, int]:
         AIImpactEstimate.objects.bulk_create(estimates)
         AIRoiMonth.objects.all().delete()
         AIRoiMonth.objects.bulk_create(roi_rows, batch_size=1000)
-    experiments = experiments_recompute(
-        history_columns(model)
-    )  # planned rollouts (ingestion/experiment_results.py)
+    experiments = experiments_recompute(history_columns(model))  # the planned rollouts' results
     return {"estimates": len(estimates), "roi_rows": len(roi_rows), "experiments": experiments}
 
 
